@@ -1,0 +1,171 @@
+//! `assetkit`: collect this host's facts, capture snapshots, report to the receiver (agent
+//! mode) and sweep hosts over SSH.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use assetkit_agent::Config;
+use assetkit_core::{CollectOptions, LiveSource, Mode, Recorder, Selection, SnapshotDir, Source};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "assetkit",
+    version,
+    about = "Server asset inventory: collect a host's hardware facts in milliseconds and report them to assetkitd",
+    long_about = None,
+    after_help = "Config: /etc/assetkit/agent.toml unless --config or ASSETKIT_CONFIG says otherwise.\n\
+                  Logs go to stderr (ASSETKIT_LOG=debug for more); reports go to stdout.\n\n\
+                  Examples:\n  \
+                  assetkit collect --pretty                      this host's report\n  \
+                  assetkit collect --only os,cpu,memory          just some plugins\n  \
+                  assetkit snapshot --out /tmp/snap              capture raw sources for a bug report\n  \
+                  assetkit collect --snapshot /tmp/snap          parse a captured snapshot\n  \
+                  ssh host sh -s < <(assetkit snapshot --script) | assetkit snapshot --unpack --out /tmp/remote"
+)]
+struct Cli {
+    /// Config file (TOML).
+    #[arg(long, global = true, env = "ASSETKIT_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// More logging on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print this host's report (or a snapshot's) as JSON on stdout.
+    Collect(CollectArgs),
+    /// Capture the raw sources of this host into a snapshot directory, print the capture
+    /// script, or unpack a script's stream.
+    Snapshot(SnapshotArgs),
+    /// List the plugins and what each collects.
+    Plugins,
+}
+
+#[derive(Args)]
+struct CollectArgs {
+    /// Parse this snapshot directory instead of the live host.
+    #[arg(long, value_name = "DIR")]
+    snapshot: Option<PathBuf>,
+    /// Only these plugins (comma-separated): os, board, cpu, memory, disk, nic, custom, custom.<name>.
+    #[arg(long, value_delimiter = ',', value_name = "PLUGINS")]
+    only: Option<Vec<String>>,
+    /// Indent the JSON.
+    #[arg(long)]
+    pretty: bool,
+    /// Deadline for each plugin (overrides plugin_timeout + 5s).
+    #[arg(long, value_parser = humantime_duration, value_name = "DURATION")]
+    timeout: Option<Duration>,
+    /// Value of agent.mode in the report.
+    #[arg(long, default_value = "cli", value_name = "MODE")]
+    mode: Mode,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["out", "script"]))]
+struct SnapshotArgs {
+    /// Directory to write the snapshot into (created; must be empty if it exists).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the POSIX sh script that captures a snapshot as one stream on stdout.
+    #[arg(long)]
+    script: bool,
+    /// With --out: read a script stream from stdin instead of capturing this host.
+    #[arg(long, requires = "out")]
+    unpack: bool,
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (try \"10s\")"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("assetkit: error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ASSETKIT_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let (config, _) = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Collect(args) => collect(&config, args),
+        Command::Snapshot(args) => snapshot(&config, args),
+        Command::Plugins => {
+            for c in assetkit_core::plugins::BUILTIN {
+                println!("{:<8} {}", c.name(), c.describe());
+            }
+            println!("{:<8} executables in {} printing JSON, as facts.custom.<name>", "custom", config.plugins_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn collect(config: &Config, args: CollectArgs) -> anyhow::Result<ExitCode> {
+    let selection = match &args.only {
+        Some(names) => Selection::from_names(names)?,
+        None => config.selection()?,
+    };
+    let source: Arc<dyn Source> = match &args.snapshot {
+        Some(dir) => Arc::new(SnapshotDir::open(dir)?),
+        None => Arc::new(LiveSource::new(config.live_options())),
+    };
+    let options = CollectOptions {
+        selection,
+        timeout: args.timeout.unwrap_or(config.plugin_timeout + Duration::from_secs(5)),
+        mode: args.mode,
+    };
+    let report = assetkit_core::collect(source, &options);
+    let json = if args.pretty { serde_json::to_string_pretty(&report)? } else { serde_json::to_string(&report)? };
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{json}").context("writing the report to stdout")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn snapshot(config: &Config, args: SnapshotArgs) -> anyhow::Result<ExitCode> {
+    if args.script {
+        print!("{}", assetkit_core::script::SNAPSHOT_SCRIPT);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let out = args.out.expect("clap requires --out or --script");
+    if out.exists() && std::fs::read_dir(&out)?.next().is_some() {
+        bail!("{} is not empty; choose a new directory", out.display());
+    }
+    if args.unpack {
+        let stats = assetkit_core::script::unpack(std::io::stdin().lock(), &out)?;
+        eprintln!("unpacked {} records ({} bytes) into {}", stats.records, stats.bytes, out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let recorder: Arc<dyn Source> = Arc::new(Recorder::new(LiveSource::new(config.live_options()), &out));
+    let options = CollectOptions { selection: Selection::all(), timeout: config.plugin_timeout + Duration::from_secs(5), mode: Mode::Cli };
+    let report = assetkit_core::collect(recorder, &options);
+    for e in &report.errors {
+        eprintln!("warning: {}: {}", e.plugin, e.message);
+    }
+    eprintln!("snapshot written to {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,37 @@
+//! assetkit-core: the facts model, snapshots, parsers and collector plugins.
+//!
+//! Data flows one way: raw sources ([`source`]) -> parsers ([`parse`], [`smbios`]) -> facts
+//! ([`plugins`]) -> [`model::Report`] ([`collect`]). A snapshot directory is the seam: the live
+//! host, an SSH sweep ([`script`]) and every test produce one, and the same parsers read it.
+//!
+//! Invariants:
+//! - no network, no database, no global state; the only processes spawned are dmidecode and
+//!   MegaCli where no file holds the fact, and custom plugins, always under a deadline;
+//! - parsers never do I/O and never panic on any input;
+//! - a failing collector is an entry in `report.errors`, never a failed report.
+//!
+//! Modules: [`model`] (report types), [`source`] (live / snapshot / recording sources),
+//! [`script`] (the remote snapshot script and its stream), [`smbios`] (raw table and dmidecode
+//! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release), [`placeholder`]
+//! (vendor junk strings), [`plugins`] (the collectors), [`collect`] (running them),
+//! [`command`] (subprocesses with a deadline).
+
+pub mod collect;
+pub mod command;
+pub mod model;
+pub mod parse;
+pub mod placeholder;
+pub mod plugins;
+pub mod script;
+pub mod smbios;
+pub mod source;
+
+pub use collect::{CollectOptions, Selection, UnknownPlugin, collect};
+pub use model::{Facts, Mode, Report};
+pub use source::{LiveOptions, LiveSource, Recorder, SnapshotDir, Source};
+
+/// The assetkit version, reported in `agent.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where custom plugin executables live unless configured otherwise.
+pub const DEFAULT_PLUGINS_DIR: &str = "/etc/assetkit/plugins.d";

@@ -1,0 +1,320 @@
+//! The report and its facts: plain data, serialised exactly as the published JSON Schema
+//! (`schema/report.schema.json`) describes.
+//!
+//! Every fact is an `Option`: `None` means "unknown on this host" and is serialised as `null`.
+//! A whole section (`facts.disks`, say) is absent when its plugin was disabled or failed, so the
+//! receiver can tell "this host has no disks" (`[]`) from "we could not look" (no key).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the report format. The receiver answers 422 to any other value.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One host's report, as sent to the receiver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always [`SCHEMA_VERSION`] when produced by this crate.
+    pub schema_version: u32,
+    /// A fresh UUID per collection; the receiver's idempotency key.
+    pub report_id: String,
+    /// RFC 3339, UTC.
+    pub collected_at: String,
+    /// Who produced the report and how.
+    pub agent: Agent,
+    /// The host's names: what it is called now and what its cert file says.
+    pub host: Host,
+    /// Everything the plugins found.
+    pub facts: Facts,
+    /// One entry per plugin that failed; the other plugins' facts are still present.
+    #[serde(default)]
+    pub errors: Vec<PluginMessage>,
+    /// Degraded-but-not-failed collection, e.g. "DMI table not readable: run as root".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<PluginMessage>,
+}
+
+/// The producer of a report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Always "assetkit" for reports made by this project.
+    pub name: String,
+    /// The crate version that made the report.
+    pub version: String,
+    /// The way the report reached the server.
+    pub mode: Mode,
+}
+
+/// The ways a report reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// `assetkit report` from a timer on the host.
+    Agent,
+    /// `assetkit sweep` from a control machine.
+    Ssh,
+    /// The Salt execution module, returner or runner.
+    Salt,
+    /// The Ansible modules.
+    Ansible,
+    /// `assetkit collect` by hand.
+    Cli,
+}
+
+impl Mode {
+    /// The name used in JSON and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Agent => "agent",
+            Mode::Ssh => "ssh",
+            Mode::Salt => "salt",
+            Mode::Ansible => "ansible",
+            Mode::Cli => "cli",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "agent" => Mode::Agent,
+            "ssh" => Mode::Ssh,
+            "salt" => Mode::Salt,
+            "ansible" => Mode::Ansible,
+            "cli" => Mode::Cli,
+            other => return Err(format!("unknown mode {other:?} (agent, ssh, salt, ansible, cli)")),
+        })
+    }
+}
+
+/// The host's names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    /// The running hostname (`/proc/sys/kernel/hostname`).
+    pub hostname: Option<String>,
+    /// The hostname stored in the cert file: the name the server knows this host by.
+    pub cert_hostname: Option<String>,
+}
+
+/// A plugin's failure or warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginMessage {
+    /// Plugin name, `custom.<name>` for custom plugins.
+    pub plugin: String,
+    /// Human-readable, one line.
+    pub message: String,
+}
+
+/// All facts. A section is absent when its plugin did not run or failed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Facts {
+    /// From the `os` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<Os>,
+    /// From the `board` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<System>,
+    /// From the `board` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseboard: Option<Baseboard>,
+    /// From the `board` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios: Option<Bios>,
+    /// From the `cpu` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<Cpu>,
+    /// From the `memory` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<Memory>,
+    /// From the `disk` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disks: Option<Vec<Disk>>,
+    /// From the `nic` plugin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nics: Option<Vec<Nic>>,
+    /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, serde_json::Value>,
+}
+
+/// Operating system facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Os {
+    /// Short hostname.
+    pub hostname: Option<String>,
+    /// Fully qualified name, from the hostname itself or `/etc/hosts`; never from DNS.
+    pub fqdn: Option<String>,
+    /// Distribution name (`NAME` in os-release).
+    pub name: Option<String>,
+    /// Distribution version (`VERSION_ID`).
+    pub version: Option<String>,
+    /// Distribution id (`ID`), e.g. "rhel", "debian".
+    pub id: Option<String>,
+    /// `PRETTY_NAME`.
+    pub pretty_name: Option<String>,
+    /// Kernel release.
+    pub kernel: Option<String>,
+    /// Machine architecture (`uname -m`).
+    pub arch: Option<String>,
+}
+
+/// System (SMBIOS type 1) facts plus virtualisation detection.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct System {
+    /// Manufacturer, placeholders removed.
+    pub manufacturer: Option<String>,
+    /// Product name.
+    pub product_name: Option<String>,
+    /// Serial number; `null` for placeholders such as "To Be Filled By O.E.M.".
+    pub serial_number: Option<String>,
+    /// SMBIOS UUID, upper case.
+    pub uuid: Option<String>,
+    /// SKU number.
+    pub sku: Option<String>,
+    /// Product family.
+    pub family: Option<String>,
+    /// Chassis type (SMBIOS type 3), e.g. "Rack Mount Chassis".
+    pub chassis_type: Option<String>,
+    /// Chassis serial number.
+    pub chassis_serial_number: Option<String>,
+    /// True inside a virtual machine or a container.
+    pub r#virtual: bool,
+    /// Hypervisor name when in a VM: "vmware", "kvm", "hyperv", "xen", "virtualbox", ...
+    pub hypervisor: Option<String>,
+    /// Container runtime when in a container: "docker", "podman", "lxc", ...
+    pub container: Option<String>,
+    /// Where the facts came from: "smbios" (raw table), "dmidecode" or "sysfs".
+    pub source: Option<String>,
+}
+
+/// Baseboard (SMBIOS type 2).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseboard {
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Product name.
+    pub product_name: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+}
+
+/// BIOS (SMBIOS type 0).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bios {
+    /// Vendor.
+    pub vendor: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+    /// Release date, as the firmware spells it (usually MM/DD/YYYY).
+    pub release_date: Option<String>,
+}
+
+/// Processor facts. Core counts are totals over all sockets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    /// Model name, whitespace collapsed.
+    pub model: Option<String>,
+    /// Vendor, e.g. "GenuineIntel".
+    pub vendor: Option<String>,
+    /// Populated sockets.
+    pub sockets: Option<u32>,
+    /// Physical cores, all sockets together.
+    pub physical_cores: Option<u32>,
+    /// Logical processors (threads), all sockets together.
+    pub logical_cores: Option<u32>,
+    /// Nominal clock in MHz (stable across reports, unlike the current frequency).
+    pub mhz: Option<u32>,
+}
+
+/// Memory facts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    /// Installed memory: the sum of the modules when they are known, else what the OS sees.
+    pub total_bytes: Option<u64>,
+    /// `MemTotal` from /proc/meminfo.
+    pub os_visible_bytes: Option<u64>,
+    /// Memory slots on the board, populated or not.
+    pub slots: Option<u32>,
+    /// Populated slots only. `null` when the SMBIOS table could not be read.
+    pub modules: Option<Vec<MemoryModule>>,
+}
+
+/// One memory module (SMBIOS type 17, populated).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryModule {
+    /// The dmidecode Locator, e.g. "DIMM_A1". The receiver's key for this component.
+    pub slot: Option<String>,
+    /// Bank locator.
+    pub bank: Option<String>,
+    /// Size in bytes.
+    pub size_bytes: Option<u64>,
+    /// Memory type, e.g. "DDR4".
+    pub r#type: Option<String>,
+    /// Rated speed in MT/s.
+    pub speed_mts: Option<u32>,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Part number.
+    pub part_number: Option<String>,
+}
+
+/// One physical disk.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Disk {
+    /// Kernel name ("sda", "nvme0n1"); `null` for drives behind a RAID controller.
+    pub name: Option<String>,
+    /// Controller slot ("32:3" = enclosure 32, slot 3) for drives behind a RAID controller.
+    pub slot: Option<String>,
+    /// Model.
+    pub model: Option<String>,
+    /// Vendor.
+    pub vendor: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Size in bytes.
+    pub size_bytes: Option<u64>,
+    /// True for spinning media.
+    pub rotational: Option<bool>,
+    /// "sata", "sas", "nvme", "virtio", "usb", "scsi", ...
+    pub interface: Option<String>,
+    /// Firmware revision.
+    pub firmware: Option<String>,
+    /// Controller state for RAID members, e.g. "Online, Spun Up", "Failed", "Rebuild".
+    pub state: Option<String>,
+    /// Where the disk was seen: "sysfs", "megacli" or "smartctl".
+    pub source: String,
+}
+
+/// One network interface.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Nic {
+    /// Interface name.
+    pub name: String,
+    /// MAC address, lower case.
+    pub mac: Option<String>,
+    /// Operational state is "up".
+    pub up: Option<bool>,
+    /// MTU.
+    pub mtu: Option<u32>,
+    /// Link speed; `null` when the link is down or the driver does not say.
+    pub speed_mbps: Option<u32>,
+    /// Kernel driver.
+    pub driver: Option<String>,
+    /// Addresses, sorted.
+    pub addresses: Vec<Address>,
+}
+
+/// One address on an interface.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Address {
+    /// "inet" or "inet6".
+    pub family: String,
+    /// The address without prefix.
+    pub address: String,
+    /// Prefix length.
+    pub prefix_len: u8,
+}

@@ -1,0 +1,150 @@
+//! `board`: system, baseboard and BIOS from SMBIOS (raw table or dmidecode), else sysfs DMI,
+//! plus virtual machine and container detection.
+
+use super::{CollectError, Collector, Ctx, Output};
+use crate::model::{Baseboard, Bios, System};
+use crate::parse::cpuinfo;
+use crate::placeholder::clean_opt;
+use crate::smbios::raw::chassis_type_name;
+use crate::source::Source;
+
+/// System, baseboard, BIOS and virtualisation.
+pub struct BoardCollector;
+
+const DMI_ID: &str = "/sys/class/dmi/id";
+
+impl Collector for BoardCollector {
+    fn name(&self) -> &'static str {
+        "board"
+    }
+    fn describe(&self) -> &'static str {
+        "system/baseboard/BIOS (SMBIOS table, dmidecode or /sys/class/dmi/id) and VM/container detection"
+    }
+    fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
+        let src = ctx.source.as_ref();
+        let state = ctx.smbios();
+        let mut out = Output::default();
+        let (mut system, baseboard, bios) = match (&state.smbios, state.origin) {
+            (Some(s), Some(origin)) => {
+                let sys = s.system.clone().unwrap_or_default();
+                let chassis = s.chassis.clone().unwrap_or_default();
+                let board = s.baseboard.clone().unwrap_or_default();
+                let bios = s.bios.clone().unwrap_or_default();
+                (
+                    System {
+                        manufacturer: sys.manufacturer,
+                        product_name: sys.product_name,
+                        serial_number: sys.serial_number,
+                        uuid: sys.uuid,
+                        sku: sys.sku,
+                        family: sys.family,
+                        chassis_type: chassis.chassis_type,
+                        chassis_serial_number: chassis.serial_number,
+                        source: Some(origin.to_owned()),
+                        ..System::default()
+                    },
+                    Baseboard { manufacturer: board.manufacturer, product_name: board.product_name, serial_number: board.serial_number },
+                    Bios { vendor: bios.vendor, version: bios.version, release_date: bios.release_date },
+                )
+            }
+            _ => from_sysfs(src),
+        };
+        if system.source.is_none() {
+            if let Some(why) = &state.absent {
+                out.warnings.push(why.clone());
+            }
+        }
+        let (hypervisor, container, virt_flag) = detect_virtualization(src, &system, &bios);
+        system.hypervisor = hypervisor;
+        system.container = container;
+        system.r#virtual = virt_flag || system.hypervisor.is_some() || system.container.is_some();
+        out.facts.system = Some(system);
+        out.facts.baseboard = Some(baseboard);
+        out.facts.bios = Some(bios);
+        Ok(out)
+    }
+}
+
+/// `/sys/class/dmi/id`: world-readable except the serials and UUID, which are root-only.
+fn from_sysfs(src: &dyn Source) -> (System, Baseboard, Bios) {
+    let get = |f: &str| clean_opt(src.value(&format!("{DMI_ID}/{f}")).as_deref());
+    let vendor = get("sys_vendor");
+    let source = vendor.as_ref().or(get("board_vendor").as_ref()).or(get("bios_vendor").as_ref()).map(|_| "sysfs".to_owned());
+    let system = System {
+        manufacturer: vendor,
+        product_name: get("product_name"),
+        serial_number: get("product_serial"),
+        uuid: get("product_uuid").map(|u| u.to_ascii_uppercase()),
+        sku: get("product_sku"),
+        family: get("product_family"),
+        chassis_type: get("chassis_type").and_then(|t| t.parse::<u8>().ok()).and_then(chassis_type_name).map(str::to_owned),
+        chassis_serial_number: get("chassis_serial"),
+        source,
+        ..System::default()
+    };
+    let board = Baseboard { manufacturer: get("board_vendor"), product_name: get("board_name"), serial_number: get("board_serial") };
+    let bios = Bios { vendor: get("bios_vendor"), version: get("bios_version"), release_date: get("bios_date") };
+    (system, board, bios)
+}
+
+/// (hypervisor, container, "some VM evidence without a name").
+fn detect_virtualization(src: &dyn Source, system: &System, bios: &Bios) -> (Option<String>, Option<String>, bool) {
+    let hypervisor = hypervisor_from_dmi(system, bios).map(str::to_owned).or_else(|| {
+        src.value("/sys/hypervisor/type").filter(|t| t == "xen").map(|t| t.to_owned())
+    });
+    let cpu_flag = src.text("/proc/cpuinfo").map(|t| cpuinfo::parse(&t).hypervisor_flag).unwrap_or(false);
+    (hypervisor, detect_container(src), cpu_flag)
+}
+
+fn hypervisor_from_dmi(system: &System, bios: &Bios) -> Option<&'static str> {
+    let vendor = system.manufacturer.as_deref().unwrap_or("").to_ascii_lowercase();
+    let product = system.product_name.as_deref().unwrap_or("").to_ascii_lowercase();
+    let bios_vendor = bios.vendor.as_deref().unwrap_or("").to_ascii_lowercase();
+    let serial = system.serial_number.as_deref().unwrap_or("").to_ascii_lowercase();
+    Some(if vendor.contains("vmware") || product.contains("vmware") || serial.starts_with("vmware-") {
+        "vmware"
+    } else if vendor.contains("microsoft") && product.contains("virtual") {
+        "hyperv"
+    } else if vendor.contains("innotek") || product.contains("virtualbox") {
+        "virtualbox"
+    } else if vendor.contains("xen") || product.contains("hvm domu") {
+        "xen"
+    } else if vendor.contains("parallels") || product.contains("parallels") {
+        "parallels"
+    } else if vendor.contains("qemu") || product.contains("kvm") || vendor.contains("red hat") && product.contains("kvm")
+        || product.contains("openstack") || vendor.contains("nutanix") || product.contains("droplet")
+        || vendor.contains("alibaba cloud") || product.contains("standard pc (")
+        || bios_vendor.contains("seabios") && vendor.is_empty()
+    {
+        "kvm"
+    } else if vendor.contains("amazon ec2") {
+        "amazon"
+    } else if vendor.contains("google") && product.contains("compute engine") {
+        "google"
+    } else if vendor.contains("bochs") {
+        "bochs"
+    } else if vendor.contains("bhyve") || product.contains("bhyve") {
+        "bhyve"
+    } else {
+        return None;
+    })
+}
+
+fn detect_container(src: &dyn Source) -> Option<String> {
+    if let Some(kind) = src.value("/run/systemd/container") {
+        return Some(kind);
+    }
+    if src.read("/run/.containerenv").is_ok() {
+        return Some("podman".to_owned());
+    }
+    if src.read("/.dockerenv").is_ok() {
+        return Some("docker".to_owned());
+    }
+    let cgroup = src.text("/proc/1/cgroup").unwrap_or_default();
+    for (needle, kind) in [("/docker", "docker"), ("/kubepods", "kubernetes"), ("/lxc/", "lxc"), ("/libpod", "podman"), ("/machine.slice/", "systemd-nspawn")] {
+        if cgroup.contains(needle) {
+            return Some(kind.to_owned());
+        }
+    }
+    None
+}

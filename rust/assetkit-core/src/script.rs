@@ -1,0 +1,151 @@
+//! The snapshot script (`assetkit snapshot --script`) and its stream format.
+//!
+//! The script captures a snapshot on a host that has nothing but `sh` and coreutils, and prints
+//! it as one stream, so an SSH sweep needs one connection and one round trip per host:
+//!
+//! ```text
+//! ASSETKIT-SNAPSHOT 1
+//! F <length> <absolute path>\n<length bytes>     -> SNAP/files/<path>
+//! C <length> <command name>\n<length bytes>      -> SNAP/commands/<name>
+//! X <length> <plugin name>\n<length bytes>       -> SNAP/commands/custom/<name>
+//! Y <length> <plugin name>\n<length bytes>       -> SNAP/commands/custom/<name>.error
+//! END
+//! ```
+//!
+//! Lengths make the stream binary-safe (the SMBIOS table, VPD pages). [`unpack`] checks every
+//! name against path traversal and bounds every length, because the stream comes from the
+//! target host and a compromised target must not be able to write outside the snapshot.
+
+use std::io::{self, BufRead, Read};
+use std::path::{Path, PathBuf};
+
+use crate::source::safe_relative;
+
+/// The POSIX sh script that prints a snapshot stream.
+pub const SNAPSHOT_SCRIPT: &str = include_str!("snapshot.sh");
+
+const HEADER: &str = "ASSETKIT-SNAPSHOT 1";
+/// Largest single record accepted (a huge cpuinfo is ~1 MiB).
+pub const MAX_RECORD: u64 = 64 << 20;
+/// Largest whole stream accepted.
+pub const MAX_STREAM: u64 = 256 << 20;
+
+/// Why a stream could not be unpacked.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Reading or writing failed.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+    /// The first line is not the expected header.
+    #[error("not an assetkit snapshot stream (first line {0:?}); did the remote shell print a banner or fail?")]
+    BadHeader(String),
+    /// A record header is malformed.
+    #[error("malformed record header {0:?}")]
+    BadRecord(String),
+    /// A record or the stream is too large.
+    #[error("snapshot stream exceeds its size limit ({0} bytes)")]
+    TooLarge(u64),
+    /// The stream ended before `END`.
+    #[error("snapshot stream is truncated (no END marker): the script was interrupted")]
+    Truncated,
+}
+
+/// What [`unpack`] wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct UnpackStats {
+    /// Records written.
+    pub records: usize,
+    /// Payload bytes written.
+    pub bytes: u64,
+}
+
+/// Unpacks a snapshot stream into `out` (created if needed).
+pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError> {
+    let mut reader = io::BufReader::new(stream);
+    let mut line = String::new();
+    let mut stats = UnpackStats::default();
+    // Login banners or motd noise can precede the header on some hosts; skip a few lines of it.
+    let mut skipped = 0;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Err(StreamError::BadHeader(String::new()));
+        }
+        if line.trim_end() == HEADER {
+            break;
+        }
+        skipped += 1;
+        if skipped > 50 {
+            return Err(StreamError::BadHeader(line.trim_end().chars().take(80).collect()));
+        }
+    }
+    std::fs::create_dir_all(out)?;
+    loop {
+        line.clear();
+        let mut limited = (&mut reader).take(4096);
+        if limited.read_line(&mut line)? == 0 {
+            return Err(StreamError::Truncated);
+        }
+        let header = line.trim_end_matches('\n');
+        if header == "END" {
+            return Ok(stats);
+        }
+        let mut parts = header.splitn(3, ' ');
+        let (Some(kind), Some(len), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(StreamError::BadRecord(header.chars().take(120).collect()));
+        };
+        let len: u64 = len.parse().map_err(|_| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        if len > MAX_RECORD || stats.bytes + len > MAX_STREAM {
+            return Err(StreamError::TooLarge(stats.bytes + len));
+        }
+        let target = target_path(out, kind, name).ok_or_else(|| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        let mut data = Vec::with_capacity(len as usize);
+        (&mut reader).take(len).read_to_end(&mut data)?;
+        if data.len() as u64 != len {
+            return Err(StreamError::Truncated);
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, &data)?;
+        stats.records += 1;
+        stats.bytes += len;
+    }
+}
+
+fn target_path(out: &Path, kind: &str, name: &str) -> Option<PathBuf> {
+    let plugin = || crate::plugins::custom::valid_name(name).then_some(name);
+    Some(match kind {
+        "F" => out.join("files").join(safe_relative(name).ok()?),
+        "C" if !name.contains('/') => out.join("commands").join(safe_relative(name).ok()?),
+        "X" => out.join("commands").join("custom").join(plugin()?),
+        "Y" => out.join("commands").join("custom").join(format!("{}.error", plugin()?)),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_traversal_and_bad_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        for evil in ["F 1 /../../etc/passwd\nx", "C 1 ../x\nx", "X 1 ../x\nx", "Z 1 a\nx", "F 99999999999 /a\n"] {
+            let stream = format!("{HEADER}\n{evil}END\n");
+            assert!(unpack(stream.as_bytes(), dir.path()).is_err(), "{evil:?} accepted");
+        }
+        assert!(!dir.path().join("etc").exists());
+    }
+
+    #[test]
+    fn binary_payloads_and_banner() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut stream = b"Welcome to host\nASSETKIT-SNAPSHOT 1\nF 4 /sys/x\n\0\n\xff\x01C 2 uname-m\nab".to_vec();
+        stream.extend_from_slice(b"END\n");
+        let stats = unpack(&stream[..], dir.path()).unwrap();
+        assert_eq!(stats.records, 2);
+        assert_eq!(std::fs::read(dir.path().join("files/sys/x")).unwrap(), b"\0\n\xff\x01");
+        assert!(matches!(unpack(&b"ASSETKIT-SNAPSHOT 1\nF 10 /a\nabc"[..], dir.path()), Err(StreamError::Truncated)));
+    }
+}

@@ -84,7 +84,11 @@ impl std::str::FromStr for Mode {
             "salt" => Mode::Salt,
             "ansible" => Mode::Ansible,
             "cli" => Mode::Cli,
-            other => return Err(format!("unknown mode {other:?} (agent, ssh, salt, ansible, cli)")),
+            other => {
+                return Err(format!(
+                    "unknown mode {other:?} (agent, ssh, salt, ansible, cli)"
+                ));
+            }
         })
     }
 }

@@ -49,8 +49,14 @@ pub trait Collector: Sync + Send {
 }
 
 /// Every built-in collector, in report order.
-pub static BUILTIN: &[&dyn Collector] =
-    &[&os::OsCollector, &board::BoardCollector, &cpu::CpuCollector, &memory::MemoryCollector, &disk::DiskCollector, &nic::NicCollector];
+pub static BUILTIN: &[&dyn Collector] = &[
+    &os::OsCollector,
+    &board::BoardCollector,
+    &cpu::CpuCollector,
+    &memory::MemoryCollector,
+    &disk::DiskCollector,
+    &nic::NicCollector,
+];
 
 /// Name of the pseudo-plugin that runs the executables in the plugins directory.
 pub const CUSTOM: &str = "custom";
@@ -83,12 +89,16 @@ pub struct SmbiosState {
 impl Ctx {
     /// A context over `source`.
     pub fn new(source: Arc<dyn Source>) -> Self {
-        Ctx { source, smbios: OnceLock::new() }
+        Ctx {
+            source,
+            smbios: OnceLock::new(),
+        }
     }
 
     /// SMBIOS, from the raw sysfs table when readable, else from `dmidecode` output.
     pub fn smbios(&self) -> &SmbiosState {
-        self.smbios.get_or_init(|| load_smbios(self.source.as_ref()))
+        self.smbios
+            .get_or_init(|| load_smbios(self.source.as_ref()))
     }
 
     /// True once some collector asked for SMBIOS.
@@ -103,10 +113,19 @@ const DMI_ENTRY: &str = "/sys/firmware/dmi/tables/smbios_entry_point";
 fn load_smbios(source: &dyn Source) -> SmbiosState {
     let raw_error = match source.read(DMI_TABLE) {
         Ok(table) => {
-            let version = source.read(DMI_ENTRY).ok().and_then(|e| smbios::raw::entry_point_version(&e));
+            let version = source
+                .read(DMI_ENTRY)
+                .ok()
+                .and_then(|e| smbios::raw::entry_point_version(&e));
             let decoded = smbios::raw::parse(&table, version);
-            let error = (decoded == Smbios::default()).then(|| format!("{DMI_TABLE} holds no usable SMBIOS structures"));
-            return SmbiosState { smbios: Some(decoded), origin: Some("smbios"), error, absent: None };
+            let error = (decoded == Smbios::default())
+                .then(|| format!("{DMI_TABLE} holds no usable SMBIOS structures"));
+            return SmbiosState {
+                smbios: Some(decoded),
+                origin: Some("smbios"),
+                error,
+                absent: None,
+            };
         }
         Err(e) => e,
     };
@@ -114,17 +133,31 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
         Ok(out) => {
             let text = String::from_utf8_lossy(&out);
             let parsed = smbios::text::parse_detailed(&text);
-            let error = if out.contains(&0) { Some("dmidecode output is binary, not text".to_owned()) } else { parsed.problem() };
-            SmbiosState { smbios: (parsed.records > 0).then_some(parsed.smbios), origin: Some("dmidecode"), error, absent: None }
+            let error = if out.contains(&0) {
+                Some("dmidecode output is binary, not text".to_owned())
+            } else {
+                parsed.problem()
+            };
+            SmbiosState {
+                smbios: (parsed.records > 0).then_some(parsed.smbios),
+                origin: Some("dmidecode"),
+                error,
+                absent: None,
+            }
         }
         Err(dmidecode_error) => {
             let why = match raw_error.kind() {
                 std::io::ErrorKind::PermissionDenied => {
-                    format!("{DMI_TABLE} is not readable (run as root for serial numbers and memory modules)")
+                    format!(
+                        "{DMI_TABLE} is not readable (run as root for serial numbers and memory modules)"
+                    )
                 }
                 _ => format!("no SMBIOS data: {DMI_TABLE} absent and {dmidecode_error}"),
             };
-            SmbiosState { absent: Some(why), ..SmbiosState::default() }
+            SmbiosState {
+                absent: Some(why),
+                ..SmbiosState::default()
+            }
         }
     }
 }

@@ -14,8 +14,11 @@ use crate::parse::ip::{self, IpLink};
 pub struct NicCollector;
 
 const NET: &str = "/sys/class/net";
-const CONTAINER_PLUMBING: &[&str] =
-    &["veth", "docker", "br-", "virbr", "cni", "flannel", "cali", "cilium", "vxlan", "tunl", "kube-", "lxcbr", "podman", "weave", "genev", "tap", "tun", "ifb", "dummy", "gre", "sit", "ip6tnl", "erspan"];
+const CONTAINER_PLUMBING: &[&str] = &[
+    "veth", "docker", "br-", "virbr", "cni", "flannel", "cali", "cilium", "vxlan", "tunl", "kube-",
+    "lxcbr", "podman", "weave", "genev", "tap", "tun", "ifb", "dummy", "gre", "sit", "ip6tnl",
+    "erspan",
+];
 
 impl Collector for NicCollector {
     fn name(&self) -> &'static str {
@@ -30,10 +33,17 @@ impl Collector for NicCollector {
         let links: BTreeMap<String, IpLink> = src
             .command("ip-addr")
             .ok()
-            .map(|b| ip::parse(&String::from_utf8_lossy(&b)).into_iter().map(|l| (l.name.clone(), l)).collect())
+            .map(|b| {
+                ip::parse(&String::from_utf8_lossy(&b))
+                    .into_iter()
+                    .map(|l| (l.name.clone(), l))
+                    .collect()
+            })
             .unwrap_or_default();
         if sysfs.is_err() && links.is_empty() {
-            return Err(CollectError::Missing(format!("{NET} is unreadable and no `ip addr` output is available")));
+            return Err(CollectError::Missing(format!(
+                "{NET} is unreadable and no `ip addr` output is available"
+            )));
         }
         let mut nics = Vec::new();
         match &sysfs {
@@ -50,18 +60,34 @@ impl Collector for NicCollector {
                     let attr = |f: &str| src.value(&format!("{base}/{f}"));
                     nics.push(Nic {
                         name: name.clone(),
-                        mac: attr("address").map(|m| m.to_ascii_lowercase()).filter(|m| m != "00:00:00:00:00:00").or_else(|| link.and_then(|l| l.mac.clone())),
-                        up: attr("operstate").map(|s| s == "up").or_else(|| link.and_then(|l| l.up)),
-                        mtu: attr("mtu").and_then(|m| m.parse().ok()).or_else(|| link.and_then(|l| l.mtu)),
-                        speed_mbps: attr("speed").and_then(|s| s.parse::<i64>().ok()).filter(|s| *s > 0).map(|s| s as u32),
-                        driver: uevent.as_deref().and_then(|u| u.lines().find_map(|l| l.strip_prefix("DRIVER="))).map(str::to_owned),
+                        mac: attr("address")
+                            .map(|m| m.to_ascii_lowercase())
+                            .filter(|m| m != "00:00:00:00:00:00")
+                            .or_else(|| link.and_then(|l| l.mac.clone())),
+                        up: attr("operstate")
+                            .map(|s| s == "up")
+                            .or_else(|| link.and_then(|l| l.up)),
+                        mtu: attr("mtu")
+                            .and_then(|m| m.parse().ok())
+                            .or_else(|| link.and_then(|l| l.mtu)),
+                        speed_mbps: attr("speed")
+                            .and_then(|s| s.parse::<i64>().ok())
+                            .filter(|s| *s > 0)
+                            .map(|s| s as u32),
+                        driver: uevent
+                            .as_deref()
+                            .and_then(|u| u.lines().find_map(|l| l.strip_prefix("DRIVER=")))
+                            .map(str::to_owned),
                         addresses,
                     });
                 }
             }
             // No sysfs (a snapshot made from `ip addr` alone): Ethernet links are the NICs.
             Err(_) => {
-                for link in links.values().filter(|l| l.link_type.as_deref() == Some("ether") && !is_plumbing(&l.name)) {
+                for link in links
+                    .values()
+                    .filter(|l| l.link_type.as_deref() == Some("ether") && !is_plumbing(&l.name))
+                {
                     nics.push(Nic {
                         name: link.name.clone(),
                         mac: link.mac.clone(),
@@ -87,8 +113,11 @@ fn is_plumbing(name: &str) -> bool {
 /// Addresses worth inventorying: IPv6 link-local addresses are derived from the MAC and say
 /// nothing new, so they are left out.
 fn reportable(addresses: &[Address]) -> Vec<Address> {
-    let mut out: Vec<Address> =
-        addresses.iter().filter(|a| !(a.family == "inet6" && a.address.to_ascii_lowercase().starts_with("fe80:"))).cloned().collect();
+    let mut out: Vec<Address> = addresses
+        .iter()
+        .filter(|a| !(a.family == "inet6" && a.address.to_ascii_lowercase().starts_with("fe80:")))
+        .cloned()
+        .collect();
     out.sort();
     out.dedup();
     out

@@ -85,6 +85,9 @@ pub struct ProcessorInfo {
     pub version: Option<String>,
     /// False for an empty socket.
     pub populated: bool,
+    /// False when the BIOS or the user disabled the CPU (VMware lists every possible vCPU
+    /// socket as "Populated, Disabled By BIOS").
+    pub enabled: bool,
     /// Cores in this socket.
     pub core_count: Option<u32>,
     /// Threads in this socket.
@@ -128,12 +131,42 @@ pub fn format_uuid(bytes: &[u8; 16], little_endian_fields: bool) -> Option<Strin
     let s = if little_endian_fields {
         format!(
             "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
-            b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+            b[3],
+            b[2],
+            b[1],
+            b[0],
+            b[5],
+            b[4],
+            b[7],
+            b[6],
+            b[8],
+            b[9],
+            b[10],
+            b[11],
+            b[12],
+            b[13],
+            b[14],
+            b[15]
         )
     } else {
         format!(
             "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
-            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+            b[4],
+            b[5],
+            b[6],
+            b[7],
+            b[8],
+            b[9],
+            b[10],
+            b[11],
+            b[12],
+            b[13],
+            b[14],
+            b[15]
         )
     };
     crate::placeholder::clean(&s)

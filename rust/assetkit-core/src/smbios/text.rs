@@ -5,28 +5,40 @@
 //! alone, `DMI type 1, 25 bytes.` on the next line, one more level of indentation and different
 //! key names). Garbage lines are skipped; a truncated record yields what it holds.
 
-use super::{BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo};
+use super::{
+    BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo,
+};
 use crate::placeholder::clean;
 
 /// One record: its type and its first-level `Key: Value` fields.
 #[derive(Debug, Default)]
 struct Record<'a> {
     kind: Option<u32>,
-    title_depth: Option<usize>,
+    title_indent: Option<usize>,
+    field_indent: Option<usize>,
     fields: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> Record<'a> {
     fn get(&self, keys: &[&str]) -> Option<&'a str> {
-        keys.iter().find_map(|k| self.fields.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v))
+        keys.iter().find_map(|k| {
+            self.fields
+                .iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| *v)
+        })
     }
     fn clean(&self, keys: &[&str]) -> Option<String> {
         self.get(keys).and_then(clean)
     }
 }
 
-fn depth(line: &str) -> usize {
-    line.chars().take_while(|c| *c == '\t').count()
+/// Indentation width: dmidecode indents with tabs, some builds (and Windows ports) with spaces.
+fn indent(line: &str) -> usize {
+    line.chars()
+        .take_while(|c| *c == '\t' || *c == ' ')
+        .map(|c| if c == '\t' { 8 } else { 1 })
+        .sum()
 }
 
 fn dmi_type(line: &str) -> Option<u32> {
@@ -44,10 +56,15 @@ fn records(text: &str) -> Vec<Record<'_>> {
             if let Some(r) = current.take() {
                 out.push(r);
             }
-            current = Some(Record { kind: dmi_type(line), ..Record::default() });
+            current = Some(Record {
+                kind: dmi_type(line),
+                ..Record::default()
+            });
             continue;
         }
-        let Some(record) = current.as_mut() else { continue };
+        let Some(record) = current.as_mut() else {
+            continue;
+        };
         if trimmed.is_empty() {
             continue;
         }
@@ -55,15 +72,23 @@ fn records(text: &str) -> Vec<Record<'_>> {
             record.kind = dmi_type(trimmed);
             continue;
         }
-        let d = depth(line);
-        match record.title_depth {
-            None => record.title_depth = Some(d),
-            Some(title) if d == title + 1 => {
+        // The first line is the record's title; the next, more indented line sets the field
+        // level; anything deeper is a nested list (flags, characteristics) and is skipped.
+        let d = indent(line);
+        match (record.title_indent, record.field_indent) {
+            (None, _) => record.title_indent = Some(d),
+            (Some(title), None) if d > title => {
+                record.field_indent = Some(d);
                 if let Some((key, value)) = trimmed.split_once(':') {
                     record.fields.push((key.trim(), value.trim()));
                 }
             }
-            Some(_) => {}
+            (Some(_), Some(field)) if d == field => {
+                if let Some((key, value)) = trimmed.split_once(':') {
+                    record.fields.push((key.trim(), value.trim()));
+                }
+            }
+            _ => {}
         }
     }
     out.extend(current);
@@ -81,17 +106,26 @@ pub struct Parsed {
     pub declared: Option<usize>,
     /// An End Of Table record (type 127) was seen.
     pub end_of_table: bool,
+    /// dmidecode itself said the firmware's structure count is wrong ("Wrong DMI structures
+    /// count: 41 announced, only 40 decoded"): the output is whole, the table header lies.
+    pub count_mismatch_noted: bool,
 }
 
 impl Parsed {
     /// Why this output cannot be trusted whole, if it cannot.
     pub fn problem(&self) -> Option<String> {
         if self.records == 0 {
-            return Some("dmidecode output holds no SMBIOS records (empty, binary or not dmidecode)".to_owned());
+            return Some(
+                "dmidecode output holds no SMBIOS records (empty, binary or not dmidecode)"
+                    .to_owned(),
+            );
         }
         match self.declared {
-            Some(n) if self.records < n && !self.end_of_table => {
-                Some(format!("dmidecode output is truncated: {} of {} structures", self.records, n))
+            Some(n) if self.records < n && !self.end_of_table && !self.count_mismatch_noted => {
+                Some(format!(
+                    "dmidecode output is truncated: {} of {} structures",
+                    self.records, n
+                ))
             }
             _ => None,
         }
@@ -107,13 +141,16 @@ pub fn parse(text: &str) -> Smbios {
 pub fn parse_detailed(text: &str) -> Parsed {
     let declared = text.lines().find_map(|l| {
         let (n, rest) = l.trim().split_once(' ')?;
-        rest.starts_with("structures occupying").then(|| n.parse().ok()).flatten()
+        rest.starts_with("structures occupying")
+            .then(|| n.parse().ok())
+            .flatten()
     });
     let records = records(text);
     let mut parsed = Parsed {
         records: records.len(),
         declared,
         end_of_table: records.iter().any(|r| r.kind == Some(127)),
+        count_mismatch_noted: text.contains("Wrong DMI structures count"),
         ..Parsed::default()
     };
     let smbios = &mut parsed.smbios;
@@ -132,7 +169,7 @@ pub fn parse_detailed(text: &str) -> Parsed {
                     product_name: record.clean(&["Product Name", "Product"]),
                     version: record.clean(&["Version"]),
                     serial_number: record.clean(&["Serial Number"]),
-                    uuid: record.clean(&["UUID"]).map(|u| u.to_ascii_uppercase()).filter(|u| is_uuid(u)),
+                    uuid: record.clean(&["UUID"]).map(|u| u.to_ascii_uppercase()),
                     sku: record.clean(&["SKU Number"]),
                     family: record.clean(&["Family"]),
                 });
@@ -162,34 +199,63 @@ pub fn parse_detailed(text: &str) -> Parsed {
 fn processor(record: &Record<'_>) -> ProcessorInfo {
     let manufacturer = record.clean(&["Manufacturer", "Processor Manufacturer"]);
     let version = record.clean(&["Version", "Processor Version"]);
-    let populated = match record.get(&["Status"]) {
+    let (populated, enabled) = match record.get(&["Status"]) {
         Some(status) => {
             let s = status.to_ascii_lowercase();
-            s.contains("populated") && !s.contains("unpopulated")
+            (
+                s.contains("populated") && !s.contains("unpopulated"),
+                !s.contains("disabled"),
+            )
         }
-        None => version.is_some() || manufacturer.is_some(),
+        None => (version.is_some() || manufacturer.is_some(), true),
     };
     ProcessorInfo {
         socket: record.clean(&["Socket Designation"]),
         manufacturer,
         version,
         populated,
-        core_count: record.get(&["Core Count"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
-        thread_count: record.get(&["Thread Count"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
-        current_speed_mhz: record.get(&["Current Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
-        max_speed_mhz: record.get(&["Max Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
+        enabled,
+        core_count: record
+            .get(&["Core Count"])
+            .and_then(leading_number)
+            .map(|n| n as u32)
+            .filter(|n| *n > 0),
+        thread_count: record
+            .get(&["Thread Count"])
+            .and_then(leading_number)
+            .map(|n| n as u32)
+            .filter(|n| *n > 0),
+        current_speed_mhz: record
+            .get(&["Current Speed"])
+            .and_then(leading_number)
+            .map(|n| n as u32)
+            .filter(|n| *n > 0),
+        max_speed_mhz: record
+            .get(&["Max Speed"])
+            .and_then(leading_number)
+            .map(|n| n as u32)
+            .filter(|n| *n > 0),
     }
 }
 
 fn memory_device(record: &Record<'_>) -> MemoryDeviceInfo {
-    let size_bytes = record.get(&["Size"]).and_then(parse_size).filter(|n| *n > 0);
+    let size_bytes = record
+        .get(&["Size"])
+        .and_then(parse_size)
+        .filter(|n| *n > 0);
     MemoryDeviceInfo {
         locator: record.clean(&["Locator"]),
         bank_locator: record.clean(&["Bank Locator"]),
         size_bytes,
         installed: size_bytes.is_some(),
-        memory_type: record.clean(&["Type"]).filter(|t| t != "Other" && !t.starts_with('<')),
-        speed_mts: record.get(&["Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
+        memory_type: record
+            .clean(&["Type"])
+            .filter(|t| t != "Other" && !t.starts_with('<')),
+        speed_mts: record
+            .get(&["Speed"])
+            .and_then(leading_number)
+            .map(|n| n as u32)
+            .filter(|n| *n > 0),
         manufacturer: record.clean(&["Manufacturer"]),
         serial_number: record.clean(&["Serial Number"]),
         part_number: record.clean(&["Part Number"]),
@@ -212,12 +278,12 @@ pub fn parse_size(value: &str) -> Option<u64> {
 }
 
 fn leading_number(value: &str) -> Option<u64> {
-    let digits: String = value.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let digits: String = value
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
     digits.parse().ok()
-}
-
-fn is_uuid(s: &str) -> bool {
-    s.len() == 36 && s.chars().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
 }
 
 #[cfg(test)]

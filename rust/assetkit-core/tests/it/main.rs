@@ -1,1 +1,7 @@
-//! Integration tests for assetkit-core.
+//! Integration tests for assetkit-core: golden fixtures, bad input, fuzzing, raw SMBIOS.
+
+mod bad_input;
+mod fuzz;
+mod golden;
+mod raw_smbios;
+mod support;

@@ -1,0 +1,391 @@
+//! A report's facts as components with stable keys, and the typed change events between two
+//! versions of them.
+//!
+//! Memory modules are keyed by slot, disks by serial (else slot, else kernel name), NICs by
+//! name + MAC. Single sections (os, system, bios, cpu, ...) are components with an empty key.
+//! A section absent from the report (its plugin failed or is disabled) is not diffed, so a
+//! failing collector never reads as "every disk removed".
+
+use std::collections::BTreeMap;
+
+use assetkit_core::model::Facts;
+use serde_json::{Map, Value};
+
+/// One component as stored: kind, identity key, a human label and its data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Component {
+    /// "memory_module", "disk", "nic", "os", ...
+    pub kind: &'static str,
+    /// Stable identity key within (asset, kind).
+    pub key: String,
+    /// Where it sits, for people and for pairing replacements: slot, disk name, NIC name.
+    pub position: Option<String>,
+    /// The facts, as a JSON object.
+    pub data: Map<String, Value>,
+}
+
+/// Fields that change without anything worth recording happening.
+const IGNORED_FIELDS: &[(&str, &str)] = &[("os", "hostname"), ("memory", "os_visible_bytes"), ("system", "source")];
+
+/// The component kinds a report's sections map to, with whether each is a list.
+pub const KINDS: &[&str] = &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "custom"];
+
+/// Components per kind for the sections present in `facts`; absent sections are absent here.
+pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
+    let mut out: BTreeMap<&'static str, Vec<Component>> = BTreeMap::new();
+    let single = |kind: &'static str, value: Value| -> Vec<Component> {
+        match value {
+            Value::Object(mut data) => {
+                if kind == "memory" {
+                    data.remove("modules");
+                }
+                vec![Component { kind, key: String::new(), position: None, data }]
+            }
+            _ => Vec::new(),
+        }
+    };
+    let to_value = |v: &dyn erased::Serialize| v.to_json();
+    if let Some(os) = &facts.os {
+        out.insert("os", single("os", to_value(os)));
+    }
+    if let Some(system) = &facts.system {
+        out.insert("system", single("system", to_value(system)));
+    }
+    if let Some(b) = &facts.baseboard {
+        out.insert("baseboard", single("baseboard", to_value(b)));
+    }
+    if let Some(b) = &facts.bios {
+        out.insert("bios", single("bios", to_value(b)));
+    }
+    if let Some(c) = &facts.cpu {
+        out.insert("cpu", single("cpu", to_value(c)));
+    }
+    if let Some(m) = &facts.memory {
+        out.insert("memory", single("memory", to_value(m)));
+        if let Some(modules) = &m.modules {
+            let mut list = Vec::new();
+            for (i, module) in modules.iter().enumerate() {
+                let key = module.slot.clone().unwrap_or_else(|| format!("#{i}"));
+                list.push(Component { kind: "memory_module", key: key.clone(), position: Some(key), data: object(to_value(module)) });
+            }
+            out.insert("memory_module", dedup(list));
+        }
+    }
+    if let Some(disks) = &facts.disks {
+        let list = disks
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let position = d.slot.clone().or_else(|| d.name.clone());
+                let key = match (&d.serial_number, &position) {
+                    (Some(sn), _) => format!("sn:{sn}"),
+                    (None, Some(p)) => format!("at:{p}"),
+                    (None, None) => format!("#{i}"),
+                };
+                Component { kind: "disk", key, position, data: object(to_value(d)) }
+            })
+            .collect();
+        out.insert("disk", dedup(list));
+    }
+    if let Some(nics) = &facts.nics {
+        let list = nics
+            .iter()
+            .map(|n| Component {
+                kind: "nic",
+                key: format!("{}/{}", n.name, n.mac.as_deref().unwrap_or("-")),
+                position: Some(n.name.clone()),
+                data: object(to_value(n)),
+            })
+            .collect();
+        out.insert("nic", dedup(list));
+    }
+    if !facts.custom.is_empty() {
+        let list = facts
+            .custom
+            .iter()
+            .map(|(name, value)| {
+                let data = match value {
+                    Value::Object(map) => map.clone(),
+                    other => Map::from_iter([("value".to_owned(), other.clone())]),
+                };
+                Component { kind: "custom", key: name.clone(), position: Some(name.clone()), data }
+            })
+            .collect();
+        out.insert("custom", list);
+    }
+    out
+}
+
+/// Two components with one key (two disks reporting the same serial, say): keep the first and
+/// make the others unique so nothing is silently merged.
+fn dedup(list: Vec<Component>) -> Vec<Component> {
+    let mut seen = std::collections::BTreeSet::new();
+    list.into_iter()
+        .map(|mut c| {
+            if !seen.insert(c.key.clone()) {
+                let mut n = 2;
+                while seen.contains(&format!("{}~{n}", c.key)) {
+                    n += 1;
+                }
+                c.key = format!("{}~{n}", c.key);
+                seen.insert(c.key.clone());
+            }
+            c
+        })
+        .collect()
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Serialising the model's section types without naming each one.
+mod erased {
+    pub trait Serialize {
+        fn to_json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Serialize for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+/// A typed change event, before it gets an asset and a time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Event {
+    /// Component kind.
+    pub component: String,
+    /// Where: slot, disk, NIC name, or "" for single sections.
+    pub key: String,
+    /// "added", "removed" or "changed".
+    pub kind: &'static str,
+    /// The field that changed, for "changed".
+    pub field: Option<String>,
+    /// Old value, rendered.
+    pub old: Option<String>,
+    /// New value, rendered.
+    pub new: Option<String>,
+    /// One line for people: "disk in slot 32:3 replaced: serial A -> B".
+    pub summary: String,
+}
+
+/// What to write for one kind.
+#[derive(Debug, Default)]
+pub struct Diff {
+    /// Events to record.
+    pub events: Vec<Event>,
+    /// Components to insert or replace.
+    pub upserts: Vec<Component>,
+    /// Component keys to delete.
+    pub deletes: Vec<String>,
+}
+
+/// Differences between the stored components of one kind and the reported ones.
+pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
+    let mut out = Diff::default();
+    let old_by_key: BTreeMap<&str, &Component> = old.iter().map(|c| (c.key.as_str(), c)).collect();
+    let new_by_key: BTreeMap<&str, &Component> = new.iter().map(|c| (c.key.as_str(), c)).collect();
+    let mut removed: Vec<&Component> = old.iter().filter(|c| !new_by_key.contains_key(c.key.as_str())).collect();
+    let mut added: Vec<&Component> = new.iter().filter(|c| !old_by_key.contains_key(c.key.as_str())).collect();
+
+    for n in new {
+        if let Some(o) = old_by_key.get(n.key.as_str()) {
+            let events = field_changes(kind, label(n), &o.data, &n.data, None);
+            if !events.is_empty() || o.data != n.data {
+                out.upserts.push(n.clone());
+            }
+            out.events.extend(events);
+        }
+    }
+    // A removed and an added component in the same position is a replacement.
+    let mut paired = Vec::new();
+    for (ri, r) in removed.iter().enumerate() {
+        let Some(pos) = &r.position else { continue };
+        if let Some(ai) = added.iter().position(|a| a.position.as_ref() == Some(pos)) {
+            paired.push((ri, ai));
+        }
+    }
+    let mut paired_removed = Vec::new();
+    let mut paired_added = Vec::new();
+    for (ri, ai) in paired.iter().copied() {
+        if paired_added.contains(&ai) {
+            continue;
+        }
+        let (r, a) = (removed[ri], added[ai]);
+        let verb = if kind == "nic" { "replaced" } else { "replaced" };
+        out.events.extend(field_changes(kind, label(a), &r.data, &a.data, Some(verb)));
+        out.deletes.push(r.key.clone());
+        out.upserts.push(a.clone());
+        paired_removed.push(ri);
+        paired_added.push(ai);
+    }
+    let mut i = 0;
+    removed.retain(|_| {
+        let keep = !paired_removed.contains(&i);
+        i += 1;
+        keep
+    });
+    let mut i = 0;
+    added.retain(|_| {
+        let keep = !paired_added.contains(&i);
+        i += 1;
+        keep
+    });
+    for r in removed {
+        out.events.push(Event {
+            component: kind.to_owned(),
+            key: label(r),
+            kind: "removed",
+            field: None,
+            old: Some(describe(kind, &r.data)),
+            new: None,
+            summary: format!("{} {} removed ({})", noun(kind), label(r), describe(kind, &r.data)),
+        });
+        out.deletes.push(r.key.clone());
+    }
+    for a in added {
+        out.events.push(Event {
+            component: kind.to_owned(),
+            key: label(a),
+            kind: "added",
+            field: None,
+            old: None,
+            new: Some(describe(kind, &a.data)),
+            summary: format!("{} {} added ({})", noun(kind), label(a), describe(kind, &a.data)),
+        });
+        out.upserts.push(a.clone());
+    }
+    out
+}
+
+fn label(c: &Component) -> String {
+    c.position.clone().unwrap_or_else(|| c.key.clone())
+}
+
+fn noun(kind: &str) -> &str {
+    match kind {
+        "memory_module" => "memory module",
+        "disk" => "disk",
+        "nic" => "NIC",
+        "custom" => "custom fact",
+        other => other,
+    }
+}
+
+fn field_changes(kind: &str, label: String, old: &Map<String, Value>, new: &Map<String, Value>, replaced: Option<&str>) -> Vec<Event> {
+    let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut events = Vec::new();
+    for field in fields {
+        if IGNORED_FIELDS.contains(&(kind, field.as_str())) {
+            continue;
+        }
+        let (o, n) = (old.get(field).unwrap_or(&Value::Null), new.get(field).unwrap_or(&Value::Null));
+        if o == n {
+            continue;
+        }
+        let (old_s, new_s) = (render(o), render(n));
+        let arrow = format!("{} → {}", old_s.as_deref().unwrap_or("(none)"), new_s.as_deref().unwrap_or("(none)"));
+        let where_ = if label.is_empty() { noun(kind).to_owned() } else { format!("{} {}", noun(kind), label) };
+        let summary = match (replaced, kind) {
+            (Some(_), "disk") => format!("disk in slot {label} replaced: {field} {arrow}"),
+            (Some(verb), _) => format!("{where_} {verb}: {field} {arrow}"),
+            (None, _) => format!("{where_}: {field} {arrow}"),
+        };
+        events.push(Event { component: kind.to_owned(), key: label.clone(), kind: "changed", field: Some(field.clone()), old: old_s, new: new_s, summary });
+    }
+    events
+}
+
+/// A value as text for the change log: strings bare, addresses as "a/p, ...", null as None.
+pub fn render(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => Some(
+            items
+                .iter()
+                .map(|i| match (i.get("address"), i.get("prefix_len")) {
+                    (Some(Value::String(a)), Some(p)) => format!("{a}/{p}"),
+                    _ => render(i).unwrap_or_default(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        other => Some(other.to_string()),
+    }
+}
+
+fn describe(kind: &str, data: &Map<String, Value>) -> String {
+    let s = |k: &str| data.get(k).and_then(render);
+    let size = data.get("size_bytes").and_then(Value::as_u64).map(human_bytes);
+    let parts: Vec<String> = match kind {
+        "memory_module" => [size, s("type"), s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
+        "disk" => [s("model"), size, s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
+        "nic" => [s("mac"), s("addresses").filter(|a| !a.is_empty())].into_iter().flatten().collect(),
+        _ => data.iter().take(3).filter_map(|(k, v)| render(v).map(|r| format!("{k}={r}"))).collect(),
+    };
+    if parts.is_empty() { "no details".to_owned() } else { parts.join(", ") }
+}
+
+/// 17179869184 -> "16 GiB".
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if (v - v.round()).abs() < 0.05 { format!("{} {}", v.round() as u64, UNITS[u]) } else { format!("{v:.1} {}", UNITS[u]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use assetkit_core::model::{Address, Disk, Nic};
+
+    fn disk(slot: &str, serial: &str) -> Disk {
+        Disk { slot: Some(slot.into()), serial_number: Some(serial.into()), model: Some("ST2000".into()), source: "megacli".into(), ..Disk::default() }
+    }
+
+    #[test]
+    fn disk_replacement_is_one_change_in_its_slot() {
+        let old = extract(&Facts { disks: Some(vec![disk("32:3", "AAA"), disk("32:4", "BBB")]), ..Facts::default() });
+        let new = extract(&Facts { disks: Some(vec![disk("32:3", "CCC"), disk("32:4", "BBB")]), ..Facts::default() });
+        let d = diff("disk", &old["disk"], &new["disk"]);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        let e = &d.events[0];
+        assert_eq!((e.kind, e.key.as_str(), e.field.as_deref()), ("changed", "32:3", Some("serial_number")));
+        assert_eq!((e.old.as_deref(), e.new.as_deref()), (Some("AAA"), Some("CCC")));
+        assert!(e.summary.starts_with("disk in slot 32:3 replaced"), "{}", e.summary);
+        assert_eq!(d.deletes, vec!["sn:AAA".to_owned()]);
+    }
+
+    #[test]
+    fn nic_address_change() {
+        let nic = |ip: &str| Nic {
+            name: "eth0".into(),
+            mac: Some("52:54:00:00:00:01".into()),
+            addresses: vec![Address { family: "inet".into(), address: ip.into(), prefix_len: 24 }],
+            ..Nic::default()
+        };
+        let old = extract(&Facts { nics: Some(vec![nic("10.0.0.1")]), ..Facts::default() });
+        let new = extract(&Facts { nics: Some(vec![nic("10.0.0.2")]), ..Facts::default() });
+        let d = diff("nic", &old["nic"], &new["nic"]);
+        assert_eq!(d.events.len(), 1);
+        assert_eq!(d.events[0].old.as_deref(), Some("10.0.0.1/24"));
+        assert_eq!(d.events[0].new.as_deref(), Some("10.0.0.2/24"));
+    }
+
+    #[test]
+    fn absent_section_is_not_extracted() {
+        assert!(!extract(&Facts::default()).contains_key("disk"));
+        assert!(extract(&Facts { disks: Some(vec![]), ..Facts::default() }).contains_key("disk"));
+    }
+}

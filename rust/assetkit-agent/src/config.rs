@@ -57,10 +57,7 @@ impl Default for Config {
             key_file: PathBuf::from("/etc/assetkit/key"),
             cert_file: PathBuf::from("/etc/assetkit/cert"),
             spool_dir: PathBuf::from("/var/spool/assetkit"),
-            plugins: assetkit_core::plugins::known_names()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
+            plugins: assetkit_core::plugins::known_names().into_iter().map(str::to_owned).collect(),
             plugins_dir: PathBuf::from(assetkit_core::DEFAULT_PLUGINS_DIR),
             timeout: Duration::from_secs(20),
             plugin_timeout: Duration::from_secs(10),
@@ -114,23 +111,16 @@ impl Config {
         };
         match std::fs::read_to_string(&path) {
             Ok(text) => Ok((Self::parse(&text, &path)?, Some(path))),
-            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
-                Ok((Config::default(), None))
-            }
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok((Config::default(), None)),
             Err(source) => Err(ConfigError::Read { path, source }),
         }
     }
 
     /// Parses config text; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
-        config.selection().map_err(|source| ConfigError::Plugin {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?;
+        config.selection().map_err(|source| ConfigError::Plugin { path: path.to_path_buf(), source })?;
         Ok(config)
     }
 
@@ -157,9 +147,8 @@ mod humantime_serde_compat {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!("{s:?} is not a duration like \"20s\" ({e})"))
-        })
+        humantime::parse_duration(&s)
+            .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like \"20s\" ({e})")))
     }
 }
 
@@ -186,17 +175,11 @@ splay     = "0s"
 
     #[test]
     fn typos_and_bad_values_are_refused() {
-        let err = Config::parse("plugns = []", Path::new("a.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse("plugns = []", Path::new("a.toml")).unwrap_err().to_string();
         assert!(err.contains("plugns"), "{err}");
-        let err = Config::parse("timeout = \"soon\"", Path::new("a.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse("timeout = \"soon\"", Path::new("a.toml")).unwrap_err().to_string();
         assert!(err.contains("soon"), "{err}");
-        let err = Config::parse("plugins = [\"cpu\", \"gpu\"]", Path::new("a.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse("plugins = [\"cpu\", \"gpu\"]", Path::new("a.toml")).unwrap_err().to_string();
         assert!(err.contains("gpu"), "{err}");
     }
 }

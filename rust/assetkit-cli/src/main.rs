@@ -107,11 +107,7 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASSETKIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -144,17 +140,11 @@ fn collect(config: &Config, args: CollectArgs) -> anyhow::Result<ExitCode> {
     };
     let options = CollectOptions {
         selection,
-        timeout: args
-            .timeout
-            .unwrap_or(config.plugin_timeout + Duration::from_secs(5)),
+        timeout: args.timeout.unwrap_or(config.plugin_timeout + Duration::from_secs(5)),
         mode: args.mode,
     };
     let report = assetkit_core::collect(source, &options);
-    let json = if args.pretty {
-        serde_json::to_string_pretty(&report)?
-    } else {
-        serde_json::to_string(&report)?
-    };
+    let json = if args.pretty { serde_json::to_string_pretty(&report)? } else { serde_json::to_string(&report)? };
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{json}").context("writing the report to stdout")?;
     Ok(ExitCode::SUCCESS)
@@ -171,17 +161,11 @@ fn snapshot(config: &Config, args: SnapshotArgs) -> anyhow::Result<ExitCode> {
     }
     if args.unpack {
         let stats = assetkit_core::script::unpack(std::io::stdin().lock(), &out)?;
-        eprintln!(
-            "unpacked {} records ({} bytes) into {}",
-            stats.records,
-            stats.bytes,
-            out.display()
-        );
+        eprintln!("unpacked {} records ({} bytes) into {}", stats.records, stats.bytes, out.display());
         return Ok(ExitCode::SUCCESS);
     }
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let recorder: Arc<dyn Source> =
-        Arc::new(Recorder::new(LiveSource::new(config.live_options()), &out));
+    let recorder: Arc<dyn Source> = Arc::new(Recorder::new(LiveSource::new(config.live_options()), &out));
     let options = CollectOptions {
         selection: Selection::all(),
         timeout: config.plugin_timeout + Duration::from_secs(5),

@@ -34,10 +34,7 @@ pub struct UnknownPlugin {
 impl Selection {
     /// Every built-in plugin and every custom plugin.
     pub fn all() -> Self {
-        Selection {
-            builtins: BUILTIN.iter().map(|c| c.name()).collect(),
-            custom: CustomSelection::All,
-        }
+        Selection { builtins: BUILTIN.iter().map(|c| c.name()).collect(), custom: CustomSelection::All }
     }
 
     /// From names as written in a config file or `--only`: built-in names, `custom` (all custom
@@ -53,23 +50,16 @@ impl Selection {
                 }
             } else if name == CUSTOM {
                 custom = CustomSelection::All;
-            } else if let Some(one) = name
-                .strip_prefix("custom.")
-                .filter(|n| plugins::custom::valid_name(n))
-            {
+            } else if let Some(one) = name.strip_prefix("custom.").filter(|n| plugins::custom::valid_name(n)) {
                 match &mut custom {
                     CustomSelection::All => {}
                     CustomSelection::Only(set) => {
                         set.insert(one.to_owned());
                     }
-                    CustomSelection::None => {
-                        custom = CustomSelection::Only(BTreeSet::from([one.to_owned()]))
-                    }
+                    CustomSelection::None => custom = CustomSelection::Only(BTreeSet::from([one.to_owned()])),
                 }
             } else {
-                return Err(UnknownPlugin {
-                    name: name.to_owned(),
-                });
+                return Err(UnknownPlugin { name: name.to_owned() });
             }
         }
         builtins.sort_by_key(|n| BUILTIN.iter().position(|c| c.name() == *n));
@@ -103,11 +93,7 @@ pub struct CollectOptions {
 
 impl Default for CollectOptions {
     fn default() -> Self {
-        CollectOptions {
-            selection: Selection::all(),
-            timeout: Duration::from_secs(15),
-            mode: Mode::Cli,
-        }
+        CollectOptions { selection: Selection::all(), timeout: Duration::from_secs(15), mode: Mode::Cli }
     }
 }
 
@@ -123,11 +109,7 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
     let (tx, rx) = mpsc::channel::<Finished>();
     let mut pending: Vec<&'static str> = Vec::new();
 
-    for collector in BUILTIN
-        .iter()
-        .copied()
-        .filter(|c| options.selection.has(c.name()))
-    {
+    for collector in BUILTIN.iter().copied().filter(|c| options.selection.has(c.name())) {
         pending.push(collector.name());
         let (ctx, tx) = (Arc::clone(&ctx), tx.clone());
         let job = move || {
@@ -140,11 +122,8 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         pending.push(CUSTOM);
         let (source, tx, selection) = (Arc::clone(&source), tx.clone(), options.selection.clone());
         spawn_or_run(CUSTOM, move || {
-            let outputs = source
-                .custom_plugins()
-                .into_iter()
-                .filter(|(name, _)| selection.wants_custom(name))
-                .collect();
+            let outputs =
+                source.custom_plugins().into_iter().filter(|(name, _)| selection.wants_custom(name)).collect();
             let _ = tx.send(Finished::Custom(outputs));
         });
     }
@@ -177,40 +156,24 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         match result {
             Ok(output) => {
                 absorb(&mut facts, output.facts);
-                warnings.extend(output.warnings.into_iter().map(|message| PluginMessage {
-                    plugin: name.to_owned(),
-                    message,
-                }));
+                warnings.extend(
+                    output.warnings.into_iter().map(|message| PluginMessage { plugin: name.to_owned(), message }),
+                );
             }
             Err(message) => {
                 tracing::warn!(plugin = name, %message, "collector failed");
-                errors.push(PluginMessage {
-                    plugin: name.to_owned(),
-                    message,
-                });
+                errors.push(PluginMessage { plugin: name.to_owned(), message });
             }
         }
     }
     for name in &pending {
-        let message = format!(
-            "timed out after {}",
-            humantime::format_duration(options.timeout)
-        );
+        let message = format!("timed out after {}", humantime::format_duration(options.timeout));
         tracing::warn!(plugin = *name, %message, "collector failed");
-        errors.push(PluginMessage {
-            plugin: (*name).to_owned(),
-            message,
-        });
+        errors.push(PluginMessage { plugin: (*name).to_owned(), message });
     }
     if let Some(message) = ctx.smbios_used().and_then(|s| s.error.clone()) {
-        let plugin = ["board", "cpu", "memory"]
-            .into_iter()
-            .find(|p| options.selection.has(p))
-            .unwrap_or("board");
-        errors.push(PluginMessage {
-            plugin: plugin.to_owned(),
-            message,
-        });
+        let plugin = ["board", "cpu", "memory"].into_iter().find(|p| options.selection.has(p)).unwrap_or("board");
+        errors.push(PluginMessage { plugin: plugin.to_owned(), message });
     }
     custom.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, output) in custom {
@@ -220,32 +183,19 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
             }
             Err(message) => {
                 tracing::warn!(plugin = %format!("custom.{name}"), %message, "custom plugin failed");
-                errors.push(PluginMessage {
-                    plugin: format!("custom.{name}"),
-                    message,
-                });
+                errors.push(PluginMessage { plugin: format!("custom.{name}"), message });
             }
         }
     }
 
     let hostname = source.value("/proc/sys/kernel/hostname");
-    tracing::debug!(
-        elapsed_us = started.elapsed().as_micros() as u64,
-        "collection finished"
-    );
+    tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "collection finished");
     Report {
         schema_version: SCHEMA_VERSION,
         report_id: uuid::Uuid::new_v4().to_string(),
         collected_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        agent: Agent {
-            name: "assetkit".to_owned(),
-            version: crate::VERSION.to_owned(),
-            mode: options.mode,
-        },
-        host: Host {
-            hostname,
-            cert_hostname: None,
-        },
+        agent: Agent { name: "assetkit".to_owned(), version: crate::VERSION.to_owned(), mode: options.mode },
+        host: Host { hostname, cert_hostname: None },
         facts,
         errors,
         warnings,
@@ -261,10 +211,7 @@ fn run_guarded(collector: &dyn Collector, ctx: &Ctx) -> Result<Output, String> {
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned());
-            Err(format!(
-                "collector panicked: {}",
-                what.unwrap_or_else(|| "unknown cause".to_owned())
-            ))
+            Err(format!("collector panicked: {}", what.unwrap_or_else(|| "unknown cause".to_owned())))
         }
     }
 }
@@ -275,13 +222,11 @@ fn spawn_or_run(name: &str, job: impl FnOnce() + Send + 'static) {
     let job = std::sync::Mutex::new(Some(job));
     let job = Arc::new(job);
     let for_thread = Arc::clone(&job);
-    let spawned = std::thread::Builder::new()
-        .name(format!("collect-{name}"))
-        .spawn(move || {
-            if let Some(f) = for_thread.lock().ok().and_then(|mut g| g.take()) {
-                f();
-            }
-        });
+    let spawned = std::thread::Builder::new().name(format!("collect-{name}")).spawn(move || {
+        if let Some(f) = for_thread.lock().ok().and_then(|mut g| g.take()) {
+            f();
+        }
+    });
     if spawned.is_err() {
         if let Some(f) = job.lock().ok().and_then(|mut g| g.take()) {
             f();

@@ -35,11 +35,7 @@ pub enum CommandError {
 }
 
 /// Runs `program args...` and returns its stdout, or an error after `timeout`.
-pub fn run_with_timeout(
-    program: &Path,
-    args: &[&str],
-    timeout: Duration,
-) -> Result<Vec<u8>, CommandError> {
+pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> Result<Vec<u8>, CommandError> {
     use std::os::unix::process::CommandExt;
 
     let mut child = Command::new(program)
@@ -49,10 +45,7 @@ pub fn run_with_timeout(
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
-        .map_err(|source| CommandError::Spawn {
-            program: program.display().to_string(),
-            source,
-        })?;
+        .map_err(|source| CommandError::Spawn { program: program.display().to_string(), source })?;
 
     let pid = child.id();
     let mut stdout = child.stdout.take().expect("stdout is piped");
@@ -77,26 +70,13 @@ pub fn run_with_timeout(
             return Err(CommandError::TimedOut(timeout));
         }
     };
-    let status = child.wait().map_err(|source| CommandError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let status =
+        child.wait().map_err(|source| CommandError::Spawn { program: program.display().to_string(), source })?;
     let stderr = err_reader.join().unwrap_or_default();
-    let out = out.map_err(|source| CommandError::Spawn {
-        program: program.display().to_string(),
-        source,
-    })?;
+    let out = out.map_err(|source| CommandError::Spawn { program: program.display().to_string(), source })?;
     if !status.success() {
-        let first_line = String::from_utf8_lossy(&stderr)
-            .lines()
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        return Err(CommandError::Failed {
-            status: status.to_string(),
-            stderr: first_line,
-        });
+        let first_line = String::from_utf8_lossy(&stderr).lines().next().unwrap_or("").trim().to_owned();
+        return Err(CommandError::Failed { status: status.to_string(), stderr: first_line });
     }
     Ok(out)
 }

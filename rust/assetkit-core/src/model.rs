@@ -85,9 +85,7 @@ impl std::str::FromStr for Mode {
             "ansible" => Mode::Ansible,
             "cli" => Mode::Cli,
             other => {
-                return Err(format!(
-                    "unknown mode {other:?} (agent, ssh, salt, ansible, cli)"
-                ));
+                return Err(format!("unknown mode {other:?} (agent, ssh, salt, ansible, cli)"));
             }
         })
     }

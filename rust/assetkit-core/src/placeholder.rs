@@ -7,11 +7,7 @@
 /// Trims `raw` and returns it, or `None` when it is empty or a known placeholder.
 pub fn clean(raw: &str) -> Option<String> {
     let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c == '\0');
-    if trimmed.is_empty() || is_placeholder(trimmed) {
-        None
-    } else {
-        Some(collapse_spaces(trimmed))
-    }
+    if trimmed.is_empty() || is_placeholder(trimmed) { None } else { Some(collapse_spaces(trimmed)) }
 }
 
 /// `clean` for optional input.
@@ -94,17 +90,12 @@ pub fn is_placeholder(value: &str) -> bool {
         return true;
     }
     // All zeros, all Fs, only separators: "0", "00000000", "FFFFFFFF-FFFF-...", "........".
-    let significant: Vec<char> = v
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | ':' | '_'))
-        .collect();
+    let significant: Vec<char> = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | ':' | '_')).collect();
     if significant.is_empty() {
         return true;
     }
     let first = significant[0];
-    if (first == '0' || first == 'f' || first == 'x' || first == '*')
-        && significant.iter().all(|&c| c == first)
-    {
+    if (first == '0' || first == 'f' || first == 'x' || first == '*') && significant.iter().all(|&c| c == first) {
         return true;
     }
     false
@@ -160,14 +151,8 @@ mod tests {
     #[test]
     fn real_values_survive_and_are_trimmed() {
         assert_eq!(clean(" 2RJF153 ").as_deref(), Some("2RJF153"));
-        assert_eq!(
-            clean("VMware-42 30 bf 6a").as_deref(),
-            Some("VMware-42 30 bf 6a")
-        );
-        assert_eq!(
-            clean("Intel(R)  Xeon(R)   CPU").as_deref(),
-            Some("Intel(R) Xeon(R) CPU")
-        );
+        assert_eq!(clean("VMware-42 30 bf 6a").as_deref(), Some("VMware-42 30 bf 6a"));
+        assert_eq!(clean("Intel(R)  Xeon(R)   CPU").as_deref(), Some("Intel(R) Xeon(R) CPU"));
         assert_eq!(clean("CZ3213").as_deref(), Some("CZ3213"));
         assert_eq!(clean("0x2C00").as_deref(), Some("0x2C00"));
         assert_eq!(clean("DIMM_A1").as_deref(), Some("DIMM_A1"));

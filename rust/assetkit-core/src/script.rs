@@ -37,9 +37,7 @@ pub enum StreamError {
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
     /// The first line is not the expected header.
-    #[error(
-        "not an assetkit snapshot stream (first line {0:?}); did the remote shell print a banner or fail?"
-    )]
+    #[error("not an assetkit snapshot stream (first line {0:?}); did the remote shell print a banner or fail?")]
     BadHeader(String),
     /// A record header is malformed.
     #[error("malformed record header {0:?}")]
@@ -78,9 +76,7 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         }
         skipped += 1;
         if skipped > 50 {
-            return Err(StreamError::BadHeader(
-                line.trim_end().chars().take(80).collect(),
-            ));
+            return Err(StreamError::BadHeader(line.trim_end().chars().take(80).collect()));
         }
     }
     std::fs::create_dir_all(out)?;
@@ -98,14 +94,12 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         let (Some(kind), Some(len), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(StreamError::BadRecord(header.chars().take(120).collect()));
         };
-        let len: u64 = len
-            .parse()
-            .map_err(|_| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        let len: u64 = len.parse().map_err(|_| StreamError::BadRecord(header.chars().take(120).collect()))?;
         if len > MAX_RECORD || stats.bytes + len > MAX_STREAM {
             return Err(StreamError::TooLarge(stats.bytes + len));
         }
-        let target = target_path(out, kind, name)
-            .ok_or_else(|| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        let target =
+            target_path(out, kind, name).ok_or_else(|| StreamError::BadRecord(header.chars().take(120).collect()))?;
         let mut data = Vec::with_capacity(len as usize);
         (&mut reader).take(len).read_to_end(&mut data)?;
         if data.len() as u64 != len {
@@ -126,10 +120,7 @@ fn target_path(out: &Path, kind: &str, name: &str) -> Option<PathBuf> {
         "F" => out.join("files").join(safe_relative(name).ok()?),
         "C" if !name.contains('/') => out.join("commands").join(safe_relative(name).ok()?),
         "X" => out.join("commands").join("custom").join(plugin()?),
-        "Y" => out
-            .join("commands")
-            .join("custom")
-            .join(format!("{}.error", plugin()?)),
+        "Y" => out.join("commands").join("custom").join(format!("{}.error", plugin()?)),
         _ => return None,
     })
 }
@@ -141,18 +132,9 @@ mod tests {
     #[test]
     fn refuses_traversal_and_bad_kinds() {
         let dir = tempfile::tempdir().unwrap();
-        for evil in [
-            "F 1 /../../etc/passwd\nx",
-            "C 1 ../x\nx",
-            "X 1 ../x\nx",
-            "Z 1 a\nx",
-            "F 99999999999 /a\n",
-        ] {
+        for evil in ["F 1 /../../etc/passwd\nx", "C 1 ../x\nx", "X 1 ../x\nx", "Z 1 a\nx", "F 99999999999 /a\n"] {
             let stream = format!("{HEADER}\n{evil}END\n");
-            assert!(
-                unpack(stream.as_bytes(), dir.path()).is_err(),
-                "{evil:?} accepted"
-            );
+            assert!(unpack(stream.as_bytes(), dir.path()).is_err(), "{evil:?} accepted");
         }
         assert!(!dir.path().join("etc").exists());
     }
@@ -160,19 +142,11 @@ mod tests {
     #[test]
     fn binary_payloads_and_banner() {
         let dir = tempfile::tempdir().unwrap();
-        let mut stream =
-            b"Welcome to host\nASSETKIT-SNAPSHOT 1\nF 4 /sys/x\n\0\n\xff\x01C 2 uname-m\nab"
-                .to_vec();
+        let mut stream = b"Welcome to host\nASSETKIT-SNAPSHOT 1\nF 4 /sys/x\n\0\n\xff\x01C 2 uname-m\nab".to_vec();
         stream.extend_from_slice(b"END\n");
         let stats = unpack(&stream[..], dir.path()).unwrap();
         assert_eq!(stats.records, 2);
-        assert_eq!(
-            std::fs::read(dir.path().join("files/sys/x")).unwrap(),
-            b"\0\n\xff\x01"
-        );
-        assert!(matches!(
-            unpack(&b"ASSETKIT-SNAPSHOT 1\nF 10 /a\nabc"[..], dir.path()),
-            Err(StreamError::Truncated)
-        ));
+        assert_eq!(std::fs::read(dir.path().join("files/sys/x")).unwrap(), b"\0\n\xff\x01");
+        assert!(matches!(unpack(&b"ASSETKIT-SNAPSHOT 1\nF 10 /a\nabc"[..], dir.path()), Err(StreamError::Truncated)));
     }
 }

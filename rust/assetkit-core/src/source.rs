@@ -40,15 +40,11 @@ pub trait Source: Send + Sync {
 
     /// `read` as text, lossily decoded; `None` when unreadable.
     fn text(&self, path: &str) -> Option<String> {
-        self.read(path)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        self.read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
     }
     /// `text`, trimmed, `None` when empty.
     fn value(&self, path: &str) -> Option<String> {
-        self.text(path)
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
+        self.text(path).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
     }
 }
 
@@ -134,12 +130,8 @@ impl Source for LiveSource {
                 if !is_root() {
                     return Err(not_found("dmidecode (needs root)"));
                 }
-                let program = find_program(&[
-                    "/usr/sbin/dmidecode",
-                    "/sbin/dmidecode",
-                    "/usr/bin/dmidecode",
-                ])
-                .ok_or_else(|| not_found("dmidecode"))?;
+                let program = find_program(&["/usr/sbin/dmidecode", "/sbin/dmidecode", "/usr/bin/dmidecode"])
+                    .ok_or_else(|| not_found("dmidecode"))?;
                 self.spawn(&program, &[])
             }
             "megacli-pdlist" => {
@@ -163,13 +155,11 @@ impl Source for LiveSource {
                 if !self.options.smartctl || !is_root() || disk.contains('/') {
                     return Err(not_found("smartctl"));
                 }
-                let program =
-                    find_program(&["/usr/sbin/smartctl", "/sbin/smartctl", "/usr/bin/smartctl"])
-                        .ok_or_else(|| not_found("smartctl"))?;
+                let program = find_program(&["/usr/sbin/smartctl", "/sbin/smartctl", "/usr/bin/smartctl"])
+                    .ok_or_else(|| not_found("smartctl"))?;
                 let dev = format!("/dev/{disk}");
                 // smartctl's exit status is a bit mask of drive health; its JSON is valid anyway.
-                match run_with_timeout(&program, &["-j", "-i", &dev], self.options.command_timeout)
-                {
+                match run_with_timeout(&program, &["-j", "-i", &dev], self.options.command_timeout) {
                     Ok(out) => Ok(out),
                     Err(CommandError::Failed { .. }) => Err(io::Error::other("smartctl failed")),
                     Err(e) => Err(io::Error::other(e.to_string())),
@@ -201,8 +191,7 @@ impl Source for LiveSource {
                 .filter(|(_, path)| find_program(&[path.to_str().unwrap_or("")]).is_some())
                 .map(|(name, path)| {
                     scope.spawn(move || {
-                        let result =
-                            run_with_timeout(&path, &[], timeout).map_err(|e| e.to_string());
+                        let result = run_with_timeout(&path, &[], timeout).map_err(|e| e.to_string());
                         (name, result)
                     })
                 })
@@ -214,18 +203,15 @@ impl Source for LiveSource {
 
 fn megaraid_present() -> bool {
     std::fs::read_dir("/sys/bus/pci/drivers/megaraid_sas")
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .any(|e| e.file_name().to_string_lossy().contains(':'))
-        })
+        .map(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().contains(':')))
         .unwrap_or(false)
 }
 
 /// The live host's addresses in the shape of `ip -j addr`, so that a recorded snapshot holds
 /// what `ip` would have printed and the same parser reads both.
 fn live_ip_addr_json() -> io::Result<String> {
-    let networks = sysinfo::Networks::new_with_refreshed_list()
-        .map_err(|e| io::Error::other(format!("interfaces: {e}")))?;
+    let networks =
+        sysinfo::Networks::new_with_refreshed_list().map_err(|e| io::Error::other(format!("interfaces: {e}")))?;
     let mut out: Vec<serde_json::Value> = Vec::new();
     let mut entries: Vec<_> = networks.iter().collect();
     entries.sort_by(|a, b| a.0.cmp(b.0));
@@ -245,7 +231,9 @@ fn live_ip_addr_json() -> io::Result<String> {
             .into_iter()
             .map(|(family, local, prefixlen)| serde_json::json!({"family": family, "local": local, "prefixlen": prefixlen}))
             .collect();
-        out.push(serde_json::json!({"ifname": name, "address": data.mac_address().to_string(), "addr_info": addr_info}));
+        out.push(
+            serde_json::json!({"ifname": name, "address": data.mac_address().to_string(), "addr_info": addr_info}),
+        );
     }
     Ok(serde_json::Value::Array(out).to_string())
 }
@@ -284,10 +272,7 @@ impl SnapshotDir {
 pub fn safe_relative(path: &str) -> io::Result<&str> {
     let rel = path.trim_start_matches('/');
     if rel.is_empty() || rel.split('/').any(|c| c == ".." || c == ".") {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("refusing path {path:?}"),
-        ));
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("refusing path {path:?}")));
     }
     Ok(rel)
 }
@@ -320,14 +305,10 @@ impl Source for SnapshotDir {
         for entry in entries.filter_map(|e| e.ok()) {
             let file = entry.file_name().to_string_lossy().into_owned();
             if let Some(name) = file.strip_suffix(".error") {
-                let message = std::fs::read_to_string(entry.path())
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
+                let message = std::fs::read_to_string(entry.path()).unwrap_or_default().trim().to_owned();
                 out.insert(name.to_owned(), Err(message));
             } else if crate::plugins::custom::valid_name(&file) {
-                out.entry(file)
-                    .or_insert_with(|| std::fs::read(entry.path()).map_err(|e| e.to_string()));
+                out.entry(file).or_insert_with(|| std::fs::read(entry.path()).map_err(|e| e.to_string()));
             }
         }
         out
@@ -343,10 +324,7 @@ pub struct Recorder<S> {
 impl<S: Source> Recorder<S> {
     /// Records into `out`, which must exist and should be empty.
     pub fn new(inner: S, out: impl Into<PathBuf>) -> Self {
-        Recorder {
-            inner,
-            out: out.into(),
-        }
+        Recorder { inner, out: out.into() }
     }
 
     fn save(&self, rel: &Path, data: &[u8]) {

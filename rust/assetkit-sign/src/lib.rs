@@ -101,9 +101,7 @@ pub enum SignError {
     #[error("X-Assetkit-Timestamp is not a unix timestamp")]
     BadTimestamp,
     /// The timestamp is outside the window around the server clock.
-    #[error(
-        "timestamp is {skew}s from the server clock (window {window}s): check the host's clock (NTP)"
-    )]
+    #[error("timestamp is {skew}s from the server clock (window {window}s): check the host's clock (NTP)")]
     Stale {
         /// Signed difference, request minus server.
         skew: i64,
@@ -124,33 +122,12 @@ pub fn body_digest(body: &[u8]) -> String {
 }
 
 /// The string that is signed.
-pub fn canonical(
-    method: &str,
-    path_and_query: &str,
-    timestamp: i64,
-    nonce: &str,
-    body: &[u8],
-) -> String {
-    format!(
-        "{}\n{}\n{}\n{}\n{}",
-        method.to_ascii_uppercase(),
-        path_and_query,
-        timestamp,
-        nonce,
-        body_digest(body)
-    )
+pub fn canonical(method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &[u8]) -> String {
+    format!("{}\n{}\n{}\n{}\n{}", method.to_ascii_uppercase(), path_and_query, timestamp, nonce, body_digest(body))
 }
 
-fn mac(
-    secret: &Secret,
-    method: &str,
-    path_and_query: &str,
-    timestamp: i64,
-    nonce: &str,
-    body: &[u8],
-) -> HmacSha256 {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.0.as_bytes())
-        .expect("HMAC accepts any key length");
+fn mac(secret: &Secret, method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &[u8]) -> HmacSha256 {
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret.0.as_bytes()).expect("HMAC accepts any key length");
     mac.update(canonical(method, path_and_query, timestamp, nonce, body).as_bytes());
     mac
 }
@@ -164,30 +141,15 @@ pub fn signature(
     nonce: &str,
     body: &[u8],
 ) -> String {
-    hex::encode(
-        mac(secret, method, path_and_query, timestamp, nonce, body)
-            .finalize()
-            .into_bytes(),
-    )
+    hex::encode(mac(secret, method, path_and_query, timestamp, nonce, body).finalize().into_bytes())
 }
 
 /// Signs a request now, with a fresh nonce.
-pub fn sign(
-    key_id: &str,
-    secret: &Secret,
-    method: &str,
-    path_and_query: &str,
-    body: &[u8],
-) -> SignedHeaders {
+pub fn sign(key_id: &str, secret: &Secret, method: &str, path_and_query: &str, body: &[u8]) -> SignedHeaders {
     let timestamp = unix_now();
     let nonce = random_hex(16);
     let signature = signature(secret, method, path_and_query, timestamp, &nonce, body);
-    SignedHeaders {
-        key_id: key_id.to_owned(),
-        timestamp,
-        nonce,
-        signature,
-    }
+    SignedHeaders { key_id: key_id.to_owned(), timestamp, nonce, signature }
 }
 
 /// Checks the signature in constant time.
@@ -201,34 +163,24 @@ pub fn verify(
     signature_hex: &str,
 ) -> Result<(), SignError> {
     let given = hex::decode(signature_hex.trim()).map_err(|_| SignError::Mismatch)?;
-    mac(secret, method, path_and_query, timestamp, nonce, body)
-        .verify_slice(&given)
-        .map_err(|_| SignError::Mismatch)
+    mac(secret, method, path_and_query, timestamp, nonce, body).verify_slice(&given).map_err(|_| SignError::Mismatch)
 }
 
 /// Checks that `timestamp` is within `window` seconds of `now`, in either direction.
 pub fn check_timestamp(timestamp: i64, now: i64, window: i64) -> Result<(), SignError> {
     let skew = timestamp.saturating_sub(now);
-    if skew.abs() > window {
-        Err(SignError::Stale { skew, window })
-    } else {
-        Ok(())
-    }
+    if skew.abs() > window { Err(SignError::Stale { skew, window }) } else { Ok(()) }
 }
 
 /// Checks the nonce's shape.
 pub fn check_nonce(nonce: &str) -> Result<(), SignError> {
-    let ok = (MIN_NONCE_HEX..=MAX_NONCE_HEX).contains(&nonce.len())
-        && nonce.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok = (MIN_NONCE_HEX..=MAX_NONCE_HEX).contains(&nonce.len()) && nonce.bytes().all(|b| b.is_ascii_hexdigit());
     if ok { Ok(()) } else { Err(SignError::BadNonce) }
 }
 
 /// Seconds since the epoch.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// `n` random bytes from the OS, hex-encoded.
@@ -248,82 +200,29 @@ mod tests {
         // printf 'POST\n/api/v1/reports\n1700000000\n000102030405060708090a0b0c0d0e0f\n%s' \
         //   "$(printf '{}' | sha256sum | cut -d' ' -f1)" | openssl dgst -sha256 -hmac 'aks_test'
         let s = Secret::new("aks_test\n");
-        let sig = signature(
-            &s,
-            "post",
-            "/api/v1/reports",
-            1_700_000_000,
-            "000102030405060708090a0b0c0d0e0f",
-            b"{}",
-        );
-        assert_eq!(
-            sig,
-            "eeee9bbbb80960a5cac906520fa59c10041c9b35fbebbb6d07548210563cb231"
-        );
+        let sig = signature(&s, "post", "/api/v1/reports", 1_700_000_000, "000102030405060708090a0b0c0d0e0f", b"{}");
+        assert_eq!(sig, "eeee9bbbb80960a5cac906520fa59c10041c9b35fbebbb6d07548210563cb231");
     }
 
     #[test]
     fn round_trip_and_tamper() {
         let s = Secret::generate();
         let h = sign("ak_1", &s, "POST", "/api/v1/reports", b"body");
-        assert!(
-            verify(
-                &s,
-                "POST",
-                "/api/v1/reports",
-                h.timestamp,
-                &h.nonce,
-                b"body",
-                &h.signature
-            )
-            .is_ok()
-        );
+        assert!(verify(&s, "POST", "/api/v1/reports", h.timestamp, &h.nonce, b"body", &h.signature).is_ok());
         assert_eq!(
-            verify(
-                &s,
-                "POST",
-                "/api/v1/reports",
-                h.timestamp,
-                &h.nonce,
-                b"bodY",
-                &h.signature
-            ),
+            verify(&s, "POST", "/api/v1/reports", h.timestamp, &h.nonce, b"bodY", &h.signature),
             Err(SignError::Mismatch)
         );
         assert_eq!(
-            verify(
-                &s,
-                "POST",
-                "/api/v1/reportz",
-                h.timestamp,
-                &h.nonce,
-                b"body",
-                &h.signature
-            ),
+            verify(&s, "POST", "/api/v1/reportz", h.timestamp, &h.nonce, b"body", &h.signature),
             Err(SignError::Mismatch)
         );
         assert_eq!(
-            verify(
-                &Secret::generate(),
-                "POST",
-                "/api/v1/reports",
-                h.timestamp,
-                &h.nonce,
-                b"body",
-                &h.signature
-            ),
+            verify(&Secret::generate(), "POST", "/api/v1/reports", h.timestamp, &h.nonce, b"body", &h.signature),
             Err(SignError::Mismatch)
         );
         assert_eq!(
-            verify(
-                &s,
-                "POST",
-                "/api/v1/reports",
-                h.timestamp,
-                &h.nonce,
-                b"body",
-                "zz"
-            ),
+            verify(&s, "POST", "/api/v1/reports", h.timestamp, &h.nonce, b"body", "zz"),
             Err(SignError::Mismatch)
         );
     }

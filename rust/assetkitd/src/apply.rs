@@ -93,7 +93,10 @@ pub struct Failpoint {
 
 /// Names that every unconfigured host has: never an identity.
 fn placeholder_hostname(name: &str) -> bool {
-    matches!(name.to_ascii_lowercase().as_str(), "localhost" | "localhost.localdomain" | "localhost6" | "localhost6.localdomain6" | "(none)")
+    matches!(
+        name.to_ascii_lowercase().as_str(),
+        "localhost" | "localhost.localdomain" | "localhost6" | "localhost6.localdomain6" | "(none)"
+    )
 }
 
 #[derive(Debug)]
@@ -116,7 +119,13 @@ enum Via {
 fn load(conn: &Connection, sql: &str, value: &str) -> rusqlite::Result<Option<AssetRow>> {
     conn.prepare_cached(sql)?
         .query_row([value], |r| {
-            Ok(AssetRow { id: r.get(0)?, hostname: r.get(1)?, reported_hostname: r.get(2)?, status: r.get(3)?, facts_digest: r.get(4)? })
+            Ok(AssetRow {
+                id: r.get(0)?,
+                hostname: r.get(1)?,
+                reported_hostname: r.get(2)?,
+                status: r.get(3)?,
+                facts_digest: r.get(4)?,
+            })
         })
         .optional()
 }
@@ -124,11 +133,19 @@ fn load(conn: &Connection, sql: &str, value: &str) -> rusqlite::Result<Option<As
 const COLS: &str = "id, hostname, reported_hostname, status, facts_digest";
 
 fn by_serial(conn: &Connection, serial: &str) -> rusqlite::Result<Option<AssetRow>> {
-    load(conn, &format!("SELECT {COLS} FROM assets WHERE serial_number = ?1 AND status <> 'retired' ORDER BY id LIMIT 1"), serial)
+    load(
+        conn,
+        &format!("SELECT {COLS} FROM assets WHERE serial_number = ?1 AND status <> 'retired' ORDER BY id LIMIT 1"),
+        serial,
+    )
 }
 
 fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<AssetRow>> {
-    if let Some(a) = load(conn, &format!("SELECT {COLS} FROM assets WHERE hostname = ?1 AND status <> 'retired' ORDER BY id LIMIT 1"), name)? {
+    if let Some(a) = load(
+        conn,
+        &format!("SELECT {COLS} FROM assets WHERE hostname = ?1 AND status <> 'retired' ORDER BY id LIMIT 1"),
+        name,
+    )? {
         return Ok(Some(a));
     }
     load(
@@ -142,7 +159,13 @@ fn by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<AssetRow>> 
 }
 
 fn unclaimed_by_serial(conn: &Connection, serial: &str) -> rusqlite::Result<Option<AssetRow>> {
-    load(conn, &format!("SELECT {COLS} FROM assets WHERE serial_number = ?1 AND status = 'in_stock' AND hostname IS NULL ORDER BY id LIMIT 1"), serial)
+    load(
+        conn,
+        &format!(
+            "SELECT {COLS} FROM assets WHERE serial_number = ?1 AND status = 'in_stock' AND hostname IS NULL ORDER BY id LIMIT 1"
+        ),
+        serial,
+    )
 }
 
 fn clean_name(name: Option<&str>) -> Option<&str> {
@@ -169,10 +192,19 @@ pub fn digest(report: &Report) -> String {
 }
 
 /// Applies `report` (whose raw JSON is `raw`) at time `now`.
-pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now: i64, failpoint: Option<Failpoint>) -> Result<Outcome, ApplyError> {
+pub fn apply(
+    conn: &Connection,
+    report: &Report,
+    raw: &str,
+    policy: Policy,
+    now: i64,
+    failpoint: Option<Failpoint>,
+) -> Result<Outcome, ApplyError> {
     if let Some((asset_id, action, cert_hostname)) = conn
         .prepare_cached("SELECT asset_id, action, cert_hostname FROM applied_reports WHERE report_id = ?1")?
-        .query_row([&report.report_id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?)))
+        .query_row([&report.report_id], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<String>>(2)?))
+        })
         .optional()?
     {
         return Ok(Outcome { asset_id, action: Action::parse(&action), cert_hostname, changes: 0, duplicate: true });
@@ -245,10 +277,16 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
             now
         ])?;
         let asset_id = conn.last_insert_rowid();
-        let mut insert = conn.prepare_cached("INSERT INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut insert =
+            conn.prepare_cached("INSERT INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
         for list in new_components.values() {
             for c in list {
-                insert.execute(params![asset_id, c.kind, c.key, serde_json::Value::Object(c.data.clone()).to_string()])?;
+                insert.execute(params![
+                    asset_id,
+                    c.kind,
+                    c.key,
+                    serde_json::Value::Object(c.data.clone()).to_string()
+                ])?;
             }
         }
         let via_text = if cert.is_some() && cert != current { " (cert file name)" } else { "" };
@@ -265,27 +303,53 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
                 field: None,
                 old: None,
                 new: hostname.clone(),
-                summary: format!("asset discovered: {}{via_text}, via {mode}", hostname.as_deref().or(serial).unwrap_or("?")),
+                summary: format!(
+                    "asset discovered: {}{via_text}, via {mode}",
+                    hostname.as_deref().or(serial).unwrap_or("?")
+                ),
             },
         )?;
         replace_errors(conn, asset_id, report, now)?;
         remember(conn, &report.report_id, asset_id, Action::Created, hostname.as_deref(), now)?;
-        return Ok(Outcome { asset_id, action: Action::Created, cert_hostname: hostname, changes: 1, duplicate: false });
+        return Ok(Outcome {
+            asset_id,
+            action: Action::Created,
+            cert_hostname: hostname,
+            changes: 1,
+            duplicate: false,
+        });
     };
 
+    tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     // Identity-level changes: status, the authoritative name, drift.
     let mut events: Vec<Event> = Vec::new();
     let mut status = asset.status.clone();
     if status == "in_stock" {
         status = "online".into();
-        events.push(event("asset", "changed", Some("status"), Some("in_stock"), Some("online"), "purchased asset came online (linked by serial number)".into()));
+        events.push(event(
+            "asset",
+            "changed",
+            Some("status"),
+            Some("in_stock"),
+            Some("online"),
+            "purchased asset came online (linked by serial number)".into(),
+        ));
     }
     let mut hostname = asset.hostname.clone();
     if hostname.is_none() {
         hostname = cert.or(current).map(str::to_owned);
-        events.push(event("asset", "changed", Some("hostname"), None, hostname.as_deref(), format!("hostname set to {}", hostname.as_deref().unwrap_or("?"))));
+        events.push(event(
+            "asset",
+            "changed",
+            Some("hostname"),
+            None,
+            hostname.as_deref(),
+            format!("hostname set to {}", hostname.as_deref().unwrap_or("?")),
+        ));
     }
-    if via == Via::Hostname && cert.is_some_and(|c| Some(c) != current) {
+    // The cert file holds an older name, and the inventory already carries the new one: an
+    // admin renamed the asset, and the host has now been renamed to match.
+    if cert.is_some_and(|c| Some(c) != current) && current.is_some() && asset.hostname.as_deref() == current {
         events.push(event(
             "host",
             "changed",
@@ -313,7 +377,13 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
         conn.prepare_cached("UPDATE assets SET last_seen = ?2, last_report_id = ?3, last_mode = ?4, reported_hostname = ?5 WHERE id = ?1")?
             .execute(params![asset.id, now, report.report_id, mode, current])?;
         remember(conn, &report.report_id, asset.id, Action::Unchanged, hostname.as_deref(), now)?;
-        return Ok(Outcome { asset_id: asset.id, action: Action::Unchanged, cert_hostname: hostname, changes: 0, duplicate: false });
+        return Ok(Outcome {
+            asset_id: asset.id,
+            action: Action::Unchanged,
+            cert_hostname: hostname,
+            changes: 0,
+            duplicate: false,
+        });
     }
 
     // Components: diff each kind the report carries.
@@ -327,8 +397,10 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
     let fail_at = failpoint.filter(|f| f.after_half_of_component_writes && writes > 0).map(|_| writes.div_ceil(2));
     let mut done = 0usize;
     {
-        let mut upsert = conn.prepare_cached("INSERT OR REPLACE INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
-        let mut delete = conn.prepare_cached("DELETE FROM components WHERE asset_id = ?1 AND kind = ?2 AND key = ?3")?;
+        let mut upsert = conn
+            .prepare_cached("INSERT OR REPLACE INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut delete =
+            conn.prepare_cached("DELETE FROM components WHERE asset_id = ?1 AND kind = ?2 AND key = ?3")?;
         for (kind, d) in new_components.keys().zip(&diffs) {
             for key in &d.deletes {
                 delete.execute(params![asset.id, kind, key])?;
@@ -338,7 +410,12 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
                 }
             }
             for c in &d.upserts {
-                upsert.execute(params![asset.id, c.kind, c.key, serde_json::Value::Object(c.data.clone()).to_string()])?;
+                upsert.execute(params![
+                    asset.id,
+                    c.kind,
+                    c.key,
+                    serde_json::Value::Object(c.data.clone()).to_string()
+                ])?;
                 done += 1;
                 if fail_at == Some(done) {
                     return Err(ApplyError::Failpoint(done));
@@ -385,7 +462,14 @@ pub fn apply(conn: &Connection, report: &Report, raw: &str, policy: Policy, now:
     Ok(Outcome { asset_id: asset.id, action, cert_hostname: hostname, changes: events.len(), duplicate: false })
 }
 
-fn event(component: &str, kind: &'static str, field: Option<&str>, old: Option<&str>, new: Option<&str>, summary: String) -> Event {
+fn event(
+    component: &str,
+    kind: &'static str,
+    field: Option<&str>,
+    old: Option<&str>,
+    new: Option<&str>,
+    summary: String,
+) -> Event {
     Event {
         component: component.to_owned(),
         key: String::new(),
@@ -398,24 +482,54 @@ fn event(component: &str, kind: &'static str, field: Option<&str>, old: Option<&
 }
 
 /// Inserts one change event.
-pub fn record(conn: &Connection, asset_id: i64, report_id: Option<&str>, at: i64, actor: Option<&str>, e: &Event) -> rusqlite::Result<()> {
+pub fn record(
+    conn: &Connection,
+    asset_id: i64,
+    report_id: Option<&str>,
+    at: i64,
+    actor: Option<&str>,
+    e: &Event,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO changes (asset_id, report_id, at, component, key, kind, field, old, new, actor, summary) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
-    .execute(params![asset_id, report_id, at, e.component, e.key, e.kind, e.field, e.old, e.new, actor, e.summary])?;
+    .execute(params![
+        asset_id,
+        report_id,
+        at,
+        e.component,
+        e.key,
+        e.kind,
+        e.field,
+        e.old,
+        e.new,
+        actor,
+        e.summary
+    ])?;
     Ok(())
 }
 
-fn remember(conn: &Connection, report_id: &str, asset_id: i64, action: Action, cert: Option<&str>, now: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO applied_reports (report_id, asset_id, action, cert_hostname, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![report_id, asset_id, action.as_str(), cert, now])?;
+fn remember(
+    conn: &Connection,
+    report_id: &str,
+    asset_id: i64,
+    action: Action,
+    cert: Option<&str>,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO applied_reports (report_id, asset_id, action, cert_hostname, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![report_id, asset_id, action.as_str(), cert, now])?;
     Ok(())
 }
 
 fn replace_errors(conn: &Connection, asset_id: i64, report: &Report, now: i64) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM plugin_errors WHERE asset_id = ?1")?.execute([asset_id])?;
-    let mut insert = conn.prepare_cached("INSERT INTO plugin_errors (asset_id, plugin, message, report_id, at) VALUES (?1, ?2, ?3, ?4, ?5)")?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO plugin_errors (asset_id, plugin, message, report_id, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
     for e in &report.errors {
         insert.execute(params![asset_id, e.plugin, e.message, report.report_id, now])?;
     }
@@ -424,8 +538,10 @@ fn replace_errors(conn: &Connection, asset_id: i64, report: &Report, now: i64) -
 
 /// An asset's stored components, by kind.
 pub fn load_components(conn: &Connection, asset_id: i64) -> rusqlite::Result<BTreeMap<String, Vec<Component>>> {
-    let mut stmt = conn.prepare_cached("SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, rowid")?;
-    let rows = stmt.query_map([asset_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, key")?;
+    let rows =
+        stmt.query_map([asset_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
     let mut out: BTreeMap<String, Vec<Component>> = BTreeMap::new();
     for row in rows {
         let (kind, key, data) = row?;
@@ -453,7 +569,7 @@ struct Summary {
     os: Option<String>,
     cpu_model: Option<String>,
     cpu_cores: Option<u32>,
-    memory_bytes: Option<u64>,
+    memory_bytes: Option<i64>,
     ips: Option<String>,
     macs: Option<String>,
 }
@@ -473,8 +589,10 @@ impl Summary {
             os,
             cpu_model: f.cpu.as_ref().and_then(|c| c.model.clone()),
             cpu_cores: f.cpu.as_ref().and_then(|c| c.physical_cores),
-            memory_bytes: f.memory.as_ref().and_then(|m| m.total_bytes),
-            ips: f.nics.as_ref().map(|n| n.iter().flat_map(|n| n.addresses.iter().map(|a| a.address.clone())).collect::<Vec<_>>().join(" ")),
+            memory_bytes: f.memory.as_ref().and_then(|m| m.total_bytes).and_then(|b| i64::try_from(b).ok()),
+            ips: f.nics.as_ref().map(|n| {
+                n.iter().flat_map(|n| n.addresses.iter().map(|a| a.address.clone())).collect::<Vec<_>>().join(" ")
+            }),
             macs: f.nics.as_ref().map(|n| n.iter().filter_map(|n| n.mac.clone()).collect::<Vec<_>>().join(" ")),
         }
     }

@@ -28,7 +28,8 @@ pub struct Component {
 const IGNORED_FIELDS: &[(&str, &str)] = &[("os", "hostname"), ("memory", "os_visible_bytes"), ("system", "source")];
 
 /// The component kinds a report's sections map to, with whether each is a list.
-pub const KINDS: &[&str] = &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "custom"];
+pub const KINDS: &[&str] =
+    &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "custom"];
 
 /// Components per kind for the sections present in `facts`; absent sections are absent here.
 pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
@@ -66,7 +67,12 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
             let mut list = Vec::new();
             for (i, module) in modules.iter().enumerate() {
                 let key = module.slot.clone().unwrap_or_else(|| format!("#{i}"));
-                list.push(Component { kind: "memory_module", key: key.clone(), position: Some(key), data: object(to_value(module)) });
+                list.push(Component {
+                    kind: "memory_module",
+                    key: key.clone(),
+                    position: Some(key),
+                    data: object(to_value(module)),
+                });
             }
             out.insert("memory_module", dedup(list));
         }
@@ -276,7 +282,13 @@ fn noun(kind: &str) -> &str {
     }
 }
 
-fn field_changes(kind: &str, label: String, old: &Map<String, Value>, new: &Map<String, Value>, replaced: Option<&str>) -> Vec<Event> {
+fn field_changes(
+    kind: &str,
+    label: String,
+    old: &Map<String, Value>,
+    new: &Map<String, Value>,
+    replaced: Option<&str>,
+) -> Vec<Event> {
     let mut fields: Vec<&String> = old.keys().chain(new.keys()).collect();
     fields.sort();
     fields.dedup();
@@ -297,7 +309,15 @@ fn field_changes(kind: &str, label: String, old: &Map<String, Value>, new: &Map<
             (Some(verb), _) => format!("{where_} {verb}: {field} {arrow}"),
             (None, _) => format!("{where_}: {field} {arrow}"),
         };
-        events.push(Event { component: kind.to_owned(), key: label.clone(), kind: "changed", field: Some(field.clone()), old: old_s, new: new_s, summary });
+        events.push(Event {
+            component: kind.to_owned(),
+            key: label.clone(),
+            kind: "changed",
+            field: Some(field.clone()),
+            old: old_s,
+            new: new_s,
+            summary,
+        });
     }
     events
 }
@@ -325,7 +345,9 @@ fn describe(kind: &str, data: &Map<String, Value>) -> String {
     let s = |k: &str| data.get(k).and_then(render);
     let size = data.get("size_bytes").and_then(Value::as_u64).map(human_bytes);
     let parts: Vec<String> = match kind {
-        "memory_module" => [size, s("type"), s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
+        "memory_module" => {
+            [size, s("type"), s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect()
+        }
         "disk" => [s("model"), size, s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
         "nic" => [s("mac"), s("addresses").filter(|a| !a.is_empty())].into_iter().flatten().collect(),
         _ => data.iter().take(3).filter_map(|(k, v)| render(v).map(|r| format!("{k}={r}"))).collect(),
@@ -342,7 +364,11 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if (v - v.round()).abs() < 0.05 { format!("{} {}", v.round() as u64, UNITS[u]) } else { format!("{v:.1} {}", UNITS[u]) }
+    if (v - v.round()).abs() < 0.05 {
+        format!("{} {}", v.round() as u64, UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 #[cfg(test)]
@@ -351,7 +377,13 @@ mod tests {
     use assetkit_core::model::{Address, Disk, Nic};
 
     fn disk(slot: &str, serial: &str) -> Disk {
-        Disk { slot: Some(slot.into()), serial_number: Some(serial.into()), model: Some("ST2000".into()), source: "megacli".into(), ..Disk::default() }
+        Disk {
+            slot: Some(slot.into()),
+            serial_number: Some(serial.into()),
+            model: Some("ST2000".into()),
+            source: "megacli".into(),
+            ..Disk::default()
+        }
     }
 
     #[test]

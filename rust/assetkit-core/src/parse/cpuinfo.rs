@@ -37,8 +37,7 @@ pub fn parse(text: &str) -> CpuInfo {
     let mut cores_per_socket: Option<u32> = None;
     let mut arm_part: Option<(String, String)> = None;
     let mut ncpus_active: Option<u32> = None;
-    let (mut model_name, mut cpu_model, mut cpu_line, mut old_arm, mut family) =
-        (None, None, None, None, None);
+    let (mut model_name, mut cpu_model, mut cpu_line, mut old_arm, mut family) = (None, None, None, None, None);
 
     for line in text.lines() {
         let Some((key, value)) = line.split_once(':') else {
@@ -50,9 +49,7 @@ pub fn parse(text: &str) -> CpuInfo {
         let key = key.trim();
         let value = value.trim();
         match key {
-            "processor" if value.chars().all(|c| c.is_ascii_digit()) && !value.is_empty() => {
-                logical += 1
-            }
+            "processor" if value.chars().all(|c| c.is_ascii_digit()) && !value.is_empty() => logical += 1,
             "Processor" => old_arm = old_arm.or_else(|| clean(value)),
             "model name" => model_name = model_name.or_else(|| clean(value)),
             "cpu model" => cpu_model = cpu_model.or_else(|| clean(value)),
@@ -64,44 +61,28 @@ pub fn parse(text: &str) -> CpuInfo {
                 current_physical = Some(value.to_owned());
             }
             "core id" => {
-                cores.insert((
-                    current_physical.clone().unwrap_or_default(),
-                    value.to_owned(),
-                ));
+                cores.insert((current_physical.clone().unwrap_or_default(), value.to_owned()));
             }
-            "cpu cores" => {
-                cores_per_socket = cores_per_socket.or(leading_u64(value).map(|n| n as u32))
-            }
+            "cpu cores" => cores_per_socket = cores_per_socket.or(leading_u64(value).map(|n| n as u32)),
             "cpu MHz" | "clock" => {
                 if info.current_mhz.is_none() {
-                    info.current_mhz = value
-                        .split(['.', 'M'])
-                        .next()
-                        .and_then(|n| n.trim().parse().ok())
-                        .filter(|n| *n > 0);
+                    info.current_mhz =
+                        value.split(['.', 'M']).next().and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0);
                 }
             }
             "cycle frequency [Hz]" => {
-                info.current_mhz = info
-                    .current_mhz
-                    .or(leading_u64(value).map(|hz| (hz / 1_000_000) as u32))
-                    .filter(|n| *n > 0);
+                info.current_mhz =
+                    info.current_mhz.or(leading_u64(value).map(|hz| (hz / 1_000_000) as u32)).filter(|n| *n > 0);
             }
             "Cpu0ClkTck" => {
                 info.current_mhz = info
                     .current_mhz
-                    .or(u64::from_str_radix(value, 16)
-                        .ok()
-                        .map(|hz| (hz / 1_000_000) as u32))
+                    .or(u64::from_str_radix(value, 16).ok().map(|hz| (hz / 1_000_000) as u32))
                     .filter(|n| *n > 0);
             }
             "ncpus active" | "cpus active" => ncpus_active = leading_u64(value).map(|n| n as u32),
-            "CPU implementer" => {
-                arm_part = Some((value.to_owned(), arm_part.map(|p| p.1).unwrap_or_default()))
-            }
-            "CPU part" => {
-                arm_part = Some((arm_part.map(|p| p.0).unwrap_or_default(), value.to_owned()))
-            }
+            "CPU implementer" => arm_part = Some((value.to_owned(), arm_part.map(|p| p.1).unwrap_or_default())),
+            "CPU part" => arm_part = Some((arm_part.map(|p| p.0).unwrap_or_default(), value.to_owned())),
             "flags" | "Features" => {
                 if value.split_whitespace().any(|f| f == "hypervisor") {
                     info.hypervisor_flag = true;
@@ -116,12 +97,7 @@ pub fn parse(text: &str) -> CpuInfo {
         .or(cpu_line)
         .or(old_arm)
         .or(family)
-        .or_else(|| {
-            arm_part
-                .as_ref()
-                .and_then(|(imp, part)| arm_core_name(imp, part))
-                .map(str::to_owned)
-        });
+        .or_else(|| arm_part.as_ref().and_then(|(imp, part)| arm_core_name(imp, part)).map(str::to_owned));
     info.logical_cores = match (logical, ncpus_active) {
         (0, Some(n)) => Some(n),
         (0, None) if info.model.is_some() => Some(1),
@@ -147,10 +123,7 @@ pub fn parse(text: &str) -> CpuInfo {
 pub fn nominal_mhz_from_model(model: &str) -> Option<u32> {
     let at = model.rfind('@')?;
     let rest = model[at + 1..].trim();
-    let number: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
+    let number: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     let value: f64 = number.parse().ok()?;
     let unit = rest[number.len()..].trim().to_ascii_lowercase();
     let mhz = if unit.starts_with("ghz") {
@@ -196,14 +169,8 @@ mod tests {
 
     #[test]
     fn nominal_from_model_name() {
-        assert_eq!(
-            nominal_mhz_from_model("Intel(R) Xeon(R) CPU E7520  @ 1.87GHz"),
-            Some(1870)
-        );
-        assert_eq!(
-            nominal_mhz_from_model("AMD EPYC 7302 16-Core Processor"),
-            None
-        );
+        assert_eq!(nominal_mhz_from_model("Intel(R) Xeon(R) CPU E7520  @ 1.87GHz"), Some(1870));
+        assert_eq!(nominal_mhz_from_model("AMD EPYC 7302 16-Core Processor"), None);
         assert_eq!(nominal_mhz_from_model("Pentium @ 800MHz"), Some(800));
     }
 }

@@ -22,35 +22,25 @@ pub struct IpLink {
 /// Parses either format. Garbage yields an empty list.
 pub fn parse(text: &str) -> Vec<IpLink> {
     let trimmed = text.trim_start();
-    if trimmed.starts_with('[') {
-        parse_json(trimmed)
-    } else {
-        parse_text(text)
-    }
+    if trimmed.starts_with('[') { parse_json(trimmed) } else { parse_text(text) }
 }
 
 fn parse_json(text: &str) -> Vec<IpLink> {
-    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(text)
-    else {
+    let Ok(serde_json::Value::Array(items)) = serde_json::from_str::<serde_json::Value>(text) else {
         return Vec::new();
     };
     items
         .iter()
         .filter_map(|item| {
             let name = item.get("ifname")?.as_str()?.to_owned();
-            let mac = item
-                .get("address")
-                .and_then(|v| v.as_str())
-                .map(str::to_ascii_lowercase);
+            let mac = item.get("address").and_then(|v| v.as_str()).map(str::to_ascii_lowercase);
             let flags: Vec<&str> = item
                 .get("flags")
                 .and_then(|f| f.as_array())
                 .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
                 .unwrap_or_default();
             let up = if flags.is_empty() {
-                item.get("operstate")
-                    .and_then(|v| v.as_str())
-                    .map(|s| s == "UP")
+                item.get("operstate").and_then(|v| v.as_str()).map(|s| s == "UP")
             } else {
                 Some(flags.contains(&"UP") && flags.contains(&"LOWER_UP"))
             };
@@ -75,10 +65,7 @@ fn parse_json(text: &str) -> Vec<IpLink> {
                 mac: mac.filter(|m| m.len() == 17 && m != "00:00:00:00:00:00"),
                 up,
                 mtu: item.get("mtu").and_then(|v| v.as_u64()).map(|m| m as u32),
-                link_type: item
-                    .get("link_type")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
+                link_type: item.get("link_type").and_then(|v| v.as_str()).map(str::to_owned),
                 addresses,
             })
         })
@@ -98,18 +85,11 @@ fn parse_text(text: &str) -> Vec<IpLink> {
                 continue;
             }
             let rest = rest.unwrap_or("");
-            let flags = rest
-                .strip_prefix('<')
-                .and_then(|r| r.split_once('>'))
-                .map(|(f, _)| f)
-                .unwrap_or("");
+            let flags = rest.strip_prefix('<').and_then(|r| r.split_once('>')).map(|(f, _)| f).unwrap_or("");
             let flags: Vec<&str> = flags.split(',').collect();
             let words: Vec<&str> = rest.split_whitespace().collect();
-            let mtu = words
-                .iter()
-                .position(|w| *w == "mtu")
-                .and_then(|i| words.get(i + 1))
-                .and_then(|m| m.parse().ok());
+            let mtu =
+                words.iter().position(|w| *w == "mtu").and_then(|i| words.get(i + 1)).and_then(|m| m.parse().ok());
             links.push(IpLink {
                 name: name.split('@').next().unwrap_or(name).trim().to_owned(),
                 up: Some(flags.contains(&"UP") && flags.contains(&"LOWER_UP")),
@@ -125,9 +105,10 @@ fn parse_text(text: &str) -> Vec<IpLink> {
         match words.first().copied() {
             Some(kind) if kind.starts_with("link/") => {
                 link.link_type = Some(kind["link/".len()..].to_owned());
-                link.mac = words.get(1).map(|m| m.to_ascii_lowercase()).filter(|m| {
-                    m.len() == 17 && m.matches(':').count() == 5 && m != "00:00:00:00:00:00"
-                });
+                link.mac = words
+                    .get(1)
+                    .map(|m| m.to_ascii_lowercase())
+                    .filter(|m| m.len() == 17 && m.matches(':').count() == 5 && m != "00:00:00:00:00:00");
             }
             Some(family @ ("inet" | "inet6")) => {
                 let Some(local) = words.get(1) else { continue };
@@ -141,18 +122,11 @@ fn parse_text(text: &str) -> Vec<IpLink> {
                             .and_then(|i| words.get(i + 1))
                             .and_then(|p| p.split_once('/'))
                             .and_then(|(_, p)| p.parse().ok());
-                        (
-                            *local,
-                            peer_prefix.or(Some(if family == "inet" { 32 } else { 128 })),
-                        )
+                        (*local, peer_prefix.or(Some(if family == "inet" { 32 } else { 128 })))
                     }
                 };
                 if let Some(prefix_len) = prefix {
-                    link.addresses.push(Address {
-                        family: family.to_owned(),
-                        address: address.to_owned(),
-                        prefix_len,
-                    });
+                    link.addresses.push(Address { family: family.to_owned(), address: address.to_owned(), prefix_len });
                 }
             }
             _ => {}

@@ -25,11 +25,7 @@ struct Block {
 
 /// Parses the whole output into disks, in output order.
 pub fn parse(text: &str) -> Vec<Disk> {
-    blocks(text)
-        .into_iter()
-        .filter(|b| b.slot.is_some())
-        .map(|b| to_disk(&b))
-        .collect()
+    blocks(text).into_iter().filter(|b| b.slot.is_some()).map(|b| to_disk(&b)).collect()
 }
 
 fn blocks(text: &str) -> Vec<Block> {
@@ -49,20 +45,13 @@ fn blocks(text: &str) -> Vec<Block> {
         let value = value.trim();
         if key == "Enclosure Device ID" {
             out.extend(current.take());
-            current = Some(Block {
-                adapter,
-                enclosure: clean(value).filter(|v| v != "N/A"),
-                ..Block::default()
-            });
+            current = Some(Block { adapter, enclosure: clean(value).filter(|v| v != "N/A"), ..Block::default() });
             continue;
         }
         if key == "Slot Number" && current.as_ref().is_none_or(|b| b.slot.is_some()) {
             // Some controllers omit the enclosure line: a new slot starts a new drive.
             out.extend(current.take());
-            current = Some(Block {
-                adapter,
-                ..Block::default()
-            });
+            current = Some(Block { adapter, ..Block::default() });
         }
         let Some(block) = current.as_mut() else {
             continue;
@@ -77,9 +66,7 @@ fn blocks(text: &str) -> Vec<Block> {
             "Media Type" => block.media_type = value,
             // Keep the inquiry's inner spacing: the layout is positional.
             "Inquiry Data" => {
-                block.inquiry = line
-                    .split_once(':')
-                    .map(|(_, v)| v.strip_prefix(' ').unwrap_or(v).to_owned())
+                block.inquiry = line.split_once(':').map(|(_, v)| v.strip_prefix(' ').unwrap_or(v).to_owned())
             }
             _ => {}
         }
@@ -108,10 +95,7 @@ fn to_disk(b: &Block) -> Disk {
         vendor,
         serial_number: serial,
         size_bytes: b.raw_size.as_deref().and_then(raw_size_bytes),
-        rotational: b
-            .media_type
-            .as_deref()
-            .map(|m| !m.to_ascii_lowercase().contains("solid state")),
+        rotational: b.media_type.as_deref().map(|m| !m.to_ascii_lowercase().contains("solid state")),
         interface: b.pd_type.as_deref().map(str::to_ascii_lowercase),
         firmware: b.firmware_level.as_deref().and_then(clean),
         state: b.firmware_state.as_deref().and_then(clean),
@@ -133,10 +117,9 @@ fn split_inquiry(
 ) -> (Option<String>, Option<String>, Option<String>) {
     let bytes = inquiry.as_bytes();
     let vendor_field = inquiry.get(..8).unwrap_or("").trim();
-    let ata_layout = pd_type.is_some_and(|t| t.eq_ignore_ascii_case("SATA"))
-        && vendor_field != "ATA"
-        && bytes.len() > 20
-        || (pd_type.is_none() && inquiry.get(..20).is_some_and(|s| s.ends_with("  ")));
+    let ata_layout =
+        pd_type.is_some_and(|t| t.eq_ignore_ascii_case("SATA")) && vendor_field != "ATA" && bytes.len() > 20
+            || (pd_type.is_none() && inquiry.get(..20).is_some_and(|s| s.ends_with("  ")));
     if ata_layout {
         let serial = clean(inquiry.get(..20).unwrap_or(""));
         let rest = inquiry.get(20..).unwrap_or("");
@@ -153,9 +136,7 @@ fn split_inquiry(
     let tail = inquiry.get(24..).unwrap_or("").trim();
     let serial = match firmware.map(str::trim).filter(|f| !f.is_empty()) {
         Some(fw) if tail.starts_with(fw) && tail.len() > fw.len() => clean(&tail[fw.len()..]),
-        Some(fw) if tail.ends_with(fw) && tail.len() > fw.len() => {
-            clean(&tail[..tail.len() - fw.len()])
-        }
+        Some(fw) if tail.ends_with(fw) && tail.len() > fw.len() => clean(&tail[..tail.len() - fw.len()]),
         _ => clean(tail.split_whitespace().last().unwrap_or("")),
     };
     (vendor, model, serial)
@@ -163,8 +144,8 @@ fn split_inquiry(
 
 fn is_known_vendor(word: &str) -> bool {
     const VENDORS: &[&str] = &[
-        "INTEL", "SAMSUNG", "MICRON", "KINGSTON", "TOSHIBA", "WDC", "SEAGATE", "HGST", "HITACHI",
-        "CRUCIAL", "SANDISK", "LITEON", "ADATA", "SKHYNIX",
+        "INTEL", "SAMSUNG", "MICRON", "KINGSTON", "TOSHIBA", "WDC", "SEAGATE", "HGST", "HITACHI", "CRUCIAL", "SANDISK",
+        "LITEON", "ADATA", "SKHYNIX",
     ];
     VENDORS.contains(&word.to_ascii_uppercase().as_str())
 }
@@ -175,11 +156,7 @@ mod tests {
 
     #[test]
     fn scsi_inquiry_uses_firmware_level() {
-        let (v, m, s) = split_inquiry(
-            "HGST    HUC101212CSS600 U5E0KZGLE2EE            ",
-            Some("SAS"),
-            Some("U5E0"),
-        );
+        let (v, m, s) = split_inquiry("HGST    HUC101212CSS600 U5E0KZGLE2EE            ", Some("SAS"), Some("U5E0"));
         assert_eq!(
             (v.as_deref(), m.as_deref(), s.as_deref()),
             (Some("HGST"), Some("HUC101212CSS600"), Some("KZGLE2EE"))
@@ -195,29 +172,19 @@ mod tests {
         );
         assert_eq!(
             (v.as_deref(), m.as_deref(), s.as_deref()),
-            (
-                Some("INTEL"),
-                Some("SSDSC2CW240A3"),
-                Some("CVCV31700005240FGN")
-            )
+            (Some("INTEL"), Some("SSDSC2CW240A3"), Some("CVCV31700005240FGN"))
         );
         let (v, m, s) = split_inquiry(
             "BTYG95130FL3480BGN  SSDSC2KG480G8R                          XCV1DL65",
             Some("SATA"),
             Some("DL65"),
         );
-        assert_eq!(
-            (v, m.as_deref(), s.as_deref()),
-            (None, Some("SSDSC2KG480G8R"), Some("BTYG95130FL3480BGN"))
-        );
+        assert_eq!((v, m.as_deref(), s.as_deref()), (None, Some("SSDSC2KG480G8R"), Some("BTYG95130FL3480BGN")));
     }
 
     #[test]
     fn raw_size_from_sectors() {
-        assert_eq!(
-            raw_size_bytes("223.570 GB [0x1bf244b0 Sectors]"),
-            Some(0x1bf244b0 * 512)
-        );
+        assert_eq!(raw_size_bytes("223.570 GB [0x1bf244b0 Sectors]"), Some(0x1bf244b0 * 512));
         assert_eq!(raw_size_bytes("garbage"), None);
     }
 }

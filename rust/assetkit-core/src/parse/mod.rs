@@ -9,11 +9,7 @@ pub mod smartctl;
 
 /// First run of ASCII digits in `s` (after leading spaces), as a number.
 pub(crate) fn leading_u64(s: &str) -> Option<u64> {
-    let digits: String = s
-        .trim_start()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
+    let digits: String = s.trim_start().chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }
 

@@ -39,8 +39,7 @@ pub fn parse(text: &str) -> OsRelease {
 
 fn unquote(raw: &str) -> String {
     let inner = if raw.len() >= 2
-        && ((raw.starts_with('"') && raw.ends_with('"'))
-            || (raw.starts_with('\'') && raw.ends_with('\'')))
+        && ((raw.starts_with('"') && raw.ends_with('"')) || (raw.starts_with('\'') && raw.ends_with('\'')))
     {
         &raw[1..raw.len() - 1]
     } else {
@@ -64,10 +63,7 @@ fn unquote(raw: &str) -> String {
 pub fn parse_redhat_release(text: &str) -> OsRelease {
     let line = text.lines().next().unwrap_or("").trim();
     let Some((name, rest)) = line.split_once(" release ") else {
-        return OsRelease {
-            pretty_name: (!line.is_empty()).then(|| line.to_owned()),
-            ..OsRelease::default()
-        };
+        return OsRelease { pretty_name: (!line.is_empty()).then(|| line.to_owned()), ..OsRelease::default() };
     };
     let version = rest.split_whitespace().next().map(str::to_owned);
     let id = if name.starts_with("Red Hat") {
@@ -93,19 +89,13 @@ pub fn fqdn_from_hosts(hostname: &str, hosts: &str) -> Option<String> {
         return Some(hostname.to_owned());
     }
     let prefix = format!("{hostname}.");
-    hosts
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .find_map(|line| {
-            let names: Vec<&str> = line.split_whitespace().skip(1).collect();
-            if !names.contains(&hostname) && !names.iter().any(|n| n.starts_with(&prefix)) {
-                return None;
-            }
-            names
-                .iter()
-                .find(|n| n.starts_with(&prefix))
-                .map(|n| (*n).to_owned())
-        })
+    hosts.lines().map(|l| l.split('#').next().unwrap_or("")).find_map(|line| {
+        let names: Vec<&str> = line.split_whitespace().skip(1).collect();
+        if !names.contains(&hostname) && !names.iter().any(|n| n.starts_with(&prefix)) {
+            return None;
+        }
+        names.iter().find(|n| n.starts_with(&prefix)).map(|n| (*n).to_owned())
+    })
 }
 
 #[cfg(test)]
@@ -114,9 +104,7 @@ mod tests {
 
     #[test]
     fn os_release_quotes() {
-        let r = parse(
-            "NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\nPRETTY_NAME='Debian 12'\n",
-        );
+        let r = parse("NAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\nPRETTY_NAME='Debian 12'\n");
         assert_eq!(r.name.as_deref(), Some("Debian GNU/Linux"));
         assert_eq!(r.version_id.as_deref(), Some("12"));
         assert_eq!(r.id.as_deref(), Some("debian"));
@@ -133,10 +121,7 @@ mod tests {
     #[test]
     fn fqdn_without_dns() {
         let hosts = "127.0.0.1 localhost\n10.0.0.5 web01.dc1.example.com web01\n";
-        assert_eq!(
-            fqdn_from_hosts("web01", hosts).as_deref(),
-            Some("web01.dc1.example.com")
-        );
+        assert_eq!(fqdn_from_hosts("web01", hosts).as_deref(), Some("web01.dc1.example.com"));
         assert_eq!(fqdn_from_hosts("db01", hosts), None);
         assert_eq!(fqdn_from_hosts("a.b", hosts).as_deref(), Some("a.b"));
     }

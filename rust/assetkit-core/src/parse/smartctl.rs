@@ -24,34 +24,19 @@ pub struct SmartInfo {
 
 /// Parses either format; `None` when the input names no model or serial at all.
 pub fn parse(text: &str) -> Option<SmartInfo> {
-    let info = if text.trim_start().starts_with('{') {
-        parse_json(text)?
-    } else {
-        parse_text(text)
-    };
+    let info = if text.trim_start().starts_with('{') { parse_json(text)? } else { parse_text(text) };
     (info.model.is_some() || info.serial_number.is_some()).then_some(info)
 }
 
 fn parse_json(text: &str) -> Option<SmartInfo> {
     let v: serde_json::Value = serde_json::from_str(text).ok()?;
     let s = |key: &str| v.get(key).and_then(|x| x.as_str()).and_then(clean);
-    let protocol = v
-        .pointer("/device/protocol")
-        .and_then(|p| p.as_str())
-        .unwrap_or("");
-    let dev_type = v
-        .pointer("/device/type")
-        .and_then(|p| p.as_str())
-        .unwrap_or("");
+    let protocol = v.pointer("/device/protocol").and_then(|p| p.as_str()).unwrap_or("");
+    let dev_type = v.pointer("/device/type").and_then(|p| p.as_str()).unwrap_or("");
     let interface = match (protocol, dev_type) {
         ("NVMe", _) | (_, "nvme") => Some("nvme"),
         ("ATA", _) => Some("sata"),
-        ("SCSI", _)
-            if v.get("scsi_transport_protocol")
-                .is_some_and(|t| t.to_string().contains("SAS")) =>
-        {
-            Some("sas")
-        }
+        ("SCSI", _) if v.get("scsi_transport_protocol").is_some_and(|t| t.to_string().contains("SAS")) => Some("sas"),
         ("SCSI", _) => Some("scsi"),
         _ => None,
     };
@@ -59,20 +44,13 @@ fn parse_json(text: &str) -> Option<SmartInfo> {
         .pointer("/user_capacity/bytes")
         .and_then(|b| b.as_u64())
         .or_else(|| v.get("nvme_total_capacity").and_then(|b| b.as_u64()));
-    let rotational = v
-        .get("rotation_rate")
-        .and_then(|r| r.as_u64())
-        .map(|r| r > 0)
-        .or((interface == Some("nvme")).then_some(false));
+    let rotational =
+        v.get("rotation_rate").and_then(|r| r.as_u64()).map(|r| r > 0).or((interface == Some("nvme")).then_some(false));
     Some(SmartInfo {
-        model: s("model_name")
-            .or_else(|| s("scsi_model_name"))
-            .or_else(|| s("product")),
+        model: s("model_name").or_else(|| s("scsi_model_name")).or_else(|| s("product")),
         vendor: s("vendor").or_else(|| s("scsi_vendor")),
         serial_number: s("serial_number"),
-        firmware: s("firmware_version")
-            .or_else(|| s("scsi_revision"))
-            .or_else(|| s("revision")),
+        firmware: s("firmware_version").or_else(|| s("scsi_revision")).or_else(|| s("revision")),
         size_bytes: size.filter(|b| *b > 0),
         rotational,
         interface: interface.map(str::to_owned),
@@ -83,35 +61,23 @@ fn parse_text(text: &str) -> SmartInfo {
     let mut info = SmartInfo::default();
     for (key, value) in super::key_values(text, ':') {
         match key {
-            "Device Model" | "Model Number" | "Product" => {
-                info.model = info.model.take().or_else(|| clean(value))
-            }
+            "Device Model" | "Model Number" | "Product" => info.model = info.model.take().or_else(|| clean(value)),
             "Vendor" => info.vendor = clean(value),
             "Serial Number" | "Serial number" => info.serial_number = clean(value),
-            "Firmware Version" | "Revision" => {
-                info.firmware = info.firmware.take().or_else(|| clean(value))
-            }
+            "Firmware Version" | "Revision" => info.firmware = info.firmware.take().or_else(|| clean(value)),
             "User Capacity" | "Total NVM Capacity" | "Namespace 1 Size/Capacity" => {
                 if info.size_bytes.is_none() {
                     let before_bytes = value.split("bytes").next().unwrap_or("");
-                    let digits: String = before_bytes
-                        .chars()
-                        .filter(|c| c.is_ascii_digit())
-                        .collect();
+                    let digits: String = before_bytes.chars().filter(|c| c.is_ascii_digit()).collect();
                     info.size_bytes = digits.parse().ok().filter(|b| *b > 0);
                 }
             }
             "Rotation Rate" => {
-                info.rotational = if value.contains("Solid State") {
-                    Some(false)
-                } else {
-                    leading_u64(value).map(|rpm| rpm > 0)
-                };
+                info.rotational =
+                    if value.contains("Solid State") { Some(false) } else { leading_u64(value).map(|rpm| rpm > 0) };
             }
             "SATA Version is" => info.interface = Some("sata".to_owned()),
-            "Transport protocol" if value.contains("SAS") => {
-                info.interface = Some("sas".to_owned())
-            }
+            "Transport protocol" if value.contains("SAS") => info.interface = Some("sas".to_owned()),
             "NVMe Version" | "PCI Vendor/Subsystem ID" => info.interface = Some("nvme".to_owned()),
             _ => {}
         }

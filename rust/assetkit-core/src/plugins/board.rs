@@ -48,11 +48,7 @@ impl Collector for BoardCollector {
                         product_name: board.product_name,
                         serial_number: board.serial_number,
                     },
-                    Bios {
-                        vendor: bios.vendor,
-                        version: bios.version,
-                        release_date: bios.release_date,
-                    },
+                    Bios { vendor: bios.vendor, version: bios.version, release_date: bios.release_date },
                 )
             }
             _ => from_sysfs(src),
@@ -77,11 +73,8 @@ impl Collector for BoardCollector {
 fn from_sysfs(src: &dyn Source) -> (System, Baseboard, Bios) {
     let get = |f: &str| clean_opt(src.value(&format!("{DMI_ID}/{f}")).as_deref());
     let vendor = get("sys_vendor");
-    let source = vendor
-        .as_ref()
-        .or(get("board_vendor").as_ref())
-        .or(get("bios_vendor").as_ref())
-        .map(|_| "sysfs".to_owned());
+    let source =
+        vendor.as_ref().or(get("board_vendor").as_ref()).or(get("bios_vendor").as_ref()).map(|_| "sysfs".to_owned());
     let system = System {
         manufacturer: vendor,
         product_name: get("product_name"),
@@ -102,86 +95,56 @@ fn from_sysfs(src: &dyn Source) -> (System, Baseboard, Bios) {
         product_name: get("board_name"),
         serial_number: get("board_serial"),
     };
-    let bios = Bios {
-        vendor: get("bios_vendor"),
-        version: get("bios_version"),
-        release_date: get("bios_date"),
-    };
+    let bios = Bios { vendor: get("bios_vendor"), version: get("bios_version"), release_date: get("bios_date") };
     (system, board, bios)
 }
 
 /// (hypervisor, container, "some VM evidence without a name").
-fn detect_virtualization(
-    src: &dyn Source,
-    system: &System,
-    bios: &Bios,
-) -> (Option<String>, Option<String>, bool) {
+fn detect_virtualization(src: &dyn Source, system: &System, bios: &Bios) -> (Option<String>, Option<String>, bool) {
     let hypervisor = hypervisor_from_dmi(system, bios)
         .map(str::to_owned)
-        .or_else(|| {
-            src.value("/sys/hypervisor/type")
-                .filter(|t| t == "xen")
-                .map(|t| t.to_owned())
-        });
-    let cpu_flag = src
-        .text("/proc/cpuinfo")
-        .map(|t| cpuinfo::parse(&t).hypervisor_flag)
-        .unwrap_or(false);
+        .or_else(|| src.value("/sys/hypervisor/type").filter(|t| t == "xen").map(|t| t.to_owned()));
+    let cpu_flag = src.text("/proc/cpuinfo").map(|t| cpuinfo::parse(&t).hypervisor_flag).unwrap_or(false);
     (hypervisor, detect_container(src), cpu_flag)
 }
 
 fn hypervisor_from_dmi(system: &System, bios: &Bios) -> Option<&'static str> {
-    let vendor = system
-        .manufacturer
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let product = system
-        .product_name
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let vendor = system.manufacturer.as_deref().unwrap_or("").to_ascii_lowercase();
+    let product = system.product_name.as_deref().unwrap_or("").to_ascii_lowercase();
     let bios_vendor = bios.vendor.as_deref().unwrap_or("").to_ascii_lowercase();
-    let serial = system
-        .serial_number
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    Some(
-        if vendor.contains("vmware") || product.contains("vmware") || serial.starts_with("vmware-")
-        {
-            "vmware"
-        } else if vendor.contains("microsoft") && product.contains("virtual") {
-            "hyperv"
-        } else if vendor.contains("innotek") || product.contains("virtualbox") {
-            "virtualbox"
-        } else if vendor.contains("xen") || product.contains("hvm domu") {
-            "xen"
-        } else if vendor.contains("parallels") || product.contains("parallels") {
-            "parallels"
-        } else if vendor.contains("qemu")
-            || product.contains("kvm")
-            || vendor.contains("red hat") && product.contains("kvm")
-            || product.contains("openstack")
-            || vendor.contains("nutanix")
-            || product.contains("droplet")
-            || vendor.contains("alibaba cloud")
-            || product.contains("standard pc (")
-            || bios_vendor.contains("seabios") && vendor.is_empty()
-        {
-            "kvm"
-        } else if vendor.contains("amazon ec2") {
-            "amazon"
-        } else if vendor.contains("google") && product.contains("compute engine") {
-            "google"
-        } else if vendor.contains("bochs") {
-            "bochs"
-        } else if vendor.contains("bhyve") || product.contains("bhyve") {
-            "bhyve"
-        } else {
-            return None;
-        },
-    )
+    let serial = system.serial_number.as_deref().unwrap_or("").to_ascii_lowercase();
+    Some(if vendor.contains("vmware") || product.contains("vmware") || serial.starts_with("vmware-") {
+        "vmware"
+    } else if vendor.contains("microsoft") && product.contains("virtual") {
+        "hyperv"
+    } else if vendor.contains("innotek") || product.contains("virtualbox") {
+        "virtualbox"
+    } else if vendor.contains("xen") || product.contains("hvm domu") {
+        "xen"
+    } else if vendor.contains("parallels") || product.contains("parallels") {
+        "parallels"
+    } else if vendor.contains("qemu")
+        || product.contains("kvm")
+        || vendor.contains("red hat") && product.contains("kvm")
+        || product.contains("openstack")
+        || vendor.contains("nutanix")
+        || product.contains("droplet")
+        || vendor.contains("alibaba cloud")
+        || product.contains("standard pc (")
+        || bios_vendor.contains("seabios") && vendor.is_empty()
+    {
+        "kvm"
+    } else if vendor.contains("amazon ec2") {
+        "amazon"
+    } else if vendor.contains("google") && product.contains("compute engine") {
+        "google"
+    } else if vendor.contains("bochs") {
+        "bochs"
+    } else if vendor.contains("bhyve") || product.contains("bhyve") {
+        "bhyve"
+    } else {
+        return None;
+    })
 }
 
 fn detect_container(src: &dyn Source) -> Option<String> {

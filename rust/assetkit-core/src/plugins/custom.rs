@@ -13,9 +13,7 @@ pub fn valid_name(name: &str) -> bool {
         && !name.ends_with(".error")
         && !name.ends_with(".disabled")
         && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Decodes one plugin's output into JSON, or says why it cannot.
@@ -47,15 +45,8 @@ mod tests {
     #[test]
     fn garbage_is_an_error_with_a_preview() {
         let err = decode(&Ok(b"hello {".to_vec())).unwrap_err();
-        assert!(
-            err.contains("invalid JSON") && err.contains("hello"),
-            "{err}"
-        );
-        assert!(
-            decode(&Ok(b"  \n".to_vec()))
-                .unwrap_err()
-                .contains("nothing")
-        );
+        assert!(err.contains("invalid JSON") && err.contains("hello"), "{err}");
+        assert!(decode(&Ok(b"  \n".to_vec())).unwrap_err().contains("nothing"));
         assert_eq!(decode(&Ok(br#"{"a":1}"#.to_vec())).unwrap()["a"], 1);
     }
 }

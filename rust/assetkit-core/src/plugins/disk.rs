@@ -13,9 +13,8 @@ use crate::source::Source;
 pub struct DiskCollector;
 
 /// Kernel devices that are never physical disks.
-const VIRTUAL_PREFIXES: &[&str] = &[
-    "loop", "ram", "zram", "dm-", "md", "sr", "fd", "nbd", "zd", "rbd", "drbd", "bcache",
-];
+const VIRTUAL_PREFIXES: &[&str] =
+    &["loop", "ram", "zram", "dm-", "md", "sr", "fd", "nbd", "zd", "rbd", "drbd", "bcache"];
 
 impl Collector for DiskCollector {
     fn name(&self) -> &'static str {
@@ -33,9 +32,7 @@ impl Collector for DiskCollector {
             Ok(names) => names
                 .iter()
                 .filter(|n| !VIRTUAL_PREFIXES.iter().any(|p| n.starts_with(p)))
-                .filter_map(|name| {
-                    sysfs_disk(src, name, paths.get(name.as_str()).map(String::as_str))
-                })
+                .filter_map(|name| sysfs_disk(src, name, paths.get(name.as_str()).map(String::as_str)))
                 .collect(),
             Err(_) => Vec::new(),
         };
@@ -51,14 +48,10 @@ impl Collector for DiskCollector {
                 enrich(disk, info);
             }
         }
-        let megaraid = src
-            .command("megacli-pdlist")
-            .ok()
-            .map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
+        let megaraid = src.command("megacli-pdlist").ok().map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
         if let Some(drives) = &megaraid {
             if drives.is_empty() {
-                out.warnings
-                    .push("MegaCli output lists no physical drive".to_owned());
+                out.warnings.push("MegaCli output lists no physical drive".to_owned());
             }
         }
         if listing.is_err() && megaraid.is_none() {
@@ -79,10 +72,7 @@ fn block_paths(src: &dyn Source) -> BTreeMap<String, String> {
     };
     String::from_utf8_lossy(&out)
         .lines()
-        .filter_map(|l| {
-            l.split_once(' ')
-                .map(|(n, p)| (n.to_owned(), p.trim().to_owned()))
-        })
+        .filter_map(|l| l.split_once(' ').map(|(n, p)| (n.to_owned(), p.trim().to_owned())))
         .collect()
 }
 
@@ -91,41 +81,24 @@ fn sysfs_disk(src: &dyn Source, name: &str, path: Option<&str>) -> Option<Disk> 
     // Only devices backed by hardware (or a hypervisor's virtual hardware) have a device node.
     let uevent = src.text(&format!("{base}/device/uevent"))?;
     let attr = |rel: &str| src.value(&format!("{base}/{rel}"));
-    let size_bytes = attr("size")
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(|sectors| sectors * 512);
+    let size_bytes = attr("size").and_then(|s| s.parse::<u64>().ok()).map(|sectors| sectors * 512);
     if size_bytes == Some(0) && attr("removable").as_deref() == Some("1") {
         return None; // an empty card reader or optical drive
     }
     let interface = interface_of(name, path, &uevent);
-    let vpd_serial = src
-        .read(&format!("{base}/device/vpd_pg80"))
-        .ok()
-        .and_then(|b| vpd_serial(&b));
-    let serial = attr("device/serial")
-        .or_else(|| attr("serial"))
-        .or(vpd_serial)
-        .and_then(|s| clean(&s));
-    let vendor =
-        clean_opt(attr("device/vendor").as_deref()).filter(|v| v != "ATA" && !v.starts_with("0x"));
+    let vpd_serial = src.read(&format!("{base}/device/vpd_pg80")).ok().and_then(|b| vpd_serial(&b));
+    let serial = attr("device/serial").or_else(|| attr("serial")).or(vpd_serial).and_then(|s| clean(&s));
+    let vendor = clean_opt(attr("device/vendor").as_deref()).filter(|v| v != "ATA" && !v.starts_with("0x"));
     Some(Disk {
         name: Some(name.to_owned()),
         slot: None,
-        model: clean_opt(
-            attr("device/model")
-                .or_else(|| attr("device/name"))
-                .as_deref(),
-        ),
+        model: clean_opt(attr("device/model").or_else(|| attr("device/name")).as_deref()),
         vendor,
         serial_number: serial,
         size_bytes,
         rotational: attr("queue/rotational").map(|r| r == "1"),
         interface,
-        firmware: clean_opt(
-            attr("device/firmware_rev")
-                .or_else(|| attr("device/rev"))
-                .as_deref(),
-        ),
+        firmware: clean_opt(attr("device/firmware_rev").or_else(|| attr("device/rev")).as_deref()),
         state: None,
         source: "sysfs".to_owned(),
     })
@@ -143,10 +116,7 @@ fn vpd_serial(page: &[u8]) -> Option<String> {
 
 fn interface_of(name: &str, path: Option<&str>, uevent: &str) -> Option<String> {
     let p = path.unwrap_or("");
-    let driver = uevent
-        .lines()
-        .find_map(|l| l.strip_prefix("DRIVER="))
-        .unwrap_or("");
+    let driver = uevent.lines().find_map(|l| l.strip_prefix("DRIVER=")).unwrap_or("");
     let kind = if name.starts_with("nvme") || p.contains("/nvme") {
         "nvme"
     } else if name.starts_with("vd") || p.contains("/virtio") || driver.starts_with("virtio") {
@@ -198,9 +168,7 @@ mod tests {
         assert_eq!(
             interface_of(
                 "sda",
-                Some(
-                    "/sys/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda"
-                ),
+                Some("/sys/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda"),
                 ""
             )
             .as_deref(),
@@ -208,12 +176,7 @@ mod tests {
         );
         assert_eq!(interface_of("nvme0n1", None, "").as_deref(), Some("nvme"));
         assert_eq!(
-            interface_of(
-                "vda",
-                Some("/sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda"),
-                ""
-            )
-            .as_deref(),
+            interface_of("vda", Some("/sys/devices/pci0000:00/0000:00:02.0/virtio1/block/vda"), "").as_deref(),
             Some("virtio")
         );
     }

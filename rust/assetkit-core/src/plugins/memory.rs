@@ -15,10 +15,7 @@ impl Collector for MemoryCollector {
         "total, slots and modules (slot, size, type, speed, serial) from /proc/meminfo and SMBIOS type 17"
     }
     fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
-        let os_visible_bytes = ctx
-            .source
-            .text("/proc/meminfo")
-            .and_then(|t| mem_total_bytes(&t));
+        let os_visible_bytes = ctx.source.text("/proc/meminfo").and_then(|t| mem_total_bytes(&t));
         let state = ctx.smbios();
         let devices = state.smbios.as_ref().map(|s| &s.memory_devices);
         let modules: Option<Vec<MemoryModule>> = devices.map(|devs| {
@@ -37,18 +34,13 @@ impl Collector for MemoryCollector {
                 .collect()
         });
         if os_visible_bytes.is_none() && modules.is_none() {
-            return Err(CollectError::Missing(
-                "/proc/meminfo is unreadable and there is no SMBIOS data".to_owned(),
-            ));
+            return Err(CollectError::Missing("/proc/meminfo is unreadable and there is no SMBIOS data".to_owned()));
         }
-        let installed: Option<u64> = modules
-            .as_ref()
-            .filter(|m| !m.is_empty())
-            .map(|m| m.iter().filter_map(|m| m.size_bytes).sum());
+        let installed: Option<u64> =
+            modules.as_ref().filter(|m| !m.is_empty()).map(|m| m.iter().filter_map(|m| m.size_bytes).sum());
         let mut out = Output::default();
         if modules.is_none() && state.smbios.is_none() {
-            out.warnings
-                .push("memory modules unknown: no SMBIOS data".to_owned());
+            out.warnings.push("memory modules unknown: no SMBIOS data".to_owned());
         }
         out.facts.memory = Some(Memory {
             total_bytes: installed.or(os_visible_bytes),

@@ -89,16 +89,12 @@ pub struct SmbiosState {
 impl Ctx {
     /// A context over `source`.
     pub fn new(source: Arc<dyn Source>) -> Self {
-        Ctx {
-            source,
-            smbios: OnceLock::new(),
-        }
+        Ctx { source, smbios: OnceLock::new() }
     }
 
     /// SMBIOS, from the raw sysfs table when readable, else from `dmidecode` output.
     pub fn smbios(&self) -> &SmbiosState {
-        self.smbios
-            .get_or_init(|| load_smbios(self.source.as_ref()))
+        self.smbios.get_or_init(|| load_smbios(self.source.as_ref()))
     }
 
     /// True once some collector asked for SMBIOS.
@@ -113,19 +109,11 @@ const DMI_ENTRY: &str = "/sys/firmware/dmi/tables/smbios_entry_point";
 fn load_smbios(source: &dyn Source) -> SmbiosState {
     let raw_error = match source.read(DMI_TABLE) {
         Ok(table) => {
-            let version = source
-                .read(DMI_ENTRY)
-                .ok()
-                .and_then(|e| smbios::raw::entry_point_version(&e));
+            let version = source.read(DMI_ENTRY).ok().and_then(|e| smbios::raw::entry_point_version(&e));
             let decoded = smbios::raw::parse(&table, version);
-            let error = (decoded == Smbios::default())
-                .then(|| format!("{DMI_TABLE} holds no usable SMBIOS structures"));
-            return SmbiosState {
-                smbios: Some(decoded),
-                origin: Some("smbios"),
-                error,
-                absent: None,
-            };
+            let error =
+                (decoded == Smbios::default()).then(|| format!("{DMI_TABLE} holds no usable SMBIOS structures"));
+            return SmbiosState { smbios: Some(decoded), origin: Some("smbios"), error, absent: None };
         }
         Err(e) => e,
     };
@@ -148,16 +136,11 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
         Err(dmidecode_error) => {
             let why = match raw_error.kind() {
                 std::io::ErrorKind::PermissionDenied => {
-                    format!(
-                        "{DMI_TABLE} is not readable (run as root for serial numbers and memory modules)"
-                    )
+                    format!("{DMI_TABLE} is not readable (run as root for serial numbers and memory modules)")
                 }
                 _ => format!("no SMBIOS data: {DMI_TABLE} absent and {dmidecode_error}"),
             };
-            SmbiosState {
-                absent: Some(why),
-                ..SmbiosState::default()
-            }
+            SmbiosState { absent: Some(why), ..SmbiosState::default() }
         }
     }
 }

@@ -15,9 +15,8 @@ pub struct NicCollector;
 
 const NET: &str = "/sys/class/net";
 const CONTAINER_PLUMBING: &[&str] = &[
-    "veth", "docker", "br-", "virbr", "cni", "flannel", "cali", "cilium", "vxlan", "tunl", "kube-",
-    "lxcbr", "podman", "weave", "genev", "tap", "tun", "ifb", "dummy", "gre", "sit", "ip6tnl",
-    "erspan",
+    "veth", "docker", "br-", "virbr", "cni", "flannel", "cali", "cilium", "vxlan", "tunl", "kube-", "lxcbr", "podman",
+    "weave", "genev", "tap", "tun", "ifb", "dummy", "gre", "sit", "ip6tnl", "erspan",
 ];
 
 impl Collector for NicCollector {
@@ -33,17 +32,10 @@ impl Collector for NicCollector {
         let links: BTreeMap<String, IpLink> = src
             .command("ip-addr")
             .ok()
-            .map(|b| {
-                ip::parse(&String::from_utf8_lossy(&b))
-                    .into_iter()
-                    .map(|l| (l.name.clone(), l))
-                    .collect()
-            })
+            .map(|b| ip::parse(&String::from_utf8_lossy(&b)).into_iter().map(|l| (l.name.clone(), l)).collect())
             .unwrap_or_default();
         if sysfs.is_err() && links.is_empty() {
-            return Err(CollectError::Missing(format!(
-                "{NET} is unreadable and no `ip addr` output is available"
-            )));
+            return Err(CollectError::Missing(format!("{NET} is unreadable and no `ip addr` output is available")));
         }
         let mut nics = Vec::new();
         match &sysfs {
@@ -64,12 +56,8 @@ impl Collector for NicCollector {
                             .map(|m| m.to_ascii_lowercase())
                             .filter(|m| m != "00:00:00:00:00:00")
                             .or_else(|| link.and_then(|l| l.mac.clone())),
-                        up: attr("operstate")
-                            .map(|s| s == "up")
-                            .or_else(|| link.and_then(|l| l.up)),
-                        mtu: attr("mtu")
-                            .and_then(|m| m.parse().ok())
-                            .or_else(|| link.and_then(|l| l.mtu)),
+                        up: attr("operstate").map(|s| s == "up").or_else(|| link.and_then(|l| l.up)),
+                        mtu: attr("mtu").and_then(|m| m.parse().ok()).or_else(|| link.and_then(|l| l.mtu)),
                         speed_mbps: attr("speed")
                             .and_then(|s| s.parse::<i64>().ok())
                             .filter(|s| *s > 0)
@@ -84,9 +72,7 @@ impl Collector for NicCollector {
             }
             // No sysfs (a snapshot made from `ip addr` alone): Ethernet links are the NICs.
             Err(_) => {
-                for link in links
-                    .values()
-                    .filter(|l| l.link_type.as_deref() == Some("ether") && !is_plumbing(&l.name))
+                for link in links.values().filter(|l| l.link_type.as_deref() == Some("ether") && !is_plumbing(&l.name))
                 {
                     nics.push(Nic {
                         name: link.name.clone(),

@@ -19,25 +19,16 @@ impl Collector for OsCollector {
         let hostname = src.value("/proc/sys/kernel/hostname");
         let kernel = src.value("/proc/sys/kernel/osrelease");
         if hostname.is_none() && kernel.is_none() {
-            return Err(CollectError::Missing(
-                "/proc/sys/kernel is unreadable (is /proc mounted?)".to_owned(),
-            ));
+            return Err(CollectError::Missing("/proc/sys/kernel is unreadable (is /proc mounted?)".to_owned()));
         }
         let release = src
             .text("/etc/os-release")
             .or_else(|| src.text("/usr/lib/os-release"))
             .map(|t| os_release::parse(&t))
-            .or_else(|| {
-                src.text("/etc/redhat-release")
-                    .map(|t| os_release::parse_redhat_release(&t))
-            })
+            .or_else(|| src.text("/etc/redhat-release").map(|t| os_release::parse_redhat_release(&t)))
             .unwrap_or_default();
         let fqdn = hostname.as_deref().and_then(|h| {
-            if h.contains('.') {
-                Some(h.to_owned())
-            } else {
-                os_release::fqdn_from_hosts(h, &src.text("/etc/hosts")?)
-            }
+            if h.contains('.') { Some(h.to_owned()) } else { os_release::fqdn_from_hosts(h, &src.text("/etc/hosts")?) }
         });
         let arch = src
             .command("uname-m")

@@ -6,10 +6,7 @@
 //! used: it rejects 2.3-era type-17 structures shorter than 0x20 bytes and then stops iterating,
 //! which loses every memory module on older servers.)
 
-use super::{
-    BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo,
-    format_uuid,
-};
+use super::{BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo, format_uuid};
 use crate::placeholder::clean;
 
 /// SMBIOS version from the entry point (`/sys/firmware/dmi/tables/smbios_entry_point`).
@@ -34,10 +31,7 @@ impl Structure<'_> {
         self.formatted.get(offset).copied()
     }
     fn word(&self, offset: usize) -> Option<u16> {
-        Some(u16::from_le_bytes([
-            self.byte(offset)?,
-            self.byte(offset + 1)?,
-        ]))
+        Some(u16::from_le_bytes([self.byte(offset)?, self.byte(offset + 1)?]))
     }
     fn dword(&self, offset: usize) -> Option<u32> {
         let b = self.formatted.get(offset..offset + 4)?;
@@ -81,11 +75,7 @@ fn structures(table: &[u8]) -> Vec<Structure<'_>> {
             }
             end += 1;
         }
-        out.push(Structure {
-            kind,
-            formatted,
-            strings,
-        });
+        out.push(Structure { kind, formatted, strings });
         if kind == 127 {
             break;
         }
@@ -101,11 +91,8 @@ pub fn parse(table: &[u8], version: Option<(u8, u8)>) -> Smbios {
     for s in structures(table) {
         match s.kind {
             0 if smbios.bios.is_none() => {
-                smbios.bios = Some(BiosInfo {
-                    vendor: s.string(0x04),
-                    version: s.string(0x05),
-                    release_date: s.string(0x08),
-                });
+                smbios.bios =
+                    Some(BiosInfo { vendor: s.string(0x04), version: s.string(0x05), release_date: s.string(0x08) });
             }
             1 if smbios.system.is_none() => {
                 let uuid = s
@@ -133,10 +120,7 @@ pub fn parse(table: &[u8], version: Option<(u8, u8)>) -> Smbios {
             3 if smbios.chassis.is_none() => {
                 smbios.chassis = Some(ChassisInfo {
                     manufacturer: s.string(0x04),
-                    chassis_type: s
-                        .byte(0x05)
-                        .and_then(|t| chassis_type_name(t & 0x7f))
-                        .map(str::to_owned),
+                    chassis_type: s.byte(0x05).and_then(|t| chassis_type_name(t & 0x7f)).map(str::to_owned),
                     serial_number: s.string(0x07),
                 });
             }
@@ -171,10 +155,7 @@ fn processor(s: &Structure<'_>) -> ProcessorInfo {
 fn memory_device(s: &Structure<'_>) -> MemoryDeviceInfo {
     let size_bytes = match s.word(0x0C) {
         None | Some(0) | Some(0xffff) => None,
-        Some(0x7fff) => s
-            .dword(0x1C)
-            .map(|mb| u64::from(mb & 0x7fff_ffff) << 20)
-            .filter(|b| *b > 0),
+        Some(0x7fff) => s.dword(0x1C).map(|mb| u64::from(mb & 0x7fff_ffff) << 20).filter(|b| *b > 0),
         Some(v) if v & 0x8000 != 0 => Some(u64::from(v & 0x7fff) << 10),
         Some(v) => Some(u64::from(v) << 20),
     };

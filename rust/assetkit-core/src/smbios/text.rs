@@ -5,9 +5,7 @@
 //! alone, `DMI type 1, 25 bytes.` on the next line, one more level of indentation and different
 //! key names). Garbage lines are skipped; a truncated record yields what it holds.
 
-use super::{
-    BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo,
-};
+use super::{BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo};
 use crate::placeholder::clean;
 
 /// One record: its type and its first-level `Key: Value` fields.
@@ -21,12 +19,7 @@ struct Record<'a> {
 
 impl<'a> Record<'a> {
     fn get(&self, keys: &[&str]) -> Option<&'a str> {
-        keys.iter().find_map(|k| {
-            self.fields
-                .iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(k))
-                .map(|(_, v)| *v)
-        })
+        keys.iter().find_map(|k| self.fields.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v))
     }
     fn clean(&self, keys: &[&str]) -> Option<String> {
         self.get(keys).and_then(clean)
@@ -35,10 +28,7 @@ impl<'a> Record<'a> {
 
 /// Indentation width: dmidecode indents with tabs, some builds (and Windows ports) with spaces.
 fn indent(line: &str) -> usize {
-    line.chars()
-        .take_while(|c| *c == '\t' || *c == ' ')
-        .map(|c| if c == '\t' { 8 } else { 1 })
-        .sum()
+    line.chars().take_while(|c| *c == '\t' || *c == ' ').map(|c| if c == '\t' { 8 } else { 1 }).sum()
 }
 
 fn dmi_type(line: &str) -> Option<u32> {
@@ -56,10 +46,7 @@ fn records(text: &str) -> Vec<Record<'_>> {
             if let Some(r) = current.take() {
                 out.push(r);
             }
-            current = Some(Record {
-                kind: dmi_type(line),
-                ..Record::default()
-            });
+            current = Some(Record { kind: dmi_type(line), ..Record::default() });
             continue;
         }
         let Some(record) = current.as_mut() else {
@@ -115,17 +102,11 @@ impl Parsed {
     /// Why this output cannot be trusted whole, if it cannot.
     pub fn problem(&self) -> Option<String> {
         if self.records == 0 {
-            return Some(
-                "dmidecode output holds no SMBIOS records (empty, binary or not dmidecode)"
-                    .to_owned(),
-            );
+            return Some("dmidecode output holds no SMBIOS records (empty, binary or not dmidecode)".to_owned());
         }
         match self.declared {
             Some(n) if self.records < n && !self.end_of_table && !self.count_mismatch_noted => {
-                Some(format!(
-                    "dmidecode output is truncated: {} of {} structures",
-                    self.records, n
-                ))
+                Some(format!("dmidecode output is truncated: {} of {} structures", self.records, n))
             }
             _ => None,
         }
@@ -141,9 +122,7 @@ pub fn parse(text: &str) -> Smbios {
 pub fn parse_detailed(text: &str) -> Parsed {
     let declared = text.lines().find_map(|l| {
         let (n, rest) = l.trim().split_once(' ')?;
-        rest.starts_with("structures occupying")
-            .then(|| n.parse().ok())
-            .flatten()
+        rest.starts_with("structures occupying").then(|| n.parse().ok()).flatten()
     });
     let records = records(text);
     let mut parsed = Parsed {
@@ -202,10 +181,7 @@ fn processor(record: &Record<'_>) -> ProcessorInfo {
     let (populated, enabled) = match record.get(&["Status"]) {
         Some(status) => {
             let s = status.to_ascii_lowercase();
-            (
-                s.contains("populated") && !s.contains("unpopulated"),
-                !s.contains("disabled"),
-            )
+            (s.contains("populated") && !s.contains("unpopulated"), !s.contains("disabled"))
         }
         None => (version.is_some() || manufacturer.is_some(), true),
     };
@@ -215,47 +191,22 @@ fn processor(record: &Record<'_>) -> ProcessorInfo {
         version,
         populated,
         enabled,
-        core_count: record
-            .get(&["Core Count"])
-            .and_then(leading_number)
-            .map(|n| n as u32)
-            .filter(|n| *n > 0),
-        thread_count: record
-            .get(&["Thread Count"])
-            .and_then(leading_number)
-            .map(|n| n as u32)
-            .filter(|n| *n > 0),
-        current_speed_mhz: record
-            .get(&["Current Speed"])
-            .and_then(leading_number)
-            .map(|n| n as u32)
-            .filter(|n| *n > 0),
-        max_speed_mhz: record
-            .get(&["Max Speed"])
-            .and_then(leading_number)
-            .map(|n| n as u32)
-            .filter(|n| *n > 0),
+        core_count: record.get(&["Core Count"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
+        thread_count: record.get(&["Thread Count"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
+        current_speed_mhz: record.get(&["Current Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
+        max_speed_mhz: record.get(&["Max Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
     }
 }
 
 fn memory_device(record: &Record<'_>) -> MemoryDeviceInfo {
-    let size_bytes = record
-        .get(&["Size"])
-        .and_then(parse_size)
-        .filter(|n| *n > 0);
+    let size_bytes = record.get(&["Size"]).and_then(parse_size).filter(|n| *n > 0);
     MemoryDeviceInfo {
         locator: record.clean(&["Locator"]),
         bank_locator: record.clean(&["Bank Locator"]),
         size_bytes,
         installed: size_bytes.is_some(),
-        memory_type: record
-            .clean(&["Type"])
-            .filter(|t| t != "Other" && !t.starts_with('<')),
-        speed_mts: record
-            .get(&["Speed"])
-            .and_then(leading_number)
-            .map(|n| n as u32)
-            .filter(|n| *n > 0),
+        memory_type: record.clean(&["Type"]).filter(|t| t != "Other" && !t.starts_with('<')),
+        speed_mts: record.get(&["Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
         manufacturer: record.clean(&["Manufacturer"]),
         serial_number: record.clean(&["Serial Number"]),
         part_number: record.clean(&["Part Number"]),
@@ -278,11 +229,7 @@ pub fn parse_size(value: &str) -> Option<u64> {
 }
 
 fn leading_number(value: &str) -> Option<u64> {
-    let digits: String = value
-        .trim()
-        .chars()
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
+    let digits: String = value.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
     digits.parse().ok()
 }
 

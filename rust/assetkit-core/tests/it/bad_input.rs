@@ -9,11 +9,7 @@ fn dmidecode(name: &str) -> Vec<u8> {
 }
 
 fn error_for<'a>(report: &'a assetkit_core::Report, plugin: &str) -> Option<&'a str> {
-    report
-        .errors
-        .iter()
-        .find(|e| e.plugin == plugin)
-        .map(|e| e.message.as_str())
+    report.errors.iter().find(|e| e.plugin == plugin).map(|e| e.message.as_str())
 }
 
 #[test]
@@ -34,31 +30,22 @@ fn truncated_dmidecode_keeps_what_it_has_and_says_so() {
 #[test]
 fn binary_dmidecode_is_an_error_not_a_panic() {
     let snap = Snap::new();
-    let garbage: Vec<u8> = (0..4096u32)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
-        .collect();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
     snap.command("dmidecode", &garbage);
     let report = snap.collect(&["board", "cpu", "memory"]);
-    let message =
-        error_for(&report, "board").expect("an error entry for unusable dmidecode output");
-    assert!(
-        message.contains("binary") || message.contains("no SMBIOS records"),
-        "{message}"
-    );
+    let message = error_for(&report, "board").expect("an error entry for unusable dmidecode output");
+    assert!(message.contains("binary") || message.contains("no SMBIOS records"), "{message}");
     assert_eq!(report.facts.system.as_ref().unwrap().serial_number, None);
 }
 
 #[test]
 fn missing_proc_yields_error_entries_and_a_report() {
     let snap = Snap::new();
-    snap.file(
-        "/etc/os-release",
-        "NAME=\"Rocky Linux\"\nVERSION_ID=\"9.3\"\n",
-    );
+    snap.file("/etc/os-release", "NAME=\"Rocky Linux\"\nVERSION_ID=\"9.3\"\n");
     let report = snap.collect(&["os", "cpu", "memory", "disk", "nic"]);
     for plugin in ["os", "cpu", "memory"] {
-        let message = error_for(&report, plugin)
-            .unwrap_or_else(|| panic!("no error entry for {plugin}: {:?}", report.errors));
+        let message =
+            error_for(&report, plugin).unwrap_or_else(|| panic!("no error entry for {plugin}: {:?}", report.errors));
         assert!(message.contains("/proc"), "{plugin}: {message}");
     }
     assert!(report.facts.cpu.is_none() && report.facts.memory.is_none());
@@ -73,46 +60,28 @@ fn hanging_source_hits_the_deadline() {
     snap.file("/proc/sys/kernel/osrelease", "5.14.0\n");
     // A FIFO nobody writes to: opening it blocks forever, like a hung NFS or a wedged driver.
     let fifo = snap.path().join("files/proc/cpuinfo");
-    let status = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(status.success());
     let started = Instant::now();
     let report = snap.collect_with(&["os", "cpu"], Duration::from_millis(500));
     let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_secs(5),
-        "collect waited {elapsed:?} for a hung plugin"
-    );
+    assert!(elapsed < Duration::from_secs(5), "collect waited {elapsed:?} for a hung plugin");
     let message = error_for(&report, "cpu").expect("cpu timed out");
     assert!(message.contains("timed out"), "{message}");
-    assert_eq!(
-        report.facts.os.as_ref().unwrap().hostname.as_deref(),
-        Some("web01")
-    );
+    assert_eq!(report.facts.os.as_ref().unwrap().hostname.as_deref(), Some("web01"));
 }
 
 #[test]
 fn custom_plugin_garbage_and_failures_become_errors() {
     let snap = Snap::new();
     snap.command("custom/rack", r#"{"row": "B", "unit": 12}"#);
-    snap.command(
-        "custom/broken",
-        "Traceback (most recent call last):\n  oops",
-    );
+    snap.command("custom/broken", "Traceback (most recent call last):\n  oops");
     snap.command("custom/slow.error", "timed out after 10s");
     let report = snap.collect(&["custom"]);
     assert_eq!(report.facts.custom["rack"]["unit"], 12);
     let broken = error_for(&report, "custom.broken").unwrap();
-    assert!(
-        broken.contains("invalid JSON") && broken.contains("Traceback"),
-        "{broken}"
-    );
-    assert_eq!(
-        error_for(&report, "custom.slow"),
-        Some("timed out after 10s")
-    );
+    assert!(broken.contains("invalid JSON") && broken.contains("Traceback"), "{broken}");
+    assert_eq!(error_for(&report, "custom.slow"), Some("timed out after 10s"));
     // Only the selected custom plugin runs when one is named.
     let only = snap.collect(&["custom.rack"]);
     assert!(only.errors.is_empty(), "{:?}", only.errors);
@@ -131,10 +100,7 @@ fn live_custom_plugins_run_with_a_timeout() {
     write("good", "#!/bin/sh\necho '{\"owner\": \"team-db\"}'\n");
     write("garbage", "#!/bin/sh\necho 'not json at all'\n");
     write("hang", "#!/bin/sh\nsleep 30\n");
-    write(
-        "fails",
-        "#!/bin/sh\necho 'no permission to read /dev/ipmi0' >&2\nexit 3\n",
-    );
+    write("fails", "#!/bin/sh\necho 'no permission to read /dev/ipmi0' >&2\nexit 3\n");
     std::fs::write(dir.path().join("notes.txt"), "not executable").unwrap();
     let options = assetkit_core::LiveOptions {
         plugins_dir: dir.path().to_path_buf(),
@@ -151,26 +117,12 @@ fn live_custom_plugins_run_with_a_timeout() {
             mode: assetkit_core::Mode::Cli,
         },
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "plugins ran serially or the hang was not killed"
-    );
+    assert!(started.elapsed() < Duration::from_secs(5), "plugins ran serially or the hang was not killed");
     assert_eq!(report.facts.custom["good"]["owner"], "team-db");
-    assert!(
-        error_for(&report, "custom.garbage")
-            .unwrap()
-            .contains("invalid JSON")
-    );
-    assert!(
-        error_for(&report, "custom.hang")
-            .unwrap()
-            .contains("timed out")
-    );
+    assert!(error_for(&report, "custom.garbage").unwrap().contains("invalid JSON"));
+    assert!(error_for(&report, "custom.hang").unwrap().contains("timed out"));
     let fails = error_for(&report, "custom.fails").unwrap();
-    assert!(
-        fails.contains("exit status: 3") && fails.contains("/dev/ipmi0"),
-        "{fails}"
-    );
+    assert!(fails.contains("exit status: 3") && fails.contains("/dev/ipmi0"), "{fails}");
     assert!(!report.facts.custom.contains_key("notes.txt"));
     assert_eq!(report.errors.len(), 3, "{:?}", report.errors);
 }

@@ -6,21 +6,13 @@ use crate::support::{Snap, assert_subset, fixtures};
 #[test]
 fn golden_machines() {
     let dir = fixtures().join("golden");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/fixtures/golden")
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .collect();
+    let mut cases: Vec<_> =
+        std::fs::read_dir(&dir).expect("tests/fixtures/golden").filter_map(|e| e.ok()).map(|e| e.path()).collect();
     cases.sort();
-    assert!(
-        cases.len() >= 25,
-        "expected at least 25 golden machines, found {}",
-        cases.len()
-    );
+    assert!(cases.len() >= 25, "expected at least 25 golden machines, found {}", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let spec: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(case).unwrap()).unwrap();
+        let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(case).unwrap()).unwrap();
         let snap = Snap::new();
         let sources = spec["sources"].as_object().expect("sources");
         for (kind, rel) in sources {
@@ -33,12 +25,7 @@ fn golden_machines() {
                 other => panic!("{}: unknown source kind {other}", case.display()),
             };
         }
-        let plugins: Vec<&str> = spec["plugins"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p.as_str().unwrap())
-            .collect();
+        let plugins: Vec<&str> = spec["plugins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
         let report = snap.collect(&plugins);
         let facts = serde_json::to_value(&report.facts).unwrap();
         let name = case.file_stem().unwrap().to_string_lossy();
@@ -53,20 +40,9 @@ fn golden_machines() {
             .unwrap_or_default();
         let got_errors: Vec<&str> = report.errors.iter().map(|e| e.plugin.as_str()).collect();
         if got_errors != expected_errors {
-            let messages: Vec<_> = report
-                .errors
-                .iter()
-                .map(|e| format!("{}: {}", e.plugin, e.message))
-                .collect();
-            failures.push(format!(
-                "{name}: expected errors from {expected_errors:?}, got {messages:?}"
-            ));
+            let messages: Vec<_> = report.errors.iter().map(|e| format!("{}: {}", e.plugin, e.message)).collect();
+            failures.push(format!("{name}: expected errors from {expected_errors:?}, got {messages:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} golden mismatches:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} golden mismatches:\n{}", failures.len(), failures.join("\n"));
 }

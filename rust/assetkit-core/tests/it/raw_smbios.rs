@@ -21,17 +21,11 @@ fn structure(kind: u8, handle: u16, body: &[u8], strings: &[&str]) -> Vec<u8> {
 fn table() -> Vec<u8> {
     let mut t = Vec::new();
     // Type 0: vendor=1 version=2, start segment, release date=3, rom size, characteristics...
-    t.extend(structure(
-        0,
-        0,
-        &[1, 2, 0, 0xF0, 3, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0],
-        &["Dell Inc.", "2.6.4", "04/09/2020"],
-    ));
+    t.extend(structure(0, 0, &[1, 2, 0, 0xF0, 3, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0], &["Dell Inc.", "2.6.4", "04/09/2020"]));
     // Type 1 (SMBIOS 2.8 layout): strings 1..5, UUID, wake-up, sku=5, family=6.
     let mut sys = vec![1, 2, 3, 4];
     sys.extend_from_slice(&[
-        0x44, 0x45, 0x4C, 0x4C, 0x52, 0x00, 0x10, 0x4A, 0x80, 0x46, 0xB2, 0xC0, 0x4F, 0x31, 0x35,
-        0x33,
+        0x44, 0x45, 0x4C, 0x4C, 0x52, 0x00, 0x10, 0x4A, 0x80, 0x46, 0xB2, 0xC0, 0x4F, 0x31, 0x35, 0x33,
     ]);
     sys.extend_from_slice(&[6, 5, 6]);
     t.extend(structure(
@@ -53,12 +47,7 @@ fn table() -> Vec<u8> {
         &[1, 2, 3, 4, 0, 0, 0, 0],
         &["Dell Inc.", "06NR82", "A03", ".2RJF153.CNIVC0005G0184."],
     ));
-    t.extend(structure(
-        3,
-        0x300,
-        &[1, 0x17, 0, 2, 0, 0, 0, 0, 0],
-        &["Dell Inc.", "2RJF153"],
-    ));
+    t.extend(structure(3, 0x300, &[1, 0x17, 0, 2, 0, 0, 0, 0, 0], &["Dell Inc.", "2RJF153"]));
     // Type 4: populated, 8 cores, 16 threads, 3600 MHz.
     let mut cpu = vec![0u8; 0x2A - 4];
     cpu[0] = 1; // socket designation
@@ -68,12 +57,7 @@ fn table() -> Vec<u8> {
     cpu[0x18 - 4] = 0x41; // populated, enabled
     cpu[0x23 - 4] = 8;
     cpu[0x25 - 4] = 16;
-    t.extend(structure(
-        4,
-        0x400,
-        &cpu,
-        &["CPU1", "Intel", "Intel(R) Xeon(R) Gold 6244 CPU @ 3.60GHz"],
-    ));
+    t.extend(structure(4, 0x400, &cpu, &["CPU1", "Intel", "Intel(R) Xeon(R) Gold 6244 CPU @ 3.60GHz"]));
     // Type 4: empty socket.
     let mut empty_cpu = vec![0u8; 0x2A - 4];
     empty_cpu[0] = 1;
@@ -97,20 +81,9 @@ fn table() -> Vec<u8> {
         17,
         0x1100,
         &dimm(16384, true),
-        &[
-            "A1",
-            "Not Specified",
-            "00AD00B300AD",
-            "1234ABCD",
-            "HMA82GR7CJR8N-WM",
-        ],
+        &["A1", "Not Specified", "00AD00B300AD", "1234ABCD", "HMA82GR7CJR8N-WM"],
     ));
-    t.extend(structure(
-        17,
-        0x1101,
-        &dimm(0, false),
-        &["A2", "Not Specified"],
-    ));
+    t.extend(structure(17, 0x1101, &dimm(0, false), &["A2", "Not Specified"]));
     // Type 17 with extended size (64 GB) and the 2.8 length.
     let mut big = vec![0u8; 0x28 - 4];
     big[0x0C - 4..0x0E - 4].copy_from_slice(&0x7FFFu16.to_le_bytes());
@@ -127,24 +100,12 @@ fn raw_table_decodes() {
     let s = raw::parse(&table(), Some((3, 2)));
     let sys = s.system.as_ref().unwrap();
     assert_eq!(sys.serial_number.as_deref(), Some("2RJF153"));
-    assert_eq!(
-        sys.uuid.as_deref(),
-        Some("4C4C4544-0052-4A10-8046-B2C04F313533")
-    );
-    assert_eq!(
-        sys.sku.as_deref(),
-        Some("SKU=NotProvided;ModelName=PowerEdge R640")
-    );
-    assert_eq!(
-        s.chassis.as_ref().unwrap().chassis_type.as_deref(),
-        Some("Rack Mount Chassis")
-    );
+    assert_eq!(sys.uuid.as_deref(), Some("4C4C4544-0052-4A10-8046-B2C04F313533"));
+    assert_eq!(sys.sku.as_deref(), Some("SKU=NotProvided;ModelName=PowerEdge R640"));
+    assert_eq!(s.chassis.as_ref().unwrap().chassis_type.as_deref(), Some("Rack Mount Chassis"));
     assert_eq!(s.processors.len(), 2);
     assert!(s.processors[0].populated && !s.processors[1].populated);
-    assert_eq!(
-        (s.processors[0].core_count, s.processors[0].thread_count),
-        (Some(8), Some(16))
-    );
+    assert_eq!((s.processors[0].core_count, s.processors[0].thread_count), (Some(8), Some(16)));
     let dimms = &s.memory_devices;
     assert_eq!(dimms.len(), 3);
     assert_eq!(dimms[0].size_bytes, Some(16 << 30));
@@ -239,17 +200,11 @@ End Of Table
     assert_eq!(from_raw.bios, from_text.bios);
     assert_eq!(from_raw.chassis, from_text.chassis);
     assert_eq!(from_raw.processors[0], from_text.processors[0]);
-    assert_eq!(
-        from_raw.processors[1].populated,
-        from_text.processors[1].populated
-    );
+    assert_eq!(from_raw.processors[1].populated, from_text.processors[1].populated);
     // Empty slots differ only in fields dmidecode prints for them anyway.
     assert_eq!(from_raw.memory_devices[0], from_text.memory_devices[0]);
     assert_eq!(from_raw.memory_devices[2], from_text.memory_devices[2]);
-    assert_eq!(
-        from_raw.memory_devices[1].installed,
-        from_text.memory_devices[1].installed
-    );
+    assert_eq!(from_raw.memory_devices[1].installed, from_text.memory_devices[1].installed);
 }
 
 #[test]

@@ -18,16 +18,10 @@ pub struct Snap {
 
 impl Snap {
     pub fn new() -> Self {
-        Snap {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Snap { dir: tempfile::tempdir().unwrap() }
     }
     pub fn file(&self, path: &str, data: impl AsRef<[u8]>) -> &Self {
-        let p = self
-            .dir
-            .path()
-            .join("files")
-            .join(path.trim_start_matches('/'));
+        let p = self.dir.path().join("files").join(path.trim_start_matches('/'));
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, data).unwrap();
         self
@@ -46,22 +40,14 @@ impl Snap {
     }
     pub fn collect_with(&self, plugins: &[&str], timeout: Duration) -> Report {
         let source: Arc<dyn Source> = Arc::new(SnapshotDir::open(self.path()).unwrap());
-        let options = CollectOptions {
-            selection: Selection::from_names(plugins).unwrap(),
-            timeout,
-            mode: Mode::Cli,
-        };
+        let options = CollectOptions { selection: Selection::from_names(plugins).unwrap(), timeout, mode: Mode::Cli };
         assetkit_core::collect(source, &options)
     }
 }
 
 /// Asserts that `actual` contains `expected`: objects key by key for the keys in `expected`,
 /// arrays element by element with equal length, scalars exactly.
-pub fn assert_subset(
-    expected: &serde_json::Value,
-    actual: &serde_json::Value,
-    path: &str,
-) -> Vec<String> {
+pub fn assert_subset(expected: &serde_json::Value, actual: &serde_json::Value, path: &str) -> Vec<String> {
     use serde_json::Value;
     let mut problems = Vec::new();
     match (expected, actual) {
@@ -75,12 +61,7 @@ pub fn assert_subset(
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                problems.push(format!(
-                    "{path}: expected {} elements, got {}: {}",
-                    e.len(),
-                    a.len(),
-                    actual
-                ));
+                problems.push(format!("{path}: expected {} elements, got {}: {}", e.len(), a.len(), actual));
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {
                 problems.extend(assert_subset(ev, av, &format!("{path}[{i}]")));

@@ -103,12 +103,23 @@ pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
 /// A pool of read connections to a migrated database.
 pub fn reader_pool(path: &Path, size: u32) -> Result<Pool, StoreError> {
     let manager = r2d2_sqlite::SqliteConnectionManager::file(path)
-        .with_flags(rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX | rusqlite::OpenFlags::SQLITE_OPEN_URI)
+        .with_flags(
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+        )
         .with_init(|c| {
             configure(c)?;
             c.pragma_update(None, "query_only", "ON")
         });
     Ok(r2d2::Pool::builder().max_size(size).min_idle(Some(1)).build(manager)?)
+}
+
+/// Caps the database file at about `bytes` (SQLite then fails writes with "database or disk is
+/// full", which the writer rolls back like any other failure).
+pub fn cap_size(conn: &Connection, bytes: u64) -> rusqlite::Result<()> {
+    let page: u64 = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
+    conn.pragma_update(None, "max_page_count", (bytes / page.max(1)).max(1) as i64)
 }
 
 /// Seconds since the epoch.

@@ -1,0 +1,382 @@
+//! The JSON API under `/api/v1` (documented in `openapi.yaml`). Every route is signed.
+
+use std::time::Instant;
+
+use assetkit_core::model::{Report, SCHEMA_VERSION};
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::apply::ApplyError;
+use crate::auth::{Caller, Scope, authenticate};
+use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
+use crate::server::AppState;
+use crate::writer::WriteError;
+
+/// An error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What went wrong and, where possible, how to fix it.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+    /// A 500 from any internal failure; the detail goes to the log, not to the client.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Replay => ApiError::new(StatusCode::CONFLICT, "replay", e.to_string()),
+            WriteError::Apply(ApplyError::Unidentifiable) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable", e.to_string())
+            }
+            WriteError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
+            WriteError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            WriteError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()),
+            WriteError::Apply(ApplyError::Db(_) | ApplyError::Failpoint(_)) | WriteError::Db(_) => {
+                tracing::error!(error = %e, "write failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))
+            }
+        }
+    }
+}
+
+/// The API routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", post(post_report))
+        .route("/api/v1/hosts/pending", get(pending))
+        .route("/api/v1/assets", get(list_assets).post(create_asset))
+        .route("/api/v1/assets/{id}", get(asset).patch(patch_asset))
+        .route("/api/v1/assets/{id}/changes", get(asset_changes))
+        .route("/api/v1/changes", get(changes))
+}
+
+/// Reads the body up to the limit; larger bodies get 413 without being read whole.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let limit = state.config.max_body;
+    let too_large = || {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request body exceeds {limit} bytes"))
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+}
+
+/// Authenticates, counting rejections.
+async fn verified(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    scope: Scope,
+) -> Result<Caller, ApiError> {
+    authenticate(state, method, uri, headers, body, scope).await
+}
+
+/// Wraps a handler result so every error is counted by reason.
+fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiError>) -> Response {
+    match result {
+        Ok(v) => v.into_response(),
+        Err(e) => {
+            state.metrics.rejected(e.code);
+            tracing::info!(code = e.code, status = e.status.as_u16(), message = %e.message, "request rejected");
+            e.into_response()
+        }
+    }
+}
+
+async fn post_report(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = post_report_inner(&state, &method, &uri, &headers, body).await;
+    counted(&state, result)
+}
+
+async fn post_report_inner(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let started = Instant::now();
+    let bytes = read_body(state, headers, body).await?;
+    let caller = verified(state, method, uri, headers, &bytes, Scope::Agent).await?;
+    let raw = std::str::from_utf8(&bytes)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8"))?;
+    let value: Value = serde_json::from_str(raw).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("body is not valid JSON: {e}"))
+    })?;
+    match value.get("schema_version").and_then(Value::as_u64) {
+        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+        Some(v) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported_schema_version",
+                format!("schema_version {v} is not supported (this server speaks {SCHEMA_VERSION}); upgrade assetkitd"),
+            ));
+        }
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unsupported_schema_version",
+                "schema_version is missing or not a number",
+            ));
+        }
+    }
+    let report: Report = serde_json::from_value(value).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_report", format!("body is not a valid report: {e}"))
+    })?;
+    if report.report_id.is_empty() || report.report_id.len() > 64 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_report", "report_id must be 1 to 64 characters"));
+    }
+    let outcome = state.writer.apply(report, raw.to_owned(), caller.nonce).await?;
+    let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
+    state.metrics.applied(action, started.elapsed().as_secs_f64());
+    Ok(Json(json!({
+        "asset_id": outcome.asset_id,
+        "action": outcome.action,
+        "cert_hostname": outcome.cert_hostname,
+        "changes": outcome.changes,
+        "duplicate": outcome.duplicate,
+    })))
+}
+
+/// Signed GET: verifies and records the nonce.
+async fn signed_get(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    scope: Scope,
+) -> Result<Caller, ApiError> {
+    let caller = verified(state, method, uri, headers, b"", scope).await?;
+    state.writer.nonce(caller.nonce.clone()).await?;
+    Ok(caller)
+}
+
+/// Runs a read on a pooled connection off the async threads.
+async fn read<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let pool = state.pool.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = pool.get().map_err(ApiError::internal)?;
+        f(&conn).map_err(ApiError::internal)
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+async fn pending(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+    let result = async {
+        signed_get(&state, &method, &uri, &headers, Scope::Agent).await?;
+        let now = crate::store::now();
+        let day_start = now - now.rem_euclid(86_400);
+        let hosts = read(&state, move |c| inventory::pending_hosts(c, day_start)).await?;
+        Ok(Json(json!({"hosts": hosts, "since": inventory::rfc3339(day_start)})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+async fn list_assets(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(filter): Query<AssetFilter>,
+) -> Response {
+    let result = async {
+        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        let cutoff = state.offline_cutoff();
+        let page = read(&state, move |c| inventory::list_assets(c, &filter, cutoff)).await?;
+        Ok(Json(page))
+    }
+    .await;
+    counted(&state, result)
+}
+
+async fn asset(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = async {
+        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        let cutoff = state.offline_cutoff();
+        read(&state, move |c| inventory::asset_detail(c, id, cutoff))
+            .await?
+            .map(Json)
+            .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no asset {id}")))
+    }
+    .await;
+    counted(&state, result)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ChangesQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+    since: Option<String>,
+    after_id: Option<i64>,
+}
+
+async fn asset_changes(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<ChangesQuery>,
+) -> Response {
+    let result = async {
+        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        let changes = read(&state, move |c| inventory::asset_changes(c, id, q.limit.unwrap_or(100), q.before)).await?;
+        Ok(Json(json!({"asset_id": id, "changes": changes})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// `since` as unix seconds or RFC 3339.
+fn parse_since(s: &str) -> Result<i64, ApiError> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(|t| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("since={s:?} is neither unix seconds nor RFC 3339"),
+            )
+        })
+}
+
+async fn changes(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Query(q): Query<ChangesQuery>,
+) -> Response {
+    let result = async {
+        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        let since = q.since.as_deref().map(parse_since).transpose()?.unwrap_or(0);
+        let after_id = q.after_id.unwrap_or(0);
+        let changes =
+            read(&state, move |c| inventory::changes_since(c, since, after_id, q.limit.unwrap_or(1000))).await?;
+        let next = changes.last().and_then(|c| c["id"].as_i64()).unwrap_or(after_id);
+        Ok(Json(json!({"changes": changes, "next_after_id": next})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// A signed admin write with a JSON body.
+async fn admin_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Caller, T), ApiError> {
+    let bytes = read_body(state, headers, body).await?;
+    let caller = verified(state, method, uri, headers, &bytes, Scope::Admin).await?;
+    let input: T = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    Ok((caller, input))
+}
+
+async fn create_asset(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let (caller, input): (Caller, NewAsset) = admin_body(&state, &method, &uri, &headers, body).await?;
+        let actor = format!("key:{}", caller.key_id);
+        let created = state
+            .writer
+            .admin(
+                Some(caller.nonce),
+                Box::new(move |c, now| {
+                    inventory::create_asset(c, &input, &actor, now).map(|id| json!({"asset_id": id}))
+                }),
+            )
+            .await?;
+        Ok((StatusCode::CREATED, Json(created)))
+    }
+    .await;
+    counted(&state, result)
+}
+
+async fn patch_asset(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Body,
+) -> Response {
+    let result = async {
+        let (caller, patch): (Caller, AssetPatch) = admin_body(&state, &method, &uri, &headers, body).await?;
+        let actor = format!("key:{}", caller.key_id);
+        let changed = state
+            .writer
+            .admin(
+                Some(caller.nonce),
+                Box::new(move |c, now| {
+                    inventory::update_asset(c, id, &patch, &actor, now).map(|n| json!({"asset_id": id, "changes": n}))
+                }),
+            )
+            .await?;
+        Ok(Json(changed))
+    }
+    .await;
+    counted(&state, result)
+}

@@ -1,0 +1,62 @@
+//! Prometheus metrics: reports applied by action, requests rejected by reason, apply latency.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Label for applied reports.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabel {
+    /// created, updated, unchanged, duplicate.
+    pub action: String,
+}
+
+/// Label for rejected requests.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// The error code sent to the client.
+    pub reason: String,
+}
+
+/// The registry and its metrics.
+pub struct Metrics {
+    registry: Registry,
+    applied: Family<ActionLabel, Counter>,
+    rejected: Family<ReasonLabel, Counter>,
+    latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("assetkit");
+        let applied = Family::<ActionLabel, Counter>::default();
+        let rejected = Family::<ReasonLabel, Counter>::default();
+        let latency = Histogram::new([0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]);
+        registry.register("reports_applied", "Reports applied, by action", applied.clone());
+        registry.register("requests_rejected", "Requests rejected, by reason", rejected.clone());
+        registry.register("apply_latency_seconds", "Time from request to durable apply", latency.clone());
+        Metrics { registry, applied, rejected, latency }
+    }
+}
+
+impl Metrics {
+    /// Counts an applied report.
+    pub fn applied(&self, action: &str, seconds: f64) {
+        self.applied.get_or_create(&ActionLabel { action: action.to_owned() }).inc();
+        self.latency.observe(seconds);
+    }
+    /// Counts a rejection.
+    pub fn rejected(&self, reason: &str) {
+        self.rejected.get_or_create(&ReasonLabel { reason: reason.to_owned() }).inc();
+    }
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

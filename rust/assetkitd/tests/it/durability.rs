@@ -1,0 +1,177 @@
+//! One report is one transaction, acknowledged only once durable.
+
+use std::sync::{Arc, Mutex};
+
+use assetkitd::apply::{Failpoint, Policy};
+use tokio::io::AsyncBufReadExt;
+
+use crate::support::{TestServer, again, dump, physical};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failure_after_half_the_component_writes_leaves_the_database_as_before() {
+    let s = TestServer::start_with(|c| {
+        c.policy = Policy::Auto;
+        c.failpoint = Some(Failpoint { after_half_of_component_writes: true });
+    })
+    .await;
+    let r = physical("db02", "SN-DB02");
+    s.report_ok(&r).await;
+    let before = s.dump();
+    let mut changing = again(&r);
+    changing.facts.disks.as_mut().unwrap().truncate(1);
+    changing.facts.memory.as_mut().unwrap().modules.as_mut().unwrap().clear();
+    changing.facts.nics.as_mut().unwrap()[0].mtu = Some(9000);
+    let (status, body) = s.report(&changing).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "database");
+    assert_eq!(before, s.dump(), "a failed apply left partial writes (or its nonce) behind");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_database_refuses_and_keeps_what_it_had() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("full.db");
+    // Size the cap just above the empty, migrated database.
+    drop(assetkitd::store::open(&db).unwrap());
+    let base_size = std::fs::metadata(&db).unwrap().len()
+        + std::fs::metadata(dir.path().join("full.db-wal")).map(|m| m.len()).unwrap_or(0);
+    let s = TestServer::start_with(|c| {
+        c.db = db.clone();
+        c.max_db_bytes = Some(base_size.max(200 * 1024) + 64 * 1024);
+    })
+    .await;
+    let mut accepted = 0;
+    let mut refused = None;
+    for i in 0..500 {
+        let mut r = physical(&format!("bulk{i:03}"), &format!("BULK-{i}"));
+        r.facts.custom.insert("blob".into(), serde_json::Value::String("x".repeat(8 * 1024)));
+        let before = s.dump();
+        let (status, body) = s.report(&r).await;
+        if status == 200 {
+            accepted += 1;
+            continue;
+        }
+        assert_eq!(status, 500, "{body}");
+        assert_eq!(body["error"]["code"], "database");
+        assert!(body["error"]["message"].as_str().unwrap().contains("nothing was written"));
+        assert_eq!(before, s.dump());
+        refused = Some(i);
+        break;
+    }
+    assert!(accepted > 0 && refused.is_some(), "accepted {accepted}, refused {refused:?}");
+    let health = s.client.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    s.stop().await;
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, accepted);
+}
+
+struct Spawned {
+    child: tokio::process::Child,
+    base: String,
+}
+
+async fn spawn_binary(db: &std::path::Path) -> Spawned {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
+        .arg(db)
+        .env("ASSETKIT_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().expect("assetkitd printed its address");
+    let addr = line.strip_prefix("listening on ").unwrap().to_owned();
+    Spawned { child, base: format!("http://{addr}") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kill.db");
+    let key = {
+        let conn = assetkitd::store::open(&db).unwrap();
+        assetkitd::inventory::create_key(&conn, "load", "agent", assetkit_sign::unix_now()).unwrap()
+    };
+    let mut server = spawn_binary(&db).await;
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let (enough_tx, mut enough_rx) = tokio::sync::watch::channel(false);
+    let client = crate::support::client();
+    let mut tasks = Vec::new();
+    for worker in 0..16 {
+        let (client, base, key, acked, enough_tx) =
+            (client.clone(), server.base.clone(), key.clone(), acked.clone(), enough_tx.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0.. {
+                let mut r = physical(&format!("load-{worker}-{}", i % 40), &format!("LOAD-{worker}-{}", i % 40));
+                r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
+                let body = serde_json::to_vec(&r).unwrap();
+                let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+                let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
+                for (n, v) in h.pairs() {
+                    req = req.header(n, v);
+                }
+                match req.send().await {
+                    Ok(resp) if resp.status().as_u16() == 200 => {
+                        let mut a = acked.lock().unwrap();
+                        a.push(r.report_id.clone());
+                        if a.len() >= 300 {
+                            let _ = enough_tx.send(true);
+                        }
+                    }
+                    Ok(resp) => panic!("unexpected status {}", resp.status()),
+                    Err(_) => return, // the server is gone
+                }
+            }
+        }));
+    }
+    drop(enough_tx);
+    enough_rx.wait_for(|v| *v).await.unwrap();
+    server.child.kill().await.unwrap(); // SIGKILL, requests still in flight
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let mut stmt = conn.prepare("SELECT 1 FROM applied_reports WHERE report_id = ?1").unwrap();
+    let missing: Vec<&String> = acked.iter().filter(|id| !stmt.exists([id.as_str()]).unwrap()).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged reports lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    assert!(acked.len() >= 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("term.db");
+    let key = {
+        let conn = assetkitd::store::open(&db).unwrap();
+        assetkitd::inventory::create_key(&conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+    };
+    let mut server = spawn_binary(&db).await;
+    let r = physical("term01", "TERM-1");
+    let body = serde_json::to_vec(&r).unwrap();
+    let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+    let mut req = crate::support::client().post(format!("{}/api/v1/reports", server.base)).body(body);
+    for (n, v) in h.pairs() {
+        req = req.header(n, v);
+    }
+    assert_eq!(req.send().await.unwrap().status().as_u16(), 200);
+    let pid = rustix::process::Pid::from_raw(server.child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = server.child.wait().await.unwrap();
+    assert!(status.success(), "{status}");
+    assert!(dump(&db).contains("term01"));
+}

@@ -1,11 +1,19 @@
 //! assetkit-agent: everything between a collected report and the receiver on the host side.
 //!
 //! Invariants: the agent never writes outside its spool directory and its cert file; a
-//! report is either acknowledged by the receiver or in the spool, never lost; the secret is read
-//! from a file of mode 0600 and never logged.
+//! report is acknowledged by the receiver, or in the spool, or set aside with a log line, never
+//! silently lost; the secret is read from a file of mode 0600 owned by the agent's user and
+//! never logged.
 //!
-//! Modules: [`config`] (agent.toml).
+//! Modules: [`config`] (agent.toml), [`key`] (the key file), [`cert`] (the cert file),
+//! [`spool`] (unsent reports), [`client`] (signed HTTP), [`run`] (the agent flow).
 
+pub mod cert;
+pub mod client;
 pub mod config;
+pub mod key;
+pub mod run;
+pub mod spool;
 
+pub use client::{Answer, Client, SendError};
 pub use config::{Config, ConfigError};

@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+mod sweep;
+mod targets;
 use assetkit_agent::Config;
 use assetkit_core::{CollectOptions, LiveSource, Mode, Recorder, Selection, SnapshotDir, Source};
 use clap::{Args, Parser, Subcommand};
@@ -46,8 +49,65 @@ enum Command {
     /// Capture the raw sources of this host into a snapshot directory, print the capture
     /// script, or unpack a script's stream.
     Snapshot(SnapshotArgs),
+    /// Agent mode: collect, send the spool then this report to the receiver, update the cert file.
+    /// Exits 1 when the report could not be delivered (it is then spooled).
+    Report(ReportArgs),
+    /// SSH mode: collect hosts over ssh (nothing installed on them) and send their reports.
+    /// Exits 1 when any host failed.
+    Sweep(SweepArgs),
     /// List the plugins and what each collects.
     Plugins,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Skip the configured random start delay (splay).
+    #[arg(long)]
+    no_splay: bool,
+    /// Print the outcome as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Value of agent.mode in the report.
+    #[arg(long, default_value = "agent", value_name = "MODE")]
+    mode: Mode,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("targets").required(true).args(["pending", "hosts", "inventory"]))]
+struct SweepArgs {
+    /// Targets: the hosts an admin entered on the receiver that have not reported today.
+    #[arg(long)]
+    pending: bool,
+    /// Targets: a file with one host a line ([user@]host[:port]).
+    #[arg(long, value_name = "FILE")]
+    hosts: Option<PathBuf>,
+    /// Targets: an Ansible inventory (INI or YAML); ansible_host/port/user are honoured.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+    /// Hosts swept at the same time.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Per-host deadline: connect, run, parse and send.
+    #[arg(long, default_value = "60s", value_parser = humantime_duration, value_name = "DURATION")]
+    timeout: Duration,
+    /// Default SSH user (an inventory's ansible_user wins).
+    #[arg(long, short = 'l')]
+    user: Option<String>,
+    /// Extra ssh -o option, repeatable (e.g. -o StrictHostKeyChecking=accept-new).
+    #[arg(short = 'o', long = "ssh-option", value_name = "OPTION")]
+    ssh_options: Vec<String>,
+    /// The ssh client to run.
+    #[arg(long, default_value = "ssh", value_name = "PATH")]
+    ssh: PathBuf,
+    /// An ssh_config file for the sweep (ssh -F), instead of ~/.ssh/config.
+    #[arg(short = 'F', long, value_name = "FILE")]
+    ssh_config: Option<PathBuf>,
+    /// Collect only: print each host's report as a JSON line instead of sending it.
+    #[arg(long)]
+    no_send: bool,
+    /// Print the results as JSON instead of the summary table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -115,6 +175,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Collect(args) => collect(&config, args),
         Command::Snapshot(args) => snapshot(&config, args),
+        Command::Report(args) => report(&config, args),
+        Command::Sweep(args) => sweep_cmd(&config, args),
         Command::Plugins => {
             for c in assetkit_core::plugins::BUILTIN {
                 println!("{:<8} {}", c.name(), c.describe());
@@ -177,4 +239,109 @@ fn snapshot(config: &Config, args: SnapshotArgs) -> anyhow::Result<ExitCode> {
     }
     eprintln!("snapshot written to {}", out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn report(config: &Config, args: ReportArgs) -> anyhow::Result<ExitCode> {
+    use assetkit_agent::run::{RunError, RunOptions};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let options = RunOptions { mode: args.mode, splay: !args.no_splay };
+    match runtime.block_on(assetkit_agent::run::report(config, &options)) {
+        Ok(outcome) => {
+            if args.json {
+                println!("{}", serde_json::to_string(&outcome)?);
+            }
+            eprintln!(
+                "assetkit: reported as {} (asset {}, {}{})",
+                outcome.cert_hostname.as_deref().unwrap_or("?"),
+                outcome.answer.asset_id,
+                outcome.answer.action,
+                if outcome.spool_sent > 0 {
+                    format!(", {} spooled reports delivered", outcome.spool_sent)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e @ (RunError::Config(_) | RunError::Key(_))) => Err(e.into()),
+        Err(e) => {
+            eprintln!("assetkit: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let needs_client = !args.no_send || args.pending;
+        let client = if needs_client {
+            let server = config
+                .server
+                .as_deref()
+                .context("`server` is not set in the config (needed to send reports or read --pending)")?;
+            let key_id = config.key_id.as_deref().context("`key_id` is not set in the config")?;
+            let secret = assetkit_agent::key::load(&config.key_file)?;
+            Some(assetkit_agent::Client::new(
+                server,
+                key_id,
+                secret,
+                config.ca_file.as_deref(),
+                Duration::from_secs(30),
+            )?)
+        } else {
+            None
+        };
+        let targets = if args.pending {
+            let client = client.as_ref().expect("client built for --pending");
+            client
+                .pending_hosts()
+                .await?
+                .into_iter()
+                .map(|h| targets::Target { name: h.clone(), inventory_name: Some(h), ..Default::default() })
+                .collect()
+        } else if let Some(file) = &args.hosts {
+            targets::parse_hosts_file(
+                &std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+            )
+        } else {
+            let file = args.inventory.as_ref().expect("clap requires a target source");
+            targets::parse_inventory(
+                &std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?,
+            )?
+        };
+        if targets.is_empty() {
+            eprintln!("assetkit: no targets");
+            return Ok(ExitCode::SUCCESS);
+        }
+        let sweep = std::sync::Arc::new(sweep::Sweep {
+            ssh: args.ssh.clone(),
+            ssh_options: args.ssh_options.clone(),
+            ssh_config: args.ssh_config.clone(),
+            user: args.user.clone(),
+            timeout: args.timeout,
+            concurrency: args.concurrency,
+            selection: config.selection()?,
+            client: if args.no_send { None } else { client },
+        });
+        let started = std::time::Instant::now();
+        let results = sweep::run(sweep, targets, args.no_send).await;
+        let elapsed = started.elapsed();
+        if args.json {
+            println!("{}", serde_json::json!({"elapsed_ms": elapsed.as_millis() as u64, "hosts": results}));
+        } else {
+            let table = sweep::summary(&results);
+            let rate = results.len() as f64 / elapsed.as_secs_f64().max(1e-9) * 60.0;
+            let footer = format!("{} hosts in {:.1}s ({rate:.0} hosts/minute)", results.len(), elapsed.as_secs_f64());
+            if args.no_send {
+                eprint!("{table}");
+                eprintln!("{footer}");
+            } else {
+                print!("{table}");
+                println!("{footer}");
+            }
+        }
+        let all_ok = results.iter().all(|r| r.status == sweep::Status::Ok);
+        Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    })
 }

@@ -40,7 +40,7 @@ echo "ASSETKIT-SNAPSHOT 1"
 f /proc/sys/kernel/hostname /proc/sys/kernel/osrelease /etc/os-release /usr/lib/os-release \
   /etc/redhat-release /etc/hosts /proc/cpuinfo /proc/meminfo /proc/1/cgroup \
   /run/systemd/container /run/.containerenv /.dockerenv /sys/hypervisor/type \
-  /sys/firmware/dmi/tables/DMI /sys/firmware/dmi/tables/smbios_entry_point
+  /sys/firmware/dmi/tables/DMI /sys/firmware/dmi/tables/smbios_entry_point /etc/assetkit/cert
 for a in sys_vendor product_name product_serial product_uuid product_sku product_family board_vendor \
   board_name board_serial bios_vendor bios_version bios_date chassis_type chassis_serial; do
   f "/sys/class/dmi/id/$a"

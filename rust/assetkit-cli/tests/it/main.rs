@@ -1,1 +1,7 @@
-//! Integration tests for the assetkit command.
+//! Integration tests for the assetkit command: the real binary against the live host, against
+//! a real assetkitd (in-process, on 127.0.0.1), and over a real sshd on loopback.
+
+mod agent;
+mod collect;
+mod support;
+mod sweep;

@@ -134,11 +134,14 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
             }
         }
         Err(dmidecode_error) => {
+            // The message names what is missing, not how each source failed, so that a live
+            // collection and a collection from its snapshot say the same thing.
+            tracing::debug!(%raw_error, %dmidecode_error, "no SMBIOS source");
             let why = match raw_error.kind() {
                 std::io::ErrorKind::PermissionDenied => {
                     format!("{DMI_TABLE} is not readable (run as root for serial numbers and memory modules)")
                 }
-                _ => format!("no SMBIOS data: {DMI_TABLE} absent and {dmidecode_error}"),
+                _ => format!("no SMBIOS data: {DMI_TABLE} is absent and no dmidecode output is available"),
             };
             SmbiosState { absent: Some(why), ..SmbiosState::default() }
         }

@@ -1,0 +1,191 @@
+//! The signed HTTP client: POST reports, GET the pending host list. rustls only.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assetkit_core::Report;
+use assetkit_sign::Secret;
+use serde::{Deserialize, Serialize};
+
+/// The receiver's answer to a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The asset the report landed on.
+    pub asset_id: i64,
+    /// created, updated or unchanged.
+    pub action: String,
+    /// What to store in the cert file.
+    pub cert_hostname: Option<String>,
+    /// Change events recorded.
+    #[serde(default)]
+    pub changes: u64,
+    /// A retry of an already applied report.
+    #[serde(default)]
+    pub duplicate: bool,
+}
+
+/// A failed exchange.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No answer (connection refused, timeout, TLS failure).
+    #[error("cannot reach {url}: {message}")]
+    Unreachable {
+        /// URL.
+        url: String,
+        /// Cause, with its sources.
+        message: String,
+    },
+    /// The receiver answered with an error.
+    #[error("{url} answered {status} {code}: {message}")]
+    Refused {
+        /// URL.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// Error code from the body.
+        code: String,
+        /// Message from the body.
+        message: String,
+    },
+    /// The client could not be built (bad CA file, bad URL).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl SendError {
+    /// Worth retrying: the receiver is down, busy or failing, not refusing this request.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SendError::Unreachable { .. } => true,
+            SendError::Refused { status, .. } => *status >= 500 || *status == 429,
+            SendError::Setup(_) => false,
+        }
+    }
+    /// The report itself is unacceptable (so retrying it can never work).
+    pub fn is_bad_report(&self) -> bool {
+        matches!(self, SendError::Refused { status: 400 | 413 | 422, .. })
+    }
+}
+
+/// A client for one receiver and one key.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key_id: String,
+    secret: Secret,
+}
+
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+impl Client {
+    /// A client for `server` (`https://host:8600`, optionally with a path prefix).
+    pub fn new(
+        server: &str,
+        key_id: &str,
+        secret: Secret,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Self, SendError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let base = server.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(SendError::Setup(format!(
+                "server {server:?} must start with https:// (or http:// on a trusted network)"
+            )));
+        }
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("assetkit/", env!("CARGO_PKG_VERSION")));
+        if let Some(ca) = ca_file {
+            let pem = std::fs::read(ca)
+                .map_err(|e| SendError::Setup(format!("cannot read ca_file {}: {e}", ca.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                SendError::Setup(format!("ca_file {} holds no usable PEM certificate: {e}", ca.display()))
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http =
+            builder.build().map_err(|e| SendError::Setup(format!("cannot build the HTTP client: {}", chain(&e))))?;
+        Ok(Client { http, base, key_id: key_id.to_owned(), secret })
+    }
+
+    fn url(&self, path: &str) -> (String, String) {
+        let url = format!("{}{path}", self.base);
+        let path_and_query = reqwest::Url::parse(&url)
+            .map(|u| match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            })
+            .unwrap_or_else(|_| path.to_owned());
+        (url, path_and_query)
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<serde_json::Value, SendError> {
+        let (url, signed_path) = self.url(path);
+        let headers = assetkit_sign::sign(&self.key_id, &self.secret, method.as_str(), &signed_path, &body);
+        let mut req = self.http.request(method, &url);
+        for (name, value) in headers.pairs() {
+            req = req.header(name, value);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let resp = req.send().await.map_err(|e| SendError::Unreachable { url: url.clone(), message: chain(&e) })?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.map_err(|e| SendError::Unreachable { url: url.clone(), message: chain(&e) })?;
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        if status == 200 || status == 201 {
+            return Ok(value);
+        }
+        let code = value.pointer("/error/code").and_then(|c| c.as_str()).unwrap_or("error").to_owned();
+        let message = value
+            .pointer("/error/message")
+            .and_then(|c| c.as_str())
+            .map(str::to_owned)
+            .unwrap_or_else(|| value.to_string());
+        Err(SendError::Refused { url, status, code, message })
+    }
+
+    /// Posts a report, signed now.
+    pub async fn post_report(&self, report: &Report) -> Result<Answer, SendError> {
+        let body = serde_json::to_vec(report).map_err(|e| SendError::Setup(e.to_string()))?;
+        let value = self.send(reqwest::Method::POST, "/api/v1/reports", body).await?;
+        serde_json::from_value(value).map_err(|e| SendError::Setup(format!("unexpected answer from the receiver: {e}")))
+    }
+
+    /// Posts a report, retrying transient failures with backoff until `deadline`.
+    pub async fn post_report_with_retry(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match self.post_report(report).await {
+                Ok(a) => return Ok(a),
+                Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
+                    tracing::info!(error = %e, retry_in = ?delay, "send failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The hostnames an admin entered that have not reported today.
+    pub async fn pending_hosts(&self) -> Result<Vec<String>, SendError> {
+        let value = self.send(reqwest::Method::GET, "/api/v1/hosts/pending", Vec::new()).await?;
+        Ok(value["hosts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,209 @@
+//! Agent mode (`assetkit report`): collect, attach the cert hostname, send the spool then the
+//! fresh report, store the server's answer in the cert file; spool whatever could not be sent.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use assetkit_core::{CollectOptions, LiveSource, Mode, Report, Source};
+use serde::Serialize;
+
+use crate::cert::CertFile;
+use crate::client::{Answer, Client, SendError};
+use crate::config::Config;
+use crate::spool::Spool;
+
+/// What a run did.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    /// The receiver's answer to this run's report.
+    pub answer: Answer,
+    /// Spooled reports delivered before it.
+    pub spool_sent: usize,
+    /// Reports still waiting in the spool.
+    pub spool_waiting: usize,
+    /// The cert file's content after the run.
+    pub cert_hostname: Option<String>,
+    /// Plugin errors in this run's report.
+    pub plugin_errors: usize,
+}
+
+/// Why a run failed. The report is in the spool unless the message says otherwise.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Config is incomplete.
+    #[error("{0}")]
+    Config(String),
+    /// The key file is unusable.
+    #[error(transparent)]
+    Key(#[from] crate::key::KeyError),
+    /// Sending failed; the report was spooled.
+    #[error("{error}; the report is spooled in {spool} ({waiting} waiting) and will be sent by the next run")]
+    Spooled {
+        /// The send failure.
+        error: SendError,
+        /// Spool directory.
+        spool: String,
+        /// Reports waiting.
+        waiting: usize,
+    },
+    /// The receiver refused the report itself; it was set aside.
+    #[error("the receiver refused the report: {error}; it was moved to {moved}")]
+    Rejected {
+        /// The refusal.
+        error: SendError,
+        /// Where the report went.
+        moved: String,
+    },
+    /// Neither sent nor spooled (the disk is full, say).
+    #[error("{send}; and the report could not be spooled in {spool}: {io}")]
+    Lost {
+        /// The send failure.
+        send: String,
+        /// Spool directory.
+        spool: String,
+        /// Why spooling failed.
+        io: std::io::Error,
+    },
+    /// The cert file could not be read or written.
+    #[error("cert file {path}: {source}")]
+    Cert {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+}
+
+/// Run options beyond the config.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `agent.mode` of the report.
+    pub mode: Mode,
+    /// Honour the configured splay (the timer does; a person at a shell does not want to wait).
+    pub splay: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { mode: Mode::Agent, splay: true }
+    }
+}
+
+/// Collects this host and reports it.
+pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, RunError> {
+    let server =
+        config.server.as_deref().ok_or_else(|| RunError::Config("`server` is not set in the agent config".into()))?;
+    let key_id =
+        config.key_id.as_deref().ok_or_else(|| RunError::Config("`key_id` is not set in the agent config".into()))?;
+    let secret = crate::key::load(&config.key_file)?;
+    let selection = config.selection().map_err(|e| RunError::Config(e.to_string()))?;
+    let client = Client::new(server, key_id, secret, config.ca_file.as_deref(), config.timeout)
+        .map_err(|e| RunError::Config(e.to_string()))?;
+
+    if options.splay && !config.splay.is_zero() {
+        let delay = random_below(config.splay);
+        tracing::info!(delay = ?delay, "splay: waiting before reporting");
+        tokio::time::sleep(delay).await;
+    }
+    let started = Instant::now();
+    let deadline = started + config.timeout;
+
+    let collect_options =
+        CollectOptions { selection, timeout: config.plugin_timeout + Duration::from_secs(5), mode: options.mode };
+    let source: Arc<dyn Source> = Arc::new(LiveSource::new(config.live_options()));
+    let mut report = tokio::task::spawn_blocking(move || assetkit_core::collect(source, &collect_options))
+        .await
+        .map_err(|e| RunError::Config(format!("collection thread failed: {e}")))?;
+    send_collected(config, &client, &mut report, deadline).await
+}
+
+/// Sends the spool and then `report` (whose cert hostname is filled in here).
+pub async fn send_collected(
+    config: &Config,
+    client: &Client,
+    report: &mut Report,
+    deadline: Instant,
+) -> Result<Outcome, RunError> {
+    let cert = CertFile::new(&config.cert_file);
+    let cert_error = |source| RunError::Cert { path: config.cert_file.display().to_string(), source };
+    report.host.cert_hostname = cert.read().map_err(cert_error)?;
+    let spool = Spool::new(&config.spool_dir, config.spool_max_reports, config.spool_max_bytes);
+
+    // The spool first, oldest first: the receiver applies each report_id once, so a retry
+    // after a lost answer is harmless.
+    let mut spool_sent = 0;
+    let mut blocked: Option<SendError> = None;
+    for entry in spool.entries() {
+        let Some(old) = spool.load(&entry) else { continue };
+        match client.post_report_with_retry(&old, deadline).await {
+            Ok(answer) => {
+                if let Err(error) = spool.remove(&entry) {
+                    tracing::warn!(file = %entry.path.display(), %error, "sent but cannot remove from the spool");
+                }
+                spool_sent += 1;
+                store_cert(&cert, &answer).map_err(cert_error)?;
+            }
+            Err(e) if e.is_bad_report() => {
+                let moved = spool.set_aside(&entry, "rejected");
+                tracing::warn!(file = %entry.path.display(), error = %e, moved_to = ?moved, "receiver refused a spooled report; set aside");
+            }
+            Err(e) => {
+                blocked = Some(e);
+                break;
+            }
+        }
+    }
+
+    let result = match blocked {
+        Some(e) => Err(e),
+        None => client.post_report_with_retry(report, deadline).await,
+    };
+    match result {
+        Ok(answer) => {
+            store_cert(&cert, &answer).map_err(cert_error)?;
+            tracing::info!(asset_id = answer.asset_id, action = %answer.action, spool_sent, "reported");
+            Ok(Outcome {
+                cert_hostname: cert.read().ok().flatten(),
+                spool_waiting: spool.entries().len(),
+                spool_sent,
+                plugin_errors: report.errors.len(),
+                answer,
+            })
+        }
+        Err(error) if error.is_bad_report() => {
+            let path = spool.push(report).map_err(|io| RunError::Lost {
+                send: error.to_string(),
+                spool: spool.dir().display().to_string(),
+                io,
+            })?;
+            let entry = crate::spool::Entry { bytes: 0, path };
+            let moved = spool.set_aside(&entry, "rejected").map(|p| p.display().to_string()).unwrap_or_default();
+            Err(RunError::Rejected { error, moved })
+        }
+        Err(error) => match spool.push(report) {
+            Ok(_) => Err(RunError::Spooled {
+                error,
+                spool: spool.dir().display().to_string(),
+                waiting: spool.entries().len(),
+            }),
+            Err(io) => Err(RunError::Lost { send: error.to_string(), spool: spool.dir().display().to_string(), io }),
+        },
+    }
+}
+
+fn store_cert(cert: &CertFile, answer: &Answer) -> std::io::Result<()> {
+    match &answer.cert_hostname {
+        Some(name) if cert.read()?.as_deref() != Some(name.as_str()) => {
+            tracing::info!(cert_hostname = %name, file = %cert.path().display(), "cert file updated from the receiver's answer");
+            cert.write(name)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn random_below(max: Duration) -> Duration {
+    let mut buf = [0u8; 8];
+    let _ = getrandom::fill(&mut buf);
+    let fraction = u64::from_le_bytes(buf) as f64 / u64::MAX as f64;
+    max.mul_f64(fraction)
+}

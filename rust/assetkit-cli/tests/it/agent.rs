@@ -1,0 +1,226 @@
+//! Agent mode against a real assetkitd on 127.0.0.1: spool, exactly-once, cert file, key file.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::support::{AgentHost, Receiver, assetkit, run};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Runs `assetkit` in its own UTS namespace with another hostname: a temporary rename that
+/// does not touch the machine running the tests.
+fn report_with_hostname(host: &AgentHost, hostname: &str) -> std::process::Output {
+    let script = format!(
+        "hostname {hostname} && exec {} --config {} report --json",
+        env!("CARGO_BIN_EXE_assetkit"),
+        host.config().display()
+    );
+    let out = Command::new("unshare")
+        .args(["--uts", "--map-root-user", "sh", "-c", &script])
+        .env("ASSETKIT_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "report as {hostname}: {}", stderr(&out));
+    out
+}
+
+#[test]
+fn receiver_down_spools_then_delivers_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    for n in 1..=2 {
+        let out = host.report(&[]);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(stderr(&out).contains("spooled"), "{}", stderr(&out));
+        assert_eq!(host.spooled(), n);
+    }
+    assert_eq!(host.cert(), None, "no answer, no cert");
+    receiver.start();
+    let out = host.report(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["spool_sent"], 2);
+    assert_eq!(outcome["spool_waiting"], 0);
+    assert_eq!(host.spooled(), 0);
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_owned();
+    assert_eq!(host.cert().as_deref(), Some(hostname.as_str()));
+    // Three distinct reports applied once each, onto one asset, created once.
+    let applied: Vec<String> = receiver.query("SELECT report_id FROM applied_reports");
+    assert_eq!(applied.len(), 3);
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [1]);
+    assert_eq!(
+        receiver.query::<String>("SELECT action FROM applied_reports ORDER BY at, action"),
+        ["created", "unchanged", "unchanged"]
+    );
+    // Running again sends one more report and nothing twice.
+    assert!(host.report(&[]).status.success());
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [4]);
+}
+
+#[test]
+fn temporary_hostname_change_keeps_one_asset_and_the_cert_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+
+    report_with_hostname(&host, "web-07");
+    assert_eq!(host.cert().as_deref(), Some("web-07"));
+    // Renamed by hand (a rescue shell, a mistake): the cert keeps the inventory name.
+    report_with_hostname(&host, "rescue-7");
+    assert_eq!(host.cert().as_deref(), Some("web-07"));
+    report_with_hostname(&host, "web-07");
+    assert_eq!(host.cert().as_deref(), Some("web-07"));
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [1]);
+    let drift: Vec<String> = receiver.query("SELECT summary FROM changes WHERE component = 'host'");
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert!(drift[0].contains("rescue-7"));
+
+    // An admin renames the asset: the next report stores the new name in the cert file.
+    let conn = assetkitd::store::open(&receiver.db).unwrap();
+    let patch = assetkitd::inventory::AssetPatch { hostname: Some("web-07.dc2".into()), ..Default::default() };
+    assetkitd::inventory::update_asset(&conn, 1, &patch, "admin:test", assetkitd::store::now()).unwrap();
+    drop(conn);
+    report_with_hostname(&host, "web-07");
+    assert_eq!(host.cert().as_deref(), Some("web-07.dc2"));
+    report_with_hostname(&host, "web-07.dc2");
+    assert_eq!(host.cert().as_deref(), Some("web-07.dc2"));
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [1]);
+}
+
+#[test]
+fn key_file_readable_by_others_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let key = host.dir.path().join("key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = host.report(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("mode 0644") && err.contains("chmod 600"), "{err}");
+    assert!(!err.contains(receiver.agent_key.1.expose()), "the secret leaked into the error");
+    assert_eq!(host.spooled(), 0);
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [0]);
+}
+
+#[test]
+fn corrupt_spool_entry_is_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    assert_eq!(host.report(&[]).status.code(), Some(1));
+    let spool = host.dir.path().join("spool");
+    let bad = spool.join("00000000000000000000000-torn.json");
+    std::fs::write(&bad, b"{\"schema_version\": 1, \"repo").unwrap();
+    receiver.start();
+    let out = host.report(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("corrupt spool file moved aside"), "{}", stderr(&out));
+    assert!(!bad.exists());
+    assert_eq!(
+        std::fs::read(spool.join("corrupt/00000000000000000000000-torn.json")).unwrap(),
+        b"{\"schema_version\": 1, \"repo"
+    );
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [2]);
+}
+
+#[test]
+fn full_spool_drops_the_oldest() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::new(dir.path());
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let mut created: Vec<std::path::PathBuf> = Vec::new();
+    for run_no in 0..7 {
+        let before: std::collections::BTreeSet<_> = std::fs::read_dir(host.dir.path().join("spool"))
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let out = host.report(&[]);
+        assert_eq!(out.status.code(), Some(1));
+        let after: std::collections::BTreeSet<_> = std::fs::read_dir(host.dir.path().join("spool"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
+        created.extend(after.difference(&before).cloned());
+        if run_no >= 5 {
+            assert!(stderr(&out).contains("spool full: dropped the oldest spooled report"), "{}", stderr(&out));
+        }
+    }
+    assert_eq!(host.spooled(), 5, "spool_max_reports = 5");
+    for (i, path) in created.iter().enumerate() {
+        assert_eq!(path.exists(), i >= 2, "{} (run {i})", path.display());
+    }
+}
+
+#[test]
+fn full_disk_is_a_clear_error_and_keeps_the_spool() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::new(dir.path());
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    assert_eq!(host.report(&[]).status.code(), Some(1));
+    let spool = host.dir.path().join("spool");
+    let kept: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    // A tiny tmpfs over the spool, filled up, in a private mount namespace.
+    let script = format!(
+        "set -e; mkdir -p {s}.full; mount -t tmpfs -o size=16k tmpfs {s}.full; cp {s}/*.json {s}.full/; \
+         head -c 1000000 /dev/zero > {s}.full/filler 2>/dev/null || true; mount --bind {s}.full {s}; \
+         exec {bin} --config {cfg} report --no-splay",
+        s = spool.display(),
+        bin = env!("CARGO_BIN_EXE_assetkit"),
+        cfg = host.config().display()
+    );
+    let out = Command::new("unshare").args(["--mount", "--map-root-user", "sh", "-c", &script]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("could not be spooled") && err.contains("No space left on device"), "{err}");
+    // Outside the namespace the spool is untouched: nothing torn, nothing lost.
+    let now: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
+        .collect();
+    assert_eq!(kept, now);
+}
+
+#[test]
+fn killed_mid_run_leaves_spool_and_cert_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    assert!(host.report(&[]).status.success());
+    let cert_before = host.cert();
+    // A custom plugin that announces itself on a FIFO, then hangs: the agent is mid-run.
+    let plugins = host.dir.path().join("plugins.d");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let fifo = host.dir.path().join("started.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let plugin = plugins.join("hang");
+    std::fs::write(&plugin, format!("#!/bin/sh\necho started > {}\nexec sleep 60\n", fifo.display())).unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = assetkit().arg("--config").arg(host.config()).arg("report").spawn().unwrap();
+    let announced = std::fs::read_to_string(&fifo).unwrap(); // blocks until the plugin runs
+    assert_eq!(announced.trim(), "started");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(host.cert(), cert_before);
+    let leftovers: Vec<_> = std::fs::read_dir(host.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+    std::fs::remove_file(&plugin).unwrap();
+    let out = host.report(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _ = run(&mut Command::new("pkill").args(["-f", "sleep 60"]));
+}

@@ -1,0 +1,146 @@
+//! SSH mode against a real OpenSSH sshd on 127.0.0.1 (started by tests/sshd/up).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::support::{AgentHost, Receiver, assetkit};
+
+pub struct Sshd {
+    pub env: BTreeMap<String, String>,
+}
+
+impl Sshd {
+    pub fn up() -> Sshd {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/sshd/up");
+        let out = Command::new(&script).output().expect("run tests/sshd/up");
+        assert!(
+            out.status.success(),
+            "tests/sshd/up failed (is openssh-server installed?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env_file = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let env = std::fs::read_to_string(&env_file)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned())))
+            .collect();
+        Sshd { env }
+    }
+    pub fn config(&self) -> &str {
+        &self.env["SSH_CONFIG"]
+    }
+}
+
+fn sweep(host: &AgentHost, sshd: &Sshd, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = assetkit()
+        .arg("--config")
+        .arg(host.config())
+        .args(["sweep", "--json", "--concurrency", "4", "-F", sshd.config()])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code(), json, stderr)
+}
+
+fn statuses(json: &serde_json::Value) -> BTreeMap<String, String> {
+    json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["target"].as_str().unwrap().to_owned(), h["status"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn pending_hosts_are_swept_and_reported_in_ssh_mode() {
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    {
+        let conn = assetkitd::store::open(&receiver.db).unwrap();
+        for name in ["node-1", "node-2", "node-3"] {
+            let input = assetkitd::inventory::NewAsset { hostname: name.into(), ..Default::default() };
+            assetkitd::inventory::create_asset(&conn, &input, "admin:test", assetkitd::store::now()).unwrap();
+        }
+    }
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let (code, json, stderr) = sweep(&host, &sshd, &["--pending"]);
+    assert_eq!(code, Some(0), "{json}\n{stderr}");
+    assert_eq!(
+        statuses(&json),
+        [("node-1", "ok"), ("node-2", "ok"), ("node-3", "ok")].map(|(a, b)| (a.to_owned(), b.to_owned())).into()
+    );
+    // Each manual entry got its report (found through the name it was entered under).
+    assert_eq!(receiver.query::<String>("SELECT last_mode FROM assets ORDER BY hostname"), ["ssh", "ssh", "ssh"]);
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [3]);
+    // Reported today: nothing pending any more, a second sweep has no targets.
+    let (code, _, stderr) = {
+        let out = assetkit()
+            .arg("--config")
+            .arg(host.config())
+            .args(["sweep", "--pending", "-F", sshd.config()])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0));
+    assert!(stderr.contains("no targets"), "{stderr}");
+}
+
+#[test]
+fn failures_are_classified_and_set_the_exit_status() {
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let inventory = dir.path().join("inventory.ini");
+    std::fs::write(&inventory, "[web]\nnode-7\nnode-8\n[broken]\nbadkey\ndeadport\n").unwrap();
+    let (code, json, stderr) = sweep(&host, &sshd, &["--inventory", inventory.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{json}\n{stderr}");
+    let s = statuses(&json);
+    assert_eq!(s["node-7"], "ok");
+    assert_eq!(s["node-8"], "ok");
+    assert_eq!(s["badkey"], "auth_failed", "{json}");
+    assert_eq!(s["deadport"], "unreachable", "{json}");
+    let detail = |t: &str| {
+        json["hosts"].as_array().unwrap().iter().find(|h| h["target"] == t).unwrap()["detail"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(detail("badkey").contains("Permission denied"), "{}", detail("badkey"));
+    assert!(detail("deadport").contains("Connection refused"), "{}", detail("deadport"));
+    assert_eq!(receiver.query::<String>("SELECT DISTINCT last_mode FROM assets"), ["ssh"]);
+
+    // A host that accepts TCP but never speaks SSH hits the per-host timeout.
+    let blackhole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = blackhole.local_addr().unwrap().port();
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, format!("127.0.0.1:{port}\n")).unwrap();
+    let (code, json, _) = sweep(&host, &sshd, &["--hosts", hosts.to_str().unwrap(), "--timeout", "2s"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(json["hosts"][0]["status"], "timed_out", "{json}");
+    drop(blackhole);
+
+    // Without --json: the summary table.
+    let out = assetkit()
+        .arg("--config")
+        .arg(host.config())
+        .args(["sweep", "-F", sshd.config(), "--inventory", inventory.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    for line in ["ok                2", "unreachable       1", "auth failed       1", "total             4"] {
+        assert!(table.contains(line), "{line:?} not in\n{table}");
+    }
+}

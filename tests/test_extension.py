@@ -1,0 +1,118 @@
+"""The pyo3 extension: same reports as the CLI, typed exceptions, the GIL released, the schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import assetkit
+from conftest import REPO, binary, build_snapshot, without_volatile
+
+SCHEMA = json.loads((REPO / "schema" / "report.schema.json").read_text())
+
+
+def cli_collect(*args: str) -> dict:
+    out = subprocess.run([binary("assetkit"), "collect", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def test_fixture_reports_equal_the_cli(golden_cases, tmp_path):
+    assert len(golden_cases) >= 25
+    for spec in golden_cases:
+        snap = build_snapshot(spec, tmp_path / spec["name"])
+        from_python = assetkit.parse_snapshot(str(snap))
+        from_cli = cli_collect("--snapshot", str(snap))
+        assert without_volatile(from_python) == without_volatile(from_cli), spec["name"]
+        # And the extension returns plain Python types, as json.loads would.
+        assert json.loads(json.dumps(from_python)) == from_python
+
+
+def test_live_report_equals_the_cli():
+    assert without_volatile(assetkit.collect()) == without_volatile(cli_collect())
+    only = assetkit.collect(only=["os", "cpu"])
+    assert set(only["facts"]) == {"os", "cpu"}
+    assert only["agent"]["mode"] == "cli"
+    assert assetkit.collect(only=["os"], mode="salt")["agent"]["mode"] == "salt"
+
+
+def test_reports_validate_against_the_published_schema(golden_cases, tmp_path):
+    validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    reports = [assetkit.collect(), cli_collect()]
+    for spec in golden_cases:
+        reports.append(assetkit.parse_snapshot(str(build_snapshot(spec, tmp_path / spec["name"]))))
+    for report in reports:
+        errors = sorted(validator.iter_errors(report), key=lambda e: e.path)
+        assert not errors, [f"{list(e.path)}: {e.message}" for e in errors[:5]]
+    # The schema is not vacuous: a wrong type or a missing section key is caught.
+    bad = assetkit.collect(only=["cpu"])
+    bad["facts"]["cpu"]["logical_cores"] = "two"
+    assert list(validator.iter_errors(bad))
+    del bad["errors"]
+    assert any(e.validator == "required" for e in validator.iter_errors(bad))
+
+
+def test_typed_exceptions(tmp_path):
+    assert issubclass(assetkit.ConfigError, assetkit.AssetkitError)
+    assert issubclass(assetkit.CollectError, assetkit.AssetkitError)
+    assert issubclass(assetkit.ReportError, assetkit.AssetkitError)
+    assert not issubclass(assetkit.AssetkitError, RuntimeError)
+    with pytest.raises(assetkit.ConfigError, match='unknown plugin "gpu"'):
+        assetkit.collect(only=["gpu"])
+    with pytest.raises(assetkit.CollectError, match="not a directory"):
+        assetkit.parse_snapshot(str(tmp_path / "missing"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("timeout = 'soon'\n")
+    with pytest.raises(assetkit.ConfigError, match="soon"):
+        assetkit.collect(config=str(bad))
+    # A receiver that is down: the report is spooled and ReportError says so.
+    key = tmp_path / "key"
+    key.write_text("aks_x\n")
+    key.chmod(0o600)
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text(
+        f'server = "http://127.0.0.1:9"\nkey_id = "ak_x"\nkey_file = "{key}"\n'
+        f'cert_file = "{tmp_path / "cert"}"\nspool_dir = "{tmp_path / "spool"}"\ntimeout = "1s"\n'
+    )
+    with pytest.raises(assetkit.ReportError, match="spooled"):
+        assetkit.report(config=str(cfg))
+    assert len(list((tmp_path / "spool").glob("*.json"))) == 1
+    key.chmod(0o644)
+    with pytest.raises(assetkit.ConfigError, match="chmod 600"):
+        assetkit.report(config=str(cfg))
+
+
+def test_the_gil_is_released_during_a_slow_collect(tmp_path):
+    # /proc/cpuinfo in this snapshot is a FIFO: the collect blocks on it until we write.
+    snap = tmp_path / "snap"
+    (snap / "files" / "proc").mkdir(parents=True)
+    fifo = snap / "files" / "proc" / "cpuinfo"
+    os.mkfifo(fifo)
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(assetkit.parse_snapshot(str(snap), only=["cpu"])))
+    worker.start()
+    # While the worker is inside Rust, this thread runs Python: the GIL is free.
+    progress = 0
+    for _ in range(200_000):
+        progress += 1
+    assert worker.is_alive(), "collect returned before its input existed"
+    assert progress == 200_000
+    with open(fifo, "w") as writer:  # unblocks the worker
+        writer.write("processor\t: 0\nmodel name\t: Test CPU @ 2.00GHz\n\nprocessor\t: 1\nmodel name\t: Test CPU @ 2.00GHz\n")
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert result["facts"]["cpu"]["logical_cores"] == 2
+    assert result["facts"]["cpu"]["mhz"] == 2000
+
+
+def test_snapshot_script_and_sign():
+    assert assetkit.snapshot_script().startswith("#!/bin/sh")
+    headers = assetkit.sign("POST", "/api/v1/reports", b"{}", "ak_1", "aks_test")
+    assert set(headers) == {"X-Assetkit-Key", "X-Assetkit-Timestamp", "X-Assetkit-Nonce", "X-Assetkit-Signature"}
+    assert len(headers["X-Assetkit-Nonce"]) == 32
+    assert assetkit.__version__ == subprocess.run([binary("assetkit"), "--version"], capture_output=True, text=True).stdout.split()[-1]

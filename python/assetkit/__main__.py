@@ -13,12 +13,15 @@ import assetkit
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m assetkit", description=__doc__)
     parser.add_argument("--config", help="agent config (default /etc/assetkit/agent.toml)")
+    # --config is accepted after the subcommand too, as the native `assetkit` accepts it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, help="agent config")
     sub = parser.add_subparsers(dest="command", required=True)
-    collect = sub.add_parser("collect", help="print this host's report as JSON")
+    collect = sub.add_parser("collect", parents=[common], help="print this host's report as JSON")
     collect.add_argument("--only", help="comma-separated plugins")
     collect.add_argument("--snapshot", help="parse this snapshot directory instead")
     collect.add_argument("--pretty", action="store_true")
-    report = sub.add_parser("report", help="collect and send to the receiver (agent mode)")
+    report = sub.add_parser("report", parents=[common], help="collect and send to the receiver (agent mode)")
     report.add_argument("--mode", default="agent", choices=["agent", "salt", "ansible", "cli"])
     sub.add_parser("version", help="print the version")
     args = parser.parse_args(argv)

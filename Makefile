@@ -1,0 +1,59 @@
+# assetkit. The two commands of the README:
+#   make demo   build, start assetkitd on SQLite, report this host, show the asset
+#   make test   install test dependencies, build everything, run every test
+.PHONY: demo test deps build rust-test python-test wheel-dev wheel packages bench lint fmt clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+demo:
+	./scripts/demo.sh
+
+deps:
+	./scripts/deps.sh
+
+build: deps
+	cargo build --workspace --all-targets
+	$(VENV)/bin/maturin develop --quiet
+
+# The whole suite: Rust unit + integration tests, packages, the Python extension, Salt, Ansible,
+# Cobbler rendering, the console in Chromium. sshd and receivers are started by the tests.
+test: build
+	cargo test --workspace
+	$(MAKE) packages
+	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
+	$(VENV)/bin/python -m pytest tests
+
+rust-test:
+	cargo test --workspace
+
+python-test:
+	$(VENV)/bin/python -m pytest tests
+
+wheel-dev:
+	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
+
+# A manylinux2014 abi3 wheel that installs on RHEL 8/9-era glibc (zig as the linker).
+wheel: deps
+	$(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 -o target/wheels
+
+packages:
+	cargo build --release -p assetkit-cli
+	cargo deb -p assetkit-cli --no-build --quiet -o target/packages/
+	cargo generate-rpm -p rust/assetkit-cli -o target/packages/
+
+bench:
+	cargo build --release -p assetkit-bench -p assetkit-cli -p assetkitd
+	target/release/assetkit-bench all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf $(VENV) target

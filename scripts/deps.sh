@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs, idempotently: Debian packages (sshd for SSH mode, Chromium
+# for the console, shellcheck for Cobbler snippets, rpm for package checks) and a Python venv in
+# .venv with requirements-test.txt. Cargo tools for packages come from crates.io.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}" >&2
+  sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]]; then
+  python3 -m venv .venv
+fi
+if ! cmp -s requirements-test.txt .venv/.requirements-installed 2>/dev/null; then
+  echo "deps: installing Python test tools into .venv" >&2
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+  cp requirements-test.txt .venv/.requirements-installed
+fi
+
+for tool in cargo-deb:3.8.0 cargo-generate-rpm:0.21.1; do
+  name=${tool%%:*}
+  if ! cargo "${name#cargo-}" --version >/dev/null 2>&1; then
+    echo "deps: cargo install $name (once)" >&2
+    cargo install --locked -q "$name@${tool##*:}"
+  fi
+done

@@ -1,0 +1,66 @@
+"""The agent packages: the .deb installed with dpkg and run; the .rpm checked with rpm -qpl."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+PACKAGES = REPO / "target" / "packages"
+EXPECTED = {
+    "/usr/bin/assetkit",
+    "/etc/assetkit/agent.toml",
+    "/usr/lib/tmpfiles.d/assetkit.conf",
+}
+
+
+def package(pattern: str) -> Path:
+    found = sorted(PACKAGES.glob(pattern))
+    if not found:
+        pytest.fail(f"no {pattern} in {PACKAGES}: `make packages` builds them")
+    return found[-1]
+
+
+def test_rpm_contents():
+    rpm = package("assetkit-*.rpm")
+    files = set(subprocess.run(["rpm", "-qpl", str(rpm)], check=True, capture_output=True, text=True).stdout.split())
+    assert EXPECTED | {"/usr/lib/systemd/system/assetkit-report.service", "/usr/lib/systemd/system/assetkit-report.timer"} <= files
+    scripts = subprocess.run(["rpm", "-qp", "--scripts", str(rpm)], check=True, capture_output=True, text=True).stdout
+    assert "install -d -m 0700 /var/spool/assetkit" in scripts
+    config = subprocess.run(["rpm", "-qpc", str(rpm)], check=True, capture_output=True, text=True).stdout.split()
+    assert config == ["/etc/assetkit/agent.toml"]
+    modes = subprocess.run(["rpm", "-qp", "--dump", str(rpm)], check=True, capture_output=True, text=True).stdout
+    binary_line = next(l for l in modes.splitlines() if l.startswith("/usr/bin/assetkit "))
+    assert binary_line.split()[4] == "0100755"
+
+
+def test_deb_installs_and_the_installed_agent_reports(receiver, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("dpkg -i needs root (CI runs as root)")
+    deb = package("assetkit_*.deb")
+    contents = subprocess.run(["dpkg-deb", "-c", str(deb)], check=True, capture_output=True, text=True).stdout
+    for path in EXPECTED | {"/lib/systemd/system/assetkit-report.service", "/lib/systemd/system/assetkit-report.timer"}:
+        assert "." + path in contents, path
+    subprocess.run(["dpkg", "-i", str(deb)], check=True, capture_output=True)
+    try:
+        assert stat.S_IMODE(os.stat("/var/spool/assetkit").st_mode) == 0o700
+        assert Path("/etc/assetkit/plugins.d").is_dir()
+        assert 'server    = "https://cmdb.example.com:8600"' in Path("/etc/assetkit/agent.toml").read_text()
+        out = subprocess.run(["/usr/bin/assetkit", "--version"], check=True, capture_output=True, text=True)
+        assert out.stdout.startswith("assetkit ")
+        cfg = receiver.agent_config(tmp_path / "host")
+        report = subprocess.run(["/usr/bin/assetkit", "--config", str(cfg), "report", "--no-splay"], capture_output=True, text=True)
+        assert report.returncode == 0, report.stderr
+        assert "reported as" in report.stderr
+        [asset] = receiver.assets()
+        assert asset["last_mode"] == "agent"
+    finally:
+        subprocess.run(["dpkg", "--purge", "assetkit"], check=True, capture_output=True)
+    assert not Path("/usr/bin/assetkit").exists()
+    shutil.rmtree("/var/spool/assetkit", ignore_errors=True)

@@ -24,6 +24,10 @@ fi
 if ! cmp -s requirements-test.txt .venv/.requirements-installed 2>/dev/null; then
   echo "deps: installing Python test tools into .venv" >&2
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+  # Cobbler's own templar, for rendering the snippet exactly as a Cobbler server does; without the
+  # server's dependencies (mod_wsgi needs Apache headers, python-ldap needs libldap).
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps cobbler==3.3.7
+  .venv/bin/pip install -q --disable-pip-version-check netaddr==1.3.0 schema==0.7.7 distro==1.9.0
   cp requirements-test.txt .venv/.requirements-installed
 fi
 

@@ -98,6 +98,31 @@ def test_snippet_renders_without_unresolved_variables():
         render("echo $assetkit_sever\n", cobbler_vars())
 
 
+def test_cobbler_templar_renders_the_same():
+    """Through Cobbler 3.3's own Templar (CobblerTemplate, its SNIPPET lookup, its post-filters),
+    with a settings object carrying only the values the templar reads."""
+    import types
+    import warnings
+
+    with warnings.catch_warnings():
+        # No /etc/cobbler/cheetah_macros here: Cobbler then compiles an empty macros template
+        # at import, and Cheetah warns about its empty source.
+        warnings.simplefilter("ignore", UserWarning)
+        from cobbler.templar import Templar
+
+    settings = types.SimpleNamespace(
+        cheetah_import_whitelist=["random", "re", "time", "netaddr"], default_template_type="cheetah", server="127.0.0.1", jinja2_includedir=""
+    )
+    templar = Templar(types.SimpleNamespace(settings=lambda: settings))
+    for meta in ({}, {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key_url": "http://127.0.0.1/k"}):
+        namespace = cobbler_vars(autoinstall_snippets_dir=str(COBBLER / "snippets"), **meta)
+        source = (COBBLER / "templates" / "sample_assetkit.ks").read_text()
+        theirs = templar.render(source, dict(namespace), None, template_type="cheetah")
+        assert templar.last_errors == []
+        ours = render(source, namespace)
+        assert post_section(theirs) == post_section(ours)
+
+
 def test_rendered_post_installs_registers_and_hides_the_secret(tmp_path, receiver, http_server):
     www, http = http_server
     (www / "assetkit" / "key").write_text(receiver.agent_key[1] + "\n")

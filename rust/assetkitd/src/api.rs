@@ -192,7 +192,7 @@ async fn signed_get(
 }
 
 /// Runs a read on a pooled connection off the async threads.
-async fn read<T: Send + 'static>(
+pub(crate) async fn read<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {

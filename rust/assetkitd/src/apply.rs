@@ -106,6 +106,7 @@ struct AssetRow {
     reported_hostname: Option<String>,
     status: String,
     facts_digest: Option<String>,
+    purchase: Option<String>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -125,12 +126,13 @@ fn load(conn: &Connection, sql: &str, value: &str) -> rusqlite::Result<Option<As
                 reported_hostname: r.get(2)?,
                 status: r.get(3)?,
                 facts_digest: r.get(4)?,
+                purchase: r.get(5)?,
             })
         })
         .optional()
 }
 
-const COLS: &str = "id, hostname, reported_hostname, status, facts_digest";
+const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase";
 
 fn by_serial(conn: &Connection, serial: &str) -> rusqlite::Result<Option<AssetRow>> {
     load(
@@ -334,6 +336,22 @@ pub fn apply(
             Some("online"),
             "purchased asset came online (linked by serial number)".into(),
         ));
+        // What the purchase list promised against what the host reports.
+        let purchase: serde_json::Value =
+            asset.purchase.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
+        let found = crate::import::mismatches(&purchase, report);
+        for m in &found {
+            events.push(event(
+                "asset",
+                "changed",
+                Some("purchase"),
+                None,
+                Some(m),
+                format!("purchase list mismatch: {m}"),
+            ));
+        }
+        conn.prepare_cached("UPDATE assets SET mismatches = ?2 WHERE id = ?1")?
+            .execute(params![asset.id, serde_json::to_string(&found).unwrap_or_default()])?;
     }
     let mut hostname = asset.hostname.clone();
     if hostname.is_none() {

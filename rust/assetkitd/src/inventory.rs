@@ -75,7 +75,7 @@ fn like(term: &str) -> String {
 
 const ASSET_COLUMNS: &str = "a.id, a.hostname, a.serial_number, a.status, a.manufacturer, a.model, a.os, a.ips, a.macs, \
     bu.name, idc.name, a.rack, a.position, a.last_seen, a.virtual, a.reported_hostname, a.last_mode, a.cpu_model, \
-    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at";
+    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase";
 
 fn asset_json(r: &rusqlite::Row<'_>, offline_cutoff: i64) -> rusqlite::Result<Value> {
     let status: String = r.get(3)?;
@@ -107,6 +107,8 @@ fn asset_json(r: &rusqlite::Row<'_>, offline_cutoff: i64) -> rusqlite::Result<Va
         "first_seen": r.get::<_, Option<i64>>(21)?.map(rfc3339),
         "source": r.get::<_, String>(22)?,
         "created_at": rfc3339(r.get::<_, i64>(23)?),
+        "mismatches": r.get::<_, Option<String>>(24)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()).unwrap_or(Value::Array(vec![])),
+        "purchase": r.get::<_, Option<String>>(25)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()),
     }))
 }
 
@@ -618,4 +620,57 @@ pub fn lookup_key(conn: &Connection, key_id: &str) -> rusqlite::Result<Option<St
             })
         })
         .optional()
+}
+
+/// Assets per status, offline split out of online.
+pub fn status_counts(conn: &Connection, offline_cutoff: i64) -> rusqlite::Result<Vec<(String, u64)>> {
+    let mut counts: Vec<(String, u64)> = STATUSES.iter().map(|s| ((*s).to_owned(), 0)).collect();
+    counts.insert(2, ("offline".to_owned(), 0));
+    let mut stmt = conn.prepare_cached(
+        "SELECT CASE WHEN status = 'online' AND last_seen < ?1 THEN 'offline' ELSE status END, COUNT(*) FROM assets GROUP BY 1",
+    )?;
+    for row in stmt.query_map([offline_cutoff], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (status, n) = row?;
+        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
+            entry.1 = n as u64;
+        }
+    }
+    Ok(counts)
+}
+
+/// Business unit or IDC names, sorted.
+pub fn names(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let table = match table {
+        "business_units" => "business_units",
+        _ => "idcs",
+    };
+    conn.prepare_cached(&format!("SELECT name FROM {table} ORDER BY name"))?.query_map([], |r| r.get(0))?.collect()
+}
+
+/// Adds a business unit or an IDC; false when it already exists.
+pub fn add_name(conn: &Connection, table: &str, name: &str, actor: &str, now: i64) -> Result<bool, WriteError> {
+    let table = match table {
+        "business_units" => "business_units",
+        "idcs" => "idcs",
+        other => return Err(WriteError::Invalid(format!("unknown list {other}"))),
+    };
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(WriteError::Invalid("a name needs 1 to 100 characters".into()));
+    }
+    let added = conn.prepare_cached(&format!("INSERT OR IGNORE INTO {table} (name) VALUES (?1)"))?.execute([name])? > 0;
+    if added {
+        crate::users::audit(conn, actor, &format!("{table}.add"), name, "", now)?;
+    }
+    Ok(added)
+}
+
+/// The latest admin events (keys, users, lists, imports), newest first.
+pub fn admin_events(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<Value>> {
+    conn.prepare_cached("SELECT at, actor, action, target, detail FROM admin_events ORDER BY id DESC LIMIT ?1")?
+        .query_map([limit], |r| {
+            Ok(json!({"at": rfc3339(r.get(0)?), "actor": r.get::<_, String>(1)?, "action": r.get::<_, String>(2)?,
+                      "target": r.get::<_, Option<String>>(3)?, "detail": r.get::<_, Option<String>>(4)?}))
+        })?
+        .collect()
 }

@@ -3,7 +3,8 @@
 //! Flow: HTTP request -> [`api`] (body limit, [`auth`] signature and scope) -> [`writer`]
 //! (one thread, group commit, one savepoint per report) -> [`apply`] (identity, component
 //! [`components`] diff, change events) -> SQLite ([`store`]). Reads go through the reader pool
-//! ([`inventory`]).
+//! ([`inventory`]). People use the web console ([`console`], [`users`]) and import purchase lists
+//! ([`import`]).
 //!
 //! Invariants:
 //! - the receiver never trusts an unsigned body: every `/api` route verifies the signature
@@ -17,10 +18,13 @@ pub mod api;
 pub mod apply;
 pub mod auth;
 pub mod components;
+pub mod console;
+pub mod import;
 pub mod inventory;
 pub mod metrics;
 pub mod server;
 pub mod store;
+pub mod users;
 pub mod writer;
 
 pub use server::{ServerConfig, serve};

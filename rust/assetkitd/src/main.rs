@@ -47,6 +47,69 @@ enum Command {
     /// List, show, add and edit assets (every edit is a change event with you as the actor).
     #[command(subcommand)]
     Assets(AssetsCommand),
+    /// Import a purchase list (xlsx or csv): rows become assets in stock, linked by serial when the
+    /// hosts first report. Shows per-row errors; --dry-run writes nothing.
+    Import {
+        #[command(flatten)]
+        db: DbArg,
+        /// The .xlsx or .csv file.
+        file: PathBuf,
+        /// Only show what would be imported.
+        #[arg(long)]
+        dry_run: bool,
+        /// Encoding of a csv that is not UTF-8 (gbk, gb18030, windows-1252, shift_jis, ...).
+        #[arg(long)]
+        encoding: Option<String>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Console users: create, list, change a password, disable.
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a console user. The password is read from --password-file, else from stdin
+    /// (not echoed when stdin is a terminal).
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// A file holding the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (ends their sessions).
+    Passwd {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// A file holding the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Disable a user (ends their sessions).
+    Disable {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -242,12 +305,144 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(args),
         Command::Keys(cmd) => keys(cmd),
         Command::Assets(cmd) => assets(cmd),
+        Command::Import { db, file, dry_run, encoding, json } => {
+            import(&db.db, &file, dry_run, encoding.as_deref(), json)
+        }
+        Command::Users(cmd) => users(cmd),
     }
+}
+
+fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if let Some(f) = file {
+        return Ok(std::fs::read_to_string(f)
+            .with_context(|| format!("reading {}", f.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned());
+    }
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush()?;
+        let old = rustix::termios::tcgetattr(&stdin)?;
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet)?;
+        let read = stdin.lock().read_line(&mut line);
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &old)?;
+        eprintln!();
+        read?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+fn users(cmd: UsersCommand) -> anyhow::Result<()> {
+    use assetkitd::users;
+    match cmd {
+        UsersCommand::Create { db, name, password_file } => {
+            let password = read_password(password_file.as_deref())?;
+            let mut conn = store::open(&db.db)?;
+            let tx = conn.transaction()?;
+            users::create_user(&tx, &name, &password, &cli_actor(), store::now())?;
+            tx.commit()?;
+            println!("user {name} created");
+        }
+        UsersCommand::List { db, json } => {
+            let conn = store::open(&db.db)?;
+            let list = users::list_users(&conn)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                println!("{:<24} {:<22} DISABLED", "NAME", "CREATED");
+                for u in list {
+                    println!("{:<24} {:<22} {}", u.name, u.created_at, u.disabled_at.as_deref().unwrap_or("-"));
+                }
+            }
+        }
+        UsersCommand::Passwd { db, name, password_file } => {
+            let password = read_password(password_file.as_deref())?;
+            let mut conn = store::open(&db.db)?;
+            let tx = conn.transaction()?;
+            users::set_password(&tx, &name, &password, &cli_actor(), store::now())?;
+            tx.commit()?;
+            println!("password of {name} changed; their sessions ended");
+        }
+        UsersCommand::Disable { db, name } => {
+            let mut conn = store::open(&db.db)?;
+            let tx = conn.transaction()?;
+            users::disable_user(&tx, &name, &cli_actor(), store::now())?;
+            tx.commit()?;
+            println!("user {name} disabled");
+        }
+    }
+    Ok(())
+}
+
+fn import(
+    db: &std::path::Path,
+    file: &std::path::Path,
+    dry_run: bool,
+    encoding: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut preview = assetkitd::import::parse(&name, &bytes, encoding)?;
+    let mut conn = store::open(db)?;
+    let tx = conn.transaction()?;
+    assetkitd::import::check_against(&tx, &mut preview)?;
+    let applied =
+        if dry_run { None } else { Some(assetkitd::import::apply(&tx, &preview, &cli_actor(), store::now())?) };
+    tx.commit()?;
+    let elapsed = started.elapsed();
+    if json {
+        let rows: Vec<serde_json::Value> = preview
+            .rows
+            .iter()
+            .filter(|r| !r.errors.is_empty())
+            .map(|r| serde_json::json!({"line": r.line, "errors": r.errors}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::json!({
+                "file": name, "rows": preview.rows.len(), "valid": preview.valid().count(), "invalid": preview.invalid(),
+                "empty_rows": preview.empty_rows, "ignored_columns": preview.ignored_columns, "errors": rows,
+                "created": applied.as_ref().map(|a| a.created), "dry_run": dry_run, "elapsed_ms": elapsed.as_millis() as u64,
+            })
+        );
+        return Ok(());
+    }
+    for r in preview.rows.iter().filter(|r| !r.errors.is_empty()) {
+        println!("line {:>5}: {}", r.line, r.errors.join("; "));
+    }
+    if !preview.ignored_columns.is_empty() {
+        println!("ignored columns: {}", preview.ignored_columns.join(", "));
+    }
+    println!(
+        "{}: {} rows, {} valid, {} with errors, {} empty rows skipped",
+        name,
+        preview.rows.len(),
+        preview.valid().count(),
+        preview.invalid(),
+        preview.empty_rows
+    );
+    match applied {
+        Some(a) => println!("imported {} assets in stock in {:.0} ms", a.created, elapsed.as_secs_f64() * 1000.0),
+        None => println!("dry run: nothing written ({:.0} ms)", elapsed.as_secs_f64() * 1000.0),
+    }
+    Ok(())
 }
 
 /// Who is acting, for the change log: the login name of whoever runs the CLI.
 fn cli_actor() -> String {
-    format!("cli:{}", std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into()))
+    format!(
+        "cli:{}",
+        std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    )
 }
 
 fn resolve(conn: &rusqlite::Connection, asset: &str) -> anyhow::Result<i64> {
@@ -255,7 +450,9 @@ fn resolve(conn: &rusqlite::Connection, asset: &str) -> anyhow::Result<i64> {
         return Ok(id);
     }
     let id: Option<i64> = conn
-        .query_row("SELECT id FROM assets WHERE hostname = ?1 ORDER BY status = 'retired', id LIMIT 1", [asset], |r| r.get(0))
+        .query_row("SELECT id FROM assets WHERE hostname = ?1 ORDER BY status = 'retired', id LIMIT 1", [asset], |r| {
+            r.get(0)
+        })
         .ok();
     id.with_context(|| format!("no asset with hostname {asset}"))
 }
@@ -277,13 +474,24 @@ fn assets(cmd: AssetsCommand) -> anyhow::Result<()> {
     match cmd {
         AssetsCommand::List { db, status, business_unit, idc, query, page, per_page, sort, json } => {
             let conn = store::open(&db.db)?;
-            let filter = inventory::AssetFilter { status, business_unit, idc, q: query, page: Some(page), per_page: Some(per_page), sort };
+            let filter = inventory::AssetFilter {
+                status,
+                business_unit,
+                idc,
+                q: query,
+                page: Some(page),
+                per_page: Some(per_page),
+                sort,
+            };
             let result = inventory::list_assets(&conn, &filter, offline_cutoff())?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
                 return Ok(());
             }
-            println!("{:>6}  {:<28} {:<11} {:<20} {:<24} {:<16} LAST SEEN", "ID", "HOSTNAME", "STATUS", "SERIAL", "MODEL", "IP");
+            println!(
+                "{:>6}  {:<28} {:<11} {:<20} {:<24} {:<16} LAST SEEN",
+                "ID", "HOSTNAME", "STATUS", "SERIAL", "MODEL", "IP"
+            );
             for a in &result.assets {
                 println!(
                     "{:>6}  {:<28} {:<11} {:<20} {:<24} {:<16} {}",
@@ -296,13 +504,20 @@ fn assets(cmd: AssetsCommand) -> anyhow::Result<()> {
                     cell(&a["last_seen"])
                 );
             }
-            println!("{} of {} assets (page {}, {} per page)", result.assets.len(), result.total, result.page, result.per_page);
+            println!(
+                "{} of {} assets (page {}, {} per page)",
+                result.assets.len(),
+                result.total,
+                result.page,
+                result.per_page
+            );
             Ok(())
         }
         AssetsCommand::Show { db, asset, json } => {
             let conn = store::open(&db.db)?;
             let id = resolve(&conn, &asset)?;
-            let detail = inventory::asset_detail(&conn, id, offline_cutoff())?.with_context(|| format!("no asset {id}"))?;
+            let detail =
+                inventory::asset_detail(&conn, id, offline_cutoff())?.with_context(|| format!("no asset {id}"))?;
             let changes = inventory::asset_changes(&conn, id, 20, None)?;
             if json {
                 let mut detail = detail;
@@ -310,7 +525,29 @@ fn assets(cmd: AssetsCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&detail)?);
                 return Ok(());
             }
-            for key in ["id", "hostname", "status", "serial_number", "uuid", "manufacturer", "model", "os", "cpu_model", "cpu_cores", "memory_bytes", "ips", "macs", "business_unit", "idc", "rack", "position", "reported_hostname", "last_mode", "first_seen", "last_seen"] {
+            for key in [
+                "id",
+                "hostname",
+                "status",
+                "serial_number",
+                "uuid",
+                "manufacturer",
+                "model",
+                "os",
+                "cpu_model",
+                "cpu_cores",
+                "memory_bytes",
+                "ips",
+                "macs",
+                "business_unit",
+                "idc",
+                "rack",
+                "position",
+                "reported_hostname",
+                "last_mode",
+                "first_seen",
+                "last_seen",
+            ] {
                 println!("{key:<18} {}", cell(&detail[key]));
             }
             if let Some(components) = detail["components"].as_object() {
@@ -318,10 +555,15 @@ fn assets(cmd: AssetsCommand) -> anyhow::Result<()> {
                     let Some(list) = components.get(kind).and_then(|l| l.as_array()) else { continue };
                     println!("\n{kind} ({})", list.len());
                     for c in list {
-                        let summary: Vec<String> = ["slot", "name", "model", "size_bytes", "serial_number", "mac", "addresses"]
-                            .iter()
-                            .filter_map(|k| c.get(*k).filter(|v| !v.is_null()).map(|v| format!("{k}={}", assetkitd::components::render(v).unwrap_or_default())))
-                            .collect();
+                        let summary: Vec<String> =
+                            ["slot", "name", "model", "size_bytes", "serial_number", "mac", "addresses"]
+                                .iter()
+                                .filter_map(|k| {
+                                    c.get(*k).filter(|v| !v.is_null()).map(|v| {
+                                        format!("{k}={}", assetkitd::components::render(v).unwrap_or_default())
+                                    })
+                                })
+                                .collect();
                         println!("  {}", summary.join("  "));
                     }
                 }
@@ -334,13 +576,19 @@ fn assets(cmd: AssetsCommand) -> anyhow::Result<()> {
             }
             println!("\nchanges (newest first, {} in all)", detail["change_count"]);
             for c in &changes {
-                println!("  {}  {:<14} {}", cell(&c["at"]), cell(&c["actor"]).chars().take(14).collect::<String>(), cell(&c["summary"]));
+                println!(
+                    "  {}  {:<14} {}",
+                    cell(&c["at"]),
+                    cell(&c["actor"]).chars().take(14).collect::<String>(),
+                    cell(&c["summary"])
+                );
             }
             Ok(())
         }
         AssetsCommand::Add { db, hostname, serial_number, business_unit, idc, rack, position, json } => {
             let mut conn = store::open(&db.db)?;
-            let input = inventory::NewAsset { hostname, serial_number, business_unit, idc, rack, position, status: None };
+            let input =
+                inventory::NewAsset { hostname, serial_number, business_unit, idc, rack, position, status: None };
             let tx = conn.transaction()?;
             let id = inventory::create_asset(&tx, &input, &cli_actor(), store::now())?;
             tx.commit()?;

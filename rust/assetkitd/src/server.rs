@@ -75,6 +75,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Recently verified keys.
     pub keys: Arc<KeyCache>,
+    /// Login throttling and pending import previews.
+    pub console: Arc<crate::console::ConsoleState>,
 }
 
 impl AppState {
@@ -126,11 +128,14 @@ pub async fn serve(
         writer,
         metrics: Arc::new(Metrics::default()),
         keys: Arc::new(KeyCache::default()),
+        console: Arc::default(),
     };
     let app: Router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(crate::api::routes())
+        .merge(crate::console::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(32 << 20))
         .with_state(state);
 
     listener.set_nonblocking(true)?;
@@ -139,7 +144,9 @@ pub async fn serve(
         None => {
             tracing::info!(%addr, "listening (http)");
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
         }
         Some((cert, key)) => {
             tracing::info!(%addr, "listening (https)");
@@ -153,7 +160,10 @@ pub async fn serve(
                 shutdown.await;
                 stopper.graceful_shutdown(Some(Duration::from_secs(10)));
             });
-            axum_server::from_tcp_rustls(listener, tls)?.handle(handle).serve(app.into_make_service()).await?;
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .await?;
         }
     }
     // Handlers are gone, so are their writer handles: the writer drains and stops.

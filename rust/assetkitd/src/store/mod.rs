@@ -14,7 +14,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[("inventory", include_str!("migrations/0001_inventory.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("inventory", include_str!("migrations/0001_inventory.sql")),
+    ("console", include_str!("migrations/0002_console.sql")),
+];
 
 /// The schema version this build expects.
 pub fn schema_version() -> u32 {

@@ -208,28 +208,3 @@ async fn retry_of_an_applied_report_is_answered_the_same() {
     assert_eq!(strip_nonces(&before), strip_nonces(&s.dump()));
     s.stop().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn purchase_entry_links_by_serial() {
-    let s = TestServer::start(Policy::Hostname).await;
-    let out = s
-        .send_as(
-            &s.admin,
-            "POST",
-            "/api/v1/assets",
-            br#"{"hostname": "placeholder-for-import", "serial_number": "PUR-777", "status": "in_stock"}"#,
-        )
-        .await;
-    assert_eq!(out.0, 201, "{}", out.1);
-    // An in-stock asset without a hostname (as an import creates) is claimed by serial.
-    let conn = rusqlite::Connection::open(&s.db).unwrap();
-    conn.execute("UPDATE assets SET hostname = NULL WHERE serial_number = 'PUR-777'", []).unwrap();
-    drop(conn);
-    let linked = s.report_ok(&physical("rack12-node3", "PUR-777")).await;
-    assert_eq!(linked["action"], "updated");
-    let id = linked["asset_id"].as_i64().unwrap();
-    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
-    assert_eq!(asset["status"], "online");
-    assert_eq!(asset["hostname"], "rack12-node3");
-    s.stop().await;
-}

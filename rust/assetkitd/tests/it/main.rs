@@ -3,5 +3,6 @@
 mod admin;
 mod apply;
 mod durability;
+mod import;
 mod rejections;
 mod support;

@@ -1,0 +1,577 @@
+//! `assetkit-bench`: the numbers in the README, measured side by side with the tools assetkit
+//! replaces, on whatever machine runs it. Wall time throughout; every figure is a median and a
+//! tail (p95 or p99) over repeated runs, never a single run.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use assetkit_core::model::{Address, Agent, Disk, Facts, Host, Memory, MemoryModule, Mode, Nic, Os, Report, System};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "assetkit-bench", about = "Benchmarks for assetkit; results also go to target/bench/<name>.json")]
+struct Cli {
+    #[command(subcommand)]
+    command: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    /// Live collection and snapshot parsing, next to `salt-call grains.items` and `ansible -m setup`.
+    Collect {
+        /// Runs of each assetkit measurement.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Runs of each peer (they take ~1 s each).
+        #[arg(long, default_value_t = 10)]
+        peer_runs: usize,
+    },
+    /// Receiver throughput: distinct hosts over concurrent connections, unchanged and changing reports.
+    Apply {
+        /// Distinct simulated hosts.
+        #[arg(long, default_value_t = 500)]
+        hosts: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Length of each phase.
+        #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+    },
+    /// SSH sweep through the loopback sshd, next to `ansible all -m setup` at the same concurrency.
+    Sweep {
+        /// Target counts.
+        #[arg(long, value_delimiter = ',', default_value = "50,200")]
+        targets: Vec<usize>,
+        /// Parallel hosts, for both tools.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Everything above with default settings.
+    All,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+fn release_bin(name: &str) -> anyhow::Result<PathBuf> {
+    let p = repo().join("target/release").join(name);
+    if !p.exists() {
+        bail!("{} missing: run `make bench` (it builds the release binaries)", p.display());
+    }
+    Ok(p)
+}
+
+fn venv_bin(name: &str) -> Option<PathBuf> {
+    let p = repo().join(".venv/bin").join(name);
+    p.exists().then_some(p)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct Stats {
+    runs: usize,
+    median_ms: f64,
+    p95_ms: f64,
+    p99_ms: f64,
+    min_ms: f64,
+}
+
+fn stats(mut d: Vec<Duration>) -> Stats {
+    d.sort();
+    let at = |q: f64| d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    Stats { runs: d.len(), median_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), min_ms: at(0.0) }
+}
+
+fn time_runs(runs: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Stats> {
+    f()?; // warm-up: page cache, dynamic loader
+    let mut d = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        d.push(t.elapsed());
+    }
+    Ok(stats(d))
+}
+
+fn run_quiet(cmd: &mut Command) -> anyhow::Result<()> {
+    let status =
+        cmd.stdout(Stdio::null()).stderr(Stdio::null()).status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn save(name: &str, value: &serde_json::Value) -> anyhow::Result<()> {
+    let dir = repo().join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join(format!("{name}.json")), serde_json::to_vec_pretty(value)?)?;
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpus} vCPU {model}, kernel {}", kernel.trim())
+}
+
+fn collect_bench(runs: usize, peer_runs: usize) -> anyhow::Result<()> {
+    let assetkit = release_bin("assetkit")?;
+    println!("## Collection ({})\n", machine());
+    let live = time_runs(runs, || run_quiet(Command::new(&assetkit).arg("collect")))?;
+    let live_lib = time_runs(runs, || {
+        let source: Arc<dyn assetkit_core::Source> = Arc::new(assetkit_core::LiveSource::default());
+        let r = assetkit_core::collect(source, &assetkit_core::CollectOptions::default());
+        anyhow::ensure!(r.facts.cpu.is_some(), "no cpu facts");
+        Ok(())
+    })?;
+
+    // The largest real capture: a VMware guest with 64 processor records and 130 KB of dmidecode,
+    // plus the largest MegaCli output.
+    let snap = tempfile::tempdir()?;
+    let raw = repo().join("tests/fixtures/raw");
+    for (from, to) in [
+        ("dmidecode/rhel-6.2-vmware-2vcpus", "commands/dmidecode"),
+        ("cpuinfo/rhel-6.2-vmware-2vcpus", "files/proc/cpuinfo"),
+        ("megacli/set6_PDlist", "commands/megacli-pdlist"),
+        ("ip/ip_addr-el8", "commands/ip-addr"),
+    ] {
+        let dest = snap.path().join(to);
+        std::fs::create_dir_all(dest.parent().unwrap())?;
+        std::fs::copy(raw.join(from), dest)?;
+    }
+    let snapshot_bytes: u64 =
+        ["commands/dmidecode", "files/proc/cpuinfo", "commands/megacli-pdlist", "commands/ip-addr"]
+            .iter()
+            .map(|p| std::fs::metadata(snap.path().join(p)).map(|m| m.len()).unwrap_or(0))
+            .sum();
+    let parse = time_runs(runs * 5, || {
+        let source: Arc<dyn assetkit_core::Source> = Arc::new(assetkit_core::SnapshotDir::open(snap.path())?);
+        let r = assetkit_core::collect(source, &assetkit_core::CollectOptions::default());
+        anyhow::ensure!(r.facts.disks.as_ref().is_some_and(|d| d.len() > 10), "megacli drives missing");
+        Ok(())
+    })?;
+    let parse_cli =
+        time_runs(runs, || run_quiet(Command::new(&assetkit).args(["collect", "--snapshot"]).arg(snap.path())))?;
+
+    let mut peers = serde_json::Map::new();
+    let salt_conf = tempfile::tempdir()?;
+    std::fs::write(
+        salt_conf.path().join("minion"),
+        format!("root_dir: {}\nfile_client: local\nid: bench\nlog_level: quiet\n", salt_conf.path().display()),
+    )?;
+    if let Some(salt_call) = venv_bin("salt-call") {
+        let conf = salt_conf.path().to_path_buf();
+        let grains = time_runs(peer_runs, || {
+            run_quiet(Command::new(&salt_call).args(["--local", "-c"]).arg(&conf).args(["grains.items", "--out=json"]))
+        })?;
+        let module = repo().join("salt_module");
+        let asset = time_runs(peer_runs, || {
+            run_quiet(
+                Command::new(&salt_call)
+                    .args(["--local", "-c"])
+                    .arg(&conf)
+                    .arg("-m")
+                    .arg(&module)
+                    .args(["asset.collect", "--out=json"]),
+            )
+        });
+        peers.insert("salt-call --local grains.items".into(), serde_json::to_value(&grains)?);
+        match asset {
+            Ok(a) => {
+                peers.insert("salt-call --local asset.collect".into(), serde_json::to_value(&a)?);
+            }
+            Err(e) => println!("(salt-call asset.collect skipped: {e}; is the extension installed in .venv?)"),
+        }
+    } else {
+        println!("(salt-call not found in .venv: run `make deps`)");
+    }
+    if let Some(ansible) = venv_bin("ansible") {
+        let setup = time_runs(peer_runs, || {
+            run_quiet(
+                Command::new(&ansible)
+                    .args(["localhost", "-c", "local", "-m", "setup"])
+                    .env("ANSIBLE_LOCALHOST_WARNING", "False")
+                    .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "False"),
+            )
+        })?;
+        peers.insert("ansible localhost -c local -m setup".into(), serde_json::to_value(&setup)?);
+    }
+
+    println!("| measurement | runs | median | p95 |");
+    println!("| --- | ---: | ---: | ---: |");
+    let row = |name: &str, s: &Stats| println!("| {name} | {} | {:.2} ms | {:.2} ms |", s.runs, s.median_ms, s.p95_ms);
+    row("`assetkit collect` (live, whole process)", &live);
+    row("collect, in-process (library call)", &live_lib);
+    row(&format!("`--snapshot` parse of the largest fixture ({} KB), in-process", snapshot_bytes / 1024), &parse);
+    row("`assetkit collect --snapshot` (largest fixture, whole process)", &parse_cli);
+    for (name, s) in &peers {
+        let s: Stats = serde_json::from_value(s.clone())?;
+        row(&format!("`{name}`"), &s);
+    }
+    println!();
+    for (name, s) in &peers {
+        let s: Stats = serde_json::from_value(s.clone())?;
+        println!("- `assetkit collect` is **{:.0}x** faster than `{name}` (median)", s.median_ms / live.median_ms);
+    }
+    println!(
+        "- targets: live collect < 10 ms median ({}), snapshot parse < 2 ms ({})\n",
+        if live.median_ms < 10.0 { "met" } else { "MISSED" },
+        if parse.median_ms < 2.0 { "met" } else { "MISSED" }
+    );
+    save(
+        "collect",
+        &json!({"machine": machine(), "live_cli": live, "live_lib": live_lib, "snapshot_parse": parse, "snapshot_cli": parse_cli, "snapshot_bytes": snapshot_bytes, "peers": peers}),
+    )
+}
+
+/// A realistic physical host report: 8 DIMMs, 6 RAID disks, 2 NICs.
+fn host_report(i: usize) -> Report {
+    let modules = (0..8)
+        .map(|d| MemoryModule {
+            slot: Some(format!("DIMM_{}{}", (b'A' + (d / 4) as u8) as char, d % 4 + 1)),
+            bank: None,
+            size_bytes: Some(32 << 30),
+            r#type: Some("DDR4".into()),
+            speed_mts: Some(2933),
+            manufacturer: Some("Hynix".into()),
+            serial_number: Some(format!("M{i:05}{d:02}")),
+            part_number: Some("HMA84GR7CJR4N-WM".into()),
+        })
+        .collect();
+    let disks = (0..6)
+        .map(|d| Disk {
+            slot: Some(format!("32:{d}")),
+            model: Some("ST2000NM0023".into()),
+            vendor: Some("SEAGATE".into()),
+            serial_number: Some(format!("Z1X{i:05}{d}")),
+            size_bytes: Some(2_000_398_934_016),
+            rotational: Some(true),
+            interface: Some("sas".into()),
+            firmware: Some("GS0D".into()),
+            state: Some("Online, Spun Up".into()),
+            source: "megacli".into(),
+            ..Disk::default()
+        })
+        .collect();
+    let nics = (0..2)
+        .map(|n| Nic {
+            name: format!("eno{}", n + 1),
+            mac: Some(format!("e4:43:4b:{:02x}:{:02x}:{n:02x}", i / 256, i % 256)),
+            up: Some(true),
+            mtu: Some(1500),
+            speed_mbps: Some(10_000),
+            driver: Some("ixgbe".into()),
+            addresses: vec![Address {
+                family: "inet".into(),
+                address: format!("10.{}.{}.{}", n, i / 250, i % 250 + 1),
+                prefix_len: 24,
+            }],
+        })
+        .collect();
+    Report {
+        schema_version: 1,
+        report_id: String::new(),
+        collected_at: "2026-11-26T00:00:00Z".into(),
+        agent: Agent { name: "assetkit".into(), version: "bench".into(), mode: Mode::Agent },
+        host: Host { hostname: Some(format!("bench-{i:05}")), cert_hostname: Some(format!("bench-{i:05}")) },
+        facts: Facts {
+            os: Some(Os {
+                hostname: Some(format!("bench-{i:05}")),
+                name: Some("Rocky Linux".into()),
+                version: Some("9.3".into()),
+                kernel: Some("5.14.0-362".into()),
+                arch: Some("x86_64".into()),
+                ..Os::default()
+            }),
+            system: Some(System {
+                manufacturer: Some("Dell Inc.".into()),
+                product_name: Some("PowerEdge R640".into()),
+                serial_number: Some(format!("BENCH{i:05}")),
+                ..System::default()
+            }),
+            memory: Some(Memory {
+                total_bytes: Some(256 << 30),
+                os_visible_bytes: Some(251 << 30),
+                slots: Some(24),
+                modules: Some(modules),
+            }),
+            disks: Some(disks),
+            nics: Some(nics),
+            ..Facts::default()
+        },
+        errors: vec![],
+        warnings: vec![],
+    }
+}
+
+struct Receiver {
+    child: std::process::Child,
+    base: String,
+    key: (String, assetkit_sign::Secret),
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_receiver() -> anyhow::Result<Receiver> {
+    let assetkitd = release_bin("assetkitd")?;
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("bench.db");
+    let out = Command::new(&assetkitd)
+        .args(["keys", "create", "--name", "bench", "--scope", "agent", "--json", "--db"])
+        .arg(&db)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "keys create failed");
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut child = Command::new(&assetkitd)
+        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--identity", "hostname", "--db"])
+        .arg(&db)
+        .env("ASSETKIT_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)?;
+    let addr = line.trim().strip_prefix("listening on ").context("assetkitd did not start")?.to_owned();
+    Ok(Receiver {
+        child,
+        base: format!("http://{addr}"),
+        key: (key["key_id"].as_str().unwrap().to_owned(), assetkit_sign::Secret::new(key["secret"].as_str().unwrap())),
+        db,
+        _dir: dir,
+    })
+}
+
+async fn post(client: &reqwest::Client, r: &Receiver, report: &Report) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(report)?;
+    let h = assetkit_sign::sign(&r.key.0, &r.key.1, "POST", "/api/v1/reports", &body);
+    let mut req = client.post(format!("{}/api/v1/reports", r.base)).body(body);
+    for (n, v) in h.pairs() {
+        req = req.header(n, v);
+    }
+    let resp = req.send().await?;
+    anyhow::ensure!(
+        resp.status().as_u16() == 200,
+        "status {}: {}",
+        resp.status(),
+        resp.text().await.unwrap_or_default()
+    );
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct Phase {
+    reports: u64,
+    seconds: f64,
+    reports_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+async fn phase(
+    r: Arc<Receiver>,
+    hosts: Arc<Vec<Report>>,
+    connections: usize,
+    duration: Duration,
+    changing: bool,
+) -> anyhow::Result<Phase> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let counter = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..connections {
+        let (client, r, hosts, stop, counter) =
+            (client.clone(), r.clone(), hosts.clone(), stop.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = w;
+            while !stop.load(Ordering::Relaxed) {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let mut report = hosts[i % hosts.len()].clone();
+                report.report_id = format!("bench-{changing}-{n}");
+                if changing {
+                    // Every report changes one component: the first NIC's MTU alternates.
+                    report.facts.nics.as_mut().unwrap()[0].mtu = Some(if n % 2 == 0 { 9000 } else { 1500 });
+                    report.facts.os.as_mut().unwrap().kernel = Some(format!("5.14.0-{}", n));
+                }
+                let t = Instant::now();
+                post(&client, &r, &report).await?;
+                latencies.push(t.elapsed());
+                i += connections;
+            }
+            anyhow::Ok(latencies)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let s = stats(all.clone());
+    Ok(Phase {
+        reports: all.len() as u64,
+        seconds,
+        reports_per_second: all.len() as f64 / seconds,
+        p50_ms: s.median_ms,
+        p99_ms: s.p99_ms,
+    })
+}
+
+fn apply_bench(hosts: usize, connections: usize, duration: Duration) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let receiver = Arc::new(start_receiver()?);
+    let reports: Arc<Vec<Report>> = Arc::new((0..hosts).map(host_report).collect());
+    println!(
+        "## Receiver apply ({}; {hosts} hosts, {connections} connections, client on the same machine)\n",
+        machine()
+    );
+    runtime.block_on(async {
+        // Seed: every host reports once (created), then once more so its digest is settled.
+        let client = reqwest::Client::new();
+        for (i, r) in reports.iter().enumerate() {
+            let mut r = r.clone();
+            r.report_id = format!("seed-{i}");
+            post(&client, &receiver, &r).await?;
+        }
+        let unchanged = phase(receiver.clone(), reports.clone(), connections, duration, false).await?;
+        let changing = phase(receiver.clone(), reports.clone(), connections, duration, true).await?;
+        println!("| reports | count | reports/s | p50 | p99 |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for (name, p) in [("unchanged (only last_seen moves)", &unchanged), ("changing (a component differs)", &changing)] {
+            println!("| {name} | {} | {:.0} | {:.2} ms | {:.2} ms |", p.reports, p.reports_per_second, p.p50_ms, p.p99_ms);
+        }
+        let conn = rusqlite::Connection::open(&receiver.db)?;
+        let applied: i64 = conn.query_row("SELECT COUNT(*) FROM applied_reports", [], |r| r.get(0))?;
+        let expected = unchanged.reports + changing.reports + hosts as u64;
+        println!(
+            "\n- durability: synchronous=FULL, WAL, group commit; {applied} reports in the database for {expected} acknowledged ({})",
+            if applied as u64 == expected { "none lost" } else { "MISMATCH" }
+        );
+        println!(
+            "- targets: >= 3000 unchanged/s ({}), >= 1000 changing/s ({}), p99 < 50 ms ({})\n",
+            if unchanged.reports_per_second >= 3000.0 { "met" } else { "MISSED" },
+            if changing.reports_per_second >= 1000.0 { "met" } else { "MISSED" },
+            if unchanged.p99_ms < 50.0 && changing.p99_ms < 50.0 { "met" } else { "MISSED" }
+        );
+        save("apply", &json!({"machine": machine(), "hosts": hosts, "connections": connections, "unchanged": unchanged, "changing": changing, "applied": applied, "acknowledged": expected}))
+    })
+}
+
+fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Result<()> {
+    let assetkit = release_bin("assetkit")?;
+    let out = Command::new(repo().join("tests/sshd/up")).output()?;
+    anyhow::ensure!(out.status.success(), "tests/sshd/up failed: {}", String::from_utf8_lossy(&out.stderr));
+    let env_text = std::fs::read_to_string(String::from_utf8_lossy(&out.stdout).trim())?;
+    let env: std::collections::BTreeMap<&str, &str> = env_text.lines().filter_map(|l| l.split_once('=')).collect();
+    let ssh_config = env["SSH_CONFIG"];
+    let receiver = start_receiver()?;
+    let work = tempfile::tempdir()?;
+    let key_file = work.path().join("key");
+    std::fs::write(&key_file, receiver.key.1.expose())?;
+    std::process::Command::new("chmod").arg("600").arg(&key_file).status()?;
+    let config = work.path().join("agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "server = \"{}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\n",
+            receiver.base,
+            receiver.key.0,
+            key_file.display()
+        ),
+    )?;
+    let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .map(str::to_owned)
+        .unwrap_or_else(|| "python3".into());
+    println!("## SSH sweep ({}; loopback sshd, concurrency {concurrency})\n", machine());
+    println!("| targets | assetkit sweep | hosts/min | ansible -m setup | hosts/min | ratio |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut rows = Vec::new();
+    for &n in targets {
+        let hosts = work.path().join(format!("hosts-{n}"));
+        std::fs::write(&hosts, (1..=n).map(|i| format!("node-{i}\n")).collect::<String>())?;
+        let t = Instant::now();
+        let status = Command::new(&assetkit)
+            .arg("--config")
+            .arg(&config)
+            .args(["sweep", "--concurrency", &concurrency.to_string(), "-F", ssh_config, "--hosts"])
+            .arg(&hosts)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        let ours = t.elapsed();
+        anyhow::ensure!(status.success(), "assetkit sweep of {n} hosts failed");
+        let inventory = work.path().join(format!("inventory-{n}.ini"));
+        std::fs::write(
+            &inventory,
+            format!(
+                "[all]\n{}\n[all:vars]\nansible_ssh_common_args='-F {ssh_config}'\nansible_python_interpreter={python}\n",
+                (1..=n).map(|i| format!("node-{i}")).collect::<Vec<_>>().join("\n")
+            ),
+        )?;
+        let ansible = venv_bin("ansible").context("ansible not in .venv: run `make deps`")?;
+        let t = Instant::now();
+        let status = Command::new(&ansible)
+            .args(["all", "-i"])
+            .arg(&inventory)
+            .args(["-m", "setup", "-f", &concurrency.to_string()])
+            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        let theirs = t.elapsed();
+        anyhow::ensure!(status.success(), "ansible setup of {n} hosts failed");
+        let (a, b) = (n as f64 / ours.as_secs_f64() * 60.0, n as f64 / theirs.as_secs_f64() * 60.0);
+        println!(
+            "| {n} | {:.1} s | {a:.0} | {:.1} s | {b:.0} | **{:.1}x** |",
+            ours.as_secs_f64(),
+            theirs.as_secs_f64(),
+            a / b
+        );
+        rows.push(json!({"targets": n, "assetkit_s": ours.as_secs_f64(), "assetkit_hosts_per_min": a, "ansible_s": theirs.as_secs_f64(), "ansible_hosts_per_min": b, "ratio": a / b}));
+    }
+    println!(
+        "\n- assetkit sweep includes parsing, signing and sending every report to a real assetkitd; target >= 5x Ansible\n"
+    );
+    save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
+        What::Apply { hosts, connections, duration } => apply_bench(hosts, connections, duration),
+        What::Sweep { targets, concurrency } => sweep_bench(&targets, concurrency),
+        What::All => {
+            collect_bench(200, 10)?;
+            apply_bench(500, 64, Duration::from_secs(20))?;
+            sweep_bench(&[50, 200], 32)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Console users and sessions, and the audit log of admin writes.
+//!
+//! Passwords are hashed with argon2id; only a SHA-256 of a session token is stored, so a copy of
+//! the database does not hold live sessions. Every function takes a connection: the caller
+//! decides the transaction (the writer thread, or the admin CLI's own).
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::inventory::rfc3339;
+use crate::writer::WriteError;
+
+/// Shortest accepted password.
+pub const MIN_PASSWORD: usize = 10;
+/// How long a console session lasts without logging in again.
+pub const SESSION_SECONDS: i64 = 12 * 3600;
+
+fn hash_password(password: &str) -> Result<String, WriteError> {
+    let hash: PasswordHash =
+        Argon2::default().hash_password(password.as_bytes()).map_err(|e| WriteError::Invalid(e.to_string()))?;
+    Ok(hash.to_string())
+}
+
+fn check_password(password: &str) -> Result<(), WriteError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(WriteError::Invalid(format!("a password needs at least {MIN_PASSWORD} characters")));
+    }
+    Ok(())
+}
+
+fn check_name(name: &str) -> Result<(), WriteError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(WriteError::Invalid(format!("{name:?} is not a valid user name (letters, digits, . _ - @)")))
+    }
+}
+
+/// Records an admin write that is not about one asset.
+pub fn audit(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+    now: i64,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO admin_events (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![now, actor, action, target, detail])?;
+    Ok(())
+}
+
+/// Creates a console user.
+pub fn create_user(conn: &Connection, name: &str, password: &str, actor: &str, now: i64) -> Result<i64, WriteError> {
+    check_name(name)?;
+    check_password(password)?;
+    let exists: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM users WHERE name = ?1)", [name], |r| r.get(0))?;
+    if exists {
+        return Err(WriteError::Invalid(format!("user {name} already exists")));
+    }
+    conn.execute(
+        "INSERT INTO users (name, password_hash, created_at) VALUES (?1, ?2, ?3)",
+        params![name, hash_password(password)?, now],
+    )?;
+    let id = conn.last_insert_rowid();
+    audit(conn, actor, "user.create", name, "", now)?;
+    Ok(id)
+}
+
+/// Sets a user's password and ends their sessions.
+pub fn set_password(conn: &Connection, name: &str, password: &str, actor: &str, now: i64) -> Result<(), WriteError> {
+    check_password(password)?;
+    let n =
+        conn.execute("UPDATE users SET password_hash = ?2 WHERE name = ?1", params![name, hash_password(password)?])?;
+    if n == 0 {
+        return Err(WriteError::NotFound(format!("no user {name}")));
+    }
+    conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)", [name])?;
+    audit(conn, actor, "user.password", name, "", now)?;
+    Ok(())
+}
+
+/// Disables a user and ends their sessions.
+pub fn disable_user(conn: &Connection, name: &str, actor: &str, now: i64) -> Result<(), WriteError> {
+    let n =
+        conn.execute("UPDATE users SET disabled_at = ?2 WHERE name = ?1 AND disabled_at IS NULL", params![name, now])?;
+    if n == 0 {
+        return Err(WriteError::NotFound(format!("no active user {name}")));
+    }
+    conn.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = ?1)", [name])?;
+    audit(conn, actor, "user.disable", name, "", now)?;
+    Ok(())
+}
+
+/// A user as listed.
+#[derive(Debug, Serialize)]
+pub struct UserInfo {
+    /// Login name.
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339, when disabled.
+    pub disabled_at: Option<String>,
+}
+
+/// All users.
+pub fn list_users(conn: &Connection) -> rusqlite::Result<Vec<UserInfo>> {
+    conn.prepare("SELECT name, created_at, disabled_at FROM users ORDER BY name")?
+        .query_map([], |r| {
+            Ok(UserInfo {
+                name: r.get(0)?,
+                created_at: rfc3339(r.get(1)?),
+                disabled_at: r.get::<_, Option<i64>>(2)?.map(rfc3339),
+            })
+        })?
+        .collect()
+}
+
+/// Checks a login. Unknown users cost an argon2 verification too, so timing does not tell
+/// which names exist.
+pub fn verify(conn: &Connection, name: &str, password: &str) -> rusqlite::Result<Option<i64>> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached("SELECT id, password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    const DUMMY: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$x4T5Zp6UyGQ4f0S2mI3cQvWzv8iUJmG4oQ3q9j2bK0E";
+    let (id, stored) = match &row {
+        Some((id, hash)) => (Some(*id), hash.as_str()),
+        None => (None, DUMMY),
+    };
+    let ok = PasswordHash::new(stored)
+        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .unwrap_or(false);
+    Ok(if ok { id } else { None })
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A logged-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// User id.
+    pub user_id: i64,
+    /// Login name.
+    pub name: String,
+    /// The session's CSRF token, embedded in every form.
+    pub csrf: String,
+}
+
+/// Starts a session; returns the cookie token.
+pub fn create_session(conn: &Connection, user_id: i64, now: i64) -> rusqlite::Result<String> {
+    let token = assetkit_sign::random_hex(32);
+    let csrf = assetkit_sign::random_hex(16);
+    conn.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    conn.prepare_cached(
+        "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![token_hash(&token), user_id, csrf, now, now + SESSION_SECONDS])?;
+    Ok(token)
+}
+
+/// The session a cookie token belongs to, if it is live.
+pub fn session(conn: &Connection, token: &str, now: i64) -> rusqlite::Result<Option<Session>> {
+    conn.prepare_cached(
+        "SELECT s.user_id, u.name, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+    )?
+    .query_row(params![token_hash(token), now], |r| {
+        Ok(Session { user_id: r.get(0)?, name: r.get(1)?, csrf: r.get(2)? })
+    })
+    .optional()
+}
+
+/// Ends a session.
+pub fn end_session(conn: &Connection, token: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?.execute([token_hash(token)])?;
+    Ok(())
+}

@@ -27,8 +27,10 @@ mod views;
 
 const SESSION_COOKIE: &str = "assetkit_session";
 const LOGIN_COOKIE: &str = "assetkit_login";
-/// Failed logins allowed per user name and per client address in [`THROTTLE_WINDOW`].
+/// Failed logins allowed per user name in [`THROTTLE_WINDOW`].
 pub const MAX_FAILED_LOGINS: usize = 5;
+/// Failed logins allowed per client address (several people behind one NAT, or a password spray).
+pub const MAX_FAILED_LOGINS_PER_ADDRESS: usize = 20;
 /// The window over which failed logins count.
 pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
 const IMPORT_TTL: Duration = Duration::from_secs(30 * 60);
@@ -49,7 +51,10 @@ impl ConsoleState {
             .filter_map(|k| {
                 let list = failures.get_mut(k)?;
                 list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-                (list.len() >= MAX_FAILED_LOGINS).then(|| (THROTTLE_WINDOW - now.duration_since(list[0])).as_secs() + 1)
+                let limit = if k.starts_with("ip:") { MAX_FAILED_LOGINS_PER_ADDRESS } else { MAX_FAILED_LOGINS };
+                (list.len() >= limit).then(|| {
+                    (THROTTLE_WINDOW - now.duration_since(list[list.len() - limit]).min(THROTTLE_WINDOW)).as_secs() + 1
+                })
             })
             .max()
     }

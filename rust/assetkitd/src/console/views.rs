@@ -263,7 +263,7 @@ pub fn asset(
                         dt { "OS" } dd { (text(&a["os"])) " · kernel " (text(&os["kernel"])) }
                         dt { "BIOS" } dd { (text(&bios["vendor"])) " " (text(&bios["version"])) }
                         dt { "CPU" } dd { (text(&cpu["model"])) " · " (text(&cpu["sockets"])) " socket(s), " (text(&cpu["physical_cores"])) " cores, " (text(&cpu["logical_cores"])) " threads" }
-                        dt { "Memory" } dd { (bytes(&memory["total_bytes"])) " in " (text(&memory["slots"])) " slots" }
+                        dt { "Memory" } dd { (bytes(&memory["total_bytes"])) @if let Some(n) = memory["slots"].as_u64() { " in " (n) " slots" } }
                         dt { "IPs" } dd.mono { (text(&a["ips"])) }
                         dt { "MACs" } dd.mono { (text(&a["macs"])) }
                         dt { "Reports as" } dd { (text(&a["reported_hostname"])) " via " (text(&a["last_mode"])) }

@@ -1,0 +1,221 @@
+"""The web console in headless Chromium (Debian's chromium + chromium-driver, driven by Selenium)
+against a real assetkitd. Every page visited is saved as a screenshot in target/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+import assetkit
+from conftest import REPO, binary, signed_request, start_receiver, stop_receiver
+
+SHOTS = REPO / "target" / "screenshots"
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    receiver = start_receiver(tmp_path_factory.mktemp("console"), "--identity", "hostname")
+    for name in ("ops", "victim"):
+        subprocess.run(
+            [binary("assetkitd"), "users", "create", "--db", str(receiver.db), "--name", name],
+            input=PASSWORD + "\n",
+            text=True,
+            check=True,
+            capture_output=True,
+        )
+    yield receiver
+    stop_receiver(receiver)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager reach the network
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver") or "/usr/lib/chromium/chromedriver"
+    if not chromium or not os.path.exists(driver_path):
+        pytest.fail("chromium and chromium-driver are needed (apt install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1366,900"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.implicitly_wait(5)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> None:
+    driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def by(selector: str):
+    from selenium.webdriver.common.by import By
+
+    return By.CSS_SELECTOR, selector
+
+
+def navigate(driver, action) -> None:
+    """Runs `action` (a click or a submit) and waits until the browser has loaded the next page:
+    a marker set on the old page's window is gone and the new document is complete."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script("window.__assetkitOldPage = true;")
+    action()
+    WebDriverWait(driver, 15, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.__assetkitOldPage !== true && document.readyState === 'complete';")
+    )
+
+
+def log_in(driver, console, user: str, password: str) -> None:
+    driver.get(console.url + "/login")
+    driver.find_element(*by("#username")).send_keys(user)
+    driver.find_element(*by("#password")).send_keys(password)
+    navigate(driver, driver.find_element(*by("button[type=submit]")).click)
+
+
+def report_host(console, hostname: str, serial: str) -> dict:
+    report = assetkit.collect(only=["os", "board", "cpu", "memory", "nic"])
+    report["host"]["hostname"] = hostname
+    report["facts"]["os"]["hostname"] = hostname
+    report["facts"]["system"]["serial_number"] = serial
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", json.dumps(report).encode(), *console.agent_key)
+    assert status == 200, answer
+    return answer
+
+
+def test_operator_workflow(console, browser):
+    answer = report_host(console, "console-web-01", "CONSOLE-SN-1")
+    asset_id = answer["asset_id"]
+
+    # The assets page is behind a login.
+    browser.get(console.url + "/assets")
+    assert "/login" in browser.current_url
+    shot(browser, "01-login")
+    log_in(browser, console, "ops", PASSWORD)
+    assert browser.current_url.endswith("/assets")
+    assert "console-web-01" in browser.find_element(*by("table")).text
+    shot(browser, "02-assets")
+
+    # Business units and IDCs come from Settings.
+    browser.get(console.url + "/settings")
+    for kind, name in (("business_unit", "payments"), ("idc", "dc1")):
+        browser.find_element(*by(f"#new-{kind}")).send_keys(name)
+        navigate(browser, browser.find_element(*by(f"#new-{kind}")).submit)
+        assert "Added." in browser.page_source
+    shot(browser, "03-settings")
+
+    # The discovered queue shows the new host; assign it.
+    browser.get(console.url + "/discovered")
+    assert "console-web-01" in browser.page_source
+    shot(browser, "04-discovered")
+    from selenium.webdriver.support.ui import Select
+
+    browser.find_element(*by(f"input[name=ids][value='{asset_id}']")).click()
+    Select(browser.find_element(*by("#business_unit"))).select_by_visible_text("payments")
+    Select(browser.find_element(*by("#idc"))).select_by_visible_text("dc1")
+    browser.find_element(*by("#rack")).send_keys("R12")
+    browser.find_element(*by("#position")).send_keys("U7")
+    navigate(browser, browser.find_element(*by("fieldset button[type=submit]")).click)
+    assert "Assigned 1 asset(s)" in browser.page_source
+    assert "console-web-01" not in browser.find_element(*by("table")).text
+
+    # Its detail page: placement, facts, and the change timeline newest first.
+    browser.get(f"{console.url}/assets/{asset_id}")
+    page = browser.page_source
+    assert "CONSOLE-SN-1" in page
+    timeline = [li.text for li in browser.find_elements(*by("ol.timeline li"))]
+    assert any("status discovered → online by console:ops" in t for t in timeline), timeline
+    assert any("business_unit set to payments by console:ops" in t for t in timeline), timeline
+    assert "asset discovered: console-web-01" in timeline[-1]
+    assert browser.find_element(*by("#rack")).get_attribute("value") == "R12"
+    shot(browser, "05-asset-detail")
+
+    # Manual entry of a host for the sweeps.
+    browser.get(console.url + "/assets/new")
+    browser.find_element(*by("#hostname")).send_keys("sweep-target-01")
+    browser.find_element(*by("#idc")).send_keys("dc1")
+    navigate(browser, browser.find_element(*by("form[action='/assets/new'] button")).click)
+    assert "Host entered" in browser.page_source
+    shot(browser, "06-manual-entry")
+    status, pending = signed_request(console.url, "GET", "/api/v1/hosts/pending", b"", *console.agent_key)
+    assert pending["hosts"] == ["sweep-target-01"]
+
+
+def test_import_preview_shows_row_errors_then_applies(console, browser, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["SN", "Vendor", "Model", "Memory", "IDC", "Rack", "Position", "Purchase date", "Warranty end"])
+    sheet.append(["XLSX-1", "Dell", "PowerEdge R650", "512GB", "dc1", "R20", "U3", "2025-01-10", "2030-01-10"])
+    sheet.append(["XLSX-1", "Dell", "PowerEdge R650", "512GB", "dc1", "R20", "U5", "2025-01-10", "2030-01-10"])
+    sheet.append([None] * 9)
+    sheet.append(["XLSX-3", "Dell", "PowerEdge R650", "512GB", "dc1", "R20", "U7", "2025-02-30", None])
+    path = tmp_path / "purchase.xlsx"
+    book.save(path)
+
+    log_in(browser, console, "ops", PASSWORD)
+    browser.get(console.url + "/import")
+    browser.find_element(*by("#file")).send_keys(str(path))
+    navigate(browser, browser.find_element(*by("form[action='/import'] button")).click)
+    summary = browser.find_element(*by("#import-summary")).text
+    assert summary == "1 row(s) will be imported, 2 row(s) have errors, 1 empty row(s) skipped.", summary
+    rows = browser.find_element(*by("#preview")).text
+    assert "serial number XLSX-1 also on line 2" in rows
+    assert 'purchase date "2025-02-30" is not a date' in rows
+    shot(browser, "07-import-preview")
+    navigate(browser, browser.find_element(*by("form[action='/import/apply'] button")).click)
+    assert "Imported: 1 asset(s) created in stock, 2 row(s) skipped." in browser.page_source
+    shot(browser, "08-import-applied")
+    in_stock = console.get("/api/v1/assets?status=in_stock")["assets"]
+    assert [a["serial_number"] for a in in_stock] == ["XLSX-1"]
+    assert in_stock[0]["rack"] == "R20"
+
+
+def _session_cookie(browser) -> str:
+    return next(c["value"] for c in browser.get_cookies() if c["name"] == "assetkit_session")
+
+
+def test_post_without_csrf_token_is_refused(console, browser):
+    log_in(browser, console, "ops", PASSWORD)
+    cookie = _session_cookie(browser)
+    before = len(console.assets())
+    for body in ({"hostname": "csrf-victim"}, {"hostname": "csrf-victim", "csrf": "0" * 32}):
+        request = urllib.request.Request(
+            console.url + "/assets/new",
+            data=urllib.parse.urlencode(body).encode(),
+            headers={"Cookie": f"assetkit_session={cookie}", "Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+    assert len(console.assets()) == before
+
+
+def test_wrong_passwords_are_rate_limited(console, browser):
+    browser.delete_all_cookies()
+    for _ in range(5):
+        log_in(browser, console, "victim", "not-the-password")
+        assert "Wrong user name or password." in browser.page_source
+    # The sixth attempt is refused even with the right password.
+    log_in(browser, console, "victim", PASSWORD)
+    assert "Too many failed logins" in browser.page_source
+    assert "/login" in browser.current_url
+    shot(browser, "09-login-rate-limited")
+    # Another user is not locked out by it (the address allows more failures, for offices behind NAT).
+    log_in(browser, console, "ops", PASSWORD)
+    assert browser.current_url.endswith("/assets")

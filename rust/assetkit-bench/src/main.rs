@@ -53,6 +53,24 @@ enum What {
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
     },
+    /// The console's asset list with 100,000 assets: server render time (Server-Timing).
+    Console {
+        /// Assets in the database.
+        #[arg(long, default_value_t = 100_000)]
+        assets: usize,
+        /// Requests per page variant.
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+    },
+    /// Purchase-list import of a 10,000-row csv through `assetkitd import`.
+    Import {
+        /// Rows in the file.
+        #[arg(long, default_value_t = 10_000)]
+        rows: usize,
+        /// Runs (each on a fresh database).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Everything above with default settings.
     All,
 }
@@ -74,7 +92,7 @@ fn venv_bin(name: &str) -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Stats {
     runs: usize,
     median_ms: f64,
@@ -563,15 +581,185 @@ fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Result<()> {
     save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
 }
 
+/// Fills the database with `n` realistic assets in one transaction, straight through SQL.
+fn seed_assets(db: &Path, n: usize) -> anyhow::Result<()> {
+    let mut conn = rusqlite::Connection::open(db)?;
+    let tx = conn.transaction()?;
+    for (i, bu) in ["payments", "search", "storage", "ml", "web", "infra"].iter().enumerate() {
+        tx.execute("INSERT INTO business_units (id, name) VALUES (?1, ?2)", rusqlite::params![i as i64 + 1, bu])?;
+    }
+    for i in 1..=8 {
+        tx.execute("INSERT INTO idcs (id, name) VALUES (?1, ?2)", rusqlite::params![i, format!("dc{i}")])?;
+    }
+    let now = assetkit_sign::unix_now();
+    {
+        let mut insert = tx.prepare(
+            "INSERT INTO assets (hostname, reported_hostname, serial_number, status, manufacturer, model, os, cpu_model, cpu_cores, \
+             memory_bytes, ips, macs, business_unit_id, idc_id, rack, position, source, first_seen, last_seen, created_at, updated_at) \
+             VALUES (?1, ?1, ?2, ?3, 'Dell Inc.', 'PowerEdge R640', 'Rocky Linux 9.3', 'Intel(R) Xeon(R) Gold 6244 CPU @ 3.60GHz', 16, \
+             274877906944, ?4, ?5, ?6, ?7, ?8, ?9, 'report', ?10, ?11, ?10, ?11)",
+        )?;
+        for i in 0..n {
+            let status = match i % 20 {
+                0 => "discovered",
+                1 => "in_stock",
+                2 => "retired",
+                _ => "online",
+            };
+            let last_seen = if i % 17 == 0 { now - 30 * 86_400 } else { now - (i % 3600) as i64 };
+            insert.execute(rusqlite::params![
+                format!("{}-{:06}.dc{}.example.com", ["web", "db", "cache", "batch", "gpu"][i % 5], i, i % 8 + 1),
+                format!("SN{:08X}", i * 2_654_435_761 % 4_294_967_291),
+                status,
+                format!("10.{}.{}.{} 10.200.{}.{}", i / 65_536 % 256, i / 256 % 256, i % 256, i / 256 % 256, i % 256),
+                format!("e4:43:4b:{:02x}:{:02x}:{:02x}", i / 65_536 % 256, i / 256 % 256, i % 256),
+                (i % 6 + 1) as i64,
+                (i % 8 + 1) as i64,
+                format!("R{:02}", i % 48),
+                format!("U{}", i % 42 + 1),
+                now - 86_400 * 90,
+                last_seen,
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn console_bench(assets: usize, requests: usize) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let assetkitd = release_bin("assetkitd")?;
+    let receiver = start_receiver()?;
+    println!("## Console asset list with {assets} assets ({})\n", machine());
+    let seeded = Instant::now();
+    seed_assets(&receiver.db, assets)?;
+    let seed_s = seeded.elapsed().as_secs_f64();
+    let pw = receiver._dir.path().join("pw");
+    std::fs::write(&pw, "benchmark-password-1")?;
+    run_quiet(
+        Command::new(&assetkitd)
+            .args(["users", "create", "--name", "bench", "--password-file"])
+            .arg(&pw)
+            .arg("--db")
+            .arg(&receiver.db),
+    )?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        let login = client.get(format!("{}/login", receiver.base)).send().await?;
+        let cookie = login
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .unwrap_or("")
+            .to_owned();
+        let html = login.text().await?;
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .context("no csrf in the login page")?
+            .to_owned();
+        let resp = client
+            .post(format!("{}/login", receiver.base))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("csrf={csrf}&next=%2Fassets&username=bench&password=benchmark-password-1"))
+            .send()
+            .await?;
+        let session = resp
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("assetkit_session="))
+            .and_then(|c| c.split(';').next())
+            .context("login failed")?
+            .to_owned();
+        let variants = [
+            ("first page, sorted by hostname", "/assets".to_owned()),
+            ("status filter (online)", "/assets?status=online".to_owned()),
+            ("offline (derived from last_seen)", "/assets?status=offline".to_owned()),
+            ("business unit + IDC filter", "/assets?business_unit=payments&idc=dc1".to_owned()),
+            ("free-text search (IP fragment)", "/assets?q=10.7.12".to_owned()),
+            ("sorted by last seen", "/assets?sort=-last_seen".to_owned()),
+            ("page 1000 of the whole list", "/assets?page=1000".to_owned()),
+        ];
+        println!("(seeded in {seed_s:.1} s)\n");
+        println!("| list page | server render p50 | p95 | client wall p95 |");
+        println!("| --- | ---: | ---: | ---: |");
+        let mut rows = Vec::new();
+        let mut worst: f64 = 0.0;
+        for (name, path) in &variants {
+            let mut server = Vec::new();
+            let mut wall = Vec::new();
+            for _ in 0..requests {
+                let t = Instant::now();
+                let resp = client.get(format!("{}{path}", receiver.base)).header("cookie", &session).send().await?;
+                anyhow::ensure!(resp.status().as_u16() == 200, "{path}: {}", resp.status());
+                let timing = resp
+                    .headers()
+                    .get("server-timing")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split("dur=").nth(1))
+                    .and_then(|d| d.parse::<f64>().ok())
+                    .unwrap_or(0.0);
+                let _ = resp.bytes().await?;
+                wall.push(t.elapsed());
+                server.push(Duration::from_secs_f64(timing / 1000.0));
+            }
+            let (s, w) = (stats(server), stats(wall));
+            worst = worst.max(s.p95_ms);
+            println!("| {name} | {:.1} ms | {:.1} ms | {:.1} ms |", s.median_ms, s.p95_ms, w.p95_ms);
+            rows.push(json!({"page": name, "path": path, "server": s, "wall": w}));
+        }
+        println!("\n- target: p95 < 100 ms ({})\n", if worst < 100.0 { "met" } else { "MISSED" });
+        save("console", &json!({"machine": machine(), "assets": assets, "rows": rows}))
+    })
+}
+
+fn import_bench(rows: usize, runs: usize) -> anyhow::Result<()> {
+    let assetkitd = release_bin("assetkitd")?;
+    let dir = tempfile::tempdir()?;
+    let csv = dir.path().join("purchase.csv");
+    let mut text = String::from("SN,Vendor,Model,CPU,Memory,Disks,IDC,Rack,Position,Purchase Date,Warranty End\n");
+    for i in 0..rows {
+        text.push_str(&format!(
+            "IMP{i:07},Dell,PowerEdge R650,Gold 6342,512GB,8x3.84TB,dc{},R{:02},U{},2025-01-15,2030-01-15\n",
+            i % 8,
+            i % 48,
+            i % 42
+        ));
+    }
+    std::fs::write(&csv, text)?;
+    let mut n = 0;
+    let s = time_runs(runs, || {
+        n += 1;
+        let db = dir.path().join(format!("import-{n}.db"));
+        run_quiet(Command::new(&assetkitd).arg("import").arg(&csv).arg("--db").arg(&db))
+    })?;
+    println!("## Purchase-list import ({})\n", machine());
+    println!(
+        "- `assetkitd import` of a {rows}-row csv into a fresh database: median {:.0} ms, p95 {:.0} ms over {} runs (parse, check, one transaction)\n",
+        s.median_ms, s.p95_ms, s.runs
+    );
+    save("import", &json!({"machine": machine(), "rows": rows, "stats": s}))
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
         What::Apply { hosts, connections, duration } => apply_bench(hosts, connections, duration),
         What::Sweep { targets, concurrency } => sweep_bench(&targets, concurrency),
+        What::Console { assets, requests } => console_bench(assets, requests),
+        What::Import { rows, runs } => import_bench(rows, runs),
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20))?;
-            sweep_bench(&[50, 200], 32)
+            sweep_bench(&[50, 200], 32)?;
+            console_bench(100_000, 200)?;
+            import_bench(10_000, 5)
         }
     }
 }

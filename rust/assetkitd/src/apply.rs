@@ -255,8 +255,8 @@ pub fn apply(
         }
         conn.prepare_cached(
             "INSERT INTO assets (hostname, reported_hostname, serial_number, uuid, status, virtual, manufacturer, model, os, cpu_model, \
-             cpu_cores, memory_bytes, ips, macs, source, facts_digest, last_report_id, last_mode, last_report, first_seen, last_seen, \
-             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'discovered', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'report', ?14, ?15, ?16, ?17, ?18, ?18, ?18, ?18)",
+             cpu_cores, memory_bytes, ips, macs, source, facts_digest, last_report_id, last_mode, first_seen, last_seen, \
+             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'discovered', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'report', ?14, ?15, ?16, ?17, ?17, ?17, ?17)",
         )?
         .execute(params![
             hostname,
@@ -275,10 +275,10 @@ pub fn apply(
             digest,
             report.report_id,
             mode,
-            raw,
             now
         ])?;
         let asset_id = conn.last_insert_rowid();
+        store_report(conn, asset_id, raw)?;
         let mut insert =
             conn.prepare_cached("INSERT INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
         for list in new_components.values() {
@@ -450,7 +450,7 @@ pub fn apply(
          status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
          cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
          ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
-         last_report = ?19, last_seen = ?20, first_seen = COALESCE(first_seen, ?20), updated_at = ?20 WHERE id = ?1",
+         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
     )?
     .execute(params![
         asset.id,
@@ -471,9 +471,9 @@ pub fn apply(
         digest,
         report.report_id,
         mode,
-        raw,
         now
     ])?;
+    store_report(conn, asset.id, raw)?;
     replace_errors(conn, asset.id, report, now)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
     remember(conn, &report.report_id, asset.id, action, hostname.as_deref(), now)?;
@@ -525,6 +525,13 @@ pub fn record(
         actor,
         e.summary
     ])?;
+    Ok(())
+}
+
+/// The raw report that last changed the asset, kept apart from the asset row.
+fn store_report(conn: &Connection, asset_id: i64, raw: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO asset_reports (asset_id, report) VALUES (?1, ?2)")?
+        .execute(params![asset_id, raw])?;
     Ok(())
 }
 

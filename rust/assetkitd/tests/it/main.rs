@@ -4,5 +4,6 @@ mod admin;
 mod apply;
 mod durability;
 mod import;
+mod migrations;
 mod rejections;
 mod support;

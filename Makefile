@@ -19,7 +19,7 @@ build: deps
 
 # The whole suite: Rust unit + integration tests, packages, the Python extension, Salt, Ansible,
 # Cobbler rendering, the console in Chromium. sshd and receivers are started by the tests.
-test: build
+test: build lint
 	cargo test --workspace
 	$(MAKE) packages
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels

@@ -229,9 +229,14 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
 fn classify(code: Option<i32>, stderr: &str) -> One {
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned();
     let has = |s: &str| stderr.contains(s);
-    let status = if has("Permission denied") || has("Too many authentication failures") {
-        Status::AuthFailed
-    } else if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+    // Our key refused, or the host's key not the one we trust: both are authentication.
+    let auth = [
+        "Permission denied",
+        "Too many authentication failures",
+        "Host key verification failed",
+        "REMOTE HOST IDENTIFICATION HAS CHANGED",
+    ];
+    let status = if auth.iter().any(|a| has(a)) {
         Status::AuthFailed
     } else if code == Some(255) {
         Status::Unreachable

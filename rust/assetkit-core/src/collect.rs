@@ -98,7 +98,7 @@ impl Default for CollectOptions {
 }
 
 enum Finished {
-    Builtin(&'static str, Result<Output, String>),
+    Builtin(&'static str, Box<Result<Output, String>>),
     Custom(Vec<(String, CustomOutput)>),
 }
 
@@ -114,7 +114,7 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         let (ctx, tx) = (Arc::clone(&ctx), tx.clone());
         let job = move || {
             let result = run_guarded(collector, &ctx);
-            let _ = tx.send(Finished::Builtin(collector.name(), result));
+            let _ = tx.send(Finished::Builtin(collector.name(), Box::new(result)));
         };
         spawn_or_run(collector.name(), job);
     }
@@ -138,7 +138,7 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         match rx.recv_timeout(wait) {
             Ok(Finished::Builtin(name, result)) => {
                 pending.retain(|p| *p != name);
-                finished.push((name, result));
+                finished.push((name, *result));
             }
             Ok(Finished::Custom(outputs)) => {
                 pending.retain(|p| *p != CUSTOM);
@@ -227,10 +227,10 @@ fn spawn_or_run(name: &str, job: impl FnOnce() + Send + 'static) {
             f();
         }
     });
-    if spawned.is_err() {
-        if let Some(f) = job.lock().ok().and_then(|mut g| g.take()) {
-            f();
-        }
+    if spawned.is_err()
+        && let Some(f) = job.lock().ok().and_then(|mut g| g.take())
+    {
+        f();
     }
 }
 

@@ -227,20 +227,20 @@ pub fn apply(
     if let Some(sn) = trusted_serial {
         found = by_serial(conn, sn)?.map(|a| (a, Via::Serial));
     }
-    if found.is_none() {
-        if let Some(c) = cert.filter(|c| Some(*c) != current) {
-            found = by_name(conn, c)?.map(|a| (a, Via::Cert));
-        }
+    if found.is_none()
+        && let Some(c) = cert.filter(|c| Some(*c) != current)
+    {
+        found = by_name(conn, c)?.map(|a| (a, Via::Cert));
     }
-    if found.is_none() {
-        if let Some(h) = current.or(cert) {
-            found = by_name(conn, h)?.map(|a| (a, Via::Hostname));
-        }
+    if found.is_none()
+        && let Some(h) = current.or(cert)
+    {
+        found = by_name(conn, h)?.map(|a| (a, Via::Hostname));
     }
-    if found.is_none() {
-        if let Some(sn) = serial {
-            found = unclaimed_by_serial(conn, sn)?.map(|a| (a, Via::Purchase));
-        }
+    if found.is_none()
+        && let Some(sn) = serial
+    {
+        found = unclaimed_by_serial(conn, sn)?.map(|a| (a, Via::Purchase));
     }
 
     let digest = digest(report);
@@ -377,17 +377,18 @@ pub fn apply(
             format!("rename accepted: cert file {} → {}", cert.unwrap_or("?"), current.unwrap_or("?")),
         ));
     }
-    if let (Some(now_name), Some(name)) = (current, hostname.as_deref()) {
-        if now_name != name && asset.reported_hostname.as_deref() != Some(now_name) {
-            events.push(event(
-                "host",
-                "changed",
-                Some("hostname"),
-                asset.reported_hostname.as_deref(),
-                Some(now_name),
-                format!("hostname drift: host calls itself {now_name}, inventory name stays {name}"),
-            ));
-        }
+    if let (Some(now_name), Some(name)) = (current, hostname.as_deref())
+        && now_name != name
+        && asset.reported_hostname.as_deref() != Some(now_name)
+    {
+        events.push(event(
+            "host",
+            "changed",
+            Some("hostname"),
+            asset.reported_hostname.as_deref(),
+            Some(now_name),
+            format!("hostname drift: host calls itself {now_name}, inventory name stays {name}"),
+        ));
     }
 
     let unchanged = events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str());

@@ -35,10 +35,13 @@ impl Scope {
 /// keeps working in a running server).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
 
+/// A looked-up key: secret, scope, revoked.
+type KeyEntry = Option<(assetkit_sign::Secret, String, bool)>;
+
 /// Keys recently read from the store.
 #[derive(Default)]
 pub struct KeyCache {
-    entries: Mutex<HashMap<String, (Instant, Option<(assetkit_sign::Secret, String, bool)>)>>,
+    entries: Mutex<HashMap<String, (Instant, KeyEntry)>>,
 }
 
 /// The caller, once verified.
@@ -102,11 +105,12 @@ pub async fn authenticate(
     Ok(Caller { key_id: key_id.clone(), nonce: NonceUse { key_id, nonce, ts: timestamp } })
 }
 
-async fn lookup(state: &AppState, key_id: &str) -> Result<Option<(assetkit_sign::Secret, String, bool)>, ApiError> {
-    if let Some((at, entry)) = state.keys.entries.lock().expect("key cache lock").get(key_id) {
-        if at.elapsed() < KEY_CACHE_TTL && entry.is_some() {
-            return Ok(entry.clone());
-        }
+async fn lookup(state: &AppState, key_id: &str) -> Result<KeyEntry, ApiError> {
+    if let Some((at, entry)) = state.keys.entries.lock().expect("key cache lock").get(key_id)
+        && at.elapsed() < KEY_CACHE_TTL
+        && entry.is_some()
+    {
+        return Ok(entry.clone());
     }
     let pool = state.pool.clone();
     let id = key_id.to_owned();

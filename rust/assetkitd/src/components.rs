@@ -222,8 +222,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             continue;
         }
         let (r, a) = (removed[ri], added[ai]);
-        let verb = if kind == "nic" { "replaced" } else { "replaced" };
-        out.events.extend(field_changes(kind, label(a), &r.data, &a.data, Some(verb)));
+        out.events.extend(field_changes(kind, label(a), &r.data, &a.data, Some("replaced")));
         out.deletes.push(r.key.clone());
         out.upserts.push(a.clone());
         paired_removed.push(ri);

@@ -150,10 +150,11 @@ pub fn parse(file: &str, bytes: &[u8], encoding: Option<&str>) -> Result<Preview
                 }
             }
         }
-        if let (Some(p), Some(w)) = (row.get("purchase_date"), row.get("warranty_end")) {
-            if row.errors.is_empty() && w < p {
-                row.errors.push(format!("warranty end {w} is before the purchase date {p}"));
-            }
+        if let (Some(p), Some(w)) = (row.get("purchase_date"), row.get("warranty_end"))
+            && row.errors.is_empty()
+            && w < p
+        {
+            row.errors.push(format!("warranty end {w} is before the purchase date {p}"));
         }
         preview.rows.push(row);
     }
@@ -355,20 +356,21 @@ pub fn mismatches(purchase: &serde_json::Value, report: &assetkit_core::Report) 
     };
     let mut out = Vec::new();
     let text = |k: &str| purchase.get(k).and_then(|v| v.as_str()).filter(|s| !s.is_empty());
-    if let (Some(want), Some(got)) = (text("vendor"), facts.system.as_ref().and_then(|s| s.manufacturer.as_deref())) {
-        if !loosely_equal(want, got) {
-            out.push(format!("vendor: purchase list says {want}, host reports {got}"));
-        }
+    if let (Some(want), Some(got)) = (text("vendor"), facts.system.as_ref().and_then(|s| s.manufacturer.as_deref()))
+        && !loosely_equal(want, got)
+    {
+        out.push(format!("vendor: purchase list says {want}, host reports {got}"));
     }
-    if let (Some(want), Some(got)) = (text("model"), facts.system.as_ref().and_then(|s| s.product_name.as_deref())) {
-        if !norm(got).contains(&norm(want)) && !norm(want).contains(&norm(got)) {
-            out.push(format!("model: purchase list says {want}, host reports {got}"));
-        }
+    if let (Some(want), Some(got)) = (text("model"), facts.system.as_ref().and_then(|s| s.product_name.as_deref()))
+        && !norm(got).contains(&norm(want))
+        && !norm(want).contains(&norm(got))
+    {
+        out.push(format!("model: purchase list says {want}, host reports {got}"));
     }
-    if let (Some(want), Some(got)) = (text("cpu"), facts.cpu.as_ref().and_then(|c| c.model.as_deref())) {
-        if !norm(got).contains(&norm(want)) {
-            out.push(format!("cpu: purchase list says {want}, host reports {got}"));
-        }
+    if let (Some(want), Some(got)) = (text("cpu"), facts.cpu.as_ref().and_then(|c| c.model.as_deref()))
+        && !norm(got).contains(&norm(want))
+    {
+        out.push(format!("cpu: purchase list says {want}, host reports {got}"));
     }
     if let (Some(want), Some(got)) =
         (text("memory").and_then(parse_gib), facts.memory.as_ref().and_then(|m| m.total_bytes))

@@ -208,10 +208,10 @@ pub fn asset_detail(conn: &Connection, id: i64, offline_cutoff: i64) -> rusqlite
     for row in stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
         let (kind, key, data) = row?;
         let mut data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut data {
-            if !key.is_empty() {
-                m.insert("_key".into(), Value::String(key));
-            }
+        if let Value::Object(m) = &mut data
+            && !key.is_empty()
+        {
+            m.insert("_key".into(), Value::String(key));
         }
         let entry = components.entry(kind).or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = entry {
@@ -493,37 +493,36 @@ pub fn update_asset(
                          old: &Option<String>,
                          value: &Option<String>|
      -> Result<(), WriteError> {
-        if let Some(new) = norm(value) {
-            if new != *old {
-                let new_id = named_id(conn, table, new.as_deref())?;
-                conn.prepare_cached(&format!("UPDATE assets SET {column} = ?2 WHERE id = ?1"))?
-                    .execute(params![id, new_id])?;
-                events.push(admin_event(
-                    Some(field),
-                    old.as_deref(),
-                    new.as_deref(),
-                    format!("{field} set to {} by {actor}", new.as_deref().unwrap_or("(none)")),
-                    "changed",
-                ));
-            }
+        if let Some(new) = norm(value)
+            && new != *old
+        {
+            let new_id = named_id(conn, table, new.as_deref())?;
+            conn.prepare_cached(&format!("UPDATE assets SET {column} = ?2 WHERE id = ?1"))?
+                .execute(params![id, new_id])?;
+            events.push(admin_event(
+                Some(field),
+                old.as_deref(),
+                new.as_deref(),
+                format!("{field} set to {} by {actor}", new.as_deref().unwrap_or("(none)")),
+                "changed",
+            ));
         }
         Ok(())
     };
     set_named("business_unit", "business_units", "business_unit_id", &bu, &patch.business_unit)?;
     set_named("idc", "idcs", "idc_id", &idc, &patch.idc)?;
     for (field, old, value) in [("rack", &rack, &patch.rack), ("position", &position, &patch.position)] {
-        if let Some(new) = norm(value) {
-            if new != *old {
-                conn.prepare_cached(&format!("UPDATE assets SET {field} = ?2 WHERE id = ?1"))?
-                    .execute(params![id, new])?;
-                events.push(admin_event(
-                    Some(field),
-                    old.as_deref(),
-                    new.as_deref(),
-                    format!("{field} set to {} by {actor}", new.as_deref().unwrap_or("(none)")),
-                    "changed",
-                ));
-            }
+        if let Some(new) = norm(value)
+            && new != *old
+        {
+            conn.prepare_cached(&format!("UPDATE assets SET {field} = ?2 WHERE id = ?1"))?.execute(params![id, new])?;
+            events.push(admin_event(
+                Some(field),
+                old.as_deref(),
+                new.as_deref(),
+                format!("{field} set to {} by {actor}", new.as_deref().unwrap_or("(none)")),
+                "changed",
+            ));
         }
     }
     let mut new_status = match norm(&patch.status) {

@@ -222,5 +222,5 @@ fn killed_mid_run_leaves_spool_and_cert_intact() {
     std::fs::remove_file(&plugin).unwrap();
     let out = host.report(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let _ = run(&mut Command::new("pkill").args(["-f", "sleep 60"]));
+    let _ = run(Command::new("pkill").args(["-f", "sleep 60"]));
 }

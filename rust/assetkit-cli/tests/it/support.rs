@@ -11,8 +11,7 @@ pub fn assetkit() -> Command {
 }
 
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().expect("run assetkit");
-    out
+    cmd.output().expect("run assetkit")
 }
 
 pub fn stdout_json(out: &Output) -> serde_json::Value {

@@ -64,11 +64,9 @@ pub fn parse(text: &str) -> CpuInfo {
                 cores.insert((current_physical.clone().unwrap_or_default(), value.to_owned()));
             }
             "cpu cores" => cores_per_socket = cores_per_socket.or(leading_u64(value).map(|n| n as u32)),
-            "cpu MHz" | "clock" => {
-                if info.current_mhz.is_none() {
-                    info.current_mhz =
-                        value.split(['.', 'M']).next().and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0);
-                }
+            "cpu MHz" | "clock" if info.current_mhz.is_none() => {
+                info.current_mhz =
+                    value.split(['.', 'M']).next().and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0);
             }
             "cycle frequency [Hz]" => {
                 info.current_mhz =
@@ -83,10 +81,8 @@ pub fn parse(text: &str) -> CpuInfo {
             "ncpus active" | "cpus active" => ncpus_active = leading_u64(value).map(|n| n as u32),
             "CPU implementer" => arm_part = Some((value.to_owned(), arm_part.map(|p| p.1).unwrap_or_default())),
             "CPU part" => arm_part = Some((arm_part.map(|p| p.0).unwrap_or_default(), value.to_owned())),
-            "flags" | "Features" => {
-                if value.split_whitespace().any(|f| f == "hypervisor") {
-                    info.hypervisor_flag = true;
-                }
+            "flags" | "Features" if value.split_whitespace().any(|f| f == "hypervisor") => {
+                info.hypervisor_flag = true;
             }
             _ => {}
         }
@@ -133,7 +129,7 @@ pub fn nominal_mhz_from_model(model: &str) -> Option<u32> {
     } else {
         return None;
     };
-    (mhz >= 1.0 && mhz < 100_000.0).then(|| mhz.round() as u32)
+    (1.0..100_000.0).contains(&mhz).then(|| mhz.round() as u32)
 }
 
 /// Core names for ARM's own implementer id 0x41 (ARM64 kernels print no model name).

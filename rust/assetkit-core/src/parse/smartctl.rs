@@ -65,12 +65,10 @@ fn parse_text(text: &str) -> SmartInfo {
             "Vendor" => info.vendor = clean(value),
             "Serial Number" | "Serial number" => info.serial_number = clean(value),
             "Firmware Version" | "Revision" => info.firmware = info.firmware.take().or_else(|| clean(value)),
-            "User Capacity" | "Total NVM Capacity" | "Namespace 1 Size/Capacity" => {
-                if info.size_bytes.is_none() {
-                    let before_bytes = value.split("bytes").next().unwrap_or("");
-                    let digits: String = before_bytes.chars().filter(|c| c.is_ascii_digit()).collect();
-                    info.size_bytes = digits.parse().ok().filter(|b| *b > 0);
-                }
+            "User Capacity" | "Total NVM Capacity" | "Namespace 1 Size/Capacity" if info.size_bytes.is_none() => {
+                let before_bytes = value.split("bytes").next().unwrap_or("");
+                let digits: String = before_bytes.chars().filter(|c| c.is_ascii_digit()).collect();
+                info.size_bytes = digits.parse().ok().filter(|b| *b > 0);
             }
             "Rotation Rate" => {
                 info.rotational =

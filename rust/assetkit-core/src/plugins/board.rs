@@ -53,10 +53,10 @@ impl Collector for BoardCollector {
             }
             _ => from_sysfs(src),
         };
-        if system.source.is_none() {
-            if let Some(why) = &state.absent {
-                out.warnings.push(why.clone());
-            }
+        if system.source.is_none()
+            && let Some(why) = &state.absent
+        {
+            out.warnings.push(why.clone());
         }
         let (hypervisor, container, virt_flag) = detect_virtualization(src, &system, &bios);
         system.hypervisor = hypervisor;

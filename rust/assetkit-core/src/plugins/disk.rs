@@ -49,10 +49,10 @@ impl Collector for DiskCollector {
             }
         }
         let megaraid = src.command("megacli-pdlist").ok().map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
-        if let Some(drives) = &megaraid {
-            if drives.is_empty() {
-                out.warnings.push("MegaCli output lists no physical drive".to_owned());
-            }
+        if let Some(drives) = &megaraid
+            && drives.is_empty()
+        {
+            out.warnings.push("MegaCli output lists no physical drive".to_owned());
         }
         if listing.is_err() && megaraid.is_none() {
             return Err(CollectError::Missing(

@@ -56,7 +56,8 @@ impl SendError {
     /// Worth retrying: the receiver is down, busy or failing, not refusing this request.
     pub fn is_transient(&self) -> bool {
         match self {
-            SendError::Unreachable { .. } => true,
+            // A certificate the client does not trust will not become trusted by retrying.
+            SendError::Unreachable { message, .. } => !message.contains("certificate"),
             SendError::Refused { status, .. } => *status >= 500 || *status == 429,
             SendError::Setup(_) => false,
         }

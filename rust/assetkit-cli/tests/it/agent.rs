@@ -224,3 +224,88 @@ fn killed_mid_run_leaves_spool_and_cert_intact() {
     assert!(out.status.success(), "{}", stderr(&out));
     let _ = run(Command::new("pkill").args(["-f", "sleep 60"]));
 }
+
+/// An internal CA and a server certificate for 127.0.0.1 signed by it, as a site would have.
+fn ca_and_server(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let p = |f: &str| dir.join(format!("{name}-{f}"));
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl").args(args).stderr(std::process::Stdio::null()).status().unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    run(&[
+        &["req", "-x509"][..],
+        &ec,
+        &[
+            "-days",
+            "2",
+            "-subj",
+            "/CN=assetkit test CA",
+            "-keyout",
+            p("ca.key").to_str().unwrap(),
+            "-out",
+            p("ca.pem").to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    run(&[
+        &["req"][..],
+        &ec,
+        &[
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            p("server.key").to_str().unwrap(),
+            "-out",
+            p("server.csr").to_str().unwrap(),
+        ],
+    ]
+    .concat());
+    std::fs::write(p("ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+        .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-days",
+        "2",
+        "-in",
+        p("server.csr").to_str().unwrap(),
+        "-CA",
+        p("ca.pem").to_str().unwrap(),
+        "-CAkey",
+        p("ca.key").to_str().unwrap(),
+        "-CAcreateserial",
+        "-extfile",
+        p("ext").to_str().unwrap(),
+        "-out",
+        p("server.pem").to_str().unwrap(),
+    ]);
+    (p("ca.pem"), p("server.pem"), p("server.key"))
+}
+
+#[test]
+fn reports_over_tls_with_the_configured_ca_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    let (ca, cert, key) = ca_and_server(dir.path(), "site");
+    receiver.start_tls(&cert, &key);
+    let url = format!("https://{}", receiver.addr);
+    let host = AgentHost::new(&url, &receiver.agent_key);
+    // Without ca_file the internal CA is not trusted: nothing is sent, the report is spooled.
+    let out = host.report(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("spooled"));
+    // With the receiver's CA it goes through (the spooled report first).
+    let config = std::fs::read_to_string(host.config()).unwrap();
+    std::fs::write(host.config(), format!("{config}ca_file = \"{}\"\n", ca.display())).unwrap();
+    let out = host.report(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["spool_sent"], 1);
+    // A different CA is refused again.
+    let (other, _, _) = ca_and_server(dir.path(), "other");
+    std::fs::write(host.config(), format!("{config}ca_file = \"{}\"\n", other.display())).unwrap();
+    let out = host.report(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [2]);
+}

@@ -55,6 +55,15 @@ impl Receiver {
     }
 
     pub fn start(&mut self) {
+        self.start_with(None);
+    }
+
+    /// Serves HTTPS with this certificate and key (PEM files).
+    pub fn start_tls(&mut self, cert: &Path, key: &Path) {
+        self.start_with(Some((cert.to_path_buf(), key.to_path_buf())));
+    }
+
+    fn start_with(&mut self, tls: Option<(PathBuf, PathBuf)>) {
         let listener = (0..50)
             .find_map(|_| {
                 std::net::TcpListener::bind(self.addr).ok().or_else(|| {
@@ -65,6 +74,7 @@ impl Receiver {
             .expect("rebinding the receiver's port");
         let mut config = assetkitd::ServerConfig::new(&self.db);
         config.policy = assetkitd::apply::Policy::Hostname;
+        config.tls = tls;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let _guard = self.runtime.enter();
         let task = self.runtime.spawn(assetkitd::serve(listener, config, async {

@@ -89,6 +89,14 @@ impl LiveSource {
     }
 }
 
+/// The entry names of a directory, sorted (reports must not depend on readdir order).
+fn sorted_names(dir: &Path) -> io::Result<Vec<String>> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    Ok(names)
+}
+
 fn not_found(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::NotFound, format!("{what} not available"))
 }
@@ -103,12 +111,7 @@ impl Source for LiveSource {
     }
 
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        Ok(names)
+        sorted_names(Path::new(dir))
     }
 
     fn command(&self, name: &str) -> io::Result<Vec<u8>> {
@@ -283,12 +286,7 @@ impl Source for SnapshotDir {
     }
 
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {
-        let mut names: Vec<String> = std::fs::read_dir(self.file_path(dir)?)?
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        Ok(names)
+        sorted_names(&self.file_path(dir)?)
     }
 
     fn command(&self, name: &str) -> io::Result<Vec<u8>> {

@@ -254,30 +254,20 @@ pub fn apply(
             return Err(ApplyError::Unidentifiable);
         }
         conn.prepare_cached(
-            "INSERT INTO assets (hostname, reported_hostname, serial_number, uuid, status, virtual, manufacturer, model, os, cpu_model, \
-             cpu_cores, memory_bytes, ips, macs, source, facts_digest, last_report_id, last_mode, first_seen, last_seen, \
-             created_at, updated_at) VALUES (?1, ?2, ?3, ?4, 'discovered', ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'report', ?14, ?15, ?16, ?17, ?17, ?17, ?17)",
+            "INSERT INTO assets (status, source, created_at, updated_at) VALUES ('discovered', 'report', ?1, ?1)",
         )?
-        .execute(params![
-            hostname,
+        .execute([now])?;
+        let asset_id = conn.last_insert_rowid();
+        let row = Row {
+            hostname: hostname.as_deref(),
             current,
             serial,
-            summary.uuid,
+            status: "discovered",
             is_virtual,
-            summary.manufacturer,
-            summary.model,
-            summary.os,
-            summary.cpu_model,
-            summary.cpu_cores,
-            summary.memory_bytes,
-            summary.ips,
-            summary.macs,
-            digest,
-            report.report_id,
-            mode,
-            now
-        ])?;
-        let asset_id = conn.last_insert_rowid();
+            summary: &summary,
+            digest: &digest,
+        };
+        write_row(conn, asset_id, &row, report, now)?;
         store_report(conn, asset_id, raw)?;
         let mut insert =
             conn.prepare_cached("INSERT INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4)")?;
@@ -446,34 +436,16 @@ pub fn apply(
     for e in &events {
         record(conn, asset.id, Some(&report.report_id), now, None, e)?;
     }
-    conn.prepare_cached(
-        "UPDATE assets SET hostname = ?2, reported_hostname = ?3, serial_number = COALESCE(?4, serial_number), uuid = COALESCE(?5, uuid), \
-         status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
-         cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
-         ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
-         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
-    )?
-    .execute(params![
-        asset.id,
-        hostname,
+    let row = Row {
+        hostname: hostname.as_deref(),
         current,
         serial,
-        summary.uuid,
-        status,
+        status: &status,
         is_virtual,
-        summary.manufacturer,
-        summary.model,
-        summary.os,
-        summary.cpu_model,
-        summary.cpu_cores,
-        summary.memory_bytes,
-        summary.ips,
-        summary.macs,
-        digest,
-        report.report_id,
-        mode,
-        now
-    ])?;
+        summary: &summary,
+        digest: &digest,
+    };
+    write_row(conn, asset.id, &row, report, now)?;
     store_report(conn, asset.id, raw)?;
     replace_errors(conn, asset.id, report, now)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
@@ -489,15 +461,7 @@ fn event(
     new: Option<&str>,
     summary: String,
 ) -> Event {
-    Event {
-        component: component.to_owned(),
-        key: String::new(),
-        kind,
-        field: field.map(str::to_owned),
-        old: old.map(str::to_owned),
-        new: new.map(str::to_owned),
-        summary,
-    }
+    Event::whole(component, kind, field, old, new, summary)
 }
 
 /// Inserts one change event.
@@ -525,6 +489,51 @@ pub fn record(
         e.new,
         actor,
         e.summary
+    ])?;
+    Ok(())
+}
+
+/// What a changing report writes into the asset row.
+struct Row<'a> {
+    hostname: Option<&'a str>,
+    current: Option<&'a str>,
+    serial: Option<&'a str>,
+    status: &'a str,
+    is_virtual: bool,
+    summary: &'a Summary,
+    digest: &'a str,
+}
+
+/// Writes the asset row's columns from a report. A section the report lacks keeps its old values.
+fn write_row(conn: &Connection, id: i64, row: &Row<'_>, report: &Report, now: i64) -> rusqlite::Result<()> {
+    let s = row.summary;
+    conn.prepare_cached(
+        "UPDATE assets SET hostname = ?2, reported_hostname = ?3, serial_number = COALESCE(?4, serial_number), uuid = COALESCE(?5, uuid), \
+         status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
+         cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
+         ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
+         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        row.hostname,
+        row.current,
+        row.serial,
+        s.uuid,
+        row.status,
+        row.is_virtual,
+        s.manufacturer,
+        s.model,
+        s.os,
+        s.cpu_model,
+        s.cpu_cores,
+        s.memory_bytes,
+        s.ips,
+        s.macs,
+        row.digest,
+        report.report_id,
+        report.agent.mode.as_str(),
+        now
     ])?;
     Ok(())
 }

@@ -179,6 +179,28 @@ pub struct Event {
     pub summary: String,
 }
 
+impl Event {
+    /// An event about a whole thing (the asset, the host, a single section), not one component.
+    pub fn whole(
+        component: &str,
+        kind: &'static str,
+        field: Option<&str>,
+        old: Option<&str>,
+        new: Option<&str>,
+        summary: String,
+    ) -> Event {
+        Event {
+            component: component.to_owned(),
+            key: String::new(),
+            kind,
+            field: field.map(str::to_owned),
+            old: old.map(str::to_owned),
+            new: new.map(str::to_owned),
+            summary,
+        }
+    }
+}
+
 /// What to write for one kind.
 #[derive(Debug, Default)]
 pub struct Diff {

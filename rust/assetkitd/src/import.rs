@@ -320,15 +320,14 @@ pub fn apply(conn: &Connection, preview: &Preview, actor: &str, now: i64) -> Res
             None,
             now,
             Some(actor),
-            &crate::components::Event {
-                component: "asset".into(),
-                key: String::new(),
-                kind: "added",
-                field: None,
-                old: None,
-                new: Some(sn.to_owned()),
-                summary: format!("in stock: imported from {} line {} by {actor}", preview.file, row.line),
-            },
+            &crate::components::Event::whole(
+                "asset",
+                "added",
+                None,
+                None,
+                Some(sn),
+                format!("in stock: imported from {} line {} by {actor}", preview.file, row.line),
+            ),
         )?;
         ids.push(id);
     }

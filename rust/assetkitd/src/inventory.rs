@@ -399,15 +399,7 @@ fn admin_event(
     summary: String,
     kind: &'static str,
 ) -> Event {
-    Event {
-        component: "asset".into(),
-        key: String::new(),
-        kind,
-        field: field.map(str::to_owned),
-        old: old.map(str::to_owned),
-        new: new.map(str::to_owned),
-        summary,
-    }
+    Event::whole("asset", kind, field, old, new, summary)
 }
 
 /// Enters a host by hand. Returns the new asset id.

@@ -181,6 +181,17 @@ fn forbidden(started: Instant) -> Response {
     )
 }
 
+/// A form POSTed by a logged-in user with a valid CSRF token, or the response to send instead.
+async fn posted(state: &AppState, headers: &HeaderMap, body: &[u8], from: &str) -> Result<(Session, Form), Response> {
+    let started = Instant::now();
+    let user = session(state, headers, from).await?;
+    let form = Form::parse(body);
+    if !csrf_ok(&user.csrf, form.get("csrf")) {
+        return Err(forbidden(started));
+    }
+    Ok((user, form))
+}
+
 /// A write as the logged-in user, through the writer thread.
 async fn write<T: serde::de::DeserializeOwned>(
     state: &AppState,
@@ -372,15 +383,10 @@ fn patch_from(form: &Form) -> AssetPatch {
 }
 
 async fn edit_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Bytes) -> Response {
-    let started = Instant::now();
-    let user = match session(&state, &headers, &format!("/assets/{id}")).await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, &format!("/assets/{id}")).await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let patch = patch_from(&form);
     let actor = format!("console:{}", user.name);
     let result =
@@ -409,14 +415,10 @@ async fn new_asset_page(State(state): State<AppState>, headers: HeaderMap) -> Re
 
 async fn new_asset(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/assets/new").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/assets/new").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let input = NewAsset {
         hostname: form.get("hostname").unwrap_or("").trim().to_owned(),
         serial_number: form.opt("serial_number").filter(|s| !s.trim().is_empty()),
@@ -481,15 +483,10 @@ async fn discovered_page(
 }
 
 async fn assign_discovered(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let started = Instant::now();
-    let user = match session(&state, &headers, "/discovered").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/discovered").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let ids: Vec<i64> = form.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
     if ids.is_empty() {
         return Redirect::to(&format!("/discovered?msg={}", urlencode("Select at least one asset."))).into_response();
@@ -610,14 +607,10 @@ async fn import_preview(State(state): State<AppState>, headers: HeaderMap, mut m
 
 async fn import_apply(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/import").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/import").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let token = form.get("token").unwrap_or("").to_owned();
     let pending = state.console.imports.lock().expect("imports lock").remove(&token);
     let Some((_, owner, preview)) = pending.filter(|(at, owner, _)| at.elapsed() < IMPORT_TTL && *owner == user.name)
@@ -681,15 +674,10 @@ async fn settings_page(
 }
 
 async fn add_name(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let started = Instant::now();
-    let user = match session(&state, &headers, "/settings").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/settings").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let kind = match form.get("kind") {
         Some("business_unit") => "business_units",
         Some("idc") => "idcs",
@@ -709,14 +697,10 @@ async fn add_name(State(state): State<AppState>, headers: HeaderMap, body: Bytes
 
 async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/settings").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/settings").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let (name, scope) = (form.get("name").unwrap_or("").to_owned(), form.get("scope").unwrap_or("agent").to_owned());
     let actor = format!("console:{}", user.name);
     let created = write::<(String, String)>(&state, move |c, now| {
@@ -751,15 +735,10 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let started = Instant::now();
-    let user = match session(&state, &headers, "/settings").await {
-        Ok(u) => u,
+    let (user, form) = match posted(&state, &headers, &body, "/settings").await {
+        Ok(posted) => posted,
         Err(r) => return r,
     };
-    let form = Form::parse(&body);
-    if !csrf_ok(&user.csrf, form.get("csrf")) {
-        return forbidden(started);
-    }
     let key_id = form.get("key_id").unwrap_or("").to_owned();
     let actor = format!("console:{}", user.name);
     let result = write::<bool>(&state, move |c, now| {

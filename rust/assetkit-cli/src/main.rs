@@ -29,7 +29,10 @@ use clap::{Args, Parser, Subcommand};
                   assetkit collect --only os,cpu,memory          just some plugins\n  \
                   assetkit snapshot --out /tmp/snap              capture raw sources for a bug report\n  \
                   assetkit collect --snapshot /tmp/snap          parse a captured snapshot\n  \
-                  ssh host sh -s < <(assetkit snapshot --script) | assetkit snapshot --unpack --out /tmp/remote"
+                  ssh host sh -s < <(assetkit snapshot --script) | assetkit snapshot --unpack --out /tmp/remote\n  \
+                  assetkit report                                agent mode (what the timer runs)\n  \
+                  assetkit sweep --pending                       SSH mode: hosts entered on the receiver\n  \
+                  assetkit sweep --inventory hosts.ini -l root   SSH mode: an Ansible inventory"
 )]
 struct Cli {
     /// Config file (TOML).

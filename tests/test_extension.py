@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 from pathlib import Path
 
 import jsonschema
@@ -87,27 +86,35 @@ def test_typed_exceptions(tmp_path):
         assetkit.report(config=str(cfg))
 
 
+GIL_PROBE = r"""
+import os, sys, threading, assetkit
+snap = sys.argv[1]
+fifo = os.path.join(snap, "files", "proc", "cpuinfo")
+result = {}
+worker = threading.Thread(target=lambda: result.update(assetkit.parse_snapshot(snap, only=["cpu"])))
+worker.start()
+# The worker is now blocked inside Rust, opening a FIFO nobody writes to. If it held the GIL,
+# this thread could not run a single bytecode and the process would hang (the test's timeout).
+ticks = sum(1 for _ in range(200_000))
+assert worker.is_alive(), "collect returned before its input existed"
+with open(fifo, "w") as writer:  # unblocks the worker
+    writer.write("processor\t: 0\nmodel name\t: Test CPU @ 2.00GHz\n\nprocessor\t: 1\nmodel name\t: Test CPU @ 2.00GHz\n")
+worker.join()
+cpu = result["facts"]["cpu"]
+print(ticks, cpu["logical_cores"], cpu["mhz"])
+"""
+
+
 def test_the_gil_is_released_during_a_slow_collect(tmp_path):
-    # /proc/cpuinfo in this snapshot is a FIFO: the collect blocks on it until we write.
+    import sys
+
     snap = tmp_path / "snap"
     (snap / "files" / "proc").mkdir(parents=True)
-    fifo = snap / "files" / "proc" / "cpuinfo"
-    os.mkfifo(fifo)
-    result = {}
-    worker = threading.Thread(target=lambda: result.update(assetkit.parse_snapshot(str(snap), only=["cpu"])))
-    worker.start()
-    # While the worker is inside Rust, this thread runs Python: the GIL is free.
-    progress = 0
-    for _ in range(200_000):
-        progress += 1
-    assert worker.is_alive(), "collect returned before its input existed"
-    assert progress == 200_000
-    with open(fifo, "w") as writer:  # unblocks the worker
-        writer.write("processor\t: 0\nmodel name\t: Test CPU @ 2.00GHz\n\nprocessor\t: 1\nmodel name\t: Test CPU @ 2.00GHz\n")
-    worker.join(timeout=30)
-    assert not worker.is_alive()
-    assert result["facts"]["cpu"]["logical_cores"] == 2
-    assert result["facts"]["cpu"]["mhz"] == 2000
+    os.mkfifo(snap / "files" / "proc" / "cpuinfo")
+    # In a child process, so that a GIL held by mistake fails this test by timeout, not by hanging.
+    out = subprocess.run([sys.executable, "-c", GIL_PROBE, str(snap)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["200000", "2", "2000"]
 
 
 def test_snapshot_script_and_sign():

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,11 @@ def test_master_and_minion(salt_factories, receiver, tmp_path):
 
         returned = salt.run("asset.collect", "--return", "assetkit", minion_tgt=minion.id)
         assert returned.returncode == 0, returned
-        assets = receiver.assets()
+        # The minion runs returners after it has sent its return to the master: wait for the
+        # receiver to show the asset (a condition, polled with a deadline).
+        deadline = time.monotonic() + 60
+        while not (assets := receiver.assets()) and time.monotonic() < deadline:
+            time.sleep(0.2)
         assert len(assets) == 1 and assets[0]["last_mode"] == "salt", assets
 
         swept = run.run("asset.sweep", "tgt=*")

@@ -132,10 +132,23 @@ impl Client {
         (url, path_and_query)
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Vec<u8>) -> Result<serde_json::Value, SendError> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        deadline: Option<Instant>,
+    ) -> Result<serde_json::Value, SendError> {
         let (url, signed_path) = self.url(path);
         let headers = assetkit_sign::sign(&self.key_id, &self.secret, method.as_str(), &signed_path, &body);
         let mut req = self.http.request(method, &url);
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(SendError::Unreachable { url, message: "out of time for this run".into() });
+            }
+            req = req.timeout(left);
+        }
         for (name, value) in headers.pairs() {
             req = req.header(name, value);
         }
@@ -158,10 +171,10 @@ impl Client {
         Err(SendError::Refused { url, status, code, message })
     }
 
-    /// Posts a report, signed now.
-    pub async fn post_report(&self, report: &Report) -> Result<Answer, SendError> {
+    /// Posts a report, signed now, giving up at `deadline`.
+    pub async fn post_report(&self, report: &Report, deadline: Option<Instant>) -> Result<Answer, SendError> {
         let body = serde_json::to_vec(report).map_err(|e| SendError::Setup(e.to_string()))?;
-        let value = self.send(reqwest::Method::POST, "/api/v1/reports", body).await?;
+        let value = self.send(reqwest::Method::POST, "/api/v1/reports", body, deadline).await?;
         serde_json::from_value(value).map_err(|e| SendError::Setup(format!("unexpected answer from the receiver: {e}")))
     }
 
@@ -169,7 +182,7 @@ impl Client {
     pub async fn post_report_with_retry(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
         let mut delay = Duration::from_millis(250);
         loop {
-            match self.post_report(report).await {
+            match self.post_report(report, Some(deadline)).await {
                 Ok(a) => return Ok(a),
                 Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
                     tracing::info!(error = %e, retry_in = ?delay, "send failed; retrying");
@@ -183,7 +196,7 @@ impl Client {
 
     /// The hostnames an admin entered that have not reported today.
     pub async fn pending_hosts(&self) -> Result<Vec<String>, SendError> {
-        let value = self.send(reqwest::Method::GET, "/api/v1/hosts/pending", Vec::new()).await?;
+        let value = self.send(reqwest::Method::GET, "/api/v1/hosts/pending", Vec::new(), None).await?;
         Ok(value["hosts"]
             .as_array()
             .map(|a| a.iter().filter_map(|h| h.as_str().map(str::to_owned)).collect())

@@ -118,6 +118,9 @@ pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, Ru
 }
 
 /// Sends the spool and then `report` (whose cert hostname is filled in here).
+///
+/// Nothing is lost on any path: a report is acknowledged, spooled, or set aside in `rejected/`.
+/// A cert file that cannot be read or written does not stop delivery; it is reported at the end.
 pub async fn send_collected(
     config: &Config,
     client: &Client,
@@ -125,23 +128,56 @@ pub async fn send_collected(
     deadline: Instant,
 ) -> Result<Outcome, RunError> {
     let cert = CertFile::new(&config.cert_file);
-    let cert_error = |source| RunError::Cert { path: config.cert_file.display().to_string(), source };
-    report.host.cert_hostname = cert.read().map_err(cert_error)?;
     let spool = Spool::new(&config.spool_dir, config.spool_max_reports, config.spool_max_bytes);
+    let mut cert_problem: Option<std::io::Error> = None;
+    let current_cert = |problem: &mut Option<std::io::Error>| match cert.read() {
+        Ok(name) => name,
+        Err(e) => {
+            problem.get_or_insert(e);
+            None
+        }
+    };
+    report.host.cert_hostname = current_cert(&mut cert_problem);
+    if let Some(e) = cert_problem.take() {
+        // Without the cert hostname the receiver could take a renamed host for a new one: keep
+        // the report until the cert file is readable again.
+        return match spool.push(report) {
+            Ok(_) => Err(RunError::Cert {
+                path: config.cert_file.display().to_string(),
+                source: std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; the report is spooled until the cert file is readable"),
+                ),
+            }),
+            Err(io) => Err(RunError::Lost {
+                send: format!("cert file unreadable: {e}"),
+                spool: spool.dir().display().to_string(),
+                io,
+            }),
+        };
+    }
 
     // The spool first, oldest first: the receiver applies each report_id once, so a retry
-    // after a lost answer is harmless.
+    // after a lost answer is harmless. Each goes out with the cert hostname of now: an earlier
+    // answer may have changed it.
     let mut spool_sent = 0;
     let mut blocked: Option<SendError> = None;
     for entry in spool.entries() {
-        let Some(old) = spool.load(&entry) else { continue };
+        if Instant::now() >= deadline {
+            blocked = Some(SendError::Unreachable { url: String::new(), message: "out of time for this run".into() });
+            break;
+        }
+        let Some(mut old) = spool.load(&entry) else { continue };
+        old.host.cert_hostname = current_cert(&mut cert_problem).or(old.host.cert_hostname);
         match client.post_report_with_retry(&old, deadline).await {
             Ok(answer) => {
                 if let Err(error) = spool.remove(&entry) {
                     tracing::warn!(file = %entry.path.display(), %error, "sent but cannot remove from the spool");
                 }
                 spool_sent += 1;
-                store_cert(&cert, &answer).map_err(cert_error)?;
+                if let Err(e) = store_cert(&cert, &answer) {
+                    cert_problem.get_or_insert(e);
+                }
             }
             Err(e) if e.is_bad_report() => {
                 let moved = spool.set_aside(&entry, "rejected");
@@ -153,22 +189,27 @@ pub async fn send_collected(
             }
         }
     }
+    if let Some(name) = current_cert(&mut cert_problem) {
+        report.host.cert_hostname = Some(name);
+    }
 
     let result = match blocked {
         Some(e) => Err(e),
         None => client.post_report_with_retry(report, deadline).await,
     };
-    match result {
+    let outcome = match result {
         Ok(answer) => {
-            store_cert(&cert, &answer).map_err(cert_error)?;
+            if let Err(e) = store_cert(&cert, &answer) {
+                cert_problem.get_or_insert(e);
+            }
             tracing::info!(asset_id = answer.asset_id, action = %answer.action, spool_sent, "reported");
-            Ok(Outcome {
+            Outcome {
                 cert_hostname: cert.read().ok().flatten(),
                 spool_waiting: spool.entries().len(),
                 spool_sent,
                 plugin_errors: report.errors.len(),
                 answer,
-            })
+            }
         }
         Err(error) if error.is_bad_report() => {
             let path = spool.push(report).map_err(|io| RunError::Lost {
@@ -178,16 +219,25 @@ pub async fn send_collected(
             })?;
             let entry = crate::spool::Entry { bytes: 0, path };
             let moved = spool.set_aside(&entry, "rejected").map(|p| p.display().to_string()).unwrap_or_default();
-            Err(RunError::Rejected { error, moved })
+            return Err(RunError::Rejected { error, moved });
         }
-        Err(error) => match spool.push(report) {
-            Ok(_) => Err(RunError::Spooled {
-                error,
-                spool: spool.dir().display().to_string(),
-                waiting: spool.entries().len(),
-            }),
-            Err(io) => Err(RunError::Lost { send: error.to_string(), spool: spool.dir().display().to_string(), io }),
-        },
+        Err(error) => {
+            return match spool.push(report) {
+                Ok(_) => Err(RunError::Spooled {
+                    error,
+                    spool: spool.dir().display().to_string(),
+                    waiting: spool.entries().len(),
+                }),
+                Err(io) => {
+                    Err(RunError::Lost { send: error.to_string(), spool: spool.dir().display().to_string(), io })
+                }
+            };
+        }
+    };
+    match cert_problem {
+        // Delivered, but the cert file could not take the receiver's answer.
+        Some(source) => Err(RunError::Cert { path: config.cert_file.display().to_string(), source }),
+        None => Ok(outcome),
     }
 }
 

@@ -168,8 +168,13 @@ pub fn verify(
 
 /// Checks that `timestamp` is within `window` seconds of `now`, in either direction.
 pub fn check_timestamp(timestamp: i64, now: i64, window: i64) -> Result<(), SignError> {
-    let skew = timestamp.saturating_sub(now);
-    if skew.abs() > window { Err(SignError::Stale { skew, window }) } else { Ok(()) }
+    // In i128: any i64 from a header minus the clock neither overflows nor saturates into range.
+    let skew = i128::from(timestamp) - i128::from(now);
+    if skew.abs() > i128::from(window) {
+        Err(SignError::Stale { skew: skew.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64, window })
+    } else {
+        Ok(())
+    }
 }
 
 /// Checks the nonce's shape.
@@ -232,6 +237,9 @@ mod tests {
         assert!(check_timestamp(1000, 1300, 300).is_ok());
         assert!(check_timestamp(1000, 1301, 300).is_err());
         assert!(check_timestamp(1301, 1000, 300).is_err());
+        assert!(check_timestamp(i64::MIN, 1_700_000_000, 300).is_err());
+        assert!(check_timestamp(i64::MAX, 1_700_000_000, 300).is_err());
+        assert!(check_timestamp(i64::MIN + 1_700_000_000, 1_700_000_000, 300).is_err());
         assert!(check_nonce(&random_hex(16)).is_ok());
         assert!(check_nonce("abc").is_err());
         assert!(check_nonce(&"g".repeat(32)).is_err());

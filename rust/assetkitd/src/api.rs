@@ -105,6 +105,35 @@ async fn verified(
     authenticate(state, method, uri, headers, body, scope).await
 }
 
+/// `Path`, answering a malformed path segment with the API's JSON error (and counting it).
+pub struct ApiPath<T>(pub T);
+/// `Query`, answering a malformed query string with the API's JSON error (and counting it).
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ApiPath<T> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(e) => {
+                Err(counted::<()>(state, Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))))
+            }
+        }
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ApiQuery<T> {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => {
+                Err(counted::<()>(state, Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))))
+            }
+        }
+    }
+}
+
 /// Wraps a handler result so every error is counted by reason.
 fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiError>) -> Response {
     match result {
@@ -222,7 +251,7 @@ async fn list_assets(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(filter): Query<AssetFilter>,
+    ApiQuery(filter): ApiQuery<AssetFilter>,
 ) -> Response {
     let result = async {
         signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
@@ -239,7 +268,7 @@ async fn asset(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Response {
     let result = async {
         signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
@@ -267,8 +296,8 @@ async fn asset_changes(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<ChangesQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Response {
     let result = async {
         signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
@@ -300,7 +329,7 @@ async fn changes(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Query(q): Query<ChangesQuery>,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Response {
     let result = async {
         signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
@@ -360,7 +389,7 @@ async fn patch_asset(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     body: Body,
 ) -> Response {
     let result = async {

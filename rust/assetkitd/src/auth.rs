@@ -78,7 +78,7 @@ pub async fn authenticate(
     let key_id = header(headers, HEADER_KEY)?.to_owned();
     let timestamp: i64 =
         header(headers, HEADER_TIMESTAMP)?.parse().map_err(|_| unauthorized(SignError::BadTimestamp.to_string()))?;
-    let nonce = header(headers, HEADER_NONCE)?.to_ascii_lowercase();
+    let nonce = header(headers, HEADER_NONCE)?.to_owned();
     let signature = header(headers, HEADER_SIGNATURE)?;
     assetkit_sign::check_timestamp(timestamp, crate::store::now(), state.config.window_secs)
         .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "stale_timestamp", e.to_string()))?;
@@ -102,7 +102,8 @@ pub async fn authenticate(
             format!("key {key_id} has scope {scope}, which does not allow this route"),
         ));
     }
-    Ok(Caller { key_id: key_id.clone(), nonce: NonceUse { key_id, nonce, ts: timestamp } })
+    // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
+    Ok(Caller { key_id: key_id.clone(), nonce: NonceUse { key_id, nonce: nonce.to_ascii_lowercase(), ts: timestamp } })
 }
 
 async fn lookup(state: &AppState, key_id: &str) -> Result<KeyEntry, ApiError> {

@@ -82,6 +82,9 @@ enum UsersCommand {
         /// A file holding the password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
     /// List users.
     List {
@@ -101,6 +104,9 @@ enum UsersCommand {
         /// A file holding the password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
     /// Disable a user (ends their sessions).
     Disable {
@@ -109,6 +115,9 @@ enum UsersCommand {
         /// Login name.
         #[arg(long)]
         name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -339,16 +348,25 @@ fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
+/// Prints `value` as JSON or `text` for people.
+fn say(json: bool, value: serde_json::Value, text: &str) {
+    if json {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
 fn users(cmd: UsersCommand) -> anyhow::Result<()> {
     use assetkitd::users;
     match cmd {
-        UsersCommand::Create { db, name, password_file } => {
+        UsersCommand::Create { db, name, password_file, json } => {
             let password = read_password(password_file.as_deref())?;
             let mut conn = store::open(&db.db)?;
             let tx = conn.transaction()?;
             users::create_user(&tx, &name, &password, &cli_actor(), store::now())?;
             tx.commit()?;
-            println!("user {name} created");
+            say(json, serde_json::json!({"user": name, "created": true}), &format!("user {name} created"));
         }
         UsersCommand::List { db, json } => {
             let conn = store::open(&db.db)?;
@@ -362,20 +380,24 @@ fn users(cmd: UsersCommand) -> anyhow::Result<()> {
                 }
             }
         }
-        UsersCommand::Passwd { db, name, password_file } => {
+        UsersCommand::Passwd { db, name, password_file, json } => {
             let password = read_password(password_file.as_deref())?;
             let mut conn = store::open(&db.db)?;
             let tx = conn.transaction()?;
             users::set_password(&tx, &name, &password, &cli_actor(), store::now())?;
             tx.commit()?;
-            println!("password of {name} changed; their sessions ended");
+            say(
+                json,
+                serde_json::json!({"user": name, "password_changed": true}),
+                &format!("password of {name} changed; their sessions ended"),
+            );
         }
-        UsersCommand::Disable { db, name } => {
+        UsersCommand::Disable { db, name, json } => {
             let mut conn = store::open(&db.db)?;
             let tx = conn.transaction()?;
             users::disable_user(&tx, &name, &cli_actor(), store::now())?;
             tx.commit()?;
-            println!("user {name} disabled");
+            say(json, serde_json::json!({"user": name, "disabled": true}), &format!("user {name} disabled"));
         }
     }
     Ok(())
@@ -645,8 +667,18 @@ async fn shutdown_signal() {
 fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Create { db, name, scope, json } => {
-            let conn = store::open(&db.db)?;
-            let (key_id, secret) = inventory::create_key(&conn, &name, &scope, store::now())?;
+            let mut conn = store::open(&db.db)?;
+            let tx = conn.transaction()?;
+            let (key_id, secret) = inventory::create_key(&tx, &name, &scope, store::now())?;
+            assetkitd::users::audit(
+                &tx,
+                &cli_actor(),
+                "key.create",
+                &key_id,
+                &format!("{scope} key {name}"),
+                store::now(),
+            )?;
+            tx.commit()?;
             if json {
                 println!(
                     "{}",
@@ -680,10 +712,13 @@ fn keys(cmd: KeysCommand) -> anyhow::Result<()> {
             Ok(())
         }
         KeysCommand::Revoke { db, key_id } => {
-            let conn = store::open(&db.db)?;
-            if !inventory::revoke_key(&conn, &key_id, store::now())? {
+            let mut conn = store::open(&db.db)?;
+            let tx = conn.transaction()?;
+            if !inventory::revoke_key(&tx, &key_id, store::now())? {
                 bail!("no active key {key_id} (see `assetkitd keys list`)");
             }
+            assetkitd::users::audit(&tx, &cli_actor(), "key.revoke", &key_id, "", store::now())?;
+            tx.commit()?;
             println!("revoked {key_id}");
             Ok(())
         }

@@ -159,8 +159,29 @@ fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, 
         let replies = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(mut tx) => {
                 let now = crate::store::now();
-                let replies: Vec<Reply> = batch.into_iter().map(|job| run_job(&mut tx, job, &config, now)).collect();
-                match tx.commit() {
+                let mut replies: Vec<Reply> = Vec::with_capacity(size);
+                let mut jobs = batch.into_iter();
+                let mut aborted = false;
+                for job in jobs.by_ref() {
+                    replies.push(run_job(&mut tx, job, &config, now));
+                    // SQLite may roll the whole transaction back by itself (SQLITE_FULL, IOERR,
+                    // NOMEM). Then the savepoints of earlier jobs are gone, and later jobs would
+                    // run in autocommit mode and land one by one: stop, and fail the whole batch.
+                    if tx.is_autocommit() {
+                        aborted = true;
+                        break;
+                    }
+                }
+                replies.extend(jobs.map(fail_job));
+                let committed = if aborted {
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                        Some("the transaction was rolled back by SQLite; nothing from this batch was written".into()),
+                    ))
+                } else {
+                    tx.commit()
+                };
+                match committed {
                     Ok(()) => {
                         for r in replies {
                             r(None);

@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
-use crate::support::{AgentHost, Receiver, assetkit, run};
+use crate::support::{AgentHost, Receiver, assetkit};
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -192,37 +192,45 @@ fn full_disk_is_a_clear_error_and_keeps_the_spool() {
 }
 
 #[test]
-fn killed_mid_run_leaves_spool_and_cert_intact() {
+fn killed_while_sending_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut receiver = Receiver::new(dir.path());
-    receiver.start();
     let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
-    assert!(host.report(&[]).status.success());
-    let cert_before = host.cert();
-    // A custom plugin that announces itself on a FIFO, then hangs: the agent is mid-run.
-    let plugins = host.dir.path().join("plugins.d");
-    std::fs::create_dir_all(&plugins).unwrap();
-    let fifo = host.dir.path().join("started.fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
-    let plugin = plugins.join("hang");
-    std::fs::write(&plugin, format!("#!/bin/sh\necho started > {}\nexec sleep 60\n", fifo.display())).unwrap();
-    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut child = assetkit().arg("--config").arg(host.config()).arg("report").spawn().unwrap();
-    let announced = std::fs::read_to_string(&fifo).unwrap(); // blocks until the plugin runs
-    assert_eq!(announced.trim(), "started");
+    // Two reports wait in the spool while the receiver is down.
+    for _ in 0..2 {
+        assert_eq!(host.report(&[]).status.code(), Some(1));
+    }
+    let spool = host.dir.path().join("spool");
+    let files = |dir: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let before = files(&spool);
+    assert_eq!(before.len(), 2);
+    // A receiver that accepts the connection and never answers: the agent is mid-request,
+    // sending its oldest spooled report, when it is killed.
+    let blackhole = std::net::TcpListener::bind(receiver.addr).unwrap();
+    let mut child = assetkit().arg("--config").arg(host.config()).args(["report", "--no-splay"]).spawn().unwrap();
+    let (_connection, _) = blackhole.accept().unwrap();
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert_eq!(host.cert(), cert_before);
-    let leftovers: Vec<_> = std::fs::read_dir(host.dir.path())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
-        .collect();
-    assert!(leftovers.is_empty());
-    std::fs::remove_file(&plugin).unwrap();
+    drop(blackhole);
+    assert_eq!(files(&spool), before, "the spool changed under a killed agent");
+    assert!(files(host.dir.path()).iter().all(|(name, _)| !name.contains(".tmp")), "a temp file was left behind");
+    assert_eq!(host.cert(), None);
+    // Back up: everything is delivered, each report once.
+    receiver.start();
     let out = host.report(&[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let _ = run(Command::new("pkill").args(["-f", "sleep 60"]));
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["spool_sent"], 2);
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [3]);
 }
 
 /// An internal CA and a server certificate for 127.0.0.1 signed by it, as a site would have.

@@ -43,32 +43,45 @@ pub struct ConsoleState {
 }
 
 impl ConsoleState {
-    /// Seconds until `keys` may try again, if any of them is locked out.
-    fn locked(&self, keys: &[String]) -> Option<u64> {
+    /// Counts one login attempt against `keys` (user and address), or refuses it with the
+    /// seconds to wait. Check and count happen under one lock, before the password is verified,
+    /// so a burst of parallel attempts cannot slip past the limit.
+    fn attempt(&self, keys: &[String]) -> Result<(), u64> {
         let mut failures = self.failures.lock().expect("throttle lock");
         let now = Instant::now();
-        keys.iter()
-            .filter_map(|k| {
-                let list = failures.get_mut(k)?;
-                list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
-                let limit = if k.starts_with("ip:") { MAX_FAILED_LOGINS_PER_ADDRESS } else { MAX_FAILED_LOGINS };
-                (list.len() >= limit).then(|| {
-                    (THROTTLE_WINDOW - now.duration_since(list[list.len() - limit]).min(THROTTLE_WINDOW)).as_secs() + 1
-                })
-            })
-            .max()
-    }
-    fn fail(&self, keys: &[String]) {
-        let mut failures = self.failures.lock().expect("throttle lock");
+        let mut wait = None;
+        for k in keys {
+            let list = failures.entry(k.clone()).or_default();
+            list.retain(|t| now.duration_since(*t) < THROTTLE_WINDOW);
+            let limit = if k.starts_with("ip:") { MAX_FAILED_LOGINS_PER_ADDRESS } else { MAX_FAILED_LOGINS };
+            if list.len() >= limit {
+                let oldest = list[list.len() - limit];
+                wait =
+                    wait.max(Some((THROTTLE_WINDOW - now.duration_since(oldest).min(THROTTLE_WINDOW)).as_secs() + 1));
+            }
+        }
+        if let Some(w) = wait {
+            return Err(w);
+        }
         if failures.len() > 100_000 {
             failures.clear();
         }
         for k in keys {
-            failures.entry(k.clone()).or_default().push(Instant::now());
+            failures.entry(k.clone()).or_default().push(now);
         }
+        Ok(())
     }
-    fn succeed(&self, user_key: &str) {
-        self.failures.lock().expect("throttle lock").remove(user_key);
+    /// A successful login clears the user's count and takes back its attempt from the address.
+    fn succeed(&self, keys: &[String]) {
+        let mut failures = self.failures.lock().expect("throttle lock");
+        if let Some(user) = keys.first() {
+            failures.remove(user);
+        }
+        for k in &keys[1..] {
+            if let Some(list) = failures.get_mut(k) {
+                list.pop();
+            }
+        }
     }
 }
 
@@ -141,6 +154,14 @@ async fn session(state: &AppState, headers: &HeaderMap, next: &str) -> Result<Se
     let found =
         read(state, move |c| users::session(c, &token, crate::store::now())).await.map_err(|e| e.into_response())?;
     found.ok_or_else(login)
+}
+
+/// A path on this server, never another origin: browsers read "//host" and "/\\host" as hosts.
+fn local_path(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && next.chars().all(|c| c.is_ascii_graphic() && c != '\\')
 }
 
 fn urlencode(s: &str) -> String {
@@ -225,7 +246,7 @@ async fn login(
 ) -> Response {
     let started = Instant::now();
     let form = Form::parse(&body);
-    let next = form.get("next").filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or("/assets").to_owned();
+    let next = form.get("next").filter(|n| local_path(n)).unwrap_or("/assets").to_owned();
     let again = |status, message: &str| {
         let token = assetkit_sign::random_hex(16);
         let mut resp = page(status, started, views::login(&token, &next, Some(message)));
@@ -246,8 +267,8 @@ async fn login(
     let name = form.get("username").unwrap_or("").trim().to_owned();
     let password = form.get("password").unwrap_or("").to_owned();
     let keys = [format!("user:{}", name.to_ascii_lowercase()), format!("ip:{}", peer.ip())];
-    if let Some(wait) = state.console.locked(&keys) {
-        tracing::warn!(user = %name, peer = %peer.ip(), "login refused: too many failures");
+    if let Err(wait) = state.console.attempt(&keys) {
+        tracing::warn!(user = ?name, peer = %peer.ip(), "login refused: too many failures");
         return again(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many failed logins. Try again in {} minute(s).", wait.div_ceil(60)),
@@ -262,18 +283,17 @@ async fn login(
     .ok()
     .flatten();
     let Some(user_id) = verified else {
-        state.console.fail(&keys);
-        tracing::info!(user = %name, peer = %peer.ip(), "failed login");
+        tracing::info!(user = ?name, peer = %peer.ip(), "failed login");
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     };
-    state.console.succeed(&keys[0]);
+    state.console.succeed(&keys);
     let created = write::<String>(&state, move |c, now| {
         users::create_session(c, user_id, now).map(serde_json::Value::String).map_err(Into::into)
     })
     .await;
     match created {
         Ok(token) => {
-            tracing::info!(user = %name, "login");
+            tracing::info!(user = ?name, "login");
             let mut resp = Redirect::to(&next).into_response();
             resp.headers_mut()
                 .append(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, &token, users::SESSION_SECONDS));
@@ -755,4 +775,35 @@ async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Err(e) => format!("Not revoked: {e}"),
     };
     Redirect::to(&format!("/settings?msg={}", urlencode(&msg))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_redirects_stay_on_this_server() {
+        for ok in ["/assets", "/assets/12?msg=x", "/discovered"] {
+            assert!(local_path(ok), "{ok}");
+        }
+        for bad in
+            ["//evil.example", "/\\evil.example", "https://evil.example", "/\\/evil", "/ok\nSet-Cookie: x", "evil", ""]
+        {
+            assert!(!local_path(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_throttle_counts_before_verifying() {
+        let state = ConsoleState::default();
+        let keys = ["user:alice".to_owned(), "ip:10.0.0.1".to_owned()];
+        for _ in 0..MAX_FAILED_LOGINS {
+            assert!(state.attempt(&keys).is_ok());
+        }
+        assert!(state.attempt(&keys).is_err(), "the sixth attempt in a burst is refused");
+        let other = ["user:bob".to_owned(), "ip:10.0.0.1".to_owned()];
+        assert!(state.attempt(&other).is_ok());
+        state.succeed(&other);
+        assert!(state.attempt(&other).is_ok());
+    }
 }

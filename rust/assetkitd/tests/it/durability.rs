@@ -41,7 +41,7 @@ async fn full_database_refuses_and_keeps_what_it_had() {
         c.max_db_bytes = Some(base_size.max(200 * 1024) + 64 * 1024);
     })
     .await;
-    let mut accepted = 0;
+    let mut accepted: i64 = 0;
     let mut refused = None;
     for i in 0..500 {
         let mut r = physical(&format!("bulk{i:03}"), &format!("BULK-{i}"));
@@ -60,6 +60,35 @@ async fn full_database_refuses_and_keeps_what_it_had() {
         break;
     }
     assert!(accepted > 0 && refused.is_some(), "accepted {accepted}, refused {refused:?}");
+    // A burst at the limit, grouped into shared transactions by the writer: whatever is
+    // acknowledged is stored, whatever is refused is not, whichever report of a batch failed.
+    let s = std::sync::Arc::new(s);
+    let mut burst = Vec::new();
+    for i in 0..24 {
+        let s = s.clone();
+        burst.push(tokio::spawn(async move {
+            let mut r = physical(&format!("burst{i:02}"), &format!("BURST-{i}"));
+            r.facts.custom.insert("blob".into(), serde_json::Value::String("y".repeat(4 * 1024)));
+            let (status, body) = s.report(&r).await;
+            assert!(status == 200 || (status == 500 && body["error"]["code"] == "database"), "{status} {body}");
+            (r.report_id, status == 200)
+        }));
+    }
+    let mut outcomes = Vec::new();
+    for t in burst {
+        outcomes.push(t.await.unwrap());
+    }
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        for (id, acknowledged) in &outcomes {
+            let stored: bool = conn
+                .query_row("SELECT EXISTS (SELECT 1 FROM applied_reports WHERE report_id = ?1)", [id], |r| r.get(0))
+                .unwrap();
+            assert_eq!(stored, *acknowledged, "report {id}: acknowledged {acknowledged}, stored {stored}");
+        }
+    }
+    accepted += outcomes.iter().filter(|(_, ok)| *ok).count() as i64;
+    let s = std::sync::Arc::try_unwrap(s).ok().expect("all requests finished");
     let health = s.client.get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
     s.stop().await;

@@ -16,7 +16,7 @@ fn assetkitd(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 }
 
 #[test]
-fn edge_cases_are_row_errors_and_nothing_partial() {
+fn edge_cases_are_row_errors_and_a_dry_run_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
     let csv = dir.path().join("buy.csv");
@@ -72,7 +72,7 @@ fn edge_cases_are_row_errors_and_nothing_partial() {
 }
 
 #[test]
-fn ten_thousand_rows_import_in_one_transaction() {
+fn ten_thousand_rows_import() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("big.db");
     let csv = dir.path().join("big.csv");

@@ -74,6 +74,9 @@ async fn bad_requests_write_nothing() {
     h.nonce = "abcd".into();
     h.signature = assetkit_sign::signature(&s.agent.1, "POST", path, h.timestamp, &h.nonce, &good);
     assert_rejected(&s, 401, "unauthorized", s.send_with("POST", path, &good, &h).await).await;
+    // Malformed path and query parameters: the API's JSON error, not a bare 400.
+    assert_rejected(&s, 400, "bad_request", s.send_as(&s.admin, "GET", "/api/v1/assets/abc", b"").await).await;
+    assert_rejected(&s, 400, "bad_query", s.send_as(&s.admin, "GET", "/api/v1/assets?page=minus-one", b"").await).await;
     // Agent key on an admin route: 403.
     assert_rejected(&s, 403, "forbidden", s.send_as(&s.agent, "GET", "/api/v1/assets", b"").await).await;
     assert_rejected(&s, 403, "forbidden", s.send_as(&s.agent, "POST", "/api/v1/assets", br#"{"hostname":"x"}"#).await)
@@ -163,5 +166,29 @@ curl -sS -X POST "{base}$PATH_Q" -H 'Content-Type: application/json' \
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["action"], "created", "{answer}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extreme_timestamps_and_upper_case_nonces() {
+    let s = TestServer::start(Policy::Auto).await;
+    let path = "/api/v1/reports";
+    let body = serde_json::to_vec(&physical("web06", "SN-W6")).unwrap();
+    for ts in [i64::MIN, i64::MAX, 0] {
+        let nonce = assetkit_sign::random_hex(16);
+        let signature = assetkit_sign::signature(&s.agent.1, "POST", path, ts, &nonce, &body);
+        let h = SignedHeaders { key_id: s.agent.0.clone(), timestamp: ts, nonce, signature };
+        assert_rejected(&s, 401, "stale_timestamp", s.send_with("POST", path, &body, &h).await).await;
+    }
+    // Hex may be sent in upper case; it is the same nonce in lower case.
+    let mut h = signed(&s.agent, "POST", path, &body, 0);
+    h.nonce = h.nonce.to_ascii_uppercase();
+    h.signature = assetkit_sign::signature(&s.agent.1, "POST", path, h.timestamp, &h.nonce, &body);
+    let ok = s.send_with("POST", path, &body, &h).await;
+    assert_eq!(ok.0, 200, "{}", ok.1);
+    let mut lower = h.clone();
+    lower.nonce = h.nonce.to_ascii_lowercase();
+    lower.signature = assetkit_sign::signature(&s.agent.1, "POST", path, lower.timestamp, &lower.nonce, &body);
+    assert_rejected(&s, 409, "replay", s.send_with("POST", path, &body, &lower).await).await;
     s.stop().await;
 }

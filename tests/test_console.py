@@ -117,6 +117,20 @@ def test_operator_workflow(console, browser):
         assert "Added." in browser.page_source
     shot(browser, "03-settings")
 
+    # A key created in Settings shows its secret once, and that secret signs reports.
+    browser.find_element(*by("#key-name")).send_keys("agents-dc1")
+    navigate(browser, browser.find_element(*by("#key-name")).submit)
+    flash = browser.find_element(*by("[role=alert]")).text
+    key_id = browser.find_element(*by("[role=alert] code")).text
+    secret = browser.find_element(*by("#new-secret")).text
+    assert key_id.startswith("ak_") and len(secret) >= 32, flash
+    report = assetkit.collect(only=["os"])
+    report["host"]["hostname"] = report["facts"]["os"]["hostname"] = "console-key-check"
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", json.dumps(report).encode(), key_id, secret)
+    assert (status, answer["action"]) == (200, "created"), answer
+    browser.get(console.url + "/settings")
+    assert key_id in browser.page_source and secret not in browser.page_source
+
     # The discovered queue shows the new host; assign it.
     browser.get(console.url + "/discovered")
     assert "console-web-01" in browser.page_source

@@ -318,7 +318,7 @@ pub fn apply(
     let mut status = asset.status.clone();
     if status == "in_stock" {
         status = "online".into();
-        events.push(event(
+        events.push(Event::whole(
             "asset",
             "changed",
             Some("status"),
@@ -331,7 +331,7 @@ pub fn apply(
             asset.purchase.as_deref().and_then(|p| serde_json::from_str(p).ok()).unwrap_or_default();
         let found = crate::import::mismatches(&purchase, report);
         for m in &found {
-            events.push(event(
+            events.push(Event::whole(
                 "asset",
                 "changed",
                 Some("purchase"),
@@ -346,7 +346,7 @@ pub fn apply(
     let mut hostname = asset.hostname.clone();
     if hostname.is_none() {
         hostname = cert.or(current).map(str::to_owned);
-        events.push(event(
+        events.push(Event::whole(
             "asset",
             "changed",
             Some("hostname"),
@@ -358,7 +358,7 @@ pub fn apply(
     // The cert file holds an older name, and the inventory already carries the new one: an
     // admin renamed the asset, and the host has now been renamed to match.
     if cert.is_some_and(|c| Some(c) != current) && current.is_some() && asset.hostname.as_deref() == current {
-        events.push(event(
+        events.push(Event::whole(
             "host",
             "changed",
             Some("cert_hostname"),
@@ -371,7 +371,7 @@ pub fn apply(
         && now_name != name
         && asset.reported_hostname.as_deref() != Some(now_name)
     {
-        events.push(event(
+        events.push(Event::whole(
             "host",
             "changed",
             Some("hostname"),
@@ -451,17 +451,6 @@ pub fn apply(
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
     remember(conn, &report.report_id, asset.id, action, hostname.as_deref(), now)?;
     Ok(Outcome { asset_id: asset.id, action, cert_hostname: hostname, changes: events.len(), duplicate: false })
-}
-
-fn event(
-    component: &str,
-    kind: &'static str,
-    field: Option<&str>,
-    old: Option<&str>,
-    new: Option<&str>,
-    summary: String,
-) -> Event {
-    Event::whole(component, kind, field, old, new, summary)
 }
 
 /// Inserts one change event.

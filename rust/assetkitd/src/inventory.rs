@@ -660,13 +660,24 @@ pub fn status_counts(conn: &Connection, offline_cutoff: i64) -> rusqlite::Result
     Ok(counts)
 }
 
-/// Business unit or IDC names, sorted.
-pub fn names(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
-    let table = match table {
-        "business_units" => "business_units",
-        _ => "idcs",
+/// The business units and IDCs an asset can be assigned to, each sorted by name.
+#[derive(Debug, Clone, Default)]
+pub struct Choices {
+    /// Business unit names.
+    pub business_units: Vec<String>,
+    /// IDC names.
+    pub idcs: Vec<String>,
+}
+
+/// Reads [`Choices`].
+pub fn choices(conn: &Connection) -> rusqlite::Result<Choices> {
+    let names = |sql: &str| -> rusqlite::Result<Vec<String>> {
+        conn.prepare_cached(sql)?.query_map([], |r| r.get(0))?.collect()
     };
-    conn.prepare_cached(&format!("SELECT name FROM {table} ORDER BY name"))?.query_map([], |r| r.get(0))?.collect()
+    Ok(Choices {
+        business_units: names("SELECT name FROM business_units ORDER BY name")?,
+        idcs: names("SELECT name FROM idcs ORDER BY name")?,
+    })
 }
 
 /// Adds a business unit or an IDC; false when it already exists.

@@ -339,17 +339,12 @@ async fn assets_page(
     let cutoff = state.offline_cutoff();
     let f = filter.clone();
     let data = read(&state, move |c| {
-        Ok((
-            inventory::list_assets(c, &f, cutoff)?,
-            inventory::status_counts(c, cutoff)?,
-            inventory::names(c, "business_units")?,
-            inventory::names(c, "idcs")?,
-        ))
+        Ok((inventory::list_assets(c, &f, cutoff)?, inventory::status_counts(c, cutoff)?, inventory::choices(c)?))
     })
     .await;
     match data {
-        Ok((list, counts, bus, idcs)) => {
-            page(StatusCode::OK, started, views::assets(&user, &filter, &list, &counts, &bus, &idcs))
+        Ok((list, counts, choices)) => {
+            page(StatusCode::OK, started, views::assets(&user, &filter, &list, &counts, &choices))
         }
         Err(e) => e.into_response(),
     }
@@ -371,16 +366,15 @@ async fn asset_page(
         Ok((
             inventory::asset_detail(c, id, cutoff)?,
             inventory::asset_changes(c, id, 200, None)?,
-            inventory::names(c, "business_units")?,
-            inventory::names(c, "idcs")?,
+            inventory::choices(c)?,
         ))
     })
     .await;
     match data {
-        Ok((Some(asset), changes, bus, idcs)) => page(
+        Ok((Some(asset), changes, choices)) => page(
             StatusCode::OK,
             started,
-            views::asset(&user, &asset, &changes, &bus, &idcs, q.get("msg").map(String::as_str)),
+            views::asset(&user, &asset, &changes, &choices, q.get("msg").map(String::as_str)),
         ),
         Ok((None, ..)) => page(
             StatusCode::NOT_FOUND,
@@ -426,9 +420,8 @@ async fn new_asset_page(State(state): State<AppState>, headers: HeaderMap) -> Re
         Ok(u) => u,
         Err(r) => return r,
     };
-    let names = read(&state, |c| Ok((inventory::names(c, "business_units")?, inventory::names(c, "idcs")?))).await;
-    match names {
-        Ok((bus, idcs)) => page(StatusCode::OK, started, views::new_asset(&user, &bus, &idcs, None)),
+    match read(&state, inventory::choices).await {
+        Ok(choices) => page(StatusCode::OK, started, views::new_asset(&user, &choices, None)),
         Err(e) => e.into_response(),
     }
 }
@@ -455,14 +448,8 @@ async fn new_asset(State(state): State<AppState>, headers: HeaderMap, body: Byte
                 .into_response()
         }
         Err(e) => {
-            let names = read(&state, |c| Ok((inventory::names(c, "business_units")?, inventory::names(c, "idcs")?)))
-                .await
-                .unwrap_or_default();
-            page(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                started,
-                views::new_asset(&user, &names.0, &names.1, Some(&e.to_string())),
-            )
+            let choices = read(&state, inventory::choices).await.unwrap_or_default();
+            page(StatusCode::UNPROCESSABLE_ENTITY, started, views::new_asset(&user, &choices, Some(&e.to_string())))
         }
     }
 }
@@ -485,19 +472,13 @@ async fn discovered_page(
             sort: Some("-id".into()),
             ..AssetFilter::default()
         };
-        Ok((
-            inventory::list_assets(c, &filter, cutoff)?,
-            inventory::names(c, "business_units")?,
-            inventory::names(c, "idcs")?,
-        ))
+        Ok((inventory::list_assets(c, &filter, cutoff)?, inventory::choices(c)?))
     })
     .await;
     match data {
-        Ok((list, bus, idcs)) => page(
-            StatusCode::OK,
-            started,
-            views::discovered(&user, &list, &bus, &idcs, q.get("msg").map(String::as_str)),
-        ),
+        Ok((list, choices)) => {
+            page(StatusCode::OK, started, views::discovered(&user, &list, &choices, q.get("msg").map(String::as_str)))
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -663,6 +644,16 @@ async fn import_apply(State(state): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
+/// What the settings page lists.
+fn settings_data(c: &rusqlite::Connection) -> rusqlite::Result<views::SettingsData> {
+    Ok(views::SettingsData {
+        choices: inventory::choices(c)?,
+        keys: inventory::list_keys(c)?,
+        people: users::list_users(c)?,
+        events: inventory::admin_events(c, 50)?,
+    })
+}
+
 async fn settings_page(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -673,22 +664,10 @@ async fn settings_page(
         Ok(u) => u,
         Err(r) => return r,
     };
-    let data = read(&state, |c| {
-        Ok((
-            inventory::names(c, "business_units")?,
-            inventory::names(c, "idcs")?,
-            inventory::list_keys(c)?,
-            users::list_users(c)?,
-            inventory::admin_events(c, 50)?,
-        ))
-    })
-    .await;
-    match data {
-        Ok((bus, idcs, keys, people, events)) => page(
-            StatusCode::OK,
-            started,
-            views::settings(&user, &bus, &idcs, &keys, &people, &events, q.get("msg").map(String::as_str), None),
-        ),
+    match read(&state, settings_data).await {
+        Ok(data) => {
+            page(StatusCode::OK, started, views::settings(&user, &data, q.get("msg").map(String::as_str), None))
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -729,27 +708,13 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(serde_json::json!([id, secret.expose()]))
     })
     .await;
-    let data = read(&state, |c| {
-        Ok((
-            inventory::names(c, "business_units")?,
-            inventory::names(c, "idcs")?,
-            inventory::list_keys(c)?,
-            users::list_users(c)?,
-            inventory::admin_events(c, 50)?,
-        ))
-    })
-    .await;
-    let Ok((bus, idcs, keys, people, events)) = data else { return Redirect::to("/settings").into_response() };
+    let Ok(data) = read(&state, settings_data).await else { return Redirect::to("/settings").into_response() };
     match created {
-        Ok((id, secret)) => page(
-            StatusCode::OK,
-            started,
-            views::settings(&user, &bus, &idcs, &keys, &people, &events, None, Some((&id, &secret))),
-        ),
+        Ok((id, secret)) => page(StatusCode::OK, started, views::settings(&user, &data, None, Some((&id, &secret)))),
         Err(e) => page(
             StatusCode::UNPROCESSABLE_ENTITY,
             started,
-            views::settings(&user, &bus, &idcs, &keys, &people, &events, Some(&format!("Not created: {e}")), None),
+            views::settings(&user, &data, Some(&format!("Not created: {e}")), None),
         ),
     }
 }

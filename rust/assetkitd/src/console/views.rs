@@ -4,7 +4,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 
 use crate::import::Preview;
-use crate::inventory::{AssetFilter, AssetPage, KeyInfo, STATUSES};
+use crate::inventory::{AssetFilter, AssetPage, Choices, KeyInfo, STATUSES};
 use crate::users::{Session, UserInfo};
 
 fn text(v: &Value) -> String {
@@ -141,8 +141,7 @@ pub fn assets(
     f: &AssetFilter,
     list: &AssetPage,
     counts: &[(String, u64)],
-    bus: &[String],
-    idcs: &[String],
+    choices: &Choices,
 ) -> Markup {
     let current_sort = f.sort.clone().unwrap_or_else(|| "hostname".into());
     let header = |label: &str, key: &str| {
@@ -172,8 +171,8 @@ pub fn assets(
             form.filters method="get" action="/assets" role="search" {
                 @if let Some(s) = &f.status { input type="hidden" name="status" value=(s); }
                 label for="q" { "Hostname, serial, IP or MAC" input #q type="search" name="q" value=[f.q.as_deref()] size="28"; }
-                (select("business_unit", "Business unit", bus, f.business_unit.as_deref(), "Any"))
-                (select("idc", "IDC", idcs, f.idc.as_deref(), "Any"))
+                (select("business_unit", "Business unit", &choices.business_units, f.business_unit.as_deref(), "Any"))
+                (select("idc", "IDC", &choices.idcs, f.idc.as_deref(), "Any"))
                 button type="submit" { "Filter" }
                 a href="/assets" { "Reset" }
             }
@@ -227,14 +226,7 @@ fn component_table(title: &str, rows: Option<&Vec<Value>>, columns: &[(&str, &st
 }
 
 /// One asset.
-pub fn asset(
-    user: &Session,
-    a: &Value,
-    changes: &[Value],
-    bus: &[String],
-    idcs: &[String],
-    msg: Option<&str>,
-) -> Markup {
+pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, msg: Option<&str>) -> Markup {
     let c = &a["components"];
     let first = |kind: &str| c[kind].as_array().and_then(|l| l.first()).cloned().unwrap_or(Value::Null);
     let (system, cpu, memory, os, bios) = (first("system"), first("cpu"), first("memory"), first("os"), first("bios"));
@@ -285,8 +277,8 @@ pub fn asset(
                                 select #status name="status" { @for s in STATUSES { option value=(s) selected[status == *s || (status == "offline" && *s == "online")] { (s.replace('_', " ")) } } }
                             }
                         }
-                        datalist #bu-list { @for b in bus { option value=(b) {} } }
-                        datalist #idc-list { @for i in idcs { option value=(i) {} } }
+                        datalist #bu-list { @for b in &choices.business_units { option value=(b) {} } }
+                        datalist #idc-list { @for i in &choices.idcs { option value=(i) {} } }
                         p { button type="submit" { "Save" } " " span.muted { "Renaming here is the rename hosts accept: their cert files follow." } }
                     }
                 }
@@ -319,7 +311,7 @@ pub fn asset(
 }
 
 /// Manual entry.
-pub fn new_asset(user: &Session, bus: &[String], idcs: &[String], error: Option<&str>) -> Markup {
+pub fn new_asset(user: &Session, choices: &Choices, error: Option<&str>) -> Markup {
     layout(
         "Enter a host",
         Some(user),
@@ -338,8 +330,8 @@ pub fn new_asset(user: &Session, bus: &[String], idcs: &[String], error: Option<
                     dt { label for="rack" { "Rack" } } dd { input #rack name="rack"; }
                     dt { label for="position" { "Position" } } dd { input #position name="position"; }
                 }
-                datalist #bu-list { @for b in bus { option value=(b) {} } }
-                datalist #idc-list { @for i in idcs { option value=(i) {} } }
+                datalist #bu-list { @for b in &choices.business_units { option value=(b) {} } }
+                datalist #idc-list { @for i in &choices.idcs { option value=(i) {} } }
                 p { button type="submit" { "Enter host" } }
             }
         },
@@ -347,7 +339,7 @@ pub fn new_asset(user: &Session, bus: &[String], idcs: &[String], error: Option<
 }
 
 /// The discovered queue with bulk assignment.
-pub fn discovered(user: &Session, list: &AssetPage, bus: &[String], idcs: &[String], msg: Option<&str>) -> Markup {
+pub fn discovered(user: &Session, list: &AssetPage, choices: &Choices, msg: Option<&str>) -> Markup {
     layout(
         "Discovered",
         Some(user),
@@ -361,8 +353,8 @@ pub fn discovered(user: &Session, list: &AssetPage, bus: &[String], idcs: &[Stri
                 fieldset.panel {
                     legend { "Assign the selected assets" }
                     div.filters {
-                        (select("business_unit", "Business unit", bus, None, "—"))
-                        (select("idc", "IDC", idcs, None, "—"))
+                        (select("business_unit", "Business unit", &choices.business_units, None, "—"))
+                        (select("idc", "IDC", &choices.idcs, None, "—"))
                         label for="rack" { "Rack" input #rack name="rack" size="8"; }
                         label for="position" { "Position" input #position name="position" size="8"; }
                         button type="submit" { "Assign" }
@@ -438,18 +430,20 @@ pub fn import(user: &Session, preview: Option<&Preview>, token: Option<&str>, ms
     )
 }
 
+/// What the settings page lists.
+pub struct SettingsData {
+    /// Business units and IDCs.
+    pub choices: Choices,
+    /// API keys, revoked ones included.
+    pub keys: Vec<KeyInfo>,
+    /// Console users.
+    pub people: Vec<UserInfo>,
+    /// The latest admin events.
+    pub events: Vec<Value>,
+}
+
 /// Business units, IDCs, API keys, users and the audit log.
-#[allow(clippy::too_many_arguments)]
-pub fn settings(
-    user: &Session,
-    bus: &[String],
-    idcs: &[String],
-    keys: &[KeyInfo],
-    people: &[UserInfo],
-    events: &[Value],
-    msg: Option<&str>,
-    new_key: Option<(&str, &str)>,
-) -> Markup {
+pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key: Option<(&str, &str)>) -> Markup {
     let name_form = |kind: &str, label: &str| {
         html! {
             form.filters method="post" action="/settings/names" {
@@ -474,13 +468,13 @@ pub fn settings(
                 }
             }
             div.grid {
-                section { h2 { "Business units" } ul { @for b in bus { li { (b) } } } (name_form("business_unit", "New business unit")) }
-                section { h2 { "IDCs" } ul { @for i in idcs { li { (i) } } } (name_form("idc", "New IDC")) }
+                section { h2 { "Business units" } ul { @for b in &data.choices.business_units { li { (b) } } } (name_form("business_unit", "New business unit")) }
+                section { h2 { "IDCs" } ul { @for i in &data.choices.idcs { li { (i) } } } (name_form("idc", "New IDC")) }
             }
             h2 { "API keys" }
             table {
                 thead { tr { th { "Key id" } th { "Name" } th { "Scope" } th { "Created" } th { "Revoked" } th { span.skip { "Action" } } } }
-                tbody { @for k in keys { tr {
+                tbody { @for k in &data.keys { tr {
                     td.mono { (k.key_id) } td { (k.name) } td { (k.scope) } td { (k.created_at) } td { (k.revoked_at.as_deref().unwrap_or("—")) }
                     td { @if k.revoked_at.is_none() {
                         form.inline method="post" action="/settings/keys/revoke" data-confirm={ "Revoke " (k.key_id) "? Hosts using it can no longer report." } {
@@ -498,12 +492,12 @@ pub fn settings(
                 button type="submit" { "Create key" }
             }
             h2 { "Users" }
-            ul { @for u in people { li { (u.name) @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
+            ul { @for u in &data.people { li { (u.name) @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
             p.muted { "Users are managed with " code { "assetkitd users create|passwd|disable" } "." }
             h2 { "Audit log" }
             table {
                 thead { tr { th { "When" } th { "Who" } th { "What" } th { "Target" } th { "Detail" } } }
-                tbody { @for e in events { tr { td { (text(&e["at"])) } td { (text(&e["actor"])) } td { (text(&e["action"])) } td { (text(&e["target"])) } td { (text(&e["detail"])) } } } }
+                tbody { @for e in &data.events { tr { td { (text(&e["at"])) } td { (text(&e["actor"])) } td { (text(&e["action"])) } td { (text(&e["target"])) } td { (text(&e["detail"])) } } } }
             }
             (PreEscaped(""))
         },

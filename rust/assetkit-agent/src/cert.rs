@@ -4,6 +4,11 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use assetkit_core::trust::{self, ReadRules, TrustError};
+
+/// A hostname is at most 253 bytes; the cert file holds one and a newline.
+pub const MAX_CERT_BYTES: u64 = 1024;
+
 /// The cert file at a path.
 #[derive(Debug, Clone)]
 pub struct CertFile {
@@ -22,11 +27,17 @@ impl CertFile {
     }
 
     /// The stored hostname; `None` when the file does not exist or is empty.
+    ///
+    /// The file is never a symbolic link (this module replaces it by rename), must not be
+    /// writable by others (it decides which asset the host's reports land on), and holds one
+    /// name: at most [`MAX_CERT_BYTES`] are read.
     pub fn read(&self) -> std::io::Result<Option<String>> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(s) => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        let rules = ReadRules { no_symlink: true, owner_and_mode: true, max_bytes: MAX_CERT_BYTES };
+        match trust::read(&self.path, rules) {
+            Ok(file) => Ok(Some(String::from_utf8_lossy(&file.bytes).trim().to_owned()).filter(|s| !s.is_empty())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(TrustError::Io { source, .. }) => Err(source),
+            Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())),
         }
     }
 
@@ -45,7 +56,13 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> std::io::Result<()> 
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
+        // A temp file left by a crashed run with the same pid is ours to replace; create_new
+        // (O_EXCL) then never writes through a link planted at that name.
+        match std::fs::remove_file(&tmp) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
         f.write_all(data)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
@@ -71,5 +88,24 @@ mod tests {
         cert.write("web02").unwrap();
         assert_eq!(std::fs::read_to_string(cert.path()).unwrap(), "web02\n");
         assert_eq!(std::fs::read_dir(dir.path().join("etc/assetkit")).unwrap().count(), 1, "temp file left behind");
+    }
+
+    #[test]
+    fn a_symlink_or_a_huge_file_is_refused_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 10 << 20]).unwrap();
+        let cert = CertFile::new(dir.path().join("cert"));
+        std::os::unix::fs::symlink(&big, cert.path()).unwrap();
+        let err = cert.read().unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        std::fs::remove_file(cert.path()).unwrap();
+        std::fs::copy(&big, cert.path()).unwrap();
+        let err = cert.read().unwrap_err().to_string();
+        assert!(err.contains("larger than 1024"), "{err}");
+        // Writing replaces the file (and would replace a link) without following it.
+        cert.write("web01").unwrap();
+        assert_eq!(cert.read().unwrap().as_deref(), Some("web01"));
+        assert_eq!(std::fs::metadata(&big).unwrap().len(), 10 << 20, "the link's target is untouched");
     }
 }

@@ -1,4 +1,9 @@
 //! The signed HTTP client: POST reports, GET the pending host list. rustls only.
+//!
+//! The receiver's answer is trusted no more than a request is: redirects are refused (a signed
+//! request never goes to another origin), the answer is read up to [`MAX_ANSWER_BYTES`], error
+//! messages quote at most [`MAX_EXCERPT`] characters of it, and the whole exchange (connect,
+//! send, read) ends at the deadline.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -6,6 +11,20 @@ use std::time::{Duration, Instant};
 use assetkit_core::Report;
 use assetkit_sign::Secret;
 use serde::{Deserialize, Serialize};
+
+/// Largest answer read from the receiver (its answers are a few hundred bytes).
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// Longest excerpt of an answer quoted in an error.
+pub const MAX_EXCERPT: usize = 200;
+
+/// At most [`MAX_EXCERPT`] characters of `text`, marked when cut.
+fn excerpt(text: &str) -> String {
+    let mut out: String = text.chars().take(MAX_EXCERPT).collect();
+    if out.len() < text.len() {
+        out.push_str("…");
+    }
+    out
+}
 
 /// The receiver's answer to a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +94,7 @@ pub struct Client {
     base: String,
     key_id: String,
     secret: Secret,
+    timeout: Duration,
 }
 
 fn chain(e: &dyn std::error::Error) -> String {
@@ -105,6 +125,7 @@ impl Client {
             )));
         }
         let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("assetkit/", env!("CARGO_PKG_VERSION")));
@@ -118,7 +139,7 @@ impl Client {
         }
         let http =
             builder.build().map_err(|e| SendError::Setup(format!("cannot build the HTTP client: {}", chain(&e))))?;
-        Ok(Client { http, base, key_id: key_id.to_owned(), secret })
+        Ok(Client { http, base, key_id: key_id.to_owned(), secret, timeout })
     }
 
     fn url(&self, path: &str) -> (String, String) {
@@ -139,35 +160,79 @@ impl Client {
         body: Vec<u8>,
         deadline: Option<Instant>,
     ) -> Result<serde_json::Value, SendError> {
+        let (url, _) = self.url(path);
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => self.timeout,
+        };
+        if left.is_zero() {
+            return Err(SendError::Unreachable { url, message: "out of time for this run".into() });
+        }
+        match tokio::time::timeout(left, self.exchange(method, path, body, left)).await {
+            Ok(result) => result,
+            Err(_) => Err(SendError::Unreachable {
+                url,
+                message: format!("no complete answer within {}", humantime::format_duration(left)),
+            }),
+        }
+    }
+
+    /// One signed request and its answer, read within the size bound.
+    async fn exchange(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, SendError> {
         let (url, signed_path) = self.url(path);
         let headers = assetkit_sign::sign(&self.key_id, &self.secret, method.as_str(), &signed_path, &body);
-        let mut req = self.http.request(method, &url);
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(SendError::Unreachable { url, message: "out of time for this run".into() });
-            }
-            req = req.timeout(left);
-        }
+        let mut req = self.http.request(method, &url).timeout(timeout);
         for (name, value) in headers.pairs() {
             req = req.header(name, value);
         }
         if !body.is_empty() {
             req = req.header("content-type", "application/json").body(body);
         }
-        let resp = req.send().await.map_err(|e| SendError::Unreachable { url: url.clone(), message: chain(&e) })?;
+        let unreachable = |e: reqwest::Error| SendError::Unreachable { url: url.clone(), message: chain(&e) };
+        let mut resp = req.send().await.map_err(unreachable)?;
         let status = resp.status().as_u16();
-        let text = resp.text().await.map_err(|e| SendError::Unreachable { url: url.clone(), message: chain(&e) })?;
-        let value: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        if resp.status().is_redirection() {
+            let to = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(excerpt).unwrap_or_default();
+            return Err(SendError::Refused {
+                url: url.clone(),
+                status,
+                code: "redirect".into(),
+                message: format!(
+                    "the receiver redirects to {to:?}; assetkit does not follow redirects (a signed request must \
+                     not go to another origin): set `server` to the receiver's own URL"
+                ),
+            });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
+            if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+                return Err(SendError::Refused {
+                    url: url.clone(),
+                    status,
+                    code: "answer_too_large".into(),
+                    message: format!("the answer exceeds {MAX_ANSWER_BYTES} bytes; this is not an assetkitd"),
+                });
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::String(excerpt(&text)));
         if status == 200 || status == 201 {
             return Ok(value);
         }
-        let code = value.pointer("/error/code").and_then(|c| c.as_str()).unwrap_or("error").to_owned();
+        let code = value.pointer("/error/code").and_then(|c| c.as_str()).map(excerpt).unwrap_or_else(|| "error".into());
         let message = value
             .pointer("/error/message")
             .and_then(|c| c.as_str())
-            .map(str::to_owned)
-            .unwrap_or_else(|| value.to_string());
+            .map(excerpt)
+            .unwrap_or_else(|| excerpt(&value.to_string()));
         Err(SendError::Refused { url, status, code, message })
     }
 

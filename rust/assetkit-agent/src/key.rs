@@ -1,9 +1,16 @@
 //! The key file: the API secret, alone in a file that only its owner can read.
+//!
+//! It is opened without blocking and checked on the open descriptor: a FIFO, a device or a
+//! directory in its place is refused at once (never waited on), and at most [`MAX_KEY_BYTES`]
+//! are read.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use assetkit_core::trust::{self, ReadRules, TrustError};
 use assetkit_sign::Secret;
+
+/// A secret is 68 bytes; anything much larger is not a key file.
+pub const MAX_KEY_BYTES: u64 = 4096;
 
 /// Why the key file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -40,22 +47,29 @@ pub enum KeyError {
         /// Path.
         path: String,
     },
+    /// Not a regular file, too large, or in a directory others may write.
+    #[error("key file: {0}")]
+    Untrusted(TrustError),
 }
 
 /// Reads the secret, refusing a file that others could read or that someone else owns.
 pub fn load(path: &Path) -> Result<Secret, KeyError> {
     let shown = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|source| KeyError::Read { path: shown.clone(), source })?;
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(KeyError::Mode { path: shown, mode });
+    let rules = ReadRules { no_symlink: false, owner_and_mode: false, max_bytes: MAX_KEY_BYTES };
+    let file = match trust::read(path, rules) {
+        Ok(file) => file,
+        Err(TrustError::Io { source, .. }) => return Err(KeyError::Read { path: shown, source }),
+        Err(e) => return Err(KeyError::Untrusted(e)),
+    };
+    if file.mode & 0o077 != 0 {
+        return Err(KeyError::Mode { path: shown, mode: file.mode });
     }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        return Err(KeyError::Owner { path: shown, owner: meta.uid(), me });
+    let me = trust::euid();
+    if file.uid != me {
+        return Err(KeyError::Owner { path: shown, owner: file.uid, me });
     }
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read { path: shown.clone(), source })?;
-    let secret = Secret::new(text);
+    trust::check_ancestors(path).map_err(KeyError::Untrusted)?;
+    let secret = Secret::new(String::from_utf8_lossy(&file.bytes));
     if secret.is_empty() {
         return Err(KeyError::Empty { path: shown });
     }
@@ -81,5 +95,20 @@ mod tests {
         assert_eq!(load(&path).unwrap().expose(), "aks_secret");
         std::fs::write(&path, "\n").unwrap();
         assert!(load(&path).unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn a_fifo_or_a_huge_file_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600)).unwrap();
+        // Opening a FIFO for reading blocks until a writer comes; the check must not.
+        let err = load(&fifo).unwrap_err().to_string();
+        assert!(err.contains("FIFO"), "{err}");
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'a'; 1 << 20]).unwrap();
+        std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let err = load(&big).unwrap_err().to_string();
+        assert!(err.contains("larger than 4096"), "{err}");
     }
 }

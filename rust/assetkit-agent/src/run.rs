@@ -64,6 +64,9 @@ pub enum RunError {
         /// Why spooling failed.
         io: std::io::Error,
     },
+    /// The spool is not trusted (see [`Spool::check`]); spooled reports were not sent.
+    #[error("spool: {0}; spooled reports were left unsent")]
+    Spool(assetkit_core::trust::TrustError),
     /// The cert file could not be read or written.
     #[error("cert file {path}: {source}")]
     Cert {
@@ -162,7 +165,12 @@ pub async fn send_collected(
     // answer may have changed it.
     let mut spool_sent = 0;
     let mut blocked: Option<SendError> = None;
-    for entry in spool.entries() {
+    let spool_problem = spool.check().err();
+    if let Some(error) = &spool_problem {
+        tracing::warn!(%error, "spool not trusted: its reports are not read, and this run's report is not spooled");
+    }
+    let pending = if spool_problem.is_none() { spool.entries() } else { Vec::new() };
+    for entry in pending {
         if Instant::now() >= deadline {
             blocked = Some(SendError::Unreachable { url: String::new(), message: "out of time for this run".into() });
             break;
@@ -234,6 +242,9 @@ pub async fn send_collected(
             };
         }
     };
+    if let Some(error) = spool_problem {
+        return Err(RunError::Spool(error));
+    }
     match cert_problem {
         // Delivered, but the cert file could not take the receiver's answer.
         Some(source) => Err(RunError::Cert { path: config.cert_file.display().to_string(), source }),

@@ -24,6 +24,9 @@ pub enum CommandError {
     /// The deadline passed; the process group was killed.
     #[error("timed out after {}", humantime::format_duration(*.0))]
     TimedOut(Duration),
+    /// Printed more than the bound; the process group was killed.
+    #[error("printed more than {0} bytes on stdout")]
+    TooMuchOutput(u64),
     /// Exited non-zero or by a signal.
     #[error("exited with {status}{}", if .stderr.is_empty() { String::new() } else { format!(": {}", .stderr) })]
     Failed {
@@ -34,8 +37,21 @@ pub enum CommandError {
     },
 }
 
+/// Most stdout kept from a system command (MegaCli on a full JBOD chassis prints a few MB).
+pub const MAX_COMMAND_OUTPUT: u64 = 32 << 20;
+
 /// Runs `program args...` and returns its stdout, or an error after `timeout`.
 pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> Result<Vec<u8>, CommandError> {
+    run_bounded(program, args, timeout, MAX_COMMAND_OUTPUT)
+}
+
+/// [`run_with_timeout`], refusing (and killing) a program that prints more than `max_output` bytes.
+pub fn run_bounded(
+    program: &Path,
+    args: &[&str],
+    timeout: Duration,
+    max_output: u64,
+) -> Result<Vec<u8>, CommandError> {
     use std::os::unix::process::CommandExt;
 
     let mut child = Command::new(program)
@@ -53,7 +69,7 @@ pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> Res
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut out = Vec::new();
-        let result = stdout.read_to_end(&mut out).map(|_| out);
+        let result = stdout.by_ref().take(max_output + 1).read_to_end(&mut out).map(|_| out);
         let _ = tx.send(result);
     });
     let err_reader = std::thread::spawn(move || {
@@ -63,6 +79,11 @@ pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> Res
     });
 
     let out = match rx.recv_timeout(timeout) {
+        Ok(Ok(out)) if out.len() as u64 > max_output => {
+            kill_group(pid);
+            let _ = child.wait();
+            return Err(CommandError::TooMuchOutput(max_output));
+        }
         Ok(result) => result,
         Err(_) => {
             kill_group(pid);

@@ -14,7 +14,8 @@
 //! [`script`] (the remote snapshot script and its stream), [`smbios`] (raw table and dmidecode
 //! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release), [`placeholder`]
 //! (vendor junk strings), [`plugins`] (the collectors), [`collect`] (running them),
-//! [`command`] (subprocesses with a deadline).
+//! [`command`] (subprocesses with a deadline and an output bound), [`trust`] (ownership and mode
+//! checks on files others could have written).
 
 pub mod collect;
 pub mod command;
@@ -25,6 +26,7 @@ pub mod plugins;
 pub mod script;
 pub mod smbios;
 pub mod source;
+pub mod trust;
 
 pub use collect::{CollectOptions, Selection, UnknownPlugin, collect};
 pub use model::{Facts, Mode, Report};

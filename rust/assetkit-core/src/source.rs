@@ -22,7 +22,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::command::{CommandError, find_program, run_with_timeout};
+use crate::command::{CommandError, find_program, run_bounded, run_with_timeout};
 
 /// The output of one custom plugin: its stdout, or why it has none.
 pub type CustomOutput = Result<Vec<u8>, String>;
@@ -186,6 +186,9 @@ impl Source for LiveSource {
             })
             .collect();
         programs.sort();
+        // A plugin runs with the agent's privileges (often root): one that another user could
+        // have written, or that sits in a directory another user could write, is refused.
+        let dir_trusted = crate::trust::check_ancestors(&dir.join("x"));
         let timeout = self.options.command_timeout;
         // Plugins run side by side so that N slow plugins cost one timeout, not N.
         std::thread::scope(|scope| {
@@ -193,8 +196,14 @@ impl Source for LiveSource {
                 .into_iter()
                 .filter(|(_, path)| find_program(&[path.to_str().unwrap_or("")]).is_some())
                 .map(|(name, path)| {
+                    let trusted = match &dir_trusted {
+                        Err(e) => Err(format!("refused: {e}")),
+                        Ok(()) => trusted_plugin(&path),
+                    };
                     scope.spawn(move || {
-                        let result = run_with_timeout(&path, &[], timeout).map_err(|e| e.to_string());
+                        let result = trusted.and_then(|()| {
+                            run_bounded(&path, &[], timeout, MAX_PLUGIN_OUTPUT).map_err(|e| e.to_string())
+                        });
                         (name, result)
                     })
                 })
@@ -202,6 +211,18 @@ impl Source for LiveSource {
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         })
     }
+}
+
+/// Most output a custom plugin may print: a fact, not a data dump.
+pub const MAX_PLUGIN_OUTPUT: u64 = 1 << 20;
+
+/// The plugin (after symlinks) is owned by root or the agent's user and not writable by others.
+fn trusted_plugin(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot stat {}: {e}", path.display()))?;
+    crate::trust::check_owner_and_mode(path, meta.uid(), meta.mode()).map_err(|e| format!("refused: {e}"))?;
+    let target = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
+    crate::trust::check_ancestors(&target).map_err(|e| format!("refused: {e}"))
 }
 
 fn megaraid_present() -> bool {

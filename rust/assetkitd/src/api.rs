@@ -7,14 +7,14 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::apply::ApplyError;
-use crate::auth::{Caller, Scope, authenticate};
+use crate::auth::{Admin, Agent, Caller, Signed};
 use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
 use crate::server::AppState;
 use crate::writer::WriteError;
@@ -44,7 +44,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+        let mut response =
+            (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Agents keep the report in their spool and come back.
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        response
     }
 }
 
@@ -57,7 +63,7 @@ impl From<WriteError> for ApiError {
             }
             WriteError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
             WriteError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            WriteError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()),
+            WriteError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
             WriteError::Apply(ApplyError::Db(_) | ApplyError::Failpoint(_)) | WriteError::Db(_) => {
                 tracing::error!(error = %e, "write failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))
@@ -77,32 +83,62 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/changes", get(changes))
 }
 
-/// Reads the body up to the limit; larger bodies get 413 without being read whole.
-async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let limit = state.config.max_body;
+/// Reads the body within `limit` (413 beyond it), the body timeout (408), and its framing (400
+/// for a malformed chunked encoding or a body cut short). Declared lengths over the limit are
+/// refused before a byte is read.
+pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request body exceeds {limit} bytes"))
     };
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    axum::body::to_bytes(body, limit).await.map_err(|_| too_large())
+    axum::body::to_bytes(body, limit).await.map_err(|e| match body_fault(&e) {
+        BodyFault::TooLarge => too_large(),
+        BodyFault::TimedOut => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "the request body stalled; send it without pauses",
+        ),
+        BodyFault::Malformed => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            "the request body is malformed (bad chunked encoding, or cut short)",
+        ),
+    })
 }
 
-/// Authenticates, counting rejections.
-async fn verified(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    scope: Scope,
-) -> Result<Caller, ApiError> {
-    authenticate(state, method, uri, headers, body, scope).await
+#[derive(Debug, PartialEq, Eq)]
+enum BodyFault {
+    TooLarge,
+    TimedOut,
+    Malformed,
+}
+
+/// What went wrong reading a body: the error chain holds a length-limit error, a body timeout,
+/// or (anything else) a framing error from hyper.
+fn body_fault(err: &axum::Error) -> BodyFault {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return BodyFault::TooLarge;
+        }
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return BodyFault::TimedOut;
+        }
+        cur = e.source();
+    }
+    BodyFault::Malformed
+}
+
+/// The answer to any path the API does not have: the API's JSON error.
+pub async fn not_found(uri: Uri) -> Response {
+    let _ = uri;
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
 }
 
 /// `Path`, answering a malformed path segment with the API's JSON error (and counting it).
@@ -134,39 +170,42 @@ impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppS
     }
 }
 
-/// Wraps a handler result so every error is counted by reason.
-fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiError>) -> Response {
+/// Wraps a handler result so every error is counted by reason and logged, a few lines per
+/// reason per minute (a flood of bad requests is one summary line, not a full disk).
+pub(crate) fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiError>) -> Response {
+    static LINES: crate::log::Limiter = crate::log::Limiter::new(10, std::time::Duration::from_secs(60));
     match result {
         Ok(v) => v.into_response(),
         Err(e) => {
             state.metrics.rejected(e.code);
-            tracing::info!(code = e.code, status = e.status.as_u16(), message = %e.message, "request rejected");
+            if let Some(suppressed) = LINES.allow(e.code) {
+                tracing::info!(
+                    code = e.code,
+                    status = e.status.as_u16(),
+                    message = %crate::log::clip(&e.message),
+                    suppressed,
+                    "request rejected"
+                );
+            }
             e.into_response()
         }
     }
 }
 
-async fn post_report(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let result = post_report_inner(&state, &method, &uri, &headers, body).await;
+async fn post_report(State(state): State<AppState>, signed: Signed<Agent>, headers: HeaderMap, body: Body) -> Response {
+    let result = post_report_inner(&state, signed, &headers, body).await;
     counted(&state, result)
 }
 
 async fn post_report_inner(
     state: &AppState,
-    method: &Method,
-    uri: &Uri,
+    signed: Signed<Agent>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let bytes = read_body(state, headers, body).await?;
-    let caller = verified(state, method, uri, headers, &bytes, Scope::Agent).await?;
+    let bytes = read_body(headers, body, state.config.max_body).await?;
+    let caller = signed.verify(&bytes)?;
     let raw = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8"))?;
     let value: Value = serde_json::from_str(raw).map_err(|e| {
@@ -195,6 +234,8 @@ async fn post_report_inner(
     if report.report_id.is_empty() || report.report_id.len() > 64 {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_report", "report_id must be 1 to 64 characters"));
     }
+    crate::limits::check(&report)
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_components", e.to_string()))?;
     let outcome = state.writer.apply(report, raw.to_owned(), caller.nonce).await?;
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
@@ -207,15 +248,9 @@ async fn post_report_inner(
     })))
 }
 
-/// Signed GET: verifies and records the nonce.
-async fn signed_get(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    scope: Scope,
-) -> Result<Caller, ApiError> {
-    let caller = verified(state, method, uri, headers, b"", scope).await?;
+/// Signed GET: verifies (an empty body) and records the nonce.
+async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, ApiError> {
+    let caller = signed.verify(b"")?;
     state.writer.nonce(caller.nonce.clone()).await?;
     Ok(caller)
 }
@@ -234,9 +269,9 @@ pub(crate) async fn read<T: Send + 'static>(
     .map_err(ApiError::internal)?
 }
 
-async fn pending(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+async fn pending(State(state): State<AppState>, signed: Signed<Agent>) -> Response {
     let result = async {
-        signed_get(&state, &method, &uri, &headers, Scope::Agent).await?;
+        signed_get(&state, signed).await?;
         let now = crate::store::now();
         let day_start = now - now.rem_euclid(86_400);
         let hosts = read(&state, move |c| inventory::pending_hosts(c, day_start)).await?;
@@ -248,13 +283,11 @@ async fn pending(State(state): State<AppState>, method: Method, uri: Uri, header
 
 async fn list_assets(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed<Admin>,
     ApiQuery(filter): ApiQuery<AssetFilter>,
 ) -> Response {
     let result = async {
-        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
         let page = read(&state, move |c| inventory::list_assets(c, &filter, cutoff)).await?;
         Ok(Json(page))
@@ -265,13 +298,11 @@ async fn list_assets(
 
 async fn asset(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed<Admin>,
     ApiPath(id): ApiPath<i64>,
 ) -> Response {
     let result = async {
-        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
         read(&state, move |c| inventory::asset_detail(c, id, cutoff))
             .await?
@@ -293,14 +324,12 @@ struct ChangesQuery {
 
 async fn asset_changes(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed<Admin>,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Response {
     let result = async {
-        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        signed_get(&state, signed).await?;
         let changes = read(&state, move |c| inventory::asset_changes(c, id, q.limit.unwrap_or(100), q.before)).await?;
         Ok(Json(json!({"asset_id": id, "changes": changes})))
     }
@@ -326,13 +355,11 @@ fn parse_since(s: &str) -> Result<i64, ApiError> {
 
 async fn changes(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
+    signed: Signed<Admin>,
     ApiQuery(q): ApiQuery<ChangesQuery>,
 ) -> Response {
     let result = async {
-        signed_get(&state, &method, &uri, &headers, Scope::Admin).await?;
+        signed_get(&state, signed).await?;
         let since = q.since.as_deref().map(parse_since).transpose()?.unwrap_or(0);
         let after_id = q.after_id.unwrap_or(0);
         let changes =
@@ -347,27 +374,20 @@ async fn changes(
 /// A signed admin write with a JSON body.
 async fn admin_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
-    method: &Method,
-    uri: &Uri,
+    signed: Signed<Admin>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Caller, T), ApiError> {
-    let bytes = read_body(state, headers, body).await?;
-    let caller = verified(state, method, uri, headers, &bytes, Scope::Admin).await?;
+    let bytes = read_body(headers, body, state.config.max_body).await?;
+    let caller = signed.verify(&bytes)?;
     let input: T = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
     Ok((caller, input))
 }
 
-async fn create_asset(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn create_asset(State(state): State<AppState>, signed: Signed<Admin>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let (caller, input): (Caller, NewAsset) = admin_body(&state, &method, &uri, &headers, body).await?;
+        let (caller, input): (Caller, NewAsset) = admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);
         let created = state
             .writer
@@ -386,14 +406,13 @@ async fn create_asset(
 
 async fn patch_asset(
     State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
+    signed: Signed<Admin>,
     headers: HeaderMap,
     ApiPath(id): ApiPath<i64>,
     body: Body,
 ) -> Response {
     let result = async {
-        let (caller, patch): (Caller, AssetPatch) = admin_body(&state, &method, &uri, &headers, body).await?;
+        let (caller, patch): (Caller, AssetPatch) = admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);
         let changed = state
             .writer

@@ -84,11 +84,15 @@ pub enum ApplyError {
     Failpoint(usize),
 }
 
-/// Test-only fault injection: fail after half the component writes of a changing report.
+/// Test-only fault injection.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Failpoint {
-    /// Fire on every changing report.
+    /// Fail after half the component writes of every changing report.
     pub after_half_of_component_writes: bool,
+    /// Panic while applying a report whose hostname starts with `panic-`.
+    pub panic_on_hostname_prefix: bool,
+    /// Kill the writer thread on its first batch.
+    pub kill_writer_thread: bool,
 }
 
 /// Names that every unconfigured host has: never an identity.
@@ -212,6 +216,11 @@ pub fn apply(
         return Ok(Outcome { asset_id, action: Action::parse(&action), cert_hostname, changes: 0, duplicate: true });
     }
 
+    if failpoint.is_some_and(|f| f.panic_on_hostname_prefix)
+        && report.host.hostname.as_deref().is_some_and(|h| h.starts_with("panic-"))
+    {
+        panic!("failpoint: a report that panics the writer");
+    }
     let current = clean_name(report.host.hostname.as_deref());
     let cert = clean_name(report.host.cert_hostname.as_deref());
     let system = report.facts.system.as_ref();

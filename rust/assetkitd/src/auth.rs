@@ -1,15 +1,28 @@
-//! Verifying signed requests: key lookup (with a short cache), timestamp window, signature in
-//! constant time, scope. Replay (the nonce) is checked by the writer, atomically with the
-//! write the request makes.
+//! Verifying signed requests in two steps, so that no body is read for an unknown caller.
+//!
+//! 1. [`Signed`] (an extractor, before the body): the four headers are present and well-formed,
+//!    the key id has the shape of a key id, the timestamp is inside the window, the key exists,
+//!    is not revoked, and its scope allows the route.
+//! 2. [`Signed::verify`] (after the body is read within its limit): the HMAC over method, path,
+//!    timestamp, nonce and body digest, compared in constant time.
+//!
+//! Replay (the nonce) is checked by the writer, atomically with the write the request makes.
+//! Key lookups are cached briefly; only keys that exist are cached, in a table of bounded size,
+//! so unauthenticated requests with invented key ids cost a lookup each and no memory. Key ids
+//! are never echoed into answers or logs.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use assetkit_sign::{HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignError};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, counted};
 use crate::server::AppState;
 use crate::writer::NonceUse;
 
@@ -31,17 +44,67 @@ impl Scope {
     }
 }
 
+/// A route's required scope, as a type (`Signed<Agent>`, `Signed<Admin>`).
+pub trait RequiredScope: Send + Sync + 'static {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+/// Routes hosts use.
+pub struct Agent;
+/// Routes for people and their scripts.
+pub struct Admin;
+
+impl RequiredScope for Agent {
+    const SCOPE: Scope = Scope::Agent;
+}
+impl RequiredScope for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+
 /// How long a looked-up key is trusted before it is read again (bounds how long a revoked key
 /// keeps working in a running server).
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Most keys cached at once.
+pub const KEY_CACHE_MAX: usize = 100_000;
+/// Longest key id accepted.
+pub const MAX_KEY_ID: usize = 64;
 
 /// A looked-up key: secret, scope, revoked.
-type KeyEntry = Option<(assetkit_sign::Secret, String, bool)>;
+type KeyEntry = (assetkit_sign::Secret, String, bool);
 
-/// Keys recently read from the store.
+/// Keys recently read from the store (existing keys only).
 #[derive(Default)]
 pub struct KeyCache {
     entries: Mutex<HashMap<String, (Instant, KeyEntry)>>,
+}
+
+impl KeyCache {
+    fn get(&self, key_id: &str) -> Option<KeyEntry> {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.get(key_id).filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL).map(|(_, e)| e.clone())
+    }
+
+    fn put(&self, key_id: &str, entry: KeyEntry) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= KEY_CACHE_MAX && !entries.contains_key(key_id) {
+            entries.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
+            if entries.len() >= KEY_CACHE_MAX {
+                return;
+            }
+        }
+        entries.insert(key_id.to_owned(), (Instant::now(), entry));
+    }
+
+    /// Keys cached now.
+    pub fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The caller, once verified.
@@ -51,6 +114,18 @@ pub struct Caller {
     pub key_id: String,
     /// Its nonce, for the writer to record.
     pub nonce: NonceUse,
+}
+
+/// A request whose headers, key and scope were checked; its body is not verified yet.
+pub struct Signed<S> {
+    key_id: String,
+    secret: assetkit_sign::Secret,
+    timestamp: i64,
+    nonce: String,
+    signature: String,
+    method: String,
+    path_and_query: String,
+    _scope: PhantomData<S>,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
@@ -66,52 +141,90 @@ fn unauthorized(message: String) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
 }
 
-/// Verifies the request; returns the caller or the error to send.
-pub async fn authenticate(
-    state: &AppState,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    need: Scope,
-) -> Result<Caller, ApiError> {
-    let key_id = header(headers, HEADER_KEY)?.to_owned();
+/// A key id is short and plain: checked before any lookup or log line.
+pub fn valid_key_id(key_id: &str) -> bool {
+    (1..=MAX_KEY_ID).contains(&key_id.len())
+        && key_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+impl<S: RequiredScope> FromRequestParts<AppState> for Signed<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match check_headers::<S>(parts, state).await {
+            Ok(signed) => Ok(signed),
+            Err(e) => Err(counted::<()>(state, Err(e))),
+        }
+    }
+}
+
+async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Result<Signed<S>, ApiError> {
+    let headers = &parts.headers;
+    let key_id = header(headers, HEADER_KEY)?;
+    if !valid_key_id(key_id) {
+        return Err(unauthorized(format!(
+            "{HEADER_KEY} is not a key id (1 to {MAX_KEY_ID} letters, digits, '_', '-', '.')"
+        )));
+    }
+    let key_id = key_id.to_owned();
     let timestamp: i64 =
         header(headers, HEADER_TIMESTAMP)?.parse().map_err(|_| unauthorized(SignError::BadTimestamp.to_string()))?;
     let nonce = header(headers, HEADER_NONCE)?.to_owned();
-    let signature = header(headers, HEADER_SIGNATURE)?;
+    let signature = header(headers, HEADER_SIGNATURE)?.to_owned();
+    if signature.len() > 128 {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"));
+    }
     assetkit_sign::check_timestamp(timestamp, crate::store::now(), state.config.window_secs)
         .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "stale_timestamp", e.to_string()))?;
     assetkit_sign::check_nonce(&nonce).map_err(|e| unauthorized(e.to_string()))?;
-
-    let key = lookup(state, &key_id).await?;
-    let Some((secret, scope, revoked)) = key else {
-        return Err(unauthorized(format!("unknown key {key_id}")));
+    let Some((secret, scope, revoked)) = lookup(state, &key_id).await? else {
+        return Err(unauthorized("unknown key".to_owned()));
     };
     if revoked {
-        return Err(unauthorized(format!("key {key_id} is revoked")));
+        return Err(unauthorized("this key is revoked".to_owned()));
     }
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    assetkit_sign::verify(&secret, method.as_str(), path, timestamp, &nonce, body, signature).map_err(|_| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("signature mismatch for key {key_id}"))
-    })?;
-    if !need.allows(&scope) {
+    if !S::SCOPE.allows(&scope) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("key {key_id} has scope {scope}, which does not allow this route"),
+            format!("this key has scope {scope}, which does not allow this route"),
         ));
     }
-    // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
-    Ok(Caller { key_id: key_id.clone(), nonce: NonceUse { key_id, nonce: nonce.to_ascii_lowercase(), ts: timestamp } })
+    let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
+    Ok(Signed {
+        key_id,
+        secret,
+        timestamp,
+        nonce,
+        signature,
+        method: parts.method.as_str().to_owned(),
+        path_and_query,
+        _scope: PhantomData,
+    })
 }
 
-async fn lookup(state: &AppState, key_id: &str) -> Result<KeyEntry, ApiError> {
-    if let Some((at, entry)) = state.keys.entries.lock().expect("key cache lock").get(key_id)
-        && at.elapsed() < KEY_CACHE_TTL
-        && entry.is_some()
-    {
-        return Ok(entry.clone());
+impl<S> Signed<S> {
+    /// Checks the signature over the body; returns the caller.
+    pub fn verify(self, body: &[u8]) -> Result<Caller, ApiError> {
+        assetkit_sign::verify(
+            &self.secret,
+            &self.method,
+            &self.path_and_query,
+            self.timestamp,
+            &self.nonce,
+            body,
+            &self.signature,
+        )
+        .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"))?;
+        // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
+        let nonce = NonceUse { key_id: self.key_id.clone(), nonce: self.nonce.to_ascii_lowercase(), ts: self.timestamp };
+        Ok(Caller { key_id: self.key_id, nonce })
+    }
+}
+
+async fn lookup(state: &AppState, key_id: &str) -> Result<Option<KeyEntry>, ApiError> {
+    if let Some(entry) = state.keys.get(key_id) {
+        return Ok(Some(entry));
     }
     let pool = state.pool.clone();
     let id = key_id.to_owned();
@@ -122,10 +235,33 @@ async fn lookup(state: &AppState, key_id: &str) -> Result<KeyEntry, ApiError> {
     .await
     .map_err(ApiError::internal)??;
     let entry = found.map(|k| (k.secret, k.scope, k.revoked));
-    let mut cache = state.keys.entries.lock().expect("key cache lock");
-    if cache.len() > 10_000 {
-        cache.clear();
+    if let Some(entry) = &entry {
+        state.keys.put(key_id, entry.clone());
     }
-    cache.insert(key_id.to_owned(), (Instant::now(), entry.clone()));
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_ids_are_bounded_before_lookup() {
+        assert!(valid_key_id("ak_0123456789abcdef"));
+        assert!(!valid_key_id(""));
+        assert!(!valid_key_id(&"a".repeat(65)));
+        assert!(!valid_key_id("ak_x\n"));
+        assert!(!valid_key_id("ak x"));
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let cache = KeyCache::default();
+        let entry = (assetkit_sign::Secret::new("s"), "agent".to_owned(), false);
+        for i in 0..KEY_CACHE_MAX + 10 {
+            cache.put(&format!("k{i}"), entry.clone());
+        }
+        assert_eq!(cache.len(), KEY_CACHE_MAX);
+        assert!(cache.get("k0").is_some());
+    }
 }

@@ -6,7 +6,7 @@
 //! A section absent from the report (its plugin failed or is disabled) is not diffed, so a
 //! failing collector never reads as "every disk removed".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use assetkit_core::model::Facts;
 use serde_json::{Map, Value};
@@ -123,17 +123,24 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
 }
 
 /// Two components with one key (two disks reporting the same serial, say): keep the first and
-/// make the others unique so nothing is silently merged.
+/// make the others unique (`key~2`, `key~3`, ...) so nothing is silently merged. Linear in the
+/// number of components: each key remembers the next suffix to try.
 fn dedup(list: Vec<Component>) -> Vec<Component> {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen: HashSet<String> = list.iter().map(|c| c.key.clone()).collect();
+    if seen.len() == list.len() {
+        return list;
+    }
+    seen.clear();
+    let mut next_suffix: HashMap<String, usize> = HashMap::new();
     list.into_iter()
         .map(|mut c| {
             if !seen.insert(c.key.clone()) {
-                let mut n = 2;
+                let n = next_suffix.entry(c.key.clone()).or_insert(2);
                 while seen.contains(&format!("{}~{n}", c.key)) {
-                    n += 1;
+                    *n += 1;
                 }
                 c.key = format!("{}~{n}", c.key);
+                *n += 1;
                 seen.insert(c.key.clone());
             }
             c
@@ -213,12 +220,13 @@ pub struct Diff {
 }
 
 /// Differences between the stored components of one kind and the reported ones.
+///
+/// O(n log n) in the number of components (hash lookups by key and by position), so a report
+/// at the component limits holds the writer for milliseconds, not minutes.
 pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
     let mut out = Diff::default();
-    let old_by_key: BTreeMap<&str, &Component> = old.iter().map(|c| (c.key.as_str(), c)).collect();
-    let new_by_key: BTreeMap<&str, &Component> = new.iter().map(|c| (c.key.as_str(), c)).collect();
-    let mut removed: Vec<&Component> = old.iter().filter(|c| !new_by_key.contains_key(c.key.as_str())).collect();
-    let mut added: Vec<&Component> = new.iter().filter(|c| !old_by_key.contains_key(c.key.as_str())).collect();
+    let old_by_key: HashMap<&str, &Component> = old.iter().map(|c| (c.key.as_str(), c)).collect();
+    let new_keys: HashSet<&str> = new.iter().map(|c| c.key.as_str()).collect();
 
     for n in new {
         if let Some(o) = old_by_key.get(n.key.as_str()) {
@@ -229,40 +237,32 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             out.events.extend(events);
         }
     }
-    // A removed and an added component in the same position is a replacement.
-    let mut paired = Vec::new();
-    for (ri, r) in removed.iter().enumerate() {
-        let Some(pos) = &r.position else { continue };
-        if let Some(ai) = added.iter().position(|a| a.position.as_ref() == Some(pos)) {
-            paired.push((ri, ai));
+    let removed: Vec<&Component> = old.iter().filter(|c| !new_keys.contains(c.key.as_str())).collect();
+    let added: Vec<&Component> = new.iter().filter(|c| !old_by_key.contains_key(c.key.as_str())).collect();
+
+    // A removed and an added component in the same position is a replacement. Added components
+    // are queued by position, so the k-th removed one in a position pairs with the k-th added.
+    let mut added_at: HashMap<&str, VecDeque<usize>> = HashMap::new();
+    for (i, a) in added.iter().enumerate() {
+        if let Some(pos) = &a.position {
+            added_at.entry(pos.as_str()).or_default().push_back(i);
         }
     }
-    let mut paired_removed = Vec::new();
-    let mut paired_added = Vec::new();
-    for (ri, ai) in paired.iter().copied() {
-        if paired_added.contains(&ai) {
+    let mut paired = vec![false; added.len()];
+    let mut unpaired_removed = Vec::new();
+    for r in removed {
+        let partner = r.position.as_deref().and_then(|pos| added_at.get_mut(pos)).and_then(VecDeque::pop_front);
+        let Some(ai) = partner else {
+            unpaired_removed.push(r);
             continue;
-        }
-        let (r, a) = (removed[ri], added[ai]);
+        };
+        let a = added[ai];
         out.events.extend(field_changes(kind, label(a), &r.data, &a.data, Some("replaced")));
         out.deletes.push(r.key.clone());
         out.upserts.push(a.clone());
-        paired_removed.push(ri);
-        paired_added.push(ai);
+        paired[ai] = true;
     }
-    let mut i = 0;
-    removed.retain(|_| {
-        let keep = !paired_removed.contains(&i);
-        i += 1;
-        keep
-    });
-    let mut i = 0;
-    added.retain(|_| {
-        let keep = !paired_added.contains(&i);
-        i += 1;
-        keep
-    });
-    for r in removed {
+    for r in unpaired_removed {
         out.events.push(Event {
             component: kind.to_owned(),
             key: label(r),
@@ -274,7 +274,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
         });
         out.deletes.push(r.key.clone());
     }
-    for a in added {
+    for (a, _) in added.into_iter().zip(paired).filter(|(_, p)| !p) {
         out.events.push(Event {
             component: kind.to_owned(),
             key: label(a),
@@ -440,5 +440,54 @@ mod tests {
     fn absent_section_is_not_extracted() {
         assert!(!extract(&Facts::default()).contains_key("disk"));
         assert!(extract(&Facts { disks: Some(vec![]), ..Facts::default() }).contains_key("disk"));
+    }
+
+    fn modules(n: usize, serial: &str) -> Vec<Component> {
+        (0..n)
+            .map(|i| Component {
+                kind: "memory_module",
+                key: format!("slot{i}/{serial}{i}"),
+                position: Some(format!("slot{i}")),
+                data: Map::from_iter([("serial_number".to_owned(), Value::String(format!("{serial}{i}")))]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn diff_is_not_quadratic() {
+        // 50,000 modules, every one replaced in its slot: the pairing was O(n²) (minutes); it is
+        // now hash lookups. The bound is loose on purpose: it separates n log n from n², not
+        // one machine from another.
+        let (old, new) = (modules(50_000, "OLD"), modules(50_000, "NEW"));
+        let started = std::time::Instant::now();
+        let d = diff("memory_module", &old, &new);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert_eq!(d.deletes.len(), 50_000);
+        assert_eq!(d.upserts.len(), 50_000);
+        assert!(d.events.iter().all(|e| e.kind == "changed" && e.field.as_deref() == Some("serial_number")));
+        assert_eq!(d.events[7].key, "slot7");
+    }
+
+    #[test]
+    fn replacements_pair_in_order_within_one_position() {
+        let old = modules(2, "A").into_iter().map(|mut c| { c.position = Some("p".into()); c }).collect::<Vec<_>>();
+        let new = modules(3, "B").into_iter().map(|mut c| { c.position = Some("p".into()); c }).collect::<Vec<_>>();
+        let d = diff("memory_module", &old, &new);
+        let kinds: Vec<&str> = d.events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["changed", "changed", "added"], "{:?}", d.events);
+    }
+
+    #[test]
+    fn duplicate_keys_get_unique_suffixes_in_linear_time() {
+        let list: Vec<Component> = (0..20_000)
+            .map(|_| Component { kind: "disk", key: "sn:SAME".into(), position: None, data: Map::new() })
+            .chain([Component { kind: "disk", key: "sn:SAME~3".into(), position: None, data: Map::new() }])
+            .collect();
+        let started = std::time::Instant::now();
+        let out = dedup(list);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+        let keys: HashSet<&str> = out.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys.len(), out.len(), "keys are unique");
+        assert_eq!((out[0].key.as_str(), out[1].key.as_str(), out[2].key.as_str()), ("sn:SAME", "sn:SAME~2", "sn:SAME~3"));
     }
 }

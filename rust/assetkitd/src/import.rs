@@ -5,9 +5,15 @@
 //! [`apply`] writes the valid rows as `in_stock` assets in the caller's transaction. The first
 //! report with a matching serial links to the asset and moves it `online`; differences between
 //! the row and the host are flagged on the asset ([`mismatches`]).
+//!
+//! Files are hostile until read: every bound in [`Limits`] (file size, unzipped bytes, rows,
+//! columns, cells, shared strings) is checked before the memory it guards is spent. An xlsx is
+//! checked from its zip central directory first (the zip reader refuses to inflate past a
+//! declared size), then its first sheet is streamed cell by cell; nothing is ever sized from the
+//! sheet's declared dimensions.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -73,9 +79,44 @@ impl Preview {
     }
 }
 
+/// Bounds on one imported file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The file as uploaded (an xlsx compressed).
+    pub file_bytes: u64,
+    /// All parts of an xlsx, uncompressed.
+    pub unzipped_bytes: u64,
+    /// Rows, header included.
+    pub rows: usize,
+    /// Columns.
+    pub columns: usize,
+    /// Non-empty cells.
+    pub cells: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { file_bytes: 16 << 20, unzipped_bytes: 128 << 20, rows: 100_000, columns: 100, cells: 2_000_000 }
+    }
+}
+
+/// The xlsx shared-strings part is read whole by the parser; bounded apart.
+const MAX_SHARED_STRINGS_BYTES: u64 = 16 << 20;
+/// Declared shared strings (the parser reserves room for them up front).
+const MAX_SHARED_STRINGS: u64 = 1_000_000;
+/// Entries in an xlsx zip.
+const MAX_ZIP_ENTRIES: usize = 1_000;
+
+fn over(what: &str, limit: impl std::fmt::Display) -> ImportError {
+    ImportError::TooLarge(format!("{what} exceeds the limit of {limit}"))
+}
+
 /// The file cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
+    /// Over one of the [`Limits`]: the message names it.
+    #[error("{0}")]
+    TooLarge(String),
     /// Not UTF-8 and no encoding was given.
     #[error("{0}")]
     Encoding(String),
@@ -88,9 +129,24 @@ pub enum ImportError {
 }
 
 /// Parses an xlsx (detected by content) or a csv in `encoding` (a WHATWG label such as `gbk`,
-/// `windows-1252`; default: UTF-8, with or without BOM, or UTF-16 with a BOM).
+/// `windows-1252`; default: UTF-8, with or without BOM, or UTF-16 with a BOM), within the
+/// default [`Limits`].
 pub fn parse(file: &str, bytes: &[u8], encoding: Option<&str>) -> Result<Preview, ImportError> {
-    let table = if bytes.starts_with(b"PK\x03\x04") { read_xlsx(bytes)? } else { read_csv(&decode(bytes, encoding)?)? };
+    parse_within(file, bytes, encoding, Limits::default())
+}
+
+/// [`parse`] within explicit limits.
+pub fn parse_within(file: &str, bytes: &[u8], encoding: Option<&str>, limits: Limits) -> Result<Preview, ImportError> {
+    if bytes.len() as u64 > limits.file_bytes {
+        return Err(over("the file size", format!("{} bytes", limits.file_bytes)));
+    }
+    let table = if bytes.starts_with(b"PK\x03\x04") {
+        // Crafted cell references overflow calamine's u32 arithmetic (a panic in debug builds).
+        std::panic::catch_unwind(|| read_xlsx(bytes, limits))
+            .unwrap_or_else(|_| Err(ImportError::Format("not a readable xlsx file: malformed cell reference".into())))?
+    } else {
+        read_csv(&decode(bytes, encoding)?, limits)?
+    };
     let mut rows = table.into_iter().enumerate();
     let Some((_, header)) = rows.by_ref().find(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty())) else {
         return Err(ImportError::Format(format!("{file} is empty")));
@@ -186,46 +242,146 @@ fn decode(bytes: &[u8], encoding: Option<&str>) -> Result<String, ImportError> {
     })
 }
 
-fn read_csv(text: &str) -> Result<Vec<Vec<String>>, ImportError> {
+fn read_csv(text: &str, limits: Limits) -> Result<Vec<Vec<String>>, ImportError> {
     let delimiter =
         if text.lines().next().is_some_and(|l| l.matches(';').count() > l.matches(',').count()) { b';' } else { b',' };
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
-    reader
-        .records()
-        .map(|r| {
-            r.map(|rec| rec.iter().map(str::to_owned).collect()).map_err(|e| ImportError::Format(format!("csv: {e}")))
-        })
-        .collect()
+    let mut table = Vec::new();
+    let mut cells = 0usize;
+    for record in reader.records() {
+        let record = record.map_err(|e| ImportError::Format(format!("csv: {e}")))?;
+        if table.len() >= limits.rows {
+            return Err(over("the row count", limits.rows));
+        }
+        if record.len() > limits.columns {
+            return Err(over(&format!("the column count on line {}", table.len() + 1), limits.columns));
+        }
+        cells += record.iter().filter(|c| !c.trim().is_empty()).count();
+        if cells > limits.cells {
+            return Err(over("the cell count", limits.cells));
+        }
+        table.push(record.iter().map(str::to_owned).collect());
+    }
+    Ok(table)
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Vec<Vec<String>>, ImportError> {
-    use calamine::{Data, Reader, Xlsx};
-    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec()))
-        .map_err(|e| ImportError::Format(format!("not a readable xlsx file: {e}")))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| ImportError::Format("the workbook has no sheet".into()))?
-        .map_err(|e| ImportError::Format(format!("cannot read the first sheet: {e}")))?;
-    Ok(range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|cell| match cell {
-                    Data::Empty => String::new(),
-                    Data::String(s) => s.clone(),
-                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                    Data::Float(f) => f.to_string(),
-                    Data::Int(i) => i.to_string(),
-                    Data::Bool(b) => b.to_string(),
-                    Data::DateTime(d) => excel_serial_to_date(d.as_f64()).unwrap_or_default(),
-                    Data::DateTimeIso(s) => s.chars().take(10).collect(),
-                    Data::DurationIso(s) => s.clone(),
-                    Data::Error(e) => format!("#{e:?}"),
-                })
-                .collect()
-        })
-        .collect())
+/// Refuses an xlsx whose parts would cost more memory than the limits allow, from the zip
+/// central directory alone (no inflating), plus the declared shared-string count.
+fn check_archive(bytes: &[u8], limits: Limits) -> Result<(), ImportError> {
+    let bad = |e: zip::result::ZipError| ImportError::Format(format!("not a readable xlsx file: {e}"));
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(bad)?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(over("the number of parts in the xlsx", MAX_ZIP_ENTRIES));
+    }
+    let (mut total, mut shared) = (0u64, Vec::new());
+    for i in 0..zip.len() {
+        let entry = zip.by_index_data(i).map_err(bad)?;
+        // calamine matches part names the same way.
+        let name = entry.name().map_err(bad)?.replace('\\', "/").to_ascii_lowercase();
+        total = total.saturating_add(entry.size());
+        if total > limits.unzipped_bytes {
+            return Err(over("the uncompressed size of the xlsx", format!("{} bytes", limits.unzipped_bytes)));
+        }
+        if name.ends_with("sharedstrings.xml") {
+            if entry.size() > MAX_SHARED_STRINGS_BYTES {
+                return Err(over("the shared strings of the xlsx", format!("{MAX_SHARED_STRINGS_BYTES} bytes")));
+            }
+            shared.push(i);
+        }
+    }
+    // calamine reserves `uniqueCount` strings before reading any (tafia/calamine#684).
+    for i in shared {
+        let mut xml = Vec::new();
+        zip.by_index(i)
+            .map_err(bad)?
+            .take(MAX_SHARED_STRINGS_BYTES + 1)
+            .read_to_end(&mut xml)
+            .map_err(|e| ImportError::Format(format!("not a readable xlsx file: {e}")))?;
+        for count in declared_counts(&xml, b"uniqueCount") {
+            if count.is_none_or(|n| n > MAX_SHARED_STRINGS) {
+                return Err(over("the declared shared string count (uniqueCount)", MAX_SHARED_STRINGS));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every `key="N"` in `xml`, parsed (None when it is not a number).
+fn declared_counts<'a>(xml: &'a [u8], key: &'a [u8]) -> impl Iterator<Item = Option<u64>> + 'a {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let p = xml.get(at..)?.windows(key.len()).position(|w| w == key)?;
+            at += p + key.len();
+            let Some(rest) = xml[at..].trim_ascii_start().strip_prefix(b"=") else { continue };
+            let Some((&quote, rest)) = rest.trim_ascii_start().split_first().filter(|(q, _)| matches!(q, b'"' | b'\''))
+            else {
+                continue;
+            };
+            let value = rest.split(|&b| b == quote).next().unwrap_or_default();
+            return Some(std::str::from_utf8(value).ok().and_then(|v| v.trim().parse::<u64>().ok()));
+        }
+    })
+}
+
+fn read_xlsx(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>, ImportError> {
+    use calamine::{Data, DataRef, Reader, Xlsx};
+    check_archive(bytes, limits)?;
+    let unreadable = |what: &str, e: calamine::XlsxError| ImportError::Format(format!("{what}: {e}"));
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable("not a readable xlsx file", e))?;
+    let sheet = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| ImportError::Format("the workbook has no sheet".into()))?;
+    let mut cells =
+        book.worksheet_cells_reader(&sheet).map_err(|e| unreadable("cannot read the first sheet", e))?;
+    // The sheet's declared dimensions are never used to size anything: cells are streamed and
+    // every position is checked against the limits before a row grows.
+    let mut table: Vec<Vec<String>> = Vec::new();
+    let mut count = 0usize;
+    while let Some(cell) = cells.next_cell().map_err(|e| unreadable("cannot read the first sheet", e))? {
+        if matches!(cell.get_value(), DataRef::Empty) {
+            continue;
+        }
+        let (row, column) = cell.get_position();
+        let (row, column) = (row as usize, column as usize);
+        if row >= limits.rows {
+            return Err(over("the row count", limits.rows));
+        }
+        if column >= limits.columns {
+            return Err(over("the column count", limits.columns));
+        }
+        count += 1;
+        if count > limits.cells {
+            return Err(over("the cell count", limits.cells));
+        }
+        if table.len() <= row {
+            table.resize_with(row + 1, Vec::new);
+        }
+        if table[row].len() <= column {
+            table[row].resize(column + 1, String::new());
+        }
+        table[row][column] = cell_text(&Data::from(cell.get_value().clone()));
+    }
+    Ok(table)
+}
+
+fn cell_text(cell: &calamine::Data) -> String {
+    use calamine::Data;
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.clone(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Int(i) => i.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => excel_serial_to_date(d.as_f64()).unwrap_or_default(),
+        Data::DateTimeIso(s) => s.chars().take(10).collect(),
+        Data::DurationIso(s) => s.clone(),
+        Data::Error(e) => format!("#{e:?}"),
+    }
 }
 
 /// Excel's day number (1900 date system, serial 25569 = 1970-01-01) as YYYY-MM-DD.

@@ -21,6 +21,8 @@ pub mod components;
 pub mod console;
 pub mod import;
 pub mod inventory;
+pub mod limits;
+pub mod log;
 pub mod metrics;
 pub mod server;
 pub mod store;

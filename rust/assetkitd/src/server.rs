@@ -1,23 +1,76 @@
 //! The service: state, router, and `serve(listener, config, shutdown)`.
+//!
+//! Connections are bounded before any request is read: at most `max_connections` at once, plus
+//! a small headroom whose connections get a short header timeout, so that a flood of idle
+//! sockets cannot starve `/healthz`. Every connection has a header-read timeout (which is also
+//! its keep-alive idle timeout), every body a timeout between frames, every request a total
+//! timeout. Requests other than `/healthz` and `/metrics` are capped at `max_connections` in
+//! flight and answered 503 beyond that.
 
+use std::convert::Infallible;
 use std::future::Future;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::Service as _;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::apply::{Failpoint, Policy};
 use crate::auth::KeyCache;
 use crate::metrics::Metrics;
 use crate::store::{self, Pool};
 use crate::writer::{Writer, WriterConfig};
+
+/// Bounds on connections and the time a client may take.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Connections served at once (and requests in flight, `/healthz` aside).
+    pub max_connections: usize,
+    /// Extra connections kept for health checks when the others are taken; these get
+    /// [`HttpLimits::headroom_header_timeout`].
+    pub headroom: usize,
+    /// Time to send a request's headers; also how long an idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Header timeout of a headroom connection.
+    pub headroom_header_timeout: Duration,
+    /// Longest pause while a request body arrives.
+    pub body_timeout: Duration,
+    /// Longest a whole request may take, body and answer included.
+    pub request_timeout: Duration,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub drain: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: 1024,
+            headroom: 32,
+            header_timeout: Duration::from_secs(10),
+            headroom_header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Server settings (`assetkitd serve` flags).
 #[derive(Debug, Clone)]
@@ -30,6 +83,10 @@ pub struct ServerConfig {
     pub window_secs: i64,
     /// Largest request body.
     pub max_body: usize,
+    /// Connection and time bounds.
+    pub http: HttpLimits,
+    /// Purchase-list import bounds (console uploads and the CLI).
+    pub import: crate::import::Limits,
     /// An online asset with no report for this long is shown as offline.
     pub offline_after: Duration,
     /// Applied report ids are remembered this long (retries must come sooner).
@@ -52,6 +109,8 @@ impl ServerConfig {
             policy: Policy::Auto,
             window_secs: 300,
             max_body: 2 << 20,
+            http: HttpLimits::default(),
+            import: crate::import::Limits::default(),
             offline_after: Duration::from_secs(7 * 86_400),
             dedupe_retention: Duration::from_secs(30 * 86_400),
             tls: None,
@@ -86,24 +145,74 @@ impl AppState {
     }
 }
 
-async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+/// `/healthz`: the reader pool answers and the writer thread commits a probe transaction.
+async fn healthz(State(state): State<AppState>) -> Response {
     let pool = state.pool.clone();
-    let ok = tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         pool.get().ok().and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok())
     })
     .await
     .ok()
     .flatten()
     .is_some();
-    if ok { (StatusCode::OK, "ok\n") } else { (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n") }
+    let writer = tokio::time::timeout(Duration::from_secs(5), state.writer.probe()).await;
+    let writer = match writer {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the writer did not answer within 5 s".to_owned()),
+    };
+    let ok = reader && writer.is_ok();
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "unavailable" },
+        "database": if reader { "ok" } else { "unavailable" },
+        "writer": match &writer { Ok(()) => "ok".to_owned(), Err(e) => e.clone() },
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
+/// Answers 503 once `max_connections` requests are in flight (health checks are not counted).
+async fn shed(State(busy): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
+    match busy.try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => crate::api::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the receiver is at its limit of requests in flight; retry shortly",
+        )
+        .into_response(),
+    }
+}
+
+/// The router with every layer, as `serve` runs it.
+pub fn router(state: AppState) -> Router {
+    let limits = state.config.http;
+    let busy = Arc::new(Semaphore::new(limits.max_connections));
+    let work = Router::new()
+        .merge(crate::api::routes())
+        .merge(crate::console::routes(&state.config))
+        .route_layer(middleware::from_fn_with_state(busy, shed));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .merge(work)
+        .fallback(crate::api::not_found)
+        // Bodies are read by the handlers with their own limits, after authentication.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .with_state(state)
+}
+
 /// Opens the store, starts the writer and serves until `shutdown` resolves; then drains
 /// in-flight requests, lets the writer commit what it holds, and returns.
+///
+/// If the writer thread dies, the server stops and this returns an error, so that the process
+/// exits non-zero and its supervisor (systemd) restarts it.
 pub async fn serve(
     listener: TcpListener,
     config: ServerConfig,
@@ -122,54 +231,246 @@ pub async fn serve(
     };
     let (writer, writer_thread) = Writer::spawn(conn, writer_config, config.db.clone());
     let tls = config.tls.clone();
+    let limits = config.http;
     let state = AppState {
         config: Arc::new(config),
         pool,
-        writer,
+        writer: writer.clone(),
         metrics: Arc::new(Metrics::default()),
         keys: Arc::new(KeyCache::default()),
         console: Arc::default(),
     };
-    let app: Router = Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
-        .merge(crate::api::routes())
-        .merge(crate::console::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(32 << 20))
-        .with_state(state);
+    let app = router(state);
+
+    // The writer's supervisor: the thread only ends when every handle is gone (shutdown) or when
+    // it died; in the second case stop serving and fail.
+    let (died_tx, died_rx) = tokio::sync::oneshot::channel::<String>();
+    let watcher = writer.clone();
+    let supervisor = tokio::task::spawn_blocking(move || {
+        let result = writer_thread.join();
+        if watcher.is_dead() || result.is_err() {
+            let _ = died_tx.send("the writer thread died".to_owned());
+        }
+    });
+    drop(writer);
+    let died = async move { died_rx.await.ok() };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut died = std::pin::pin!(died);
+    let mut writer_death: Option<String> = None;
+    let stop = async move {
+        let mut rx = stop_rx;
+        let _ = rx.wait_for(|v| *v).await;
+    };
 
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    match tls {
-        None => {
-            tracing::info!(%addr, "listening (http)");
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .with_graceful_shutdown(shutdown)
-                .await?;
+    let serving = async {
+        match tls {
+            None => {
+                tracing::info!(%addr, "listening (http)");
+                serve_plain(tokio::net::TcpListener::from_std(listener)?, app, limits, stop).await
+            }
+            Some((cert, key)) => {
+                tracing::info!(%addr, "listening (https)");
+                serve_tls(listener, app, limits, &cert, &key, stop).await
+            }
         }
-        Some((cert, key)) => {
-            tracing::info!(%addr, "listening (https)");
-            let _ = rustls_provider();
-            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                .await
-                .with_context(|| format!("loading TLS certificate {} and key {}", cert.display(), key.display()))?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .await?;
+    };
+    let mut serving = std::pin::pin!(serving);
+    let mut shutdown = std::pin::pin!(shutdown);
+    let result = loop {
+        tokio::select! {
+            r = &mut serving => break r,
+            () = &mut shutdown => { let _ = stop_tx.send(true); }
+            d = &mut died, if writer_death.is_none() => {
+                if let Some(d) = d {
+                    tracing::error!(reason = %d, "stopping: the writer is gone, reports cannot be stored");
+                    writer_death = Some(d);
+                    let _ = stop_tx.send(true);
+                }
+            }
         }
-    }
+    };
     // Handlers are gone, so are their writer handles: the writer drains and stops.
-    tokio::task::spawn_blocking(move || writer_thread.join()).await.ok();
+    let _ = supervisor.await;
+    result?;
+    if let Some(d) = writer_death {
+        anyhow::bail!("{d}; exiting so that the service manager restarts assetkitd");
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit (the default soft limit of 1024 is below
+/// `max_connections` plus the database's descriptors) and returns the soft limit in effect.
+pub fn raise_open_files_limit() -> u64 {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let current = getrlimit(Resource::Nofile);
+    let target = rustix::process::Rlimit { current: current.maximum, maximum: current.maximum };
+    if current.current != current.maximum && setrlimit(Resource::Nofile, target).is_ok() {
+        return current.maximum.unwrap_or(u64::MAX);
+    }
+    current.current.unwrap_or(u64::MAX)
+}
+
+/// Plain HTTP: a slot is taken before each accept (excess clients wait in the listen backlog),
+/// and connections in the headroom get the short header timeout.
+async fn serve_plain(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let builder = |header_timeout: Duration| {
+        // http1_only: straight to hyper's HTTP/1 parser (no untimed protocol sniff).
+        let mut b = auto::Builder::new(TokioExecutor::new()).http1_only();
+        b.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true).max_buf_size(64 << 10);
+        b
+    };
+    let normal = builder(limits.header_timeout);
+    let pressed = builder(limits.headroom_header_timeout.min(limits.header_timeout));
+    let slots = Arc::new(Semaphore::new(limits.max_connections + limits.headroom));
+    let graceful = GracefulShutdown::new();
+    let mut make = app.into_make_service_with_connect_info::<SocketAddr>();
+    let mut shutdown = std::pin::pin!(shutdown);
+    // Dropped on return: cuts connections still open after the drain (each holds the router,
+    // and with it a writer handle that keeps the writer thread alive).
+    let (kill_tx, kill_rx) = tokio::sync::watch::channel(());
+    static ACCEPT_ERRORS: crate::log::Limiter = crate::log::Limiter::new(5, Duration::from_secs(60));
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => p.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    if let Some(suppressed) = ACCEPT_ERRORS.allow("accept") {
+                        tracing::warn!(%error, suppressed, "accept failed");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let in_headroom = slots.available_permits() < limits.headroom;
+        let svc = make.call(peer).await.unwrap_or_else(|e: Infallible| match e {});
+        let builder = if in_headroom { &pressed } else { &normal };
+        let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
+        let conn = graceful.watch(conn.into_owned());
+        let mut kill = kill_rx.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = conn => {}
+                _ = kill.changed() => {}
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.drain) => tracing::warn!("drain deadline passed; closing the remaining connections"),
+    }
+    drop(kill_tx);
+    Ok(())
+}
+
+/// HTTPS through axum-server: HTTP/1.1 only (so the header and idle timeouts apply), the
+/// connection slot taken before the TLS handshake, excess connections dropped.
+async fn serve_tls(
+    listener: TcpListener,
+    app: Router,
+    limits: HttpLimits,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use axum_server::tls_rustls::RustlsConfig;
+    let _ = rustls_provider();
+    let tls = RustlsConfig::from_pem_file(cert, key)
+        .await
+        .with_context(|| format!("loading TLS certificate {} and key {}", cert.display(), key.display()))?;
+    let mut server_config = (*tls.get_inner()).clone();
+    server_config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let tls = RustlsConfig::from_config(Arc::new(server_config));
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    let drain = limits.drain;
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(drain));
+    });
+    let cap = ConnLimit(Arc::new(Semaphore::new(limits.max_connections + limits.headroom)));
+    let mut server = axum_server::from_tcp_rustls(listener, tls)?
+        .map(|rustls| rustls.handshake_timeout(limits.header_timeout).acceptor(cap))
+        .http1_only()
+        .first_request_timeout(limits.header_timeout)
+        .accept_error_handler(|_peer, error| tracing::debug!(%error, "connection not accepted"))
+        .handle(handle);
+    server
+        .http_builder()
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true)
+        .max_buf_size(64 << 10);
+    server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    Ok(())
+}
+
+/// axum-server's acceptor step that takes a connection slot, or drops the connection.
+#[derive(Clone)]
+struct ConnLimit(Arc<Semaphore>);
+
+impl<I: AsyncRead + AsyncWrite + Unpin, S> axum_server::accept::Accept<I, S> for ConnLimit {
+    type Stream = Permitted<I>;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: I, service: S) -> Self::Future {
+        std::future::ready(match self.0.clone().try_acquire_owned() {
+            Ok(permit) => Ok((Permitted { inner: stream, _permit: permit }, service)),
+            Err(_) => Err(std::io::Error::other("connection limit reached")),
+        })
+    }
+}
+
+/// A stream that gives its connection slot back when dropped.
+struct Permitted<I> {
+    inner: I,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl<I: AsyncRead + Unpin> AsyncRead for Permitted<I> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<I: AsyncWrite + Unpin> AsyncWrite for Permitted<I> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
 }
 
 /// rustls needs a process-wide crypto provider; ring builds with no C toolchain surprises.

@@ -123,6 +123,13 @@ pub fn list_users(conn: &Connection) -> rusqlite::Result<Vec<UserInfo>> {
         .collect()
 }
 
+/// The id of the active user `name`, if there is one.
+pub fn id_by_name(conn: &Connection, name: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM users WHERE name = ?1 AND disabled_at IS NULL")?
+        .query_row([name], |r| r.get(0))
+        .optional()
+}
+
 /// Checks a login. Unknown users cost an argon2 verification too, so timing does not tell
 /// which names exist.
 pub fn verify(conn: &Connection, name: &str, password: &str) -> rusqlite::Result<Option<i64>> {

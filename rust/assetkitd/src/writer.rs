@@ -4,8 +4,16 @@
 //! is queued (up to [`MAX_BATCH`]), opens one `BEGIN IMMEDIATE` transaction, runs each job in
 //! its own savepoint (a failing report rolls back alone), commits once, and only then answers
 //! every job. So an acknowledged report is durable, and N reports cost one fsync.
+//!
+//! The thread is the only way to write, so it must not die: a panic inside a batch rolls that
+//! batch back and is answered as a failure (503), and the thread goes on with the next one. If
+//! it dies anyway, [`Writer::is_dead`] says so and the server stops (see `server::serve`), so
+//! that the service manager restarts it. `/healthz` sends a probe through the thread.
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use assetkit_core::model::Report;
@@ -36,8 +44,8 @@ pub enum WriteError {
     /// An admin operation's target does not exist.
     #[error("{0}")]
     NotFound(String),
-    /// The writer thread is gone (shutting down).
-    #[error("the writer is shutting down")]
+    /// The writer thread is gone (shutting down), or the batch was lost to a fault.
+    #[error("the writer is not available (shutting down or recovering from a fault); nothing was written")]
     Closed,
 }
 
@@ -65,6 +73,7 @@ enum Job {
     Apply { report: Box<Report>, raw: String, nonce: NonceUse, reply: oneshot::Sender<Result<Outcome, WriteError>> },
     Nonce { nonce: NonceUse, reply: oneshot::Sender<Result<(), WriteError>> },
     Admin { nonce: Option<NonceUse>, op: AdminOp, reply: oneshot::Sender<Result<serde_json::Value, WriteError>> },
+    Probe { reply: oneshot::Sender<Result<(), WriteError>> },
 }
 
 /// Settings of the writer thread.
@@ -80,21 +89,66 @@ pub struct WriterConfig {
     pub failpoint: Option<Failpoint>,
 }
 
+/// What the writer thread says about itself.
+#[derive(Debug, Default)]
+pub struct Health {
+    dead: AtomicBool,
+    /// Batches lost to a panic (rolled back and answered 503).
+    pub faults: AtomicU64,
+}
+
 /// Handle to the writer thread. Cloning is cheap; the thread stops when every handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
+    health: Arc<Health>,
+}
+
+/// Marks the writer dead if its thread unwinds past the batch guard.
+struct DeathWatch(Arc<Health>);
+
+impl Drop for DeathWatch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.dead.store(true, Ordering::SeqCst);
+        }
+    }
 }
 
 impl Writer {
     /// Starts the writer thread on `conn`.
     pub fn spawn(conn: Connection, config: WriterConfig, db: PathBuf) -> (Writer, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let health = Arc::new(Health::default());
+        let watch = DeathWatch(health.clone());
         let handle = std::thread::Builder::new()
             .name("assetkitd-writer".into())
-            .spawn(move || run(conn, config, rx, db))
+            .spawn(move || {
+                let _watch = watch;
+                run(conn, config, rx, db, &_watch.0)
+            })
             .expect("spawning the writer thread");
-        (Writer { tx }, handle)
+        (Writer { tx, health }, handle)
+    }
+
+    /// True when the thread died of a fault (not a clean stop).
+    pub fn is_dead(&self) -> bool {
+        self.health.dead.load(Ordering::SeqCst)
+    }
+
+    /// Batches lost to a fault since start.
+    pub fn faults(&self) -> u64 {
+        self.health.faults.load(Ordering::Relaxed)
+    }
+
+    /// Runs an empty savepoint through a batch: proves the thread takes and commits work.
+    pub async fn probe(&self) -> Result<(), WriteError> {
+        if self.is_dead() {
+            return Err(WriteError::Closed);
+        }
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Job::Probe { reply }).await.map_err(|_| WriteError::Closed)?;
+        rx.await.map_err(|_| WriteError::Closed)?
     }
 
     /// Records the nonce and applies the report, atomically.
@@ -144,7 +198,7 @@ fn insert_nonce(conn: &Connection, n: &NonceUse) -> Result<(), WriteError> {
 
 type Reply = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 
-fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, db: PathBuf) {
+fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, db: PathBuf, health: &Health) {
     let mut last_purge = Instant::now();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
@@ -154,6 +208,32 @@ fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, 
                 Err(_) => break,
             }
         }
+        if config.failpoint.is_some_and(|f| f.kill_writer_thread) {
+            panic!("failpoint: the writer thread dies");
+        }
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            run_batch(&mut conn, &config, batch, &db);
+            if last_purge.elapsed() > Duration::from_secs(60) {
+                purge(&conn, &config);
+                last_purge = Instant::now();
+            }
+        }));
+        if outcome.is_err() {
+            // The batch's transaction was rolled back as it unwound and its jobs' reply channels
+            // dropped (the handlers answer 503). Make sure no transaction is left open.
+            health.faults.fetch_add(1, Ordering::Relaxed);
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            tracing::error!(db = %db.display(), "a write batch panicked; it was rolled back and the writer goes on");
+        }
+    }
+    purge(&conn, &config);
+    tracing::info!("writer stopped");
+}
+
+fn run_batch(conn: &mut Connection, config: &WriterConfig, batch: Vec<Job>, db: &std::path::Path) {
+    {
         let size = batch.len();
         let started = Instant::now();
         let replies = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
@@ -163,7 +243,7 @@ fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, 
                 let mut jobs = batch.into_iter();
                 let mut aborted = false;
                 for job in jobs.by_ref() {
-                    replies.push(run_job(&mut tx, job, &config, now));
+                    replies.push(run_job(&mut tx, job, config, now));
                     // SQLite may roll the whole transaction back by itself (SQLITE_FULL, IOERR,
                     // NOMEM). Then the savepoints of earlier jobs are gone, and later jobs would
                     // run in autocommit mode and land one by one: stop, and fail the whole batch.
@@ -200,13 +280,7 @@ fn run(mut conn: Connection, config: WriterConfig, mut rx: mpsc::Receiver<Job>, 
             }
         }
         tracing::trace!(jobs = size, elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
-        if last_purge.elapsed() > Duration::from_secs(60) {
-            purge(&conn, &config);
-            last_purge = Instant::now();
-        }
     }
-    purge(&conn, &config);
-    tracing::info!("writer stopped");
 }
 
 /// Runs one job in its own savepoint; returns how to answer it once the batch commits.
@@ -233,6 +307,16 @@ fn run_job(tx: &mut rusqlite::Transaction<'_>, job: Job, config: &WriterConfig, 
         }
         Job::Nonce { nonce, reply } => {
             let result = insert_nonce(&sp, &nonce);
+            let result = finish(sp, result);
+            Box::new(move |commit_error| {
+                let _ = reply.send(match commit_error {
+                    Some(e) => Err(WriteError::Db(clone_error(e))),
+                    None => result,
+                });
+            })
+        }
+        Job::Probe { reply } => {
+            let result = sp.query_row("SELECT 1", [], |_| Ok(())).map_err(WriteError::from);
             let result = finish(sp, result);
             Box::new(move |commit_error| {
                 let _ = reply.send(match commit_error {
@@ -287,6 +371,9 @@ fn fail_job_with(job: Job, message: String) -> Reply {
             let _ = reply.send(Err(error(e)));
         }),
         Job::Admin { reply, .. } => Box::new(move |e| {
+            let _ = reply.send(Err(error(e)));
+        }),
+        Job::Probe { reply } => Box::new(move |e| {
             let _ = reply.send(Err(error(e)));
         }),
     }

@@ -424,6 +424,11 @@ pub fn import(user: &Session, preview: Option<&Preview>, token: Option<&str>, ms
                         input type="hidden" name="token" value=(token);
                         p { button type="submit" disabled[p.valid().count() == 0] { "Import " (p.valid().count()) " row(s)" } " " span.muted { "In one transaction: all of them or none." } }
                     }
+                    form method="post" action="/import/cancel" {
+                        input type="hidden" name="csrf" value=(user.csrf);
+                        input type="hidden" name="token" value=(token);
+                        p { button.secondary #import-cancel type="submit" { "Discard this preview" } }
+                    }
                 }
             }
         },

@@ -21,7 +21,7 @@ pub const MAX_EXCERPT: usize = 200;
 fn excerpt(text: &str) -> String {
     let mut out: String = text.chars().take(MAX_EXCERPT).collect();
     if out.len() < text.len() {
-        out.push_str("…");
+        out.push('…');
     }
     out
 }

@@ -46,12 +46,7 @@ pub fn run_with_timeout(program: &Path, args: &[&str], timeout: Duration) -> Res
 }
 
 /// [`run_with_timeout`], refusing (and killing) a program that prints more than `max_output` bytes.
-pub fn run_bounded(
-    program: &Path,
-    args: &[&str],
-    timeout: Duration,
-    max_output: u64,
-) -> Result<Vec<u8>, CommandError> {
+pub fn run_bounded(program: &Path, args: &[&str], timeout: Duration, max_output: u64) -> Result<Vec<u8>, CommandError> {
     use std::os::unix::process::CommandExt;
 
     let mut child = Command::new(program)

@@ -40,7 +40,9 @@ pub enum TrustError {
         kind: &'static str,
     },
     /// Others may write it.
-    #[error("{path} has mode {mode:04o}: writable by group or others, so anyone could have planted it. Fix: chmod go-w {path}")]
+    #[error(
+        "{path} has mode {mode:04o}: writable by group or others, so anyone could have planted it. Fix: chmod go-w {path}"
+    )]
     Writable {
         /// Path.
         path: PathBuf,

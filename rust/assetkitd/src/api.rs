@@ -296,11 +296,7 @@ async fn list_assets(
     counted(&state, result)
 }
 
-async fn asset(
-    State(state): State<AppState>,
-    signed: Signed<Admin>,
-    ApiPath(id): ApiPath<i64>,
-) -> Response {
+async fn asset(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
     let result = async {
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
@@ -385,7 +381,12 @@ async fn admin_body<T: serde::de::DeserializeOwned>(
     Ok((caller, input))
 }
 
-async fn create_asset(State(state): State<AppState>, signed: Signed<Admin>, headers: HeaderMap, body: Body) -> Response {
+async fn create_asset(
+    State(state): State<AppState>,
+    signed: Signed<Admin>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = async {
         let (caller, input): (Caller, NewAsset) = admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);

@@ -217,7 +217,8 @@ impl<S> Signed<S> {
         )
         .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"))?;
         // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
-        let nonce = NonceUse { key_id: self.key_id.clone(), nonce: self.nonce.to_ascii_lowercase(), ts: self.timestamp };
+        let nonce =
+            NonceUse { key_id: self.key_id.clone(), nonce: self.nonce.to_ascii_lowercase(), ts: self.timestamp };
         Ok(Caller { key_id: self.key_id, nonce })
     }
 }

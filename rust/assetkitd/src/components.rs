@@ -470,8 +470,20 @@ mod tests {
 
     #[test]
     fn replacements_pair_in_order_within_one_position() {
-        let old = modules(2, "A").into_iter().map(|mut c| { c.position = Some("p".into()); c }).collect::<Vec<_>>();
-        let new = modules(3, "B").into_iter().map(|mut c| { c.position = Some("p".into()); c }).collect::<Vec<_>>();
+        let old = modules(2, "A")
+            .into_iter()
+            .map(|mut c| {
+                c.position = Some("p".into());
+                c
+            })
+            .collect::<Vec<_>>();
+        let new = modules(3, "B")
+            .into_iter()
+            .map(|mut c| {
+                c.position = Some("p".into());
+                c
+            })
+            .collect::<Vec<_>>();
         let d = diff("memory_module", &old, &new);
         let kinds: Vec<&str> = d.events.iter().map(|e| e.kind).collect();
         assert_eq!(kinds, ["changed", "changed", "added"], "{:?}", d.events);
@@ -488,6 +500,9 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
         let keys: HashSet<&str> = out.iter().map(|c| c.key.as_str()).collect();
         assert_eq!(keys.len(), out.len(), "keys are unique");
-        assert_eq!((out[0].key.as_str(), out[1].key.as_str(), out[2].key.as_str()), ("sn:SAME", "sn:SAME~2", "sn:SAME~3"));
+        assert_eq!(
+            (out[0].key.as_str(), out[1].key.as_str(), out[2].key.as_str()),
+            ("sn:SAME", "sn:SAME~2", "sn:SAME~3")
+        );
     }
 }

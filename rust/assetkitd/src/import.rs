@@ -330,13 +330,9 @@ fn read_xlsx(bytes: &[u8], limits: Limits) -> Result<Vec<Vec<String>>, ImportErr
     check_archive(bytes, limits)?;
     let unreadable = |what: &str, e: calamine::XlsxError| ImportError::Format(format!("{what}: {e}"));
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable("not a readable xlsx file", e))?;
-    let sheet = book
-        .sheet_names()
-        .into_iter()
-        .next()
-        .ok_or_else(|| ImportError::Format("the workbook has no sheet".into()))?;
-    let mut cells =
-        book.worksheet_cells_reader(&sheet).map_err(|e| unreadable("cannot read the first sheet", e))?;
+    let sheet =
+        book.sheet_names().into_iter().next().ok_or_else(|| ImportError::Format("the workbook has no sheet".into()))?;
+    let mut cells = book.worksheet_cells_reader(&sheet).map_err(|e| unreadable("cannot read the first sheet", e))?;
     // The sheet's declared dimensions are never used to size anything: cells are streamed and
     // every position is checked against the limits before a row grows.
     let mut table: Vec<Vec<String>> = Vec::new();

@@ -7,7 +7,6 @@
 //! - [`Limiter`] lets a burst of identical failures through a few times per window, then counts
 //!   the rest into one summary line.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -69,21 +68,28 @@ pub fn init(filter: &str) {
 pub struct Limiter {
     burst: u32,
     window: Duration,
-    state: Mutex<HashMap<&'static str, (Instant, u32, u64)>>,
+    state: Mutex<Vec<(&'static str, Instant, u32, u64)>>,
 }
 
 impl Limiter {
     /// A limiter of `burst` lines per key per `window`. Keys are static (error codes), so the
     /// table is as small as the set of codes.
     pub const fn new(burst: u32, window: Duration) -> Self {
-        Limiter { burst, window, state: Mutex::new(HashMap::new()) }
+        Limiter { burst, window, state: Mutex::new(Vec::new()) }
     }
 
     /// `Some(suppressed since the last line)` when a line for `key` may be written now.
     pub fn allow(&self, key: &'static str) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        let (start, count, suppressed) = state.entry(key).or_insert((now, 0, 0));
+        let at = match state.iter().position(|(k, ..)| *k == key) {
+            Some(at) => at,
+            None => {
+                state.push((key, now, 0, 0));
+                state.len() - 1
+            }
+        };
+        let (_, start, count, suppressed) = &mut state[at];
         if now.duration_since(*start) >= self.window {
             *start = now;
             *count = 0;

@@ -1,6 +1,7 @@
 //! `assetkitd`: serve the receiver, manage API keys and administer the inventory.
 #![allow(clippy::print_stdout)]
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -234,6 +235,22 @@ struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, default_value_t = 2 << 20, value_name = "BYTES")]
     max_body: usize,
+    /// Connections served at once; requests in flight beyond it get 503 (health checks aside).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    header_timeout: Duration,
+    /// Longest pause while a request body arrives (408 beyond it).
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    body_timeout: Duration,
+    /// Longest a whole request may take (408 beyond it).
+    #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
+    request_timeout: Duration,
+    /// Largest purchase-list file accepted by the console upload (bytes).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_import_bytes: u64,
     /// An online asset with no report for this long is listed as offline.
     #[arg(long, default_value = "7d", value_parser = duration, value_name = "DURATION")]
     offline_after: Duration,
@@ -297,13 +314,12 @@ fn main() -> ExitCode {
         1 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ASSETKIT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    assetkitd::log::init(default);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("assetkitd: error: {error:#}");
+            // stderr may be a full disk: a failed write must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "assetkitd: error: {error:#}");
             ExitCode::from(2)
         }
     }
@@ -643,12 +659,33 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     config.policy = args.identity;
     config.window_secs = args.window.as_secs() as i64;
     config.max_body = args.max_body;
+    config.http.max_connections = args.max_connections.max(1);
+    config.http.header_timeout = args.header_timeout;
+    config.http.body_timeout = args.body_timeout;
+    config.http.request_timeout = args.request_timeout;
+    config.import.file_bytes = args.max_import_bytes;
     config.offline_after = args.offline_after;
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;
+    // Every connection is a descriptor: make room for the cap (the unit also sets LimitNOFILE).
+    let files = assetkitd::server::raise_open_files_limit();
+    let reserve = 64 + u64::from(config.readers);
+    let wanted = (config.http.max_connections + config.http.headroom) as u64 + reserve;
+    if files < wanted {
+        let fits = files.saturating_sub(reserve).max(16) as usize;
+        let max = fits.saturating_sub(config.http.headroom).max(8);
+        tracing::warn!(
+            open_files = files,
+            max_connections = max,
+            "the open-files limit is low: max-connections lowered (raise LimitNOFILE)"
+        );
+        config.http.max_connections = max;
+    }
     let listener = std::net::TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
     if args.print_addr {
-        println!("listening on {}", listener.local_addr()?);
+        let mut out = std::io::stdout();
+        writeln!(out, "listening on {}", listener.local_addr()?)?;
+        out.flush()?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(assetkitd::serve(listener, config, shutdown_signal()))

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -26,6 +27,16 @@ pub struct Metrics {
     applied: Family<ActionLabel, Counter>,
     rejected: Family<ReasonLabel, Counter>,
     latency: Histogram,
+    /// Keys in the verification cache.
+    pub key_cache: Gauge,
+    /// Write batches lost to a fault in the writer thread.
+    pub writer_faults: Gauge,
+    /// Log lines that could not be written (stderr full or closed).
+    pub log_dropped: Gauge,
+    /// Import previews waiting, and their bytes.
+    pub import_previews: Gauge,
+    /// Bytes held by waiting import previews.
+    pub import_preview_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -37,7 +48,30 @@ impl Default for Metrics {
         registry.register("reports_applied", "Reports applied, by action", applied.clone());
         registry.register("requests_rejected", "Requests rejected, by reason", rejected.clone());
         registry.register("apply_latency_seconds", "Time from request to durable apply", latency.clone());
-        Metrics { registry, applied, rejected, latency }
+        let gauges: [(&str, &str); 5] = [
+            ("key_cache_entries", "Keys in the verification cache"),
+            ("writer_faults", "Write batches lost to a fault in the writer thread"),
+            ("log_lines_dropped", "Log lines that could not be written"),
+            ("import_previews", "Import previews waiting to be applied"),
+            ("import_preview_bytes", "Bytes held by waiting import previews"),
+        ];
+        let [key_cache, writer_faults, log_dropped, import_previews, import_preview_bytes] =
+            gauges.map(|(name, help)| {
+                let g = Gauge::default();
+                registry.register(name, help, g.clone());
+                g
+            });
+        Metrics {
+            registry,
+            applied,
+            rejected,
+            latency,
+            key_cache,
+            writer_faults,
+            log_dropped,
+            import_previews,
+            import_preview_bytes,
+        }
     }
 }
 

@@ -172,7 +172,15 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    let m = &state.metrics;
+    let gauge = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+    m.key_cache.set(gauge(state.keys.len()));
+    m.writer_faults.set(state.writer.faults() as i64);
+    m.log_dropped.set(crate::log::DROPPED_LINES.load(std::sync::atomic::Ordering::Relaxed) as i64);
+    let (previews, bytes) = state.console.previews.usage();
+    m.import_previews.set(gauge(previews));
+    m.import_preview_bytes.set(gauge(bytes));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], m.render())
 }
 
 /// Answers 503 once `max_connections` requests are in flight (health checks are not counted).
@@ -245,7 +253,7 @@ pub async fn serve(
     // The writer's supervisor: the thread only ends when every handle is gone (shutdown) or when
     // it died; in the second case stop serving and fail.
     let (died_tx, died_rx) = tokio::sync::oneshot::channel::<String>();
-    let watcher = writer.clone();
+    let watcher = writer.health();
     let supervisor = tokio::task::spawn_blocking(move || {
         let result = writer_thread.join();
         if watcher.is_dead() || result.is_err() {
@@ -278,11 +286,16 @@ pub async fn serve(
     };
     let mut serving = std::pin::pin!(serving);
     let mut shutdown = std::pin::pin!(shutdown);
+    let (mut shutdown_seen, mut death_seen) = (false, false);
     let result = loop {
         tokio::select! {
             r = &mut serving => break r,
-            () = &mut shutdown => { let _ = stop_tx.send(true); }
-            d = &mut died, if writer_death.is_none() => {
+            () = &mut shutdown, if !shutdown_seen => {
+                shutdown_seen = true;
+                let _ = stop_tx.send(true);
+            }
+            d = &mut died, if !death_seen => {
+                death_seen = true;
                 if let Some(d) = d {
                     tracing::error!(reason = %d, "stopping: the writer is gone, reports cannot be stored");
                     writer_death = Some(d);
@@ -446,7 +459,11 @@ struct Permitted<I> {
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for Permitted<I> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }

@@ -97,6 +97,13 @@ pub struct Health {
     pub faults: AtomicU64,
 }
 
+impl Health {
+    /// True when the thread died of a fault (not a clean stop).
+    pub fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::SeqCst)
+    }
+}
+
 /// Handle to the writer thread. Cloning is cheap; the thread stops when every handle is dropped.
 #[derive(Clone)]
 pub struct Writer {
@@ -133,7 +140,12 @@ impl Writer {
 
     /// True when the thread died of a fault (not a clean stop).
     pub fn is_dead(&self) -> bool {
-        self.health.dead.load(Ordering::SeqCst)
+        self.health.is_dead()
+    }
+
+    /// The thread's health, without a handle that would keep it running.
+    pub fn health(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     /// Batches lost to a fault since start.

@@ -3,5 +3,6 @@
 
 mod agent;
 mod collect;
+mod hostile;
 mod support;
 mod sweep;

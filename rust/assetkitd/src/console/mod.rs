@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -22,7 +21,7 @@ use axum::routing::{get, post};
 use subtle::ConstantTimeEq;
 
 use crate::api::read;
-use crate::import::{self, Preview};
+use crate::import;
 use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
 use crate::server::AppState;
 use crate::users::{self, Session};
@@ -755,5 +754,4 @@ mod tests {
             assert!(!local_path(bad), "{bad:?}");
         }
     }
-
 }

@@ -11,7 +11,7 @@ use crate::support::{TestServer, again, dump, physical};
 async fn failure_after_half_the_component_writes_leaves_the_database_as_before() {
     let s = TestServer::start_with(|c| {
         c.policy = Policy::Auto;
-        c.failpoint = Some(Failpoint { after_half_of_component_writes: true });
+        c.failpoint = Some(Failpoint { after_half_of_component_writes: true, ..Failpoint::default() });
     })
     .await;
     let r = physical("db02", "SN-DB02");

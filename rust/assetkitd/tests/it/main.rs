@@ -3,6 +3,7 @@
 mod admin;
 mod apply;
 mod durability;
+mod hardening;
 mod import;
 mod migrations;
 mod rejections;

@@ -255,3 +255,179 @@ pub fn again(r: &Report) -> Report {
     r.report_id = uuid::Uuid::new_v4().to_string();
     r
 }
+
+/// `host:port` of a base URL.
+pub fn addr_of(base: &str) -> String {
+    base.trim_start_matches("http://").to_owned()
+}
+
+/// One request on a raw TCP connection: `head` (request line and headers, ending in a blank
+/// line) is written, then `body` from a separate task (write errors ignored: the server may
+/// answer and close before reading it). Returns the status and the response text, or `None`
+/// when the server closed without answering within `wait`.
+pub async fn raw_http(addr: &str, head: &str, body: Vec<u8>, wait: std::time::Duration) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    wr.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        let _ = wr.write_all(&body).await;
+        // Keep the write half open until the answer is read.
+        std::future::pending::<()>().await;
+        drop(wr);
+    });
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    let read = tokio::time::timeout(wait, async {
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if response_complete(&out) {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    writer.abort();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    if read.is_err() && text.is_empty() {
+        return None;
+    }
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, text))
+}
+
+fn response_complete(bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else { return false };
+    let length = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().ok()))
+        .flatten();
+    length.is_some_and(|n| body.len() >= n)
+}
+
+/// The four signature headers of a request, as header lines.
+pub fn signed_head(key: &(String, Secret), method: &str, path: &str, body: &[u8]) -> String {
+    let h = assetkit_sign::sign(&key.0, &key.1, method, path, body);
+    h.pairs().iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect()
+}
+
+/// A logged-in console session (cookie and CSRF token), driven with plain HTTP.
+pub struct Console {
+    pub base: String,
+    pub cookie: String,
+    pub csrf: String,
+    pub client: reqwest::Client,
+}
+
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|kv| kv.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The CSRF token of the session `cookie`, read from the import page.
+pub async fn csrf_of(base: &str, cookie: &str) -> String {
+    let page = client().get(format!("{base}/import")).header("cookie", cookie).send().await.unwrap();
+    csrf_in(&page.text().await.unwrap())
+}
+
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + "name=\"csrf\" value=\"".len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+impl Console {
+    /// Logs in as `user` through the login form.
+    pub async fn login(base: &str, user: &str, password: &str) -> Console {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let form = client.get(format!("{base}/login")).send().await.unwrap();
+        let login_cookie = set_cookie(&form, "assetkit_login").unwrap();
+        let token = csrf_in(&form.text().await.unwrap());
+        let resp = client
+            .post(format!("{base}/login"))
+            .header("cookie", &login_cookie)
+            .form(&[("csrf", token.as_str()), ("username", user), ("password", password), ("next", "/import")])
+            .send()
+            .await
+            .unwrap();
+        let cookie = set_cookie(&resp, "assetkit_session").unwrap_or_else(|| panic!("login failed: {}", resp.status()));
+        let page = client.get(format!("{base}/import")).header("cookie", &cookie).send().await.unwrap();
+        let csrf = csrf_in(&page.text().await.unwrap());
+        Console { base: base.to_owned(), cookie, csrf, client }
+    }
+
+    /// Uploads a purchase list to the import preview.
+    pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, String) {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", self.csrf.clone())
+            .text("encoding", "auto")
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+        let resp = self
+            .client
+            .post(format!("{}/import", self.base))
+            .header("cookie", &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+}
+
+/// An xlsx built from raw parts: `sheet` is the worksheet XML, `shared` the shared strings XML.
+pub fn xlsx(sheet: &[u8], shared: Option<&[u8]>) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut part = |name: &str, data: &[u8]| {
+        zip.start_file(name, options).unwrap();
+        zip.write_all(data).unwrap();
+    };
+    part(
+        "[Content_Types].xml",
+        br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+    );
+    part(
+        "_rels/.rels",
+        br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+    );
+    part(
+        "xl/workbook.xml",
+        br#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+    );
+    let rels = if shared.is_some() {
+        br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>"#.as_slice()
+    } else {
+        br#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#.as_slice()
+    };
+    part("xl/_rels/workbook.xml.rels", rels);
+    part("xl/worksheets/sheet1.xml", sheet);
+    if let Some(shared) = shared {
+        part("xl/sharedStrings.xml", shared);
+    }
+    zip.finish().unwrap().into_inner()
+}
+
+/// A worksheet with inline-string cells at the given references.
+pub fn sheet_with(cells: &[(&str, &str)]) -> Vec<u8> {
+    let mut rows: std::collections::BTreeMap<u32, String> = std::collections::BTreeMap::new();
+    for (r, v) in cells {
+        let row: u32 = r.trim_start_matches(|c: char| c.is_ascii_alphabetic()).parse().unwrap();
+        rows.entry(row).or_default().push_str(&format!(r#"<c r="{r}" t="inlineStr"><is><t>{v}</t></is></c>"#));
+    }
+    let body: String = rows.iter().map(|(n, c)| format!(r#"<row r="{n}">{c}</row>"#)).collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>"#
+    )
+    .into_bytes()
+}

@@ -43,6 +43,10 @@ enum What {
         /// Length of each phase.
         #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
         duration: Duration,
+        /// Another assetkitd build to compare with: both are measured in turns (baseline,
+        /// this build, baseline, this build) and the ratios printed.
+        #[arg(long, value_name = "ASSETKITD")]
+        baseline: Option<PathBuf>,
     },
     /// SSH sweep through the loopback sshd, next to `ansible all -m setup` at the same concurrency.
     Sweep {
@@ -355,16 +359,19 @@ impl Drop for Receiver {
 }
 
 fn start_receiver() -> anyhow::Result<Receiver> {
-    let assetkitd = release_bin("assetkitd")?;
+    start_receiver_of(&release_bin("assetkitd")?)
+}
+
+fn start_receiver_of(assetkitd: &Path) -> anyhow::Result<Receiver> {
     let dir = tempfile::tempdir()?;
     let db = dir.path().join("bench.db");
-    let out = Command::new(&assetkitd)
+    let out = Command::new(assetkitd)
         .args(["keys", "create", "--name", "bench", "--scope", "agent", "--json", "--db"])
         .arg(&db)
         .output()?;
     anyhow::ensure!(out.status.success(), "keys create failed");
     let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let mut child = Command::new(&assetkitd)
+    let mut child = Command::new(assetkitd)
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--identity", "hostname", "--db"])
         .arg(&db)
         .env("ASSETKIT_LOG", "warn")
@@ -460,15 +467,22 @@ async fn phase(
     })
 }
 
-fn apply_bench(hosts: usize, connections: usize, duration: Duration) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let receiver = Arc::new(start_receiver()?);
-    let reports: Arc<Vec<Report>> = Arc::new((0..hosts).map(host_report).collect());
-    println!(
-        "## Receiver apply ({}; {hosts} hosts, {connections} connections, client on the same machine)\n",
-        machine()
-    );
+/// One apply measurement of one build: seed, then the unchanged and the changing phase.
+struct ApplyRun {
+    unchanged: Phase,
+    changing: Phase,
+    applied: i64,
+    acknowledged: u64,
+}
+
+fn measure_apply(
+    runtime: &tokio::runtime::Runtime,
+    assetkitd: &Path,
+    reports: &Arc<Vec<Report>>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<ApplyRun> {
+    let receiver = Arc::new(start_receiver_of(assetkitd)?);
     runtime.block_on(async {
         // Seed: every host reports once (created), then once more so its digest is settled.
         let client = reqwest::Client::new();
@@ -479,26 +493,104 @@ fn apply_bench(hosts: usize, connections: usize, duration: Duration) -> anyhow::
         }
         let unchanged = phase(receiver.clone(), reports.clone(), connections, duration, false).await?;
         let changing = phase(receiver.clone(), reports.clone(), connections, duration, true).await?;
-        println!("| reports | count | reports/s | p50 | p99 |");
-        println!("| --- | ---: | ---: | ---: | ---: |");
-        for (name, p) in [("unchanged (only last_seen moves)", &unchanged), ("changing (a component differs)", &changing)] {
-            println!("| {name} | {} | {:.0} | {:.2} ms | {:.2} ms |", p.reports, p.reports_per_second, p.p50_ms, p.p99_ms);
-        }
         let conn = rusqlite::Connection::open(&receiver.db)?;
         let applied: i64 = conn.query_row("SELECT COUNT(*) FROM applied_reports", [], |r| r.get(0))?;
-        let expected = unchanged.reports + changing.reports + hosts as u64;
-        println!(
-            "\n- durability: synchronous=FULL, WAL, group commit; {applied} reports in the database for {expected} acknowledged ({})",
-            if applied as u64 == expected { "none lost" } else { "MISMATCH" }
-        );
-        println!(
-            "- targets: >= 3000 unchanged/s ({}), >= 1000 changing/s ({}), p99 < 50 ms ({})\n",
-            if unchanged.reports_per_second >= 3000.0 { "met" } else { "MISSED" },
-            if changing.reports_per_second >= 1000.0 { "met" } else { "MISSED" },
-            if unchanged.p99_ms < 50.0 && changing.p99_ms < 50.0 { "met" } else { "MISSED" }
-        );
-        save("apply", &json!({"machine": machine(), "hosts": hosts, "connections": connections, "unchanged": unchanged, "changing": changing, "applied": applied, "acknowledged": expected}))
+        let acknowledged = unchanged.reports + changing.reports + reports.len() as u64;
+        Ok(ApplyRun { unchanged, changing, applied, acknowledged })
     })
+}
+
+fn apply_bench(hosts: usize, connections: usize, duration: Duration, baseline: Option<&Path>) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let current = release_bin("assetkitd")?;
+    let reports: Arc<Vec<Report>> = Arc::new((0..hosts).map(host_report).collect());
+    println!(
+        "## Receiver apply ({}; {hosts} hosts, {connections} connections, client on the same machine)\n",
+        machine()
+    );
+    if let Some(baseline) = baseline {
+        return compare_apply(&runtime, baseline, &current, &reports, connections, duration);
+    }
+    let run = measure_apply(&runtime, &current, &reports, connections, duration)?;
+    println!("| reports | count | reports/s | p50 | p99 |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for (name, p) in
+        [("unchanged (only last_seen moves)", &run.unchanged), ("changing (a component differs)", &run.changing)]
+    {
+        println!("| {name} | {} | {:.0} | {:.2} ms | {:.2} ms |", p.reports, p.reports_per_second, p.p50_ms, p.p99_ms);
+    }
+    println!(
+        "\n- durability: synchronous=FULL, WAL, group commit; {} reports in the database for {} acknowledged ({})",
+        run.applied,
+        run.acknowledged,
+        if run.applied as u64 == run.acknowledged { "none lost" } else { "MISMATCH" }
+    );
+    println!(
+        "- targets: >= 3000 unchanged/s ({}), >= 1000 changing/s ({}), p99 < 50 ms ({})\n",
+        if run.unchanged.reports_per_second >= 3000.0 { "met" } else { "MISSED" },
+        if run.changing.reports_per_second >= 1000.0 { "met" } else { "MISSED" },
+        if run.unchanged.p99_ms < 50.0 && run.changing.p99_ms < 50.0 { "met" } else { "MISSED" }
+    );
+    save(
+        "apply",
+        &json!({"machine": machine(), "hosts": hosts, "connections": connections, "unchanged": run.unchanged,
+                "changing": run.changing, "applied": run.applied, "acknowledged": run.acknowledged}),
+    )
+}
+
+/// Two builds measured in turns on the same machine in the same run, so that drift in the
+/// machine's speed hits both alike.
+fn compare_apply(
+    runtime: &tokio::runtime::Runtime,
+    baseline: &Path,
+    current: &Path,
+    reports: &Arc<Vec<Report>>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<()> {
+    let mut runs: Vec<(&str, ApplyRun)> = Vec::new();
+    for round in 0..2 {
+        for (name, bin) in [("baseline", baseline), ("this build", current)] {
+            eprintln!("apply: round {} of 2, {name}", round + 1);
+            runs.push((name, measure_apply(runtime, bin, reports, connections, duration)?));
+        }
+    }
+    let mean = |name: &str, f: &dyn Fn(&ApplyRun) -> f64| {
+        let v: Vec<f64> = runs.iter().filter(|(n, _)| *n == name).map(|(_, r)| f(r)).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let unchanged = |r: &ApplyRun| r.unchanged.reports_per_second;
+    let changing = |r: &ApplyRun| r.changing.reports_per_second;
+    let p99u = |r: &ApplyRun| r.unchanged.p99_ms;
+    let p99c = |r: &ApplyRun| r.changing.p99_ms;
+    println!("| build | unchanged/s | changing/s | unchanged p99 | changing p99 |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for name in ["baseline", "this build"] {
+        println!(
+            "| {name} (mean of 2) | {:.0} | {:.0} | {:.1} ms | {:.1} ms |",
+            mean(name, &unchanged),
+            mean(name, &changing),
+            mean(name, &p99u),
+            mean(name, &p99c)
+        );
+    }
+    let ratio_u = mean("this build", &unchanged) / mean("baseline", &unchanged);
+    let ratio_c = mean("this build", &changing) / mean("baseline", &changing);
+    println!("\n- this build / baseline: unchanged {ratio_u:.3}, changing {ratio_c:.3}");
+    for (name, r) in &runs {
+        anyhow::ensure!(
+            r.applied as u64 == r.acknowledged,
+            "{name}: {} stored of {} acknowledged",
+            r.applied,
+            r.acknowledged
+        );
+    }
+    save(
+        "apply-compare",
+        &json!({"machine": machine(), "baseline": baseline, "ratio_unchanged": ratio_u, "ratio_changing": ratio_c,
+                "runs": runs.iter().map(|(n, r)| json!({"build": n, "unchanged": r.unchanged, "changing": r.changing})).collect::<Vec<_>>()}),
+    )
 }
 
 fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Result<()> {
@@ -750,13 +842,15 @@ fn import_bench(rows: usize, runs: usize) -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
-        What::Apply { hosts, connections, duration } => apply_bench(hosts, connections, duration),
+        What::Apply { hosts, connections, duration, baseline } => {
+            apply_bench(hosts, connections, duration, baseline.as_deref())
+        }
         What::Sweep { targets, concurrency } => sweep_bench(&targets, concurrency),
         What::Console { assets, requests } => console_bench(assets, requests),
         What::Import { rows, runs } => import_bench(rows, runs),
         What::All => {
             collect_bench(200, 10)?;
-            apply_bench(500, 64, Duration::from_secs(20))?;
+            apply_bench(500, 64, Duration::from_secs(20), None)?;
             sweep_bench(&[50, 200], 32)?;
             console_bench(100_000, 200)?;
             import_bench(10_000, 5)

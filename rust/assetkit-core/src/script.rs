@@ -100,7 +100,8 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         }
         let target =
             target_path(out, kind, name).ok_or_else(|| StreamError::BadRecord(header.chars().take(120).collect()))?;
-        let mut data = Vec::with_capacity(len as usize);
+        // Grown as bytes arrive, never sized from the declared length.
+        let mut data = Vec::new();
         (&mut reader).take(len).read_to_end(&mut data)?;
         if data.len() as u64 != len {
             return Err(StreamError::Truncated);

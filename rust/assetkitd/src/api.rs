@@ -2,7 +2,6 @@
 
 use std::time::Instant;
 
-use assetkit_core::model::{Report, SCHEMA_VERSION};
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::apply::ApplyError;
 use crate::auth::{Admin, Agent, Caller, Signed};
+use crate::intake::{self, Intake, Refusal};
 use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
 use crate::server::AppState;
 use crate::writer::WriteError;
@@ -206,37 +206,16 @@ async fn post_report_inner(
     let started = Instant::now();
     let bytes = read_body(headers, body, state.config.max_body).await?;
     let caller = signed.verify(&bytes)?;
-    let raw = std::str::from_utf8(&bytes)
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", "body is not UTF-8"))?;
-    let value: Value = serde_json::from_str(raw).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("body is not valid JSON: {e}"))
+    let Intake { report, raw } = intake::decode(&bytes).map_err(|refusal| {
+        let (status, code) = match &refusal {
+            Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            Refusal::MalformedReport(_) => (StatusCode::BAD_REQUEST, "malformed_report"),
+            Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
+            Refusal::OverLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_components"),
+        };
+        ApiError::new(status, code, refusal.to_string())
     })?;
-    match value.get("schema_version").and_then(Value::as_u64) {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_schema_version",
-                format!("schema_version {v} is not supported (this server speaks {SCHEMA_VERSION}); upgrade assetkitd"),
-            ));
-        }
-        None => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "unsupported_schema_version",
-                "schema_version is missing or not a number",
-            ));
-        }
-    }
-    let report: Report = serde_json::from_value(value).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_report", format!("body is not a valid report: {e}"))
-    })?;
-    if report.report_id.is_empty() || report.report_id.len() > 64 {
-        return Err(ApiError::new(StatusCode::BAD_REQUEST, "malformed_report", "report_id must be 1 to 64 characters"));
-    }
-    crate::limits::check(&report)
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_components", e.to_string()))?;
-    let outcome = state.writer.apply(report, raw.to_owned(), caller.nonce).await?;
+    let outcome = state.writer.apply(report, raw, caller.nonce).await?;
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
     Ok(Json(json!({

@@ -118,11 +118,8 @@ pub struct Caller {
 
 /// A request whose headers, key and scope were checked; its body is not verified yet.
 pub struct Signed<S> {
-    key_id: String,
+    presented: Presented,
     secret: assetkit_sign::Secret,
-    timestamp: i64,
-    nonce: String,
-    signature: String,
     method: String,
     path_and_query: String,
     _scope: PhantomData<S>,
@@ -158,26 +155,58 @@ impl<S: RequiredScope> FromRequestParts<AppState> for Signed<S> {
     }
 }
 
-async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Result<Signed<S>, ApiError> {
-    let headers = &parts.headers;
+/// The signature headers as presented, checked for shape and the timestamp window (pure: no
+/// lookup, no clock of its own; fuzzed in `fuzz/fuzz_targets/signed_request.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    /// Key id, of the shape [`valid_key_id`] accepts.
+    pub key_id: String,
+    /// Unix seconds, within the window around `now`.
+    pub timestamp: i64,
+    /// 32 to 128 hex digits.
+    pub nonce: String,
+    /// At most 128 characters (a SHA-256 HMAC is 64 hex digits).
+    pub signature: String,
+}
+
+/// Reads and checks the four signature headers.
+pub fn presented(headers: &HeaderMap, now: i64, window_secs: i64) -> Result<Presented, ApiError> {
     let key_id = header(headers, HEADER_KEY)?;
     if !valid_key_id(key_id) {
         return Err(unauthorized(format!(
             "{HEADER_KEY} is not a key id (1 to {MAX_KEY_ID} letters, digits, '_', '-', '.')"
         )));
     }
-    let key_id = key_id.to_owned();
     let timestamp: i64 =
         header(headers, HEADER_TIMESTAMP)?.parse().map_err(|_| unauthorized(SignError::BadTimestamp.to_string()))?;
-    let nonce = header(headers, HEADER_NONCE)?.to_owned();
-    let signature = header(headers, HEADER_SIGNATURE)?.to_owned();
+    let nonce = header(headers, HEADER_NONCE)?;
+    let signature = header(headers, HEADER_SIGNATURE)?;
     if signature.len() > 128 {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"));
     }
-    assetkit_sign::check_timestamp(timestamp, crate::store::now(), state.config.window_secs)
+    assetkit_sign::check_timestamp(timestamp, now, window_secs)
         .map_err(|e| ApiError::new(StatusCode::UNAUTHORIZED, "stale_timestamp", e.to_string()))?;
-    assetkit_sign::check_nonce(&nonce).map_err(|e| unauthorized(e.to_string()))?;
-    let Some((secret, scope, revoked)) = lookup(state, &key_id).await? else {
+    assetkit_sign::check_nonce(nonce).map_err(|e| unauthorized(e.to_string()))?;
+    Ok(Presented { key_id: key_id.to_owned(), timestamp, nonce: nonce.to_owned(), signature: signature.to_owned() })
+}
+
+impl Presented {
+    /// Checks the HMAC over the request in constant time.
+    pub fn verify(
+        &self,
+        secret: &assetkit_sign::Secret,
+        method: &str,
+        path_and_query: &str,
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        assetkit_sign::verify(secret, method, path_and_query, self.timestamp, &self.nonce, body, &self.signature)
+            .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"))
+    }
+}
+
+async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Result<Signed<S>, ApiError> {
+    let presented = presented(&parts.headers, crate::store::now(), state.config.window_secs)?;
+    let Some((secret, scope, revoked)) = lookup(state, &presented.key_id).await? else {
         return Err(unauthorized("unknown key".to_owned()));
     };
     if revoked {
@@ -191,35 +220,17 @@ async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Res
         ));
     }
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-    Ok(Signed {
-        key_id,
-        secret,
-        timestamp,
-        nonce,
-        signature,
-        method: parts.method.as_str().to_owned(),
-        path_and_query,
-        _scope: PhantomData,
-    })
+    Ok(Signed { presented, secret, method: parts.method.as_str().to_owned(), path_and_query, _scope: PhantomData })
 }
 
 impl<S> Signed<S> {
     /// Checks the signature over the body; returns the caller.
     pub fn verify(self, body: &[u8]) -> Result<Caller, ApiError> {
-        assetkit_sign::verify(
-            &self.secret,
-            &self.method,
-            &self.path_and_query,
-            self.timestamp,
-            &self.nonce,
-            body,
-            &self.signature,
-        )
-        .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", "signature mismatch"))?;
+        self.presented.verify(&self.secret, &self.method, &self.path_and_query, body)?;
+        let Presented { key_id, timestamp, nonce, .. } = self.presented;
         // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
-        let nonce =
-            NonceUse { key_id: self.key_id.clone(), nonce: self.nonce.to_ascii_lowercase(), ts: self.timestamp };
-        Ok(Caller { key_id: self.key_id, nonce })
+        let nonce = NonceUse { key_id: key_id.clone(), nonce: nonce.to_ascii_lowercase(), ts: timestamp };
+        Ok(Caller { key_id, nonce })
     }
 }
 

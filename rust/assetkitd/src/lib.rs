@@ -20,6 +20,7 @@ pub mod auth;
 pub mod components;
 pub mod console;
 pub mod import;
+pub mod intake;
 pub mod inventory;
 pub mod limits;
 pub mod log;

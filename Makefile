@@ -1,7 +1,7 @@
 # assetkit. The two commands of the README:
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
-.PHONY: demo test deps build rust-test python-test wheel-dev wheel packages bench lint fmt clean
+.PHONY: demo test deps build rust-test python-test fuzz wheel-dev wheel packages bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -18,12 +18,19 @@ build: deps
 	$(VENV)/bin/maturin develop --quiet
 
 # The whole suite: Rust unit + integration tests, packages, the Python extension, Salt, Ansible,
-# Cobbler rendering, the console in Chromium. sshd and receivers are started by the tests.
+# Cobbler rendering, the console in Chromium, then each fuzz target for FUZZ_SECONDS. sshd and
+# receivers are started by the tests.
+FUZZ_SECONDS ?= 60
 test: build lint
 	cargo test --workspace
 	$(MAKE) packages
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
 	$(VENV)/bin/python -m pytest tests
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Fuzz the untrusted-input surfaces longer: make fuzz FUZZ_SECONDS=3600
+fuzz:
+	./scripts/fuzz.sh $(FUZZ_SECONDS)
 
 rust-test:
 	cargo test --workspace

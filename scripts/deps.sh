@@ -31,7 +31,7 @@ if ! cmp -s requirements-test.txt .venv/.requirements-installed 2>/dev/null; the
   cp requirements-test.txt .venv/.requirements-installed
 fi
 
-for tool in cargo-deb:3.8.0 cargo-generate-rpm:0.21.1; do
+for tool in cargo-deb:3.8.0 cargo-generate-rpm:0.21.1 cargo-fuzz:0.13.2; do
   name=${tool%%:*}
   if ! cargo "${name#cargo-}" --version >/dev/null 2>&1; then
     echo "deps: cargo install $name (once)" >&2

@@ -427,7 +427,19 @@ fn import(
     json: bool,
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let limit = assetkitd::import::Limits::default().file_bytes;
+    let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
+    if size > limit {
+        bail!("{}: the file size exceeds the limit of {limit} bytes", file.display());
+    }
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?,
+            limit + 1,
+        ),
+        &mut bytes,
+    )?;
     let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let mut preview = assetkitd::import::parse(&name, &bytes, encoding)?;
     let mut conn = store::open(db)?;

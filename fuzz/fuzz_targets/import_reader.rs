@@ -4,12 +4,12 @@
 
 use libfuzzer_sys::fuzz_target;
 
-const LIMITS: assetkitd::import::Limits =
-    assetkitd::import::Limits { file_bytes: 1 << 20, unzipped_bytes: 8 << 20, rows: 2_000, columns: 40, cells: 20_000 };
+const LIMITS: assetkitd::domain::import::Limits =
+    assetkitd::domain::import::Limits { file_bytes: 1 << 20, unzipped_bytes: 8 << 20, rows: 2_000, columns: 40, cells: 20_000 };
 
 fuzz_target!(|data: &[u8]| {
     for encoding in [None, Some("gbk")] {
-        if let Ok(preview) = assetkitd::import::parse_within("fuzz", data, encoding, LIMITS) {
+        if let Ok(preview) = assetkitd::domain::import::parse_within("fuzz", data, encoding, LIMITS) {
             assert!(preview.rows.len() < LIMITS.rows);
             assert!(preview.header.len() <= LIMITS.columns);
         }

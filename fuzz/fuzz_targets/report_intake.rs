@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(intake) = assetkitd::intake::decode(data) {
-        assert!(assetkitd::limits::check(&intake.report).is_ok());
+    if let Ok(intake) = assetkitd::domain::intake::decode(data) {
+        assert!(assetkitd::domain::limits::check(&intake.report).is_ok());
         assert!(!intake.report.report_id.is_empty() && intake.report.report_id.len() <= 64);
         assert_eq!(intake.raw.as_bytes(), data);
     }

@@ -26,8 +26,8 @@ fuzz_target!(|data: &[u8]| {
     let secret = assetkit_sign::Secret::new("aks_fuzz");
     let method = String::from_utf8_lossy(method);
     let path = String::from_utf8_lossy(path);
-    if let Ok(p) = assetkitd::auth::presented(&headers, NOW, 300) {
-        assert!(assetkitd::auth::valid_key_id(&p.key_id));
+    if let Ok(p) = assetkitd::http::auth::presented(&headers, NOW, 300) {
+        assert!(assetkitd::http::auth::valid_key_id(&p.key_id));
         assert!((p.timestamp - NOW).abs() <= 300);
         let ok = p.verify(&secret, &method, &path, body).is_ok();
         let expected = assetkit_sign::signature(&secret, &method, &path, p.timestamp, &p.nonce, body);

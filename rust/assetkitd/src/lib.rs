@@ -1,33 +1,31 @@
 //! assetkitd: the receiver. It turns signed reports into a trustworthy inventory.
 //!
-//! Flow: HTTP request -> [`api`] (body limit, [`auth`] signature and scope) -> [`writer`]
-//! (one thread, group commit, one savepoint per report) -> [`apply`] (identity, component
-//! [`components`] diff, change events) -> SQLite ([`store`]). Reads go through the reader pool
-//! ([`inventory`]). People use the web console ([`console`], [`users`]) and import purchase lists
-//! ([`import`]).
+//! Three layers, each importing only downward:
+//! - [`http`]: requests and answers. The signed API, the console, `serve`; bounds on
+//!   connections, time and bodies; authentication before a body is read.
+//! - [`domain`]: what a report does to the inventory (intake, identity, component diff, change
+//!   events), the inventory's queries and edits, imports, keys, users, the audit log. Written once
+//!   against [`store::Db`].
+//! - [`store`]: engines and migrations, the `Db` interface, the single writer with group commit,
+//!   time.
+//!
+//! [`cmd`] is the admin CLI (one file per subcommand) and [`log`] the logging policy; both sit
+//! beside the layers and use them.
 //!
 //! Invariants:
-//! - the receiver never trusts an unsigned body: every `/api` route verifies the signature
-//!   before parsing, and the nonce is recorded in the same transaction as the write;
-//! - one report is one savepoint: it lands whole or not at all, and is acknowledged only
-//!   after its transaction commits (`synchronous=FULL`);
+//! - the receiver never trusts an unsigned body: every `/api` route checks the signature
+//!   headers, key and scope before reading the body and the HMAC before parsing it, and the nonce
+//!   is recorded in the same transaction as the write;
+//! - one report is one savepoint: it lands whole or not at all, and is acknowledged only after
+//!   its transaction commits;
 //! - a report_id is applied once; retries get the first answer;
 //! - SQL is always parameterised; secrets are never logged.
 
-pub mod api;
-pub mod apply;
-pub mod auth;
-pub mod components;
-pub mod console;
-pub mod import;
-pub mod intake;
-pub mod inventory;
-pub mod limits;
+pub mod cmd;
+pub mod domain;
+pub mod http;
 pub mod log;
-pub mod metrics;
-pub mod server;
 pub mod store;
-pub mod users;
-pub mod writer;
 
-pub use server::{ServerConfig, serve};
+pub use http::server::serve;
+pub use http::state::ServerConfig;

@@ -80,9 +80,9 @@ fn temporary_hostname_change_keeps_one_asset_and_the_cert_file() {
     assert!(drift[0].contains("rescue-7"));
 
     // An admin renames the asset: the next report stores the new name in the cert file.
-    let conn = assetkitd::store::open(&receiver.db).unwrap();
-    let patch = assetkitd::inventory::AssetPatch { hostname: Some("web-07.dc2".into()), ..Default::default() };
-    assetkitd::inventory::update_asset(&conn, 1, &patch, "admin:test", assetkitd::store::now()).unwrap();
+    let mut conn = assetkitd::store::sqlite::open(&receiver.db).unwrap();
+    let patch = assetkitd::domain::inventory::AssetPatch { hostname: Some("web-07.dc2".into()), ..Default::default() };
+    assetkitd::domain::inventory::update_asset(&mut conn, 1, &patch, "admin:test", assetkitd::store::now()).unwrap();
     drop(conn);
     report_with_hostname(&host, "web-07");
     assert_eq!(host.cert().as_deref(), Some("web-07.dc2"));

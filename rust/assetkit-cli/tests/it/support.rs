@@ -40,9 +40,9 @@ impl Receiver {
     /// Keys are created; the server is not running yet.
     pub fn new(dir: &Path) -> Self {
         let db = dir.join("receiver.db");
-        let conn = assetkitd::store::open(&db).unwrap();
+        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
         let now = assetkitd::store::now();
-        let agent_key = assetkitd::inventory::create_key(&conn, "agents", "agent", now).unwrap();
+        let agent_key = assetkitd::domain::keys::create(&mut conn, "agents", "agent", now).unwrap();
         // Reserve a port, then free it: the receiver starts on it later, and until then
         // connections to it are refused, as with a receiver that is down.
         let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
@@ -72,8 +72,8 @@ impl Receiver {
                 })
             })
             .expect("rebinding the receiver's port");
-        let mut config = assetkitd::ServerConfig::new(&self.db);
-        config.policy = assetkitd::apply::Policy::Hostname;
+        let mut config = assetkitd::ServerConfig::new(self.db.clone());
+        config.policy = assetkitd::domain::apply::Policy::Hostname;
         config.tls = tls;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let _guard = self.runtime.enter();

@@ -61,10 +61,11 @@ fn pending_hosts_are_swept_and_reported_in_ssh_mode() {
     let dir = tempfile::tempdir().unwrap();
     let mut receiver = Receiver::new(dir.path());
     {
-        let conn = assetkitd::store::open(&receiver.db).unwrap();
+        let mut conn = assetkitd::store::sqlite::open(&receiver.db).unwrap();
         for name in ["node-1", "node-2", "node-3"] {
-            let input = assetkitd::inventory::NewAsset { hostname: name.into(), ..Default::default() };
-            assetkitd::inventory::create_asset(&conn, &input, "admin:test", assetkitd::store::now()).unwrap();
+            let input = assetkitd::domain::inventory::NewAsset { hostname: name.into(), ..Default::default() };
+            assetkitd::domain::inventory::create_asset(&mut conn, &input, "admin:test", assetkitd::store::now())
+                .unwrap();
         }
     }
     receiver.start();

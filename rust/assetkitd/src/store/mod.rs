@@ -1,36 +1,28 @@
-//! The SQLite store: opening with the right pragmas, versioned migrations, the reader pool.
+//! The store layer: engines, migrations, the engine-neutral [`Db`] interface, the single writer,
+//! time. It knows SQL and transactions, nothing of assets or reports.
 //!
-//! One writer connection lives on the writer thread ([`crate::writer`]); readers come from a
-//! small r2d2 pool. WAL mode lets readers proceed while the writer commits.
-//!
-//! Durability: `synchronous=FULL`. The writer groups many reports per transaction, so the
-//! fsync per commit is shared and FULL costs little, while every acknowledged report survives
-//! power loss (NORMAL in WAL mode may lose the last transactions).
+//! - [`db`]: `Db`, `Value`, `Row`, `DbError`; the interface the domain layer is written against.
+//! - [`sqlite`]: the embedded engine (pragmas, migrations, reader pool).
+//! - [`writer`]: one thread per write connection, group commit, one savepoint per job, nonces.
+//! - [`time`]: unix seconds and RFC 3339.
 
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
-use std::time::Duration;
+pub mod db;
+pub mod sqlite;
+pub mod time;
+pub mod writer;
 
-use rusqlite::Connection;
+use std::path::{Path, PathBuf};
 
-/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[(&str, &str)] = &[
-    ("inventory", include_str!("migrations/0001_inventory.sql")),
-    ("console", include_str!("migrations/0002_console.sql")),
-    ("list_performance", include_str!("migrations/0003_list_performance.sql")),
-];
+pub use db::{Db, DbError, DbErrorKind, DbExt, Engine, Row, Value};
+pub use time::{now, rfc3339};
+pub use writer::{NonceUse, WriteFailure, Writer, WriterConfig};
 
-/// The schema version this build expects.
-pub fn schema_version() -> u32 {
-    MIGRATIONS.len() as u32
-}
-
-/// Store errors.
+/// Errors opening a store.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// SQLite said no.
+    /// The engine said no.
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Db(#[from] DbError),
     /// The pool could not hand out a connection.
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
@@ -45,92 +37,139 @@ pub enum StoreError {
     /// The database is newer than this build.
     #[error("database schema version {found} is newer than this assetkitd ({expected}); upgrade assetkitd")]
     TooNew {
-        /// In the file.
+        /// In the database.
         found: u32,
         /// In this build.
         expected: u32,
     },
+    /// The location names no engine this build knows.
+    #[error("{0}")]
+    Location(String),
 }
 
-/// Reader pool.
-pub type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
-
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    Ok(())
-}
-
-/// Opens (creating with mode 0600 if needed: it holds API secrets) and migrates the database,
-/// returning the writer connection.
-pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    if !path.exists() {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { std::fs::File::open(path) } else { Err(e) })
-            .map_err(|source| StoreError::Create { path: path.display().to_string(), source })?;
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
     }
-    let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    configure(&conn)?;
-    migrate(&mut conn)?;
-    Ok(conn)
 }
 
-/// Applies pending migrations, each in its own transaction.
-pub fn migrate(conn: &mut Connection) -> Result<u32, StoreError> {
-    let found: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    let expected = schema_version();
-    if found > expected {
-        return Err(StoreError::TooNew { found, expected });
-    }
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let version = i as u32 + 1;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
-        // Another process may have migrated while we waited for the lock.
-        let now: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if now >= version {
-            continue;
+/// Where the inventory lives: `--db` / `ASSETKIT_DB`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file (`sqlite:PATH` or a bare path).
+    Sqlite(PathBuf),
+}
+
+impl Location {
+    /// Parses `sqlite:PATH` or a bare path.
+    pub fn parse(s: &str) -> Result<Location, StoreError> {
+        if let Some(path) = s.strip_prefix("sqlite:") {
+            return Ok(Location::Sqlite(PathBuf::from(path)));
         }
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-        tracing::info!(version, migration = *name, "database migrated");
+        if s.contains("://") {
+            return Err(StoreError::Location(format!("{s:?}: unknown database URL (use sqlite:PATH or a file path)")));
+        }
+        Ok(Location::Sqlite(PathBuf::from(s)))
     }
-    Ok(expected)
+
+    /// What to show in logs and messages (never a password).
+    pub fn shown(&self) -> String {
+        match self {
+            Location::Sqlite(p) => p.display().to_string(),
+        }
+    }
 }
 
-/// A pool of read connections to a migrated database.
-pub fn reader_pool(path: &Path, size: u32) -> Result<Pool, StoreError> {
-    let manager = r2d2_sqlite::SqliteConnectionManager::file(path)
-        .with_flags(
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
-                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-                | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-        )
-        .with_init(|c| {
-            configure(c)?;
-            // Readers serve the console's lists: a larger page cache per connection, and the
-            // file mapped so the OS page cache is shared between them.
-            c.pragma_update(None, "cache_size", -32_768)?;
-            c.pragma_update(None, "mmap_size", 268_435_456)?;
-            c.pragma_update(None, "query_only", "ON")
-        });
-    Ok(r2d2::Pool::builder().max_size(size).min_idle(Some(1)).build(manager)?)
+impl std::str::FromStr for Location {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Location::parse(s)
+    }
 }
 
-/// Caps the database file at about `bytes` (SQLite then fails writes with "database or disk is
-/// full", which the writer rolls back like any other failure).
-pub fn cap_size(conn: &Connection, bytes: u64) -> rusqlite::Result<()> {
-    let page: u64 = conn.pragma_query_value(None, "page_size", |r| r.get::<_, i64>(0))? as u64;
-    conn.pragma_update(None, "max_page_count", (bytes / page.max(1)).max(1) as i64)
+impl From<&Path> for Location {
+    fn from(p: &Path) -> Self {
+        Location::Sqlite(p.to_path_buf())
+    }
 }
 
-/// Seconds since the epoch.
-pub fn now() -> i64 {
-    assetkit_sign::unix_now()
+impl From<PathBuf> for Location {
+    fn from(p: PathBuf) -> Self {
+        Location::Sqlite(p)
+    }
+}
+
+/// Read connections.
+#[derive(Clone)]
+pub enum Readers {
+    /// SQLite's reader pool.
+    Sqlite(sqlite::Pool),
+}
+
+impl Readers {
+    /// Runs `f` on a pooled read connection (blocking: call it off the async threads).
+    pub fn with<T, E: From<DbError>>(&self, f: impl FnOnce(&mut dyn Db) -> Result<T, E>) -> Result<T, E> {
+        match self {
+            Readers::Sqlite(pool) => {
+                let mut conn = pool.get().map_err(|e| DbError::new(DbErrorKind::Unavailable, e.to_string()))?;
+                f(&mut *conn)
+            }
+        }
+    }
+}
+
+/// Opens (creating and migrating) the store for one-off use: the admin CLI, tests.
+pub fn connect(location: &Location) -> Result<Box<dyn Db + Send>, StoreError> {
+    match location {
+        Location::Sqlite(path) => Ok(Box::new(sqlite::open(path)?)),
+    }
+}
+
+/// Runs `f` in one transaction on `db`: committed if it returns `Ok`, rolled back otherwise.
+pub fn transaction<T, E: From<DbError>>(db: &mut dyn Db, f: impl FnOnce(&mut dyn Db) -> Result<T, E>) -> Result<T, E> {
+    db.batch(match db.engine() {
+        Engine::Sqlite => "BEGIN IMMEDIATE",
+        Engine::Postgres => "BEGIN",
+    })?;
+    match f(db) {
+        Ok(v) => {
+            db.batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = db.batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
+/// What a running server holds of its store.
+pub struct Store {
+    /// Read connections.
+    pub readers: Readers,
+    /// The writer.
+    pub writer: Writer,
+    /// The engine.
+    pub engine: Engine,
+}
+
+/// Opens the store for serving: migrates, starts the writer thread with `config`, opens the
+/// readers. `max_bytes` caps a SQLite file.
+pub fn start(
+    location: &Location,
+    readers: u32,
+    max_bytes: Option<u64>,
+    config: WriterConfig,
+) -> Result<(Store, std::thread::JoinHandle<()>), StoreError> {
+    match location {
+        Location::Sqlite(path) => {
+            let conn = sqlite::open(path)?;
+            if let Some(bytes) = max_bytes {
+                sqlite::cap_size(&conn, bytes)?;
+            }
+            let pool = sqlite::reader_pool(path, readers)?;
+            let (writer, thread) = Writer::spawn(Box::new(conn), config, path.display().to_string());
+            Ok((Store { readers: Readers::Sqlite(pool), writer, engine: Engine::Sqlite }, thread))
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Manual entry, assignment, the pending host list, listing and the change feed.
 
-use assetkitd::apply::Policy;
+use assetkitd::domain::apply::Policy;
 
 use crate::support::{TestServer, physical};
 

@@ -1,6 +1,6 @@
 //! Discovery, component changes and identity rules, end to end through the signed API.
 
-use assetkitd::apply::Policy;
+use assetkitd::domain::apply::Policy;
 
 use crate::support::{TestServer, again, physical, vm};
 

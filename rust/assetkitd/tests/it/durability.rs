@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use assetkitd::apply::{Failpoint, Policy};
+use assetkitd::domain::apply::{Failpoint, Policy};
 use tokio::io::AsyncBufReadExt;
 
 use crate::support::{TestServer, again, dump, physical};
@@ -33,11 +33,11 @@ async fn full_database_refuses_and_keeps_what_it_had() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("full.db");
     // Size the cap just above the empty, migrated database.
-    drop(assetkitd::store::open(&db).unwrap());
+    drop(assetkitd::store::sqlite::open(&db).unwrap());
     let base_size = std::fs::metadata(&db).unwrap().len()
         + std::fs::metadata(dir.path().join("full.db-wal")).map(|m| m.len()).unwrap_or(0);
     let s = TestServer::start_with(|c| {
-        c.db = db.clone();
+        c.db = db.clone().into();
         c.max_db_bytes = Some(base_size.max(200 * 1024) + 64 * 1024);
     })
     .await;
@@ -124,8 +124,8 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kill.db");
     let key = {
-        let conn = assetkitd::store::open(&db).unwrap();
-        assetkitd::inventory::create_key(&conn, "load", "agent", assetkit_sign::unix_now()).unwrap()
+        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
+        assetkitd::domain::keys::create(&mut conn, "load", "agent", assetkit_sign::unix_now()).unwrap()
     };
     let mut server = spawn_binary(&db).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -186,8 +186,8 @@ async fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
     let key = {
-        let conn = assetkitd::store::open(&db).unwrap();
-        assetkitd::inventory::create_key(&conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
+        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
     };
     let mut server = spawn_binary(&db).await;
     let r = physical("term01", "TERM-1");

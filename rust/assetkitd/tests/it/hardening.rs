@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use assetkitd::apply::{Failpoint, Policy};
+use assetkitd::domain::apply::{Failpoint, Policy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{Console, TestServer, addr_of, physical, raw_http, sheet_with, signed_head, xlsx};
@@ -86,8 +86,8 @@ fn import_bombs_are_refused_by_the_cli_with_the_limit_named() {
 async fn import_bombs_and_floods_are_refused_by_the_console() {
     let s = TestServer::start(Policy::Auto).await;
     {
-        let conn = assetkitd::store::open(&s.db).unwrap();
-        assetkitd::users::create_user(&conn, "alice", "correct horse battery", "test", 0).unwrap();
+        let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
+        assetkitd::domain::users::create_user(&mut conn, "alice", "correct horse battery", "test", 0).unwrap();
     }
     let console = Console::login(&s.base, "alice", "correct horse battery").await;
     let before = s.dump();
@@ -124,9 +124,10 @@ async fn a_report_that_panics_the_writer_fails_alone() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(before, s.dump(), "the panicked batch left writes behind");
+    // The next batch runs after the writer counted the fault.
+    still_serving(&s, "after-panic").await;
     let metrics = s.client.get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("assetkit_writer_faults 1\n"), "{metrics}");
-    still_serving(&s, "after-panic").await;
     s.stop().await;
 }
 
@@ -151,8 +152,8 @@ async fn logging_to_a_full_disk_never_stops_the_service() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("full.db");
     let key = {
-        let conn = assetkitd::store::open(&db).unwrap();
-        assetkitd::inventory::create_key(&conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
+        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
@@ -222,7 +223,7 @@ async fn a_report_with_fifty_thousand_modules_is_refused_at_once() {
     // At the limits (1024 modules, 4096 disks), every one replaced: applied in well under a second.
     let mut full = physical("full", "SN-FULL");
     full.facts.memory.as_mut().unwrap().modules = Some(
-        (0..assetkitd::limits::MAX_MEMORY_MODULES)
+        (0..assetkitd::domain::limits::MAX_MEMORY_MODULES)
             .map(|i| {
                 let mut m = module.clone();
                 m.slot = Some(format!("DIMM{i}"));
@@ -233,7 +234,7 @@ async fn a_report_with_fifty_thousand_modules_is_refused_at_once() {
     );
     let disk = full.facts.disks.as_ref().unwrap()[0].clone();
     full.facts.disks = Some(
-        (0..assetkitd::limits::MAX_DISKS)
+        (0..assetkitd::domain::limits::MAX_DISKS)
             .map(|i| {
                 let mut d = disk.clone();
                 d.slot = Some(format!("0:{i}"));
@@ -264,8 +265,8 @@ async fn spawn_with(
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
     let key = {
-        let conn = assetkitd::store::open(&db).unwrap();
-        assetkitd::inventory::create_key(&conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
+        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])

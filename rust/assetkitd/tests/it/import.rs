@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use assetkitd::apply::Policy;
+use assetkitd::domain::apply::Policy;
 
 use crate::support::{TestServer, physical};
 

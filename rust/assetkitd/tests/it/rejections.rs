@@ -1,7 +1,7 @@
 //! Every rejection gets a clear JSON error and writes nothing.
 
 use assetkit_sign::{Secret, SignedHeaders};
-use assetkitd::apply::Policy;
+use assetkitd::domain::apply::Policy;
 
 use crate::support::{TestServer, physical};
 
@@ -126,13 +126,13 @@ async fn replay_is_refused_after_a_restart() {
     // Nonces live in the database: a restart does not reopen the window for a captured request.
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let s = TestServer::start_with(|c| c.db = db.clone()).await;
+    let s = TestServer::start_with(|c| c.db = db.clone().into()).await;
     let body = serde_json::to_vec(&physical("web04", "SN-W4")).unwrap();
     let h = signed(&s.agent, "POST", "/api/v1/reports", &body, 0);
     assert_eq!(s.send_with("POST", "/api/v1/reports", &body, &h).await.0, 200);
     let agent = s.agent.clone();
     s.stop().await;
-    let s2 = TestServer::start_with(|c| c.db = db.clone()).await;
+    let s2 = TestServer::start_with(|c| c.db = db.clone().into()).await;
     let _ = agent;
     assert_rejected(&s2, 409, "replay", s2.send_with("POST", "/api/v1/reports", &body, &h).await).await;
     s2.stop().await;
@@ -141,11 +141,11 @@ async fn replay_is_refused_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_key_is_refused() {
     let s = TestServer::start(Policy::Auto).await;
-    let conn = assetkitd::store::open(&s.db).unwrap();
+    let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
     let (id, secret) =
-        assetkitd::inventory::create_key(&conn, "short-lived", "agent", assetkit_sign::unix_now()).unwrap();
+        assetkitd::domain::keys::create(&mut conn, "short-lived", "agent", assetkit_sign::unix_now()).unwrap();
     let key = (id.clone(), secret);
-    assert!(assetkitd::inventory::revoke_key(&conn, &id, assetkit_sign::unix_now()).unwrap());
+    assert!(assetkitd::domain::keys::revoke(&mut conn, &id, assetkit_sign::unix_now()).unwrap());
     let body = serde_json::to_vec(&physical("web05", "SN-W5")).unwrap();
     let got = s.send_as(&key, "POST", "/api/v1/reports", &body).await;
     assert_eq!(got.0, 401);

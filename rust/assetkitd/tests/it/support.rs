@@ -8,7 +8,7 @@ use assetkit_core::model::{
 };
 use assetkit_sign::Secret;
 use assetkitd::ServerConfig;
-use assetkitd::apply::Policy;
+use assetkitd::domain::apply::Policy;
 use serde_json::Value;
 
 pub struct TestServer {
@@ -31,13 +31,13 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let mut config = ServerConfig::new(dir.path().join("assetkit.db"));
         configure(&mut config);
-        let db = config.db.clone();
+        let assetkitd::store::Location::Sqlite(db) = config.db.clone();
         let (agent, admin) = {
-            let conn = assetkitd::store::open(&db).unwrap();
+            let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
             let now = assetkitd::store::now();
             (
-                assetkitd::inventory::create_key(&conn, "test agents", "agent", now).unwrap(),
-                assetkitd::inventory::create_key(&conn, "test admin", "admin", now).unwrap(),
+                assetkitd::domain::keys::create(&mut conn, "test agents", "agent", now).unwrap(),
+                assetkitd::domain::keys::create(&mut conn, "test admin", "admin", now).unwrap(),
             )
         };
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -10,7 +10,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -32,129 +31,20 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service as _;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::apply::{Failpoint, Policy};
-use crate::auth::KeyCache;
-use crate::metrics::Metrics;
-use crate::store::{self, Pool};
-use crate::writer::{Writer, WriterConfig};
-
-/// Bounds on connections and the time a client may take.
-#[derive(Debug, Clone, Copy)]
-pub struct HttpLimits {
-    /// Connections served at once (and requests in flight, `/healthz` aside).
-    pub max_connections: usize,
-    /// Extra connections kept for health checks when the others are taken; these get
-    /// [`HttpLimits::headroom_header_timeout`].
-    pub headroom: usize,
-    /// Time to send a request's headers; also how long an idle keep-alive connection stays open.
-    pub header_timeout: Duration,
-    /// Header timeout of a headroom connection.
-    pub headroom_header_timeout: Duration,
-    /// Longest pause while a request body arrives.
-    pub body_timeout: Duration,
-    /// Longest a whole request may take, body and answer included.
-    pub request_timeout: Duration,
-    /// How long a graceful shutdown waits for requests in flight.
-    pub drain: Duration,
-}
-
-impl Default for HttpLimits {
-    fn default() -> Self {
-        HttpLimits {
-            max_connections: 1024,
-            headroom: 32,
-            header_timeout: Duration::from_secs(10),
-            headroom_header_timeout: Duration::from_secs(1),
-            body_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
-            drain: Duration::from_secs(10),
-        }
-    }
-}
-
-/// Server settings (`assetkitd serve` flags).
-#[derive(Debug, Clone)]
-pub struct ServerConfig {
-    /// SQLite file.
-    pub db: PathBuf,
-    /// Identity policy.
-    pub policy: Policy,
-    /// Allowed clock skew of signed requests, seconds, either direction.
-    pub window_secs: i64,
-    /// Largest request body.
-    pub max_body: usize,
-    /// Connection and time bounds.
-    pub http: HttpLimits,
-    /// Purchase-list import bounds (console uploads and the CLI).
-    pub import: crate::import::Limits,
-    /// An online asset with no report for this long is shown as offline.
-    pub offline_after: Duration,
-    /// Applied report ids are remembered this long (retries must come sooner).
-    pub dedupe_retention: Duration,
-    /// TLS certificate and key (PEM), if serving HTTPS.
-    pub tls: Option<(PathBuf, PathBuf)>,
-    /// Reader connections.
-    pub readers: u32,
-    /// Cap on the database size; reports are refused (nothing written) once it is reached.
-    pub max_db_bytes: Option<u64>,
-    /// Test-only fault injection.
-    pub failpoint: Option<Failpoint>,
-}
-
-impl ServerConfig {
-    /// Defaults for the given database.
-    pub fn new(db: impl Into<PathBuf>) -> Self {
-        ServerConfig {
-            db: db.into(),
-            policy: Policy::Auto,
-            window_secs: 300,
-            max_body: 2 << 20,
-            http: HttpLimits::default(),
-            import: crate::import::Limits::default(),
-            offline_after: Duration::from_secs(7 * 86_400),
-            dedupe_retention: Duration::from_secs(30 * 86_400),
-            tls: None,
-            readers: 8,
-            max_db_bytes: None,
-            failpoint: None,
-        }
-    }
-}
-
-/// Shared by all handlers.
-#[derive(Clone)]
-pub struct AppState {
-    /// Settings.
-    pub config: Arc<ServerConfig>,
-    /// Reader pool.
-    pub pool: Pool,
-    /// The writer thread.
-    pub writer: Writer,
-    /// Metrics.
-    pub metrics: Arc<Metrics>,
-    /// Recently verified keys.
-    pub keys: Arc<KeyCache>,
-    /// Login throttling and pending import previews.
-    pub console: Arc<crate::console::ConsoleState>,
-}
-
-impl AppState {
-    /// Online assets last seen before this unix time count as offline.
-    pub fn offline_cutoff(&self) -> i64 {
-        store::now() - self.config.offline_after.as_secs() as i64
-    }
-}
+use crate::domain::maintenance::{self, Retention};
+use crate::http::auth::KeyCache;
+use crate::http::metrics::Metrics;
+use crate::http::state::{AppState, HttpLimits, ServerConfig};
+use crate::store::{self, WriterConfig};
 
 /// `/healthz`: the reader pool answers and the writer thread commits a probe transaction.
 async fn healthz(State(state): State<AppState>) -> Response {
-    let pool = state.pool.clone();
+    let readers = state.readers.clone();
     let reader = tokio::task::spawn_blocking(move || {
-        pool.get().ok().and_then(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)).ok())
+        readers.with(|db| store::DbExt::scalar::<i64>(db, "SELECT 1", &[])).is_ok()
     })
     .await
-    .ok()
-    .flatten()
-    .is_some();
+    .unwrap_or(false);
     let writer = tokio::time::timeout(Duration::from_secs(5), state.writer.probe()).await;
     let writer = match writer {
         Ok(Ok(())) => Ok(()),
@@ -187,7 +77,7 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 async fn shed(State(busy): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
     match busy.try_acquire_owned() {
         Ok(_permit) => next.run(request).await,
-        Err(_) => crate::api::ApiError::new(
+        Err(_) => crate::http::error::ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "busy",
             "the receiver is at its limit of requests in flight; retry shortly",
@@ -201,14 +91,14 @@ pub fn router(state: AppState) -> Router {
     let limits = state.config.http;
     let busy = Arc::new(Semaphore::new(limits.max_connections));
     let work = Router::new()
-        .merge(crate::api::routes())
-        .merge(crate::console::routes(&state.config))
+        .merge(crate::http::api::routes())
+        .merge(crate::http::console::routes(&state.config))
         .route_layer(middleware::from_fn_with_state(busy, shed));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(work)
-        .fallback(crate::api::not_found)
+        .fallback(crate::http::api::not_found)
         // Bodies are read by the handlers with their own limits, after authentication.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
@@ -226,28 +116,28 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let conn = store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
-    if let Some(bytes) = config.max_db_bytes {
-        store::cap_size(&conn, bytes)?;
-    }
-    let pool = store::reader_pool(&config.db, config.readers)?;
-    let writer_config = WriterConfig {
-        policy: config.policy,
-        nonce_retention: Duration::from_secs(2 * config.window_secs.max(1) as u64 + 60),
-        dedupe_retention: config.dedupe_retention,
-        failpoint: config.failpoint,
+    let retention = Retention {
+        nonces: Duration::from_secs(2 * config.window_secs.max(1) as u64 + 60),
+        report_ids: config.dedupe_retention,
     };
-    let (writer, writer_thread) = Writer::spawn(conn, writer_config, config.db.clone());
+    let writer_config = WriterConfig {
+        maintenance: Some(Box::new(move |db, now| maintenance::purge(db, retention, now).map(|_| ()))),
+        die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread),
+    };
+    let (store, writer_thread) = store::start(&config.db, config.readers, config.max_db_bytes, writer_config)
+        .with_context(|| format!("opening {}", config.db.shown()))?;
+    let writer = store.writer.clone();
     let tls = config.tls.clone();
     let limits = config.http;
     let state = AppState {
         config: Arc::new(config),
-        pool,
+        readers: store.readers,
         writer: writer.clone(),
         metrics: Arc::new(Metrics::default()),
         keys: Arc::new(KeyCache::default()),
         console: Arc::default(),
     };
+    drop(store.writer);
     let app = router(state);
 
     // The writer's supervisor: the thread only ends when every handle is gone (shutdown) or when

@@ -22,9 +22,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use crate::api::{ApiError, counted};
-use crate::server::AppState;
-use crate::writer::NonceUse;
+use crate::http::api::counted;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+use crate::store::NonceUse;
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,14 +239,8 @@ async fn lookup(state: &AppState, key_id: &str) -> Result<Option<KeyEntry>, ApiE
     if let Some(entry) = state.keys.get(key_id) {
         return Ok(Some(entry));
     }
-    let pool = state.pool.clone();
     let id = key_id.to_owned();
-    let found = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
-        let conn = pool.get().map_err(ApiError::internal)?;
-        crate::inventory::lookup_key(&conn, &id).map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+    let found = crate::http::api::read(state, move |db| crate::domain::keys::lookup(db, &id)).await?;
     let entry = found.map(|k| (k.secret, k.scope, k.revoked));
     if let Some(entry) = &entry {
         state.keys.put(key_id, entry.clone());

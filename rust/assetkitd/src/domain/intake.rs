@@ -1,5 +1,5 @@
 //! What a request body must be to be taken in as a report: UTF-8 JSON, the schema version this
-//! server speaks, the report's shape, and within [`crate::limits`]. Pure: bytes in, a report or
+//! server speaks, the report's shape, and within [`crate::domain::limits`]. Pure: bytes in, a report or
 //! a refusal out (fuzzed in `fuzz/fuzz_targets/report_intake.rs`).
 
 use assetkit_core::model::{Report, SCHEMA_VERSION};
@@ -19,7 +19,7 @@ pub enum Refusal {
     UnsupportedVersion(String),
     /// Over a limit (422 `too_many_components`).
     #[error(transparent)]
-    OverLimit(#[from] crate::limits::OverLimit),
+    OverLimit(#[from] crate::domain::limits::OverLimit),
 }
 
 /// A report taken in, with the exact text it came as (stored as the asset's last report).
@@ -50,6 +50,6 @@ pub fn decode(bytes: &[u8]) -> Result<Intake, Refusal> {
     if report.report_id.is_empty() || report.report_id.len() > 64 {
         return Err(Refusal::MalformedReport("report_id must be 1 to 64 characters".into()));
     }
-    crate::limits::check(&report)?;
+    crate::domain::limits::check(&report)?;
     Ok(Intake { report, raw: raw.to_owned() })
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::import::Preview;
+use crate::domain::import::Preview;
 
 /// How long a preview waits.
 pub const TTL: Duration = Duration::from_secs(30 * 60);
@@ -112,7 +112,7 @@ mod tests {
     fn preview(rows: usize) -> Preview {
         let mut p = Preview { file: "f.csv".into(), ..Preview::default() };
         for i in 0..rows {
-            let mut row = crate::import::Row { line: i + 2, ..Default::default() };
+            let mut row = crate::domain::import::Row { line: i + 2, ..Default::default() };
             row.values.insert("serial_number".into(), format!("SN{i:08}"));
             p.rows.push(row);
         }

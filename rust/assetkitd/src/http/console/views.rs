@@ -3,9 +3,10 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::Value;
 
-use crate::import::Preview;
-use crate::inventory::{AssetFilter, AssetPage, Choices, KeyInfo, STATUSES};
-use crate::users::{Session, UserInfo};
+use crate::domain::import::Preview;
+use crate::domain::inventory::{AssetFilter, AssetPage, Choices, STATUSES};
+use crate::domain::keys::KeyInfo;
+use crate::domain::users::{Session, UserInfo};
 
 fn text(v: &Value) -> String {
     match v {
@@ -18,7 +19,7 @@ fn text(v: &Value) -> String {
 }
 
 fn bytes(v: &Value) -> String {
-    v.as_u64().map(crate::components::human_bytes).unwrap_or_else(|| "—".into())
+    v.as_u64().map(crate::domain::components::human_bytes).unwrap_or_else(|| "—".into())
 }
 
 fn layout(title: &str, user: Option<&Session>, active: &str, body: Markup) -> Markup {
@@ -216,7 +217,7 @@ fn component_table(title: &str, rows: Option<&Vec<Value>>, columns: &[(&str, &st
                 tbody { @for r in rows { tr { @for (key, _) in columns {
                     td class=[key.contains("serial").then_some("mono")] {
                         @if key.ends_with("bytes") { (bytes(&r[*key])) } @else if *key == "addresses" {
-                            (crate::components::render(&r[*key]).filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into()))
+                            (crate::domain::components::render(&r[*key]).filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into()))
                         } @else { (text(&r[*key])) }
                     }
                 } } } }

@@ -15,10 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Cursor, Read};
 
-use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use crate::writer::WriteError;
+use crate::domain::error;
+use crate::domain::inventory::{NameList, named_id};
+use crate::store::{Db, DbExt};
 
 /// The columns, with the header spellings each accepts (case-insensitive).
 const COLUMNS: &[(&str, &[&str])] = &[
@@ -416,12 +417,15 @@ pub fn normalize_date(value: &str) -> Option<String> {
 }
 
 /// Adds the errors only the database can tell: a serial number already in the inventory.
-pub fn check_against(conn: &Connection, preview: &mut Preview) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached("SELECT id, COALESCE(hostname, '(no hostname)') FROM assets WHERE serial_number = ?1 AND status <> 'retired' LIMIT 1")?;
+pub fn check_against(db: &mut dyn Db, preview: &mut Preview) -> error::Result<()> {
     for row in &mut preview.rows {
         let Some(sn) = row.values.get("serial_number").cloned() else { continue };
-        let found: Option<(i64, String)> = stmt.query_row([&sn], |r| Ok((r.get(0)?, r.get(1)?))).ok();
-        if let Some((id, host)) = found {
+        let found = db.query_opt(
+            "SELECT id, COALESCE(hostname, '(no hostname)') FROM assets WHERE serial_number = ?1 AND status <> 'retired' LIMIT 1",
+            crate::args![sn.as_str()],
+        )?;
+        if let Some(r) = found {
+            let (id, host): (i64, String) = (r.get(0)?, r.get(1)?);
             row.errors.push(format!("serial number {sn} is already in the inventory (asset {id}, {host})"));
         }
     }
@@ -440,14 +444,8 @@ pub struct Applied {
 }
 
 /// Writes the valid rows as `in_stock` assets, in the caller's transaction (all or nothing).
-pub fn apply(conn: &Connection, preview: &Preview, actor: &str, now: i64) -> Result<Applied, WriteError> {
+pub fn apply(db: &mut dyn Db, preview: &Preview, actor: &str, now: i64) -> error::Result<Applied> {
     let mut ids = Vec::new();
-    let named = |table: &str, name: Option<&str>| -> rusqlite::Result<Option<i64>> {
-        let Some(name) = name else { return Ok(None) };
-        debug_assert!(table == "idcs");
-        conn.prepare_cached("INSERT OR IGNORE INTO idcs (name) VALUES (?1)")?.execute([name])?;
-        conn.prepare_cached("SELECT id FROM idcs WHERE name = ?1")?.query_row([name], |r| r.get(0)).map(Some)
-    };
     let mut seen = BTreeSet::new();
     for row in preview.valid() {
         let sn = row.get("serial_number").expect("valid rows have a serial number");
@@ -459,20 +457,19 @@ pub fn apply(conn: &Connection, preview: &Preview, actor: &str, now: i64) -> Res
             "disks": row.get("disks"), "purchase_date": row.get("purchase_date"), "warranty_end": row.get("warranty_end"),
             "file": preview.file, "line": row.line,
         });
-        let idc = named("idcs", row.get("idc"))?;
-        conn.prepare_cached(
+        let idc = named_id(db, NameList::Idcs, row.get("idc"))?;
+        let id: i64 = db.scalar(
             "INSERT INTO assets (serial_number, status, manufacturer, model, idc_id, rack, position, source, purchase, created_at, updated_at) \
-             VALUES (?1, 'in_stock', ?2, ?3, ?4, ?5, ?6, 'import', ?7, ?8, ?8)",
-        )?
-        .execute(params![sn, row.get("vendor"), row.get("model"), idc, row.get("rack"), row.get("position"), purchase.to_string(), now])?;
-        let id = conn.last_insert_rowid();
-        crate::apply::record(
-            conn,
+             VALUES (?1, 'in_stock', ?2, ?3, ?4, ?5, ?6, 'import', ?7, ?8, ?8) RETURNING id",
+            crate::args![sn, row.get("vendor"), row.get("model"), idc, row.get("rack"), row.get("position"), purchase.to_string(), now],
+        )?;
+        crate::domain::apply::write::record(
+            db,
             id,
             None,
             now,
             Some(actor),
-            &crate::components::Event::whole(
+            &crate::domain::components::Event::whole(
                 "asset",
                 "added",
                 None,
@@ -483,8 +480,8 @@ pub fn apply(conn: &Connection, preview: &Preview, actor: &str, now: i64) -> Res
         )?;
         ids.push(id);
     }
-    crate::users::audit(
-        conn,
+    crate::domain::audit::record(
+        db,
         actor,
         "import",
         &preview.file,

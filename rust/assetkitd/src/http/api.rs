@@ -12,65 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::apply::ApplyError;
-use crate::auth::{Admin, Agent, Caller, Signed};
-use crate::intake::{self, Intake, Refusal};
-use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::server::AppState;
-use crate::writer::WriteError;
-
-/// An error answer: `{"error": {"code": "...", "message": "..."}}`.
-#[derive(Debug)]
-pub struct ApiError {
-    /// HTTP status.
-    pub status: StatusCode,
-    /// Stable machine-readable code.
-    pub code: &'static str,
-    /// What went wrong and, where possible, how to fix it.
-    pub message: String,
-}
-
-impl ApiError {
-    /// A new error.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
-    }
-    /// A 500 from any internal failure; the detail goes to the log, not to the client.
-    pub fn internal(e: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %e, "internal error");
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut response =
-            (self.status, Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            // Agents keep the report in their spool and come back.
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
-        }
-        response
-    }
-}
-
-impl From<WriteError> for ApiError {
-    fn from(e: WriteError) -> Self {
-        match e {
-            WriteError::Replay => ApiError::new(StatusCode::CONFLICT, "replay", e.to_string()),
-            WriteError::Apply(ApplyError::Unidentifiable) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable", e.to_string())
-            }
-            WriteError::Invalid(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m),
-            WriteError::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
-            WriteError::Closed => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()),
-            WriteError::Apply(ApplyError::Db(_) | ApplyError::Failpoint(_)) | WriteError::Db(_) => {
-                tracing::error!(error = %e, "write failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))
-            }
-        }
-    }
-}
+use crate::domain::intake::{self, Intake, Refusal};
+use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
+use crate::http::auth::{Admin, Agent, Caller, Signed};
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
 
 /// The API routes.
 pub fn routes() -> Router<AppState> {
@@ -215,7 +161,12 @@ async fn post_report_inner(
         };
         ApiError::new(status, code, refusal.to_string())
     })?;
-    let outcome = state.writer.apply(report, raw, caller.nonce).await?;
+    let (policy, failpoint) = (state.config.policy, state.config.failpoint);
+    let outcome = state
+        .writer
+        .run(Some(caller.nonce), move |db, now| crate::domain::apply::apply(db, &report, &raw, policy, now, failpoint))
+        .await
+        .map_err(ApiError::from)?;
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
     Ok(Json(json!({
@@ -237,15 +188,10 @@ async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, Ap
 /// Runs a read on a pooled connection off the async threads.
 pub(crate) async fn read<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    f: impl FnOnce(&mut dyn crate::store::Db) -> crate::domain::Result<T> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let pool = state.pool.clone();
-    tokio::task::spawn_blocking(move || {
-        let conn = pool.get().map_err(ApiError::internal)?;
-        f(&conn).map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)?
+    let readers = state.readers.clone();
+    tokio::task::spawn_blocking(move || readers.with(f).map_err(ApiError::from)).await.map_err(ApiError::internal)?
 }
 
 async fn pending(State(state): State<AppState>, signed: Signed<Agent>) -> Response {
@@ -254,7 +200,7 @@ async fn pending(State(state): State<AppState>, signed: Signed<Agent>) -> Respon
         let now = crate::store::now();
         let day_start = now - now.rem_euclid(86_400);
         let hosts = read(&state, move |c| inventory::pending_hosts(c, day_start)).await?;
-        Ok(Json(json!({"hosts": hosts, "since": inventory::rfc3339(day_start)})))
+        Ok(Json(json!({"hosts": hosts, "since": crate::store::rfc3339(day_start)})))
     }
     .await;
     counted(&state, result)
@@ -371,13 +317,11 @@ async fn create_asset(
         let actor = format!("key:{}", caller.key_id);
         let created = state
             .writer
-            .admin(
-                Some(caller.nonce),
-                Box::new(move |c, now| {
-                    inventory::create_asset(c, &input, &actor, now).map(|id| json!({"asset_id": id}))
-                }),
-            )
-            .await?;
+            .run(Some(caller.nonce), move |db, now| {
+                inventory::create_asset(db, &input, &actor, now).map(|id| json!({"asset_id": id}))
+            })
+            .await
+            .map_err(ApiError::from)?;
         Ok((StatusCode::CREATED, Json(created)))
     }
     .await;
@@ -396,13 +340,11 @@ async fn patch_asset(
         let actor = format!("key:{}", caller.key_id);
         let changed = state
             .writer
-            .admin(
-                Some(caller.nonce),
-                Box::new(move |c, now| {
-                    inventory::update_asset(c, id, &patch, &actor, now).map(|n| json!({"asset_id": id, "changes": n}))
-                }),
-            )
-            .await?;
+            .run(Some(caller.nonce), move |db, now| {
+                inventory::update_asset(db, id, &patch, &actor, now).map(|n| json!({"asset_id": id, "changes": n}))
+            })
+            .await
+            .map_err(ApiError::from)?;
         Ok(Json(changed))
     }
     .await;

@@ -20,12 +20,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use subtle::ConstantTimeEq;
 
-use crate::api::read;
-use crate::import;
-use crate::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::server::AppState;
-use crate::users::{self, Session};
-use crate::writer::WriteError;
+use crate::domain::import;
+use crate::domain::inventory::{self, AssetFilter, AssetPatch, NameList, NewAsset};
+use crate::domain::users::{self, Session};
+use crate::domain::{audit, keys};
+use crate::http::api::read;
+use crate::http::state::AppState;
+use crate::store::Db;
 
 pub mod previews;
 pub mod throttle;
@@ -49,7 +50,7 @@ pub struct ConsoleState {
 
 /// The console's routes. The import upload may carry a file up to the import limit; every other
 /// body is read by its handler within [`MAX_FORM_BYTES`].
-pub fn routes(config: &crate::server::ServerConfig) -> Router<AppState> {
+pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
     let upload_limit = usize::try_from(config.import.file_bytes).unwrap_or(usize::MAX).saturating_add(MAX_FORM_BYTES);
     Router::new()
         .route("/", get(|| async { Redirect::to("/assets") }))
@@ -120,7 +121,7 @@ async fn session(state: &AppState, headers: &HeaderMap, next: &str) -> Result<Se
     let login = || Redirect::to(&format!("/login?next={}", urlencode(next))).into_response();
     let Some(token) = cookie(headers, SESSION_COOKIE).map(str::to_owned) else { return Err(login()) };
     let found =
-        read(state, move |c| users::session(c, &token, crate::store::now())).await.map_err(|e| e.into_response())?;
+        read(state, move |db| users::session(db, &token, crate::store::now())).await.map_err(|e| e.into_response())?;
     found.ok_or_else(login)
 }
 
@@ -187,18 +188,17 @@ async fn posted(state: &AppState, headers: &HeaderMap, body: Body, from: &str) -
 /// A form body within [`MAX_FORM_BYTES`], or the error page.
 async fn read_form(headers: &HeaderMap, body: Body) -> Result<axum::body::Bytes, Response> {
     let started = Instant::now();
-    crate::api::read_body(headers, body, MAX_FORM_BYTES)
+    crate::http::api::read_body(headers, body, MAX_FORM_BYTES)
         .await
         .map_err(|e| page(e.status, started, views::message("Form not accepted", &e.message, None)))
 }
 
 /// A write as the logged-in user, through the writer thread.
-async fn write<T: serde::de::DeserializeOwned>(
+async fn write<T: Send + 'static>(
     state: &AppState,
-    op: impl FnOnce(&rusqlite::Connection, i64) -> Result<serde_json::Value, WriteError> + Send + 'static,
-) -> Result<T, WriteError> {
-    let value = state.writer.admin(None, Box::new(op)).await?;
-    serde_json::from_value(value).map_err(|e| WriteError::Invalid(e.to_string()))
+    op: impl FnOnce(&mut dyn Db, i64) -> crate::domain::Result<T> + Send + 'static,
+) -> crate::domain::Result<T> {
+    state.writer.run(None, op).await
 }
 
 async fn login_page(State(_state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
@@ -255,7 +255,7 @@ async fn login(
     // protect and must not grow the table); every attempt counts for its network.
     let account = if name.len() <= MAX_LOGIN_NAME {
         let lookup = name.clone();
-        read(&state, move |c| users::id_by_name(c, &lookup)).await.ok().flatten()
+        read(&state, move |db| users::id_by_name(db, &lookup)).await.ok().flatten()
     } else {
         None
     };
@@ -272,8 +272,8 @@ async fn login(
     let verified = if name.len() <= MAX_LOGIN_NAME && password.len() <= 1024 {
         let check_name = name.clone();
         tokio::task::spawn_blocking({
-            let pool = state.pool.clone();
-            move || pool.get().ok().and_then(|c| users::verify(&c, &check_name, &password).ok()).flatten()
+            let pool = state.readers.clone();
+            move || pool.with(|db| users::verify(db, &check_name, &password)).ok().flatten()
         })
         .await
         .ok()
@@ -289,10 +289,7 @@ async fn login(
         return again(StatusCode::UNAUTHORIZED, "Wrong user name or password.");
     };
     state.console.throttle.succeed(user_id, network);
-    let created = write::<String>(&state, move |c, now| {
-        users::create_session(c, user_id, now).map(serde_json::Value::String).map_err(Into::into)
-    })
-    .await;
+    let created = write(&state, move |db, now| users::create_session(db, user_id, now)).await;
     match created {
         Ok(token) => {
             tracing::info!(user = %shown, "login");
@@ -312,10 +309,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         return r;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(str::to_owned) {
-        let _ = write::<serde_json::Value>(&state, move |c, _| {
-            users::end_session(c, &token).map(|()| serde_json::Value::Null).map_err(Into::into)
-        })
-        .await;
+        let _ = write(&state, move |db, _| users::end_session(db, &token)).await;
     }
     let mut resp = Redirect::to("/login").into_response();
     resp.headers_mut().insert(header::SET_COOKIE, set_cookie(&state, SESSION_COOKIE, "", 0));
@@ -335,8 +329,8 @@ async fn assets_page(
     };
     let cutoff = state.offline_cutoff();
     let f = filter.clone();
-    let data = read(&state, move |c| {
-        Ok((inventory::list_assets(c, &f, cutoff)?, inventory::status_counts(c, cutoff)?, inventory::choices(c)?))
+    let data = read(&state, move |db| {
+        Ok((inventory::list_assets(db, &f, cutoff)?, inventory::status_counts(db, cutoff)?, inventory::choices(db)?))
     })
     .await;
     match data {
@@ -359,11 +353,11 @@ async fn asset_page(
         Err(r) => return r,
     };
     let cutoff = state.offline_cutoff();
-    let data = read(&state, move |c| {
+    let data = read(&state, move |db| {
         Ok((
-            inventory::asset_detail(c, id, cutoff)?,
-            inventory::asset_changes(c, id, 200, None)?,
-            inventory::choices(c)?,
+            inventory::asset_detail(db, id, cutoff)?,
+            inventory::asset_changes(db, id, 200, None)?,
+            inventory::choices(db)?,
         ))
     })
     .await;
@@ -400,9 +394,7 @@ async fn edit_asset(State(state): State<AppState>, headers: HeaderMap, Path(id):
     };
     let patch = patch_from(&form);
     let actor = format!("console:{}", user.name);
-    let result =
-        write::<usize>(&state, move |c, now| inventory::update_asset(c, id, &patch, &actor, now).map(|n| n.into()))
-            .await;
+    let result = write(&state, move |db, now| inventory::update_asset(db, id, &patch, &actor, now)).await;
     let msg = match result {
         Ok(0) => "Nothing to change.".to_owned(),
         Ok(n) => format!("Saved: {n} change(s) recorded."),
@@ -439,7 +431,7 @@ async fn new_asset(State(state): State<AppState>, headers: HeaderMap, body: Body
         status: None,
     };
     let actor = format!("console:{}", user.name);
-    match write::<i64>(&state, move |c, now| inventory::create_asset(c, &input, &actor, now).map(Into::into)).await {
+    match write(&state, move |db, now| inventory::create_asset(db, &input, &actor, now)).await {
         Ok(id) => {
             Redirect::to(&format!("/assets/{id}?msg={}", urlencode("Host entered. It is pending until it reports.")))
                 .into_response()
@@ -462,14 +454,14 @@ async fn discovered_page(
         Err(r) => return r,
     };
     let cutoff = state.offline_cutoff();
-    let data = read(&state, move |c| {
+    let data = read(&state, move |db| {
         let filter = AssetFilter {
             status: Some("discovered".into()),
             per_page: Some(500),
             sort: Some("-id".into()),
             ..AssetFilter::default()
         };
-        Ok((inventory::list_assets(c, &filter, cutoff)?, inventory::choices(c)?))
+        Ok((inventory::list_assets(db, &filter, cutoff)?, inventory::choices(db)?))
     })
     .await;
     match data {
@@ -498,12 +490,12 @@ async fn assign_discovered(State(state): State<AppState>, headers: HeaderMap, bo
     };
     let actor = format!("console:{}", user.name);
     let count = ids.len();
-    let result = write::<usize>(&state, move |c, now| {
+    let result = write(&state, move |db, now| {
         let mut events = 0;
         for id in ids {
-            events += inventory::update_asset(c, id, &patch, &actor, now)?;
+            events += inventory::update_asset(db, id, &patch, &actor, now)?;
         }
-        Ok(events.into())
+        Ok(events)
     })
     .await;
     let msg = match result {
@@ -584,7 +576,7 @@ async fn import_preview(State(state): State<AppState>, headers: HeaderMap, mut m
         Ok(Err(e)) => return failed(StatusCode::UNPROCESSABLE_ENTITY, &format!("Not imported: {e}.")),
         Err(e) => return failed(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let checked = read(&state, move |c| import::check_against(c, &mut preview).map(|()| preview)).await;
+    let checked = read(&state, move |db| import::check_against(db, &mut preview).map(|()| preview)).await;
     let preview = match checked {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -610,16 +602,16 @@ async fn import_apply(State(state): State<AppState>, headers: HeaderMap, body: B
         );
     };
     let actor = format!("console:{}", user.name);
-    let result = write::<serde_json::Value>(&state, move |c, now| {
+    let result = write(&state, move |db, now| {
         // Re-check against the database inside the write: rows added since the preview are refused.
         let mut preview = preview;
-        import::check_against(c, &mut preview)?;
-        import::apply(c, &preview, &actor, now).map(|a| serde_json::to_value(a).unwrap_or_default())
+        import::check_against(db, &mut preview)?;
+        import::apply(db, &preview, &actor, now)
     })
     .await;
     match result {
         Ok(v) => {
-            let msg = format!("Imported: {} asset(s) created in stock, {} row(s) skipped.", v["created"], v["skipped"]);
+            let msg = format!("Imported: {} asset(s) created in stock, {} row(s) skipped.", v.created, v.skipped);
             page(StatusCode::OK, started, views::import(&user, None, None, Some(&msg)))
         }
         Err(e) => page(
@@ -642,12 +634,12 @@ async fn import_cancel(State(state): State<AppState>, headers: HeaderMap, body: 
 }
 
 /// What the settings page lists.
-fn settings_data(c: &rusqlite::Connection) -> rusqlite::Result<views::SettingsData> {
+fn settings_data(db: &mut dyn Db) -> crate::domain::Result<views::SettingsData> {
     Ok(views::SettingsData {
-        choices: inventory::choices(c)?,
-        keys: inventory::list_keys(c)?,
-        people: users::list_users(c)?,
-        events: inventory::admin_events(c, 50)?,
+        choices: inventory::choices(db)?,
+        keys: keys::list(db)?,
+        people: users::list_users(db)?,
+        events: audit::latest(db, 50)?,
     })
 }
 
@@ -674,15 +666,14 @@ async fn add_name(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Ok(posted) => posted,
         Err(r) => return r,
     };
-    let kind = match form.get("kind") {
-        Some("business_unit") => "business_units",
-        Some("idc") => "idcs",
+    let list = match form.get("kind") {
+        Some("business_unit") => NameList::BusinessUnits,
+        Some("idc") => NameList::Idcs,
         _ => return Redirect::to("/settings").into_response(),
     };
     let name = form.get("name").unwrap_or("").trim().to_owned();
     let actor = format!("console:{}", user.name);
-    let result =
-        write::<bool>(&state, move |c, now| inventory::add_name(c, kind, &name, &actor, now).map(Into::into)).await;
+    let result = write(&state, move |db, now| inventory::add_name(db, list, &name, &actor, now)).await;
     let msg = match result {
         Ok(true) => "Added.".to_owned(),
         Ok(false) => "It already exists.".to_owned(),
@@ -699,10 +690,10 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     let (name, scope) = (form.get("name").unwrap_or("").to_owned(), form.get("scope").unwrap_or("agent").to_owned());
     let actor = format!("console:{}", user.name);
-    let created = write::<(String, String)>(&state, move |c, now| {
-        let (id, secret) = inventory::create_key(c, &name, &scope, now)?;
-        users::audit(c, &actor, "key.create", &id, &format!("{scope} key {name}"), now)?;
-        Ok(serde_json::json!([id, secret.expose()]))
+    let created = write(&state, move |db, now| {
+        let (id, secret) = keys::create(db, &name, &scope, now)?;
+        audit::record(db, &actor, "key.create", &id, &format!("{scope} key {name}"), now)?;
+        Ok((id, secret.expose().to_owned()))
     })
     .await;
     let Ok(data) = read(&state, settings_data).await else { return Redirect::to("/settings").into_response() };
@@ -723,12 +714,12 @@ async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     let key_id = form.get("key_id").unwrap_or("").to_owned();
     let actor = format!("console:{}", user.name);
-    let result = write::<bool>(&state, move |c, now| {
-        let done = inventory::revoke_key(c, &key_id, now)?;
+    let result = write(&state, move |db, now| {
+        let done = keys::revoke(db, &key_id, now)?;
         if done {
-            users::audit(c, &actor, "key.revoke", &key_id, "", now)?;
+            audit::record(db, &actor, "key.revoke", &key_id, "", now)?;
         }
-        Ok(done.into())
+        Ok(done)
     })
     .await;
     let msg = match result {

@@ -1,0 +1,125 @@
+//! The `assetkitd` command line: one file per subcommand (`serve`, `keys`, `assets`, `import`,
+//! `users`). Each opens the store through [`crate::store`], calls the domain layer, and prints
+//! for people or, with `--json`, for scripts.
+
+pub mod assets;
+pub mod import;
+pub mod keys;
+pub mod serve;
+pub mod users;
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::store::{self, Db, Location};
+
+/// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// The command line.
+#[derive(Parser)]
+#[command(
+    name = "assetkitd",
+    version,
+    about = "The assetkit receiver: signed report API, inventory in SQLite, change log",
+    after_help = "Every subcommand that touches the store takes --db (or ASSETKIT_DB) and migrates it itself.\n\n\
+                  First steps:\n  \
+                  assetkitd keys create --name agents --scope agent     a key for hosts (secret shown once)\n  \
+                  assetkitd keys create --name ops --scope admin        a key for people and scripts\n  \
+                  assetkitd users create --name alice                   a console user (password from stdin)\n  \
+                  assetkitd serve --listen 0.0.0.0:8600                  serve (add --tls-cert/--tls-key for HTTPS)"
+)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug); ASSETKIT_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--db`, shared by every subcommand that touches the store.
+#[derive(Args, Clone)]
+pub struct DbArg {
+    /// The database: a SQLite file (created with mode 0600 if missing), or sqlite:PATH.
+    #[arg(long, env = "ASSETKIT_DB", default_value = "assetkit.db", value_name = "DB")]
+    pub db: Location,
+}
+
+impl DbArg {
+    /// Opens and migrates the store.
+    pub fn open(&self) -> anyhow::Result<Box<dyn Db + Send>> {
+        Ok(store::connect(&self.db)?)
+    }
+}
+
+/// The subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the API and the console until SIGTERM or SIGINT.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// List, show, add and edit assets (every edit is a change event with you as the actor).
+    #[command(subcommand)]
+    Assets(assets::AssetsCommand),
+    /// Import a purchase list (xlsx or csv): rows become assets in stock, linked by serial when the
+    /// hosts first report. Shows per-row errors; --dry-run writes nothing.
+    Import(import::ImportArgs),
+    /// Console users: create, list, change a password, disable.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+}
+
+impl Cli {
+    /// The log level to use when `ASSETKIT_LOG` does not say.
+    pub fn log_level(&self) -> &'static str {
+        match self.verbose {
+            0 if matches!(self.command, Command::Serve(_)) => "info",
+            0 => "warn",
+            1 => "debug",
+            _ => "trace",
+        }
+    }
+
+    /// Runs the subcommand.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Serve(args) => serve::run(args),
+            Command::Keys(cmd) => keys::run(cmd),
+            Command::Assets(cmd) => assets::run(cmd),
+            Command::Import(args) => import::run(args),
+            Command::Users(cmd) => users::run(cmd),
+        }
+    }
+}
+
+/// A humantime duration for clap ("300s", "7d").
+pub fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{s:?}: {e} (try \"300s\" or \"7d\")"))
+}
+
+/// Prints `value` as JSON or `text` for people.
+pub fn say(json: bool, value: serde_json::Value, text: &str) {
+    if json {
+        out!("{value}");
+    } else {
+        out!("{text}");
+    }
+}
+
+/// Who is acting, for the change log: the login name of whoever runs the CLI.
+pub fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("SUDO_USER").or_else(|_| std::env::var("USER")).unwrap_or_else(|_| "unknown".into())
+    )
+}

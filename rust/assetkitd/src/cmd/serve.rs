@@ -1,0 +1,112 @@
+//! `assetkitd serve`: the receiver, until SIGTERM or SIGINT.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{DbArg, duration};
+use crate::domain::apply::Policy;
+use crate::http::state::ServerConfig;
+
+/// `assetkitd serve` arguments (their doc comments are the help text).
+#[allow(missing_docs)]
+#[derive(Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8600", value_name = "ADDR")]
+    listen: SocketAddr,
+    /// How reports are matched to assets: sn (physical fleets), hostname (VMs sharing serials), auto.
+    #[arg(long, value_enum, default_value = "auto")]
+    identity: Policy,
+    /// Accepted clock skew of signed requests, in either direction.
+    #[arg(long, default_value = "300s", value_parser = duration, value_name = "DURATION")]
+    window: Duration,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, default_value_t = 2 << 20, value_name = "BYTES")]
+    max_body: usize,
+    /// Connections served at once; requests in flight beyond it get 503 (health checks aside).
+    #[arg(long, default_value_t = 1024, value_name = "N")]
+    max_connections: usize,
+    /// Time a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    header_timeout: Duration,
+    /// Longest pause while a request body arrives (408 beyond it).
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    body_timeout: Duration,
+    /// Longest a whole request may take (408 beyond it).
+    #[arg(long, default_value = "60s", value_parser = duration, value_name = "DURATION")]
+    request_timeout: Duration,
+    /// Largest purchase-list file accepted by the console upload (bytes).
+    #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
+    max_import_bytes: u64,
+    /// An online asset with no report for this long is listed as offline.
+    #[arg(long, default_value = "7d", value_parser = duration, value_name = "DURATION")]
+    offline_after: Duration,
+    /// TLS certificate chain (PEM); serve HTTPS with --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Refuse reports once the database reaches this size (bytes); nothing is written then.
+    #[arg(long, value_name = "BYTES")]
+    max_db_size: Option<u64>,
+    /// Print "listening on ADDR" on stdout once ready (for scripts that use port 0).
+    #[arg(long)]
+    print_addr: bool,
+}
+
+/// Runs `serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = ServerConfig::new(args.db.db.clone());
+    config.policy = args.identity;
+    config.window_secs = args.window.as_secs() as i64;
+    config.max_body = args.max_body;
+    config.http.max_connections = args.max_connections.max(1);
+    config.http.header_timeout = args.header_timeout;
+    config.http.body_timeout = args.body_timeout;
+    config.http.request_timeout = args.request_timeout;
+    config.import.file_bytes = args.max_import_bytes;
+    config.offline_after = args.offline_after;
+    config.tls = args.tls_cert.zip(args.tls_key);
+    config.max_db_bytes = args.max_db_size;
+    // Every connection is a descriptor: make room for the cap (the unit also sets LimitNOFILE).
+    let files = crate::http::server::raise_open_files_limit();
+    let reserve = 64 + u64::from(config.readers);
+    let wanted = (config.http.max_connections + config.http.headroom) as u64 + reserve;
+    if files < wanted {
+        let fits = files.saturating_sub(reserve).max(16) as usize;
+        let max = fits.saturating_sub(config.http.headroom).max(8);
+        tracing::warn!(
+            open_files = files,
+            max_connections = max,
+            "the open-files limit is low: max-connections lowered (raise LimitNOFILE)"
+        );
+        config.http.max_connections = max;
+    }
+    let listener = std::net::TcpListener::bind(args.listen).with_context(|| format!("binding {}", args.listen))?;
+    if args.print_addr {
+        let mut out = std::io::stdout();
+        writeln!(out, "listening on {}", listener.local_addr()?)?;
+        out.flush()?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(crate::http::server::serve(listener, config, shutdown_signal()))
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+}

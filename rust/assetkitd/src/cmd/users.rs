@@ -1,0 +1,131 @@
+//! `assetkitd users`: console users.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::{DbArg, cli_actor, say};
+use crate::domain::users;
+use crate::out;
+use crate::store::{self, now};
+
+/// The `users` subcommands (their doc comments are the help text; `db` is the shared `--db`).
+#[allow(missing_docs)]
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a console user. The password is read from --password-file, else from stdin
+    /// (not echoed when stdin is a terminal).
+    Create {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// A file holding the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set a user's password (ends their sessions).
+    Passwd {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// A file holding the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user (ends their sessions).
+    Disable {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        #[arg(long)]
+        name: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if let Some(f) = file {
+        return Ok(std::fs::read_to_string(f)
+            .with_context(|| format!("reading {}", f.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned());
+    }
+    let stdin = std::io::stdin();
+    let mut line = String::new();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush()?;
+        let old = rustix::termios::tcgetattr(&stdin)?;
+        let mut quiet = old.clone();
+        quiet.local_modes.remove(rustix::termios::LocalModes::ECHO);
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &quiet)?;
+        let read = stdin.lock().read_line(&mut line);
+        rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, &old)?;
+        eprintln!();
+        read?;
+    } else {
+        stdin.lock().read_line(&mut line)?;
+    }
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+/// Runs `users`.
+pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
+    match cmd {
+        UsersCommand::Create { db, name, password_file, json } => {
+            let password = read_password(password_file.as_deref())?;
+            let mut db = db.open()?;
+            store::transaction(db.as_mut(), |db| users::create_user(db, &name, &password, &cli_actor(), now()))?;
+            say(json, serde_json::json!({"user": name, "created": true}), &format!("user {name} created"));
+        }
+        UsersCommand::List { db, json } => {
+            let list = users::list_users(db.open()?.as_mut())?;
+            if json {
+                out!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                out!("{:<24} {:<22} DISABLED", "NAME", "CREATED");
+                for u in list {
+                    out!("{:<24} {:<22} {}", u.name, u.created_at, u.disabled_at.as_deref().unwrap_or("-"));
+                }
+            }
+        }
+        UsersCommand::Passwd { db, name, password_file, json } => {
+            let password = read_password(password_file.as_deref())?;
+            let mut db = db.open()?;
+            store::transaction(db.as_mut(), |db| users::set_password(db, &name, &password, &cli_actor(), now()))?;
+            say(
+                json,
+                serde_json::json!({"user": name, "password_changed": true}),
+                &format!("password of {name} changed; their sessions ended"),
+            );
+        }
+        UsersCommand::Disable { db, name, json } => {
+            let mut db = db.open()?;
+            store::transaction(db.as_mut(), |db| users::disable_user(db, &name, &cli_actor(), now()))?;
+            say(json, serde_json::json!({"user": name, "disabled": true}), &format!("user {name} disabled"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,49 @@
+//! The domain layer's one error type: what went wrong, in terms the HTTP layer and the CLI turn
+//! into a status code or a message.
+
+use crate::store::{DbError, WriteFailure};
+
+/// Why a domain operation did not happen. Nothing was written in any case.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The store did not carry it out: a replayed nonce, an engine failure, the writer gone.
+    #[error(transparent)]
+    Store(#[from] WriteFailure),
+    /// The input is refused; `field` names the offending field when there is one.
+    #[error("{message}")]
+    Invalid {
+        /// JSON path or form field.
+        field: Option<String>,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The thing does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// No hostname, no cert hostname and no usable serial.
+    #[error("report carries no hostname, cert hostname or serial number: the host cannot be identified")]
+    Unidentifiable,
+    /// The test-only failpoint fired.
+    #[error("failpoint: injected failure after {0} component writes")]
+    Failpoint(usize),
+}
+
+impl From<DbError> for Error {
+    fn from(e: DbError) -> Self {
+        Error::Store(WriteFailure::Db(e))
+    }
+}
+
+impl Error {
+    /// An input refusal without a field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Error::Invalid { field: None, message: message.into() }
+    }
+    /// An input refusal naming its field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Invalid { field: Some(field.into()), message: message.into() }
+    }
+}
+
+/// Results of the domain layer.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,25 @@
+//! The domain layer: what a report does to the inventory, and what people may do to it. It talks
+//! to the store only through [`crate::store::Db`], so the same code runs on every engine.
+//!
+//! - [`intake`], [`limits`]: what a body must be to be taken in as a report.
+//! - [`apply`]: identity, component diff, change events (one report, one savepoint).
+//! - [`components`]: components with stable keys and the typed events between two versions.
+//! - [`inventory`]: the queries behind the API, console and CLI, and the admin edits.
+//! - [`import`]: purchase lists (bounded xlsx/csv reading, row errors, apply).
+//! - [`keys`], [`users`], [`audit`]: API keys, console users and sessions, the audit log.
+//! - [`maintenance`]: purging what only needs keeping for a while.
+//! - [`error`]: the layer's one error type.
+
+pub mod apply;
+pub mod audit;
+pub mod components;
+pub mod error;
+pub mod import;
+pub mod intake;
+pub mod inventory;
+pub mod keys;
+pub mod limits;
+pub mod maintenance;
+pub mod users;
+
+pub use error::{Error, Result};

@@ -1,0 +1,95 @@
+//! The HTTP layer's error answer: `{"error": {"code", "message", "field"?}}`, one shape for
+//! every route, and how domain errors map onto it.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::Error;
+use crate::store::{DbErrorKind, WriteFailure};
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// What went wrong and, where possible, how to fix it.
+    pub message: String,
+    /// The offending field (a JSON path or parameter name), when there is one.
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    /// A new error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into(), field: None }
+    }
+    /// The same error, naming its field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+    /// A 500 from any internal failure; the detail goes to the log, not to the client.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %crate::log::clip(&e.to_string()), "internal error");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Agents keep the report in their spool and come back.
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Store(WriteFailure::Replay) => ApiError::new(StatusCode::CONFLICT, "replay", e.to_string()),
+            Error::Store(WriteFailure::Closed) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
+            }
+            Error::Store(WriteFailure::Db(ref db))
+                if matches!(db.kind, DbErrorKind::Unavailable | DbErrorKind::Retry) =>
+            {
+                tracing::warn!(error = %crate::log::clip(&db.message), "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable; nothing was written, retry shortly",
+                )
+            }
+            Error::Unidentifiable => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable", e.to_string()),
+            Error::Invalid { field, message } => {
+                let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+                match field {
+                    Some(f) => error.with_field(f),
+                    None => error,
+                }
+            }
+            Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            Error::Store(WriteFailure::Db(_)) | Error::Failpoint(_) => {
+                tracing::error!(error = %crate::log::clip(&e.to_string()), "write failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))
+            }
+        }
+    }
+}
+
+impl From<WriteFailure> for ApiError {
+    fn from(e: WriteFailure) -> Self {
+        Error::Store(e).into()
+    }
+}

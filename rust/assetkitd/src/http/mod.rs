@@ -1,0 +1,16 @@
+//! The HTTP layer: the signed API, the console, health and metrics, and the server that bounds
+//! connections and time. It turns requests into domain calls and domain errors into answers.
+//!
+//! - [`server`]: `serve(listener, config, shutdown)`, the accept loop, the router and its layers.
+//! - [`state`]: `ServerConfig`, `HttpLimits`, `AppState`.
+//! - [`auth`]: `Signed<Scope>`, checked before the body is read.
+//! - [`api`]: the JSON API; [`error`]: its one error shape.
+//! - [`console`]: the web console; [`metrics`]: Prometheus metrics.
+
+pub mod api;
+pub mod auth;
+pub mod console;
+pub mod error;
+pub mod metrics;
+pub mod server;
+pub mod state;

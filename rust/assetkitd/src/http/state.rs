@@ -1,0 +1,117 @@
+//! What every handler shares: the server's settings and the handles to the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::domain::apply::{Failpoint, Policy};
+use crate::http::auth::KeyCache;
+use crate::http::metrics::Metrics;
+use crate::store::{self, Location, Readers, Writer};
+
+/// Bounds on connections and the time a client may take.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Connections served at once (and requests in flight, `/healthz` aside).
+    pub max_connections: usize,
+    /// Extra connections kept for health checks when the others are taken; these get
+    /// [`HttpLimits::headroom_header_timeout`].
+    pub headroom: usize,
+    /// Time to send a request's headers; also how long an idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Header timeout of a headroom connection.
+    pub headroom_header_timeout: Duration,
+    /// Longest pause while a request body arrives.
+    pub body_timeout: Duration,
+    /// Longest a whole request may take, body and answer included.
+    pub request_timeout: Duration,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub drain: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_connections: 1024,
+            headroom: 32,
+            header_timeout: Duration::from_secs(10),
+            headroom_header_timeout: Duration::from_secs(1),
+            body_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            drain: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Server settings (`assetkitd serve` flags).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where the inventory lives.
+    pub db: Location,
+    /// Identity policy.
+    pub policy: Policy,
+    /// Allowed clock skew of signed requests, seconds, either direction.
+    pub window_secs: i64,
+    /// Largest request body.
+    pub max_body: usize,
+    /// Connection and time bounds.
+    pub http: HttpLimits,
+    /// Purchase-list import bounds (console uploads and the CLI).
+    pub import: crate::domain::import::Limits,
+    /// An online asset with no report for this long is shown as offline.
+    pub offline_after: Duration,
+    /// Applied report ids are remembered this long (retries must come sooner).
+    pub dedupe_retention: Duration,
+    /// TLS certificate and key (PEM), if serving HTTPS.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Reader connections.
+    pub readers: u32,
+    /// Cap on the database size; reports are refused (nothing written) once it is reached.
+    pub max_db_bytes: Option<u64>,
+    /// Test-only fault injection.
+    pub failpoint: Option<Failpoint>,
+}
+
+impl ServerConfig {
+    /// Defaults for the given database.
+    pub fn new(db: impl Into<Location>) -> Self {
+        ServerConfig {
+            db: db.into(),
+            policy: Policy::Auto,
+            window_secs: 300,
+            max_body: 2 << 20,
+            http: HttpLimits::default(),
+            import: crate::domain::import::Limits::default(),
+            offline_after: Duration::from_secs(7 * 86_400),
+            dedupe_retention: Duration::from_secs(30 * 86_400),
+            tls: None,
+            readers: 8,
+            max_db_bytes: None,
+            failpoint: None,
+        }
+    }
+}
+
+/// Shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Read connections.
+    pub readers: Readers,
+    /// The writer thread.
+    pub writer: Writer,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Recently verified keys.
+    pub keys: Arc<KeyCache>,
+    /// Login throttling and pending import previews.
+    pub console: Arc<crate::http::console::ConsoleState>,
+}
+
+impl AppState {
+    /// Online assets last seen before this unix time count as offline.
+    pub fn offline_cutoff(&self) -> i64 {
+        store::now() - self.config.offline_after.as_secs() as i64
+    }
+}

@@ -26,6 +26,17 @@ fn excerpt(text: &str) -> String {
     out
 }
 
+/// Secret text from an answer: never printed, never serialised back out.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// The receiver's answer to a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
@@ -41,6 +52,25 @@ pub struct Answer {
     /// A retry of an already applied report.
     #[serde(default)]
     pub duplicate: bool,
+    /// The host's own credential, when this report enrolled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key_id: Option<String>,
+    /// Its secret (kept in the credential file, never printed).
+    #[serde(default, skip_serializing)]
+    pub host_secret: Option<SecretText>,
+}
+
+impl Answer {
+    /// The credential this answer issued.
+    pub fn credential(&self) -> Option<crate::credential::HostCredential> {
+        match (&self.host_key_id, &self.host_secret) {
+            (Some(key_id), Some(secret)) => Some(crate::credential::HostCredential {
+                key_id: key_id.clone(),
+                secret: Secret::new(&secret.0),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A failed exchange.
@@ -66,9 +96,12 @@ pub enum SendError {
         /// Message from the body.
         message: String,
     },
-    /// The client could not be built (bad CA file, bad URL).
+    /// The client could not be built (bad CA file, bad URL), or no key is configured.
     #[error("{0}")]
     Setup(String),
+    /// The answer was received but its credential could not be kept.
+    #[error("{0}")]
+    Credential(String),
 }
 
 impl SendError {
@@ -78,8 +111,12 @@ impl SendError {
             // A certificate the client does not trust will not become trusted by retrying.
             SendError::Unreachable { message, .. } => !message.contains("certificate"),
             SendError::Refused { status, .. } => *status >= 500 || *status == 429,
-            SendError::Setup(_) => false,
+            SendError::Setup(_) | SendError::Credential(_) => false,
         }
+    }
+    /// The receiver does not accept the signing key (unknown, or a revoked host credential).
+    pub fn is_unknown_key(&self) -> bool {
+        matches!(self, SendError::Refused { status: 401, code, .. } if code == "unauthorized" || code == "credential_revoked")
     }
     /// The report itself is unacceptable (so retrying it can never work).
     pub fn is_bad_report(&self) -> bool {

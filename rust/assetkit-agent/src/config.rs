@@ -20,8 +20,12 @@ pub struct Config {
     pub server: Option<String>,
     /// API key id (`ak_...`).
     pub key_id: Option<String>,
-    /// File holding the key's secret, alone, mode 0600.
+    /// File holding the fleet key's secret, alone, mode 0600 (used to enrol).
     pub key_file: PathBuf,
+    /// The host's own credential, issued at enrolment (mode 0600, written by the agent).
+    pub host_key_file: PathBuf,
+    /// A control machine's credentials for the hosts it sweeps, one file per host (mode 0700).
+    pub credentials_dir: PathBuf,
     /// The cert file: the hostname the server knows this host by.
     pub cert_file: PathBuf,
     /// Reports that could not be sent wait here.
@@ -55,6 +59,8 @@ impl Default for Config {
             server: None,
             key_id: None,
             key_file: PathBuf::from("/etc/assetkit/key"),
+            host_key_file: PathBuf::from("/etc/assetkit/host.key"),
+            credentials_dir: PathBuf::from("/var/lib/assetkit/credentials"),
             cert_file: PathBuf::from("/etc/assetkit/cert"),
             spool_dir: PathBuf::from("/var/spool/assetkit"),
             plugins: assetkit_core::plugins::known_names().into_iter().map(str::to_owned).collect(),

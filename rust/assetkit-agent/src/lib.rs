@@ -5,14 +5,17 @@
 //! silently lost; the secret is read from a file of mode 0600 owned by the agent's user and
 //! never logged.
 //!
-//! Modules: [`config`] (agent.toml), [`key`] (the key file), [`cert`] (the cert file),
-//! [`spool`] (unsent reports), [`client`] (signed HTTP), [`run`] (the agent flow).
+//! Modules: [`config`] (agent.toml), [`key`] (the fleet key file), [`credential`] (the host's
+//! own credential), [`cert`] (the cert file), [`spool`] (unsent reports), [`client`] (signed
+//! HTTP), [`signer`] (which key signs), [`run`] (the agent flow).
 
 pub mod cert;
 pub mod client;
 pub mod config;
+pub mod credential;
 pub mod key;
 pub mod run;
+pub mod signer;
 pub mod spool;
 
 pub use client::{Answer, Client, SendError};

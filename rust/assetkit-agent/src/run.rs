@@ -8,8 +8,10 @@ use assetkit_core::{CollectOptions, LiveSource, Mode, Report, Source};
 use serde::Serialize;
 
 use crate::cert::CertFile;
-use crate::client::{Answer, Client, SendError};
+use crate::client::{Answer, SendError};
 use crate::config::Config;
+use crate::credential::CredentialFile;
+use crate::signer::Signer;
 use crate::spool::Spool;
 
 /// What a run did.
@@ -94,14 +96,8 @@ impl Default for RunOptions {
 
 /// Collects this host and reports it.
 pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, RunError> {
-    let server =
-        config.server.as_deref().ok_or_else(|| RunError::Config("`server` is not set in the agent config".into()))?;
-    let key_id =
-        config.key_id.as_deref().ok_or_else(|| RunError::Config("`key_id` is not set in the agent config".into()))?;
-    let secret = crate::key::load(&config.key_file)?;
     let selection = config.selection().map_err(|e| RunError::Config(e.to_string()))?;
-    let client = Client::new(server, key_id, secret, config.ca_file.as_deref(), config.timeout)
-        .map_err(|e| RunError::Config(e.to_string()))?;
+    let signer = signer_for(config, CredentialFile::new(&config.host_key_file))?;
 
     if options.splay && !config.splay.is_zero() {
         let delay = random_below(config.splay);
@@ -117,7 +113,23 @@ pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, Ru
     let mut report = tokio::task::spawn_blocking(move || assetkit_core::collect(source, &collect_options))
         .await
         .map_err(|e| RunError::Config(format!("collection thread failed: {e}")))?;
-    send_collected(config, &client, &mut report, deadline).await
+    send_collected(config, &signer, &mut report, deadline).await
+}
+
+/// The signer of this host: its own credential in `credential` once it has one, else the fleet
+/// key of the config (enrolment). The fleet key file is only read when it is configured; a host
+/// with a credential needs no fleet key at all.
+pub fn signer_for(config: &Config, credential: CredentialFile) -> Result<Signer, RunError> {
+    let server =
+        config.server.as_deref().ok_or_else(|| RunError::Config("`server` is not set in the agent config".into()))?;
+    let has_credential = credential.load().map_err(|e| RunError::Config(e.to_string()))?.is_some();
+    let fleet = match config.key_id.as_deref() {
+        Some(key_id) if !has_credential || config.key_file.exists() => Some((key_id, crate::key::load(&config.key_file)?)),
+        Some(_) => None,
+        None if has_credential => None,
+        None => return Err(RunError::Config("`key_id` is not set in the agent config (the fleet key to enrol with)".into())),
+    };
+    Signer::new(server, fleet, credential, config.ca_file.as_deref(), config.timeout).map_err(|e| RunError::Config(e.to_string()))
 }
 
 /// Sends the spool and then `report` (whose cert hostname is filled in here).
@@ -126,7 +138,7 @@ pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, Ru
 /// A cert file that cannot be read or written does not stop delivery; it is reported at the end.
 pub async fn send_collected(
     config: &Config,
-    client: &Client,
+    client: &Signer,
     report: &mut Report,
     deadline: Instant,
 ) -> Result<Outcome, RunError> {
@@ -177,7 +189,7 @@ pub async fn send_collected(
         }
         let Some(mut old) = spool.load(&entry) else { continue };
         old.host.cert_hostname = current_cert(&mut cert_problem).or(old.host.cert_hostname);
-        match client.post_report_with_retry(&old, deadline).await {
+        match client.post_report(&old, deadline).await {
             Ok(answer) => {
                 if let Err(error) = spool.remove(&entry) {
                     tracing::warn!(file = %entry.path.display(), %error, "sent but cannot remove from the spool");
@@ -203,7 +215,7 @@ pub async fn send_collected(
 
     let result = match blocked {
         Some(e) => Err(e),
-        None => client.post_report_with_retry(report, deadline).await,
+        None => client.post_report(report, deadline).await,
     };
     let outcome = match result {
         Ok(answer) => {
@@ -253,13 +265,23 @@ pub async fn send_collected(
 }
 
 fn store_cert(cert: &CertFile, answer: &Answer) -> std::io::Result<()> {
-    match &answer.cert_hostname {
-        Some(name) if cert.read()?.as_deref() != Some(name.as_str()) => {
-            tracing::info!(cert_hostname = %name, file = %cert.path().display(), "cert file updated from the receiver's answer");
-            cert.write(name)
-        }
-        _ => Ok(()),
+    let Some(name) = &answer.cert_hostname else { return Ok(()) };
+    // The receiver's answer is checked like any input: a name that is not a host name is not
+    // written, and the old cert file is kept.
+    if let Err(why) = assetkit_core::names::check_hostname(name) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the receiver answered with cert hostname {:?}, which {why}; the cert file is unchanged",
+                name.chars().take(80).collect::<String>()
+            ),
+        ));
     }
+    if cert.read()?.as_deref() != Some(name.as_str()) {
+        tracing::info!(cert_hostname = %name, file = %cert.path().display(), "cert file updated from the receiver's answer");
+        cert.write(name)?;
+    }
+    Ok(())
 }
 
 fn random_below(max: Duration) -> Duration {

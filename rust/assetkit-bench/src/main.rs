@@ -389,21 +389,31 @@ fn start_receiver_of(assetkitd: &Path) -> anyhow::Result<Receiver> {
     })
 }
 
-async fn post(client: &reqwest::Client, r: &Receiver, report: &Report) -> anyhow::Result<()> {
+/// A host's own credential, once the receiver issued one (each host signs with it, as agents do).
+type Credentials = std::collections::HashMap<String, (String, assetkit_sign::Secret)>;
+
+/// Posts `report` signed with `key`; the host credential the answer carries, if any.
+async fn post(
+    client: &reqwest::Client,
+    r: &Receiver,
+    key: &(String, assetkit_sign::Secret),
+    report: &Report,
+) -> anyhow::Result<Option<(String, assetkit_sign::Secret)>> {
     let body = serde_json::to_vec(report)?;
-    let h = assetkit_sign::sign(&r.key.0, &r.key.1, "POST", "/api/v1/reports", &body);
+    let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
     let mut req = client.post(format!("{}/api/v1/reports", r.base)).body(body);
     for (n, v) in h.pairs() {
         req = req.header(n, v);
     }
     let resp = req.send().await?;
-    anyhow::ensure!(
-        resp.status().as_u16() == 200,
-        "status {}: {}",
-        resp.status(),
-        resp.text().await.unwrap_or_default()
-    );
-    Ok(())
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    anyhow::ensure!(status == 200, "status {status}: {text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(match (answer["host_key_id"].as_str(), answer["host_secret"].as_str()) {
+        (Some(id), Some(secret)) => Some((id.to_owned(), assetkit_sign::Secret::new(secret))),
+        _ => None,
+    })
 }
 
 #[derive(serde::Serialize)]
@@ -418,6 +428,7 @@ struct Phase {
 async fn phase(
     r: Arc<Receiver>,
     hosts: Arc<Vec<Report>>,
+    credentials: Arc<Credentials>,
     connections: usize,
     duration: Duration,
     changing: bool,
@@ -428,8 +439,8 @@ async fn phase(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for w in 0..connections {
-        let (client, r, hosts, stop, counter) =
-            (client.clone(), r.clone(), hosts.clone(), stop.clone(), counter.clone());
+        let (client, r, hosts, stop, counter, credentials) =
+            (client.clone(), r.clone(), hosts.clone(), stop.clone(), counter.clone(), credentials.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut i = w;
@@ -442,8 +453,10 @@ async fn phase(
                     report.facts.nics.as_mut().unwrap()[0].mtu = Some(if n % 2 == 0 { 9000 } else { 1500 });
                     report.facts.os.as_mut().unwrap().kernel = Some(format!("5.14.0-{}", n));
                 }
+                let hostname = report.host.hostname.clone().unwrap_or_default();
+                let key = credentials.get(&hostname).unwrap_or(&r.key);
                 let t = Instant::now();
-                post(&client, &r, &report).await?;
+                post(&client, &r, key, &report).await?;
                 latencies.push(t.elapsed());
                 i += connections;
             }
@@ -484,15 +497,20 @@ fn measure_apply(
 ) -> anyhow::Result<ApplyRun> {
     let receiver = Arc::new(start_receiver_of(assetkitd)?);
     runtime.block_on(async {
-        // Seed: every host reports once (created), then once more so its digest is settled.
+        // Seed: every host reports once (created, and enrolled: the fleet key's answer carries
+        // the host's own credential, which signs everything after).
         let client = reqwest::Client::new();
+        let mut credentials = Credentials::new();
         for (i, r) in reports.iter().enumerate() {
             let mut r = r.clone();
             r.report_id = format!("seed-{i}");
-            post(&client, &receiver, &r).await?;
+            if let Some(credential) = post(&client, &receiver, &receiver.key, &r).await? {
+                credentials.insert(r.host.hostname.clone().unwrap_or_default(), credential);
+            }
         }
-        let unchanged = phase(receiver.clone(), reports.clone(), connections, duration, false).await?;
-        let changing = phase(receiver.clone(), reports.clone(), connections, duration, true).await?;
+        let credentials = Arc::new(credentials);
+        let unchanged = phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, false).await?;
+        let changing = phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, true).await?;
         let conn = rusqlite::Connection::open(&receiver.db)?;
         let applied: i64 = conn.query_row("SELECT COUNT(*) FROM applied_reports", [], |r| r.get(0))?;
         let acknowledged = unchanged.reports + changing.reports + reports.len() as u64;
@@ -609,10 +627,11 @@ fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Result<()> {
     std::fs::write(
         &config,
         format!(
-            "server = \"{}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\n",
+            "server = \"{}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\ncredentials_dir = \"{}\"\n",
             receiver.base,
             receiver.key.0,
-            key_file.display()
+            key_file.display(),
+            work.path().join("credentials").display()
         ),
     )?;
     let python = ["/usr/bin/python3", "/usr/local/bin/python3"]

@@ -326,6 +326,9 @@ fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
             concurrency: args.concurrency,
             selection: config.selection()?,
             client: if args.no_send { None } else { client },
+            server: config.server.clone().unwrap_or_default(),
+            ca_file: config.ca_file.clone(),
+            credentials: assetkit_agent::credential::CredentialStore::new(&config.credentials_dir),
         });
         let started = std::time::Instant::now();
         let results = sweep::run(sweep, targets, args.no_send).await;

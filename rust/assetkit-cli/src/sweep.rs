@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assetkit_agent::Client;
+use assetkit_agent::credential::CredentialStore;
+use assetkit_agent::signer::Signer;
 use assetkit_core::{CollectOptions, Mode, Selection, SnapshotDir, Source};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -83,6 +85,12 @@ pub struct Sweep {
     pub selection: Selection,
     /// Where to send; `None` prints reports instead.
     pub client: Option<Client>,
+    /// The receiver, for the hosts' own credentials.
+    pub server: String,
+    /// The CA bundle for the receiver.
+    pub ca_file: Option<PathBuf>,
+    /// Each swept host's own credential, one file per target.
+    pub credentials: CredentialStore,
 }
 
 /// Sweeps all targets; results come back in target order.
@@ -193,7 +201,12 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
         Err(e) => return (Status::Failed, format!("temp dir: {e}"), None, None),
     };
     let selection = sweep.selection.clone();
-    let inventory_name = target.inventory_name.clone();
+    // A target without a cert file is known by the name the operator sweeps it under (its
+    // credential is kept under that name too): two inventory names are two hosts.
+    let inventory_name = target
+        .inventory_name
+        .clone()
+        .or_else(|| Some(target.name.clone()).filter(|n| assetkit_core::names::check_hostname(n).is_ok()));
     let root = dir.path().to_path_buf();
     let parsed = tokio::task::spawn_blocking(move || -> Result<assetkit_core::Report, String> {
         assetkit_core::script::unpack(&out[..], &root).map_err(|e| e.to_string())?;
@@ -218,7 +231,20 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
         let json = serde_json::to_string(&report).unwrap_or_default();
         return (Status::Ok, format!("collected ({plugin_errors} plugin errors)"), None, Some(json));
     };
-    match client.post_report_with_retry(&report, Instant::now() + Duration::from_secs(10)).await {
+    // Each host's report is signed with that host's own credential once it has one; the fleet
+    // key only enrols it.
+    let credential = match sweep.credentials.file(&target.name) {
+        Ok(file) => file,
+        Err(e) => return (Status::Failed, e.to_string(), None, None),
+    };
+    let signer = Signer::with_fleet_client(
+        &sweep.server,
+        Some(client.clone()),
+        credential,
+        sweep.ca_file.as_deref(),
+        Duration::from_secs(30),
+    );
+    match signer.post_report(&report, Instant::now() + Duration::from_secs(10)).await {
         Ok(answer) => {
             (Status::Ok, format!("{} ({plugin_errors} plugin errors)", answer.action), Some(answer.asset_id), None)
         }

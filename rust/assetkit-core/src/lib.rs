@@ -11,7 +11,8 @@
 //! - a failing collector is an entry in `report.errors`, never a failed report.
 //!
 //! Modules: [`model`] (report types), [`source`] (live / snapshot / recording sources),
-//! [`script`] (the remote snapshot script and its stream), [`smbios`] (raw table and dmidecode
+//! [`names`] (the host-name rule the receiver and the agent share), [`script`] (the remote
+//! snapshot script and its stream), [`smbios`] (raw table and dmidecode
 //! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release), [`placeholder`]
 //! (vendor junk strings), [`plugins`] (the collectors), [`collect`] (running them),
 //! [`command`] (subprocesses with a deadline and an output bound), [`trust`] (ownership and mode
@@ -20,6 +21,7 @@
 pub mod collect;
 pub mod command;
 pub mod model;
+pub mod names;
 pub mod parse;
 pub mod placeholder;
 pub mod plugins;

@@ -92,7 +92,7 @@ mod _native {
     /// Returns {"answer": {...}, "spool_sent", "spool_waiting", "cert_hostname", "plugin_errors"}.
     /// Keyword arguments override the config file's keys of the same names.
     #[pyfunction]
-    #[pyo3(signature = (config=None, mode="agent", server=None, key_id=None, key_file=None, cert_file=None, spool_dir=None, plugins=None))]
+    #[pyo3(signature = (config=None, mode="agent", server=None, key_id=None, key_file=None, cert_file=None, spool_dir=None, plugins=None, host_key_file=None))]
     #[allow(clippy::too_many_arguments)]
     fn report(
         py: Python<'_>,
@@ -104,6 +104,7 @@ mod _native {
         cert_file: Option<PathBuf>,
         spool_dir: Option<PathBuf>,
         plugins: Option<Vec<String>>,
+        host_key_file: Option<PathBuf>,
     ) -> PyResult<Py<PyAny>> {
         let mode = parse_mode(mode)?;
         let outcome = py.detach(move || -> PyResult<_> {
@@ -111,6 +112,7 @@ mod _native {
             config.server = server.or(config.server);
             config.key_id = key_id.or(config.key_id);
             config.key_file = key_file.unwrap_or(config.key_file);
+            config.host_key_file = host_key_file.unwrap_or(config.host_key_file);
             config.cert_file = cert_file.unwrap_or(config.cert_file);
             config.spool_dir = spool_dir.unwrap_or(config.spool_dir);
             config.plugins = plugins.unwrap_or(config.plugins);
@@ -128,9 +130,13 @@ mod _native {
     }
 
     /// Sends an already collected report dict (e.g. gathered from minions by a Salt runner),
-    /// signed with the configured key. Returns the receiver's answer. No spool, no cert file.
+    /// signed with the host's own credential (`credential_file`, or `<credentials_dir>/<target>`)
+    /// when it has one, else with the fleet key, which enrols it; the credential the answer
+    /// carries is stored there. Returns the receiver's answer (never the secret). No spool, no
+    /// cert file.
     #[pyfunction]
-    #[pyo3(signature = (report, config=None, server=None, key_id=None, key_file=None, timeout=20.0))]
+    #[pyo3(signature = (report, config=None, server=None, key_id=None, key_file=None, timeout=20.0, credential_file=None, credentials_dir=None, target=None))]
+    #[allow(clippy::too_many_arguments)]
     fn send_report(
         py: Python<'_>,
         report: &Bound<'_, PyAny>,
@@ -139,6 +145,9 @@ mod _native {
         key_id: Option<String>,
         key_file: Option<PathBuf>,
         timeout: f64,
+        credential_file: Option<PathBuf>,
+        credentials_dir: Option<PathBuf>,
+        target: Option<String>,
     ) -> PyResult<Py<PyAny>> {
         let report: assetkit_core::Report =
             pythonize::depythonize(report).map_err(|e| ReportError::new_err(format!("not a valid report: {e}")))?;
@@ -149,18 +158,23 @@ mod _native {
             if let Some(k) = key_file {
                 config.key_file = k;
             }
-            let server = config.server.clone().ok_or_else(|| config_error("no server configured"))?;
-            let key_id = config.key_id.clone().ok_or_else(|| config_error("no key_id configured"))?;
-            let secret = assetkit_agent::key::load(&config.key_file).map_err(config_error)?;
             let timeout = Duration::from_secs_f64(timeout.max(0.1));
-            let client = assetkit_agent::Client::new(&server, &key_id, secret, config.ca_file.as_deref(), timeout)
-                .map_err(config_error)?;
+            config.timeout = timeout;
+            let credential = match (credential_file, target) {
+                (Some(file), _) => assetkit_agent::credential::CredentialFile::new(file),
+                (None, Some(target)) => {
+                    let dir = credentials_dir.unwrap_or_else(|| config.credentials_dir.clone());
+                    assetkit_agent::credential::CredentialStore::new(dir).file(&target).map_err(config_error)?
+                }
+                (None, None) => assetkit_agent::credential::CredentialFile::new(config.host_key_file.clone()),
+            };
+            let signer = assetkit_agent::run::signer_for(&config, credential).map_err(config_error)?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|e| ReportError::new_err(e.to_string()))?;
             runtime
-                .block_on(client.post_report_with_retry(&report, Instant::now() + timeout))
+                .block_on(signer.post_report(&report, Instant::now() + timeout))
                 .map_err(|e| ReportError::new_err(e.to_string()))
         })?;
         to_py(py, &answer)

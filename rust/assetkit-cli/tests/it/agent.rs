@@ -317,3 +317,52 @@ fn reports_over_tls_with_the_configured_ca_and_refuses_another() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [2]);
 }
+
+#[test]
+fn the_agent_enrols_once_then_signs_with_its_own_credential() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let out = host.report(&["--no-splay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("aks_"), "a secret was printed");
+    let credential_file = host.dir.path().join("host.key");
+    assert_eq!(std::fs::metadata(&credential_file).unwrap().permissions().mode() & 0o777, 0o600);
+    let stored: serde_json::Value = serde_json::from_slice(&std::fs::read(&credential_file).unwrap()).unwrap();
+    let host_key = stored["key_id"].as_str().unwrap().to_owned();
+    assert!(host_key.starts_with("hk_"));
+    // From now on the host signs with its own credential; the fleet key file is not even needed.
+    std::fs::remove_file(host.dir.path().join("key")).unwrap();
+    let out = host.report(&["--no-splay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        receiver.query::<String>("SELECT key_id FROM applied_reports ORDER BY at, rowid"),
+        [receiver.agent_key.0.clone(), host_key]
+    );
+}
+
+#[test]
+fn an_invalid_cert_hostname_in_an_answer_is_never_written() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = vec![0u8; 1 << 20];
+            let _ = s.read(&mut buf);
+            let body = r#"{"asset_id":1,"action":"created","cert_hostname":"web\n01 evil","changes":1,"duplicate":false}"#;
+            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+        }
+    });
+    let host = AgentHost::new(&url, &("ak_x".into(), assetkit_sign::Secret::new("aks_x")));
+    std::fs::write(host.dir.path().join("cert"), "web01\n").unwrap();
+    let out = host.report(&["--no-splay"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cert hostname") && err.contains("control character"), "{err}");
+    assert_eq!(host.cert().as_deref(), Some("web01"), "the old cert is kept");
+    assert_eq!(host.spooled(), 0, "the report was acknowledged, not spooled");
+}

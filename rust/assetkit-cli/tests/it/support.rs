@@ -40,9 +40,7 @@ impl Receiver {
     /// Keys are created; the server is not running yet.
     pub fn new(dir: &Path) -> Self {
         let db = dir.join("receiver.db");
-        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-        let now = assetkitd::store::now();
-        let agent_key = assetkitd::domain::keys::create(&mut conn, "agents", "agent", now).unwrap();
+        let agent_key = assetkitd::cmd::keys::create_key(&db.clone().into(), None, "agents", "agent").unwrap();
         // Reserve a port, then free it: the receiver starts on it later, and until then
         // connections to it are refused, as with a receiver that is down.
         let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
@@ -117,12 +115,14 @@ impl AgentHost {
         std::fs::write(&key_file, format!("{}\n", key.1.expose())).unwrap();
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let config = format!(
-            "server = \"{server}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\ncert_file = \"{}\"\nspool_dir = \"{}\"\nplugins_dir = \"{}\"\ntimeout = \"3s\"\nspool_max_reports = 5\n",
+            "server = \"{server}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\ncert_file = \"{}\"\nspool_dir = \"{}\"\nplugins_dir = \"{}\"\nhost_key_file = \"{}\"\ncredentials_dir = \"{}\"\ntimeout = \"3s\"\nspool_max_reports = 5\n",
             key.0,
             key_file.display(),
             dir.path().join("cert").display(),
             dir.path().join("spool").display(),
             dir.path().join("plugins.d").display(),
+            dir.path().join("host.key").display(),
+            dir.path().join("credentials").display(),
         );
         std::fs::write(dir.path().join("agent.toml"), config).unwrap();
         AgentHost { dir }

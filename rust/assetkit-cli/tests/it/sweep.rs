@@ -145,3 +145,37 @@ fn failures_are_classified_and_set_the_exit_status() {
         assert!(table.contains(line), "{line:?} not in\n{table}");
     }
 }
+
+#[test]
+fn each_swept_host_enrols_once_then_signs_with_its_own_credential() {
+    use std::os::unix::fs::PermissionsExt;
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "node-1\nnode-2\n").unwrap();
+    for _ in 0..2 {
+        let (code, json, stderr) = sweep(&host, &sshd, &["--hosts", hosts.to_str().unwrap()]);
+        assert_eq!(code, Some(0), "{json}\n{stderr}");
+    }
+    let credentials = host.dir.path().join("credentials");
+    assert_eq!(std::fs::metadata(&credentials).unwrap().permissions().mode() & 0o777, 0o700);
+    let key_of = |target: &str| -> String {
+        let path = credentials.join(format!("{target}.json"));
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(path).unwrap()).unwrap()["key_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (k1, k2) = (key_of("node-1"), key_of("node-2"));
+    assert_ne!(k1, k2, "each host has its own credential");
+    let mut used = receiver.query::<String>("SELECT key_id FROM applied_reports");
+    used.sort();
+    let mut expected = vec![receiver.agent_key.0.clone(), receiver.agent_key.0.clone(), k1, k2];
+    expected.sort();
+    assert_eq!(used, expected, "the fleet key enrolled each host once; then each signed for itself");
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [2]);
+}

@@ -19,8 +19,9 @@ pub enum KeysCommand {
         /// What uses the key (e.g. "agents-dc1", "salt-master").
         #[arg(long)]
         name: String,
-        /// agent: send reports, read the pending hosts; admin: everything.
-        #[arg(long, value_parser = ["agent", "admin"])]
+        /// agent: the fleet key (hosts enrol with it; sweeps read the pending hosts); admin:
+        /// everything; read: GET the inventory and its changes.
+        #[arg(long, value_parser = ["agent", "admin", "read"])]
         scope: String,
         /// Print {"key_id": ..., "secret": ...} for scripts.
         #[arg(long)]
@@ -38,21 +39,43 @@ pub enum KeysCommand {
     Revoke {
         #[command(flatten)]
         db: DbArg,
-        /// The key id (ak_...).
+        /// The key id (ak_... or hk_...).
         key_id: String,
     },
+    /// Rotate the server key that seals secrets at rest: a new key is added to the key file,
+    /// every secret is re-sealed with it in one transaction, then the old keys are dropped.
+    /// Running servers pick the new key up by themselves.
+    RotateMaster {
+        #[command(flatten)]
+        db: DbArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// What `assetkitd keys create` does: a key in the store at `location`, sealed under the key
+/// file (the default one when `key_file` is `None`); the secret is returned once.
+pub fn create_key(
+    location: &crate::store::Location,
+    key_file: Option<&std::path::Path>,
+    name: &str,
+    scope: &str,
+) -> anyhow::Result<(String, assetkit_sign::Secret)> {
+    let db = DbArg { db: location.clone(), secret_key_file: key_file.map(std::path::Path::to_path_buf) };
+    let (mut db, ring) = db.open_with_keys()?;
+    Ok(store::transaction(db.as_mut(), |db| {
+        let (key_id, secret) = keys::create(db, &ring, name, scope, now())?;
+        audit::record(db, &cli_actor(), "key.create", &key_id, &format!("{scope} key {name}"), now())?;
+        Ok::<_, crate::domain::Error>((key_id, secret))
+    })?)
 }
 
 /// Runs `keys`.
 pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
         KeysCommand::Create { db, name, scope, json } => {
-            let mut db = db.open()?;
-            let (key_id, secret) = store::transaction(db.as_mut(), |db| {
-                let (key_id, secret) = keys::create(db, &name, &scope, now())?;
-                audit::record(db, &cli_actor(), "key.create", &key_id, &format!("{scope} key {name}"), now())?;
-                Ok::<_, crate::domain::Error>((key_id, secret))
-            })?;
+            let (key_id, secret) = create_key(&db.db, db.secret_key_file.as_deref(), &name, &scope)?;
             if json {
                 out!(
                     "{}",
@@ -72,13 +95,17 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
             } else {
                 out!("{:<20} {:<7} {:<22} {:<22} NAME", "KEY_ID", "SCOPE", "CREATED", "REVOKED");
                 for k in keys {
+                    let name = match k.asset_id {
+                        Some(id) => format!("{} (asset {id})", k.name),
+                        None => k.name,
+                    };
                     out!(
                         "{:<20} {:<7} {:<22} {:<22} {}",
                         k.key_id,
                         k.scope,
                         k.created_at,
                         k.revoked_at.as_deref().unwrap_or("-"),
-                        k.name
+                        name
                     );
                 }
             }
@@ -99,5 +126,26 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
             out!("revoked {key_id}");
             Ok(())
         }
+        KeysCommand::RotateMaster { db, json } => {
+            let (mut db, ring) = db.open_with_keys()?;
+            let version = ring.add_key()?;
+            let resealed = store::transaction(db.as_mut(), |db| keys::reseal_all(db, &ring))?;
+            ring.retire_old()?;
+            audit_rotation(db.as_mut(), version, resealed)?;
+            if json {
+                out!("{}", serde_json::json!({"key_version": version, "resealed": resealed, "key_file": ring.path()}));
+            } else {
+                out!("server key rotated to version {version}: {resealed} secret(s) re-sealed; {} now holds only the new key", ring.path().display());
+                out!("Back the key file up again (apart from the database).");
+            }
+            Ok(())
+        }
     }
+}
+
+fn audit_rotation(db: &mut dyn crate::store::Db, version: u32, resealed: usize) -> anyhow::Result<()> {
+    store::transaction(db, |db| {
+        audit::record(db, &cli_actor(), "key.rotate_master", &format!("v{version}"), &format!("{resealed} secrets re-sealed"), now())
+    })?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! for people or, with `--json`, for scripts.
 
 pub mod assets;
+pub mod hosts;
 pub mod import;
 pub mod keys;
 pub mod serve;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::store::secrets::Keyring;
 use crate::store::{self, Db, Location};
 
 /// Writes a line to stdout; a closed pipe (`| head`) is not an error worth a panic.
@@ -45,18 +47,32 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// `--db`, shared by every subcommand that touches the store.
+/// `--db` and `--secret-key-file`, shared by every subcommand that touches the store.
 #[derive(Args, Clone)]
 pub struct DbArg {
     /// The database: a SQLite file (created with mode 0600 if missing), or sqlite:PATH.
     #[arg(long, env = "ASSETKIT_DB", default_value = "assetkit.db", value_name = "DB")]
     pub db: Location,
+    /// The server key that seals API secrets and host credentials at rest (created 0600 on first
+    /// use). Default: beside a SQLite database, DB.key. Back it up apart from the database.
+    #[arg(long, env = "ASSETKIT_SECRET_KEY_FILE", value_name = "FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
 }
 
 impl DbArg {
     /// Opens and migrates the store.
     pub fn open(&self) -> anyhow::Result<Box<dyn Db + Send>> {
         Ok(store::connect(&self.db)?)
+    }
+
+    /// Opens and migrates the store, loads (or creates) the server key, and seals any secret an
+    /// older version stored in plain text.
+    pub fn open_with_keys(&self) -> anyhow::Result<(Box<dyn Db + Send>, Keyring)> {
+        let mut db = self.open()?;
+        let path = store::key_file(&self.db, self.secret_key_file.as_deref())?;
+        let ring = Keyring::open_or_create(&path)?;
+        store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))?;
+        Ok((db, ring))
     }
 }
 
@@ -77,6 +93,9 @@ pub enum Command {
     /// Console users: create, list, change a password, disable.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Host credentials: pre-enrol a host, allow a re-enrolment, revoke a credential.
+    #[command(subcommand)]
+    Hosts(hosts::HostsCommand),
 }
 
 impl Cli {
@@ -98,6 +117,7 @@ impl Cli {
             Command::Assets(cmd) => assets::run(cmd),
             Command::Import(args) => import::run(args),
             Command::Users(cmd) => users::run(cmd),
+            Command::Hosts(cmd) => hosts::run(cmd),
         }
     }
 }

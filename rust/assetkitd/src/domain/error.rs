@@ -23,6 +23,9 @@ pub enum Error {
     /// No hostname, no cert hostname and no usable serial.
     #[error("report carries no hostname, cert hostname or serial number: the host cannot be identified")]
     Unidentifiable,
+    /// A report id already applied from another key or with another body.
+    #[error("report_id {0} was already used by another sender or for another report; generate a fresh report_id per report")]
+    ReportIdConflict(String),
     /// The test-only failpoint fired.
     #[error("failpoint: injected failure after {0} component writes")]
     Failpoint(usize),

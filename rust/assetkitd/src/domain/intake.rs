@@ -20,6 +20,14 @@ pub enum Refusal {
     /// Over a limit (422 `too_many_components`).
     #[error(transparent)]
     OverLimit(#[from] crate::domain::limits::OverLimit),
+    /// A host name that is not an RFC 1123 name (422 `invalid_hostname`).
+    #[error("{field}: {message}")]
+    InvalidName {
+        /// The JSON path of the name.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// A report taken in, with the exact text it came as (stored as the asset's last report).
@@ -51,5 +59,24 @@ pub fn decode(bytes: &[u8]) -> Result<Intake, Refusal> {
         return Err(Refusal::MalformedReport("report_id must be 1 to 64 characters".into()));
     }
     crate::domain::limits::check(&report)?;
+    check_names(&report)?;
     Ok(Intake { report, raw: raw.to_owned() })
+}
+
+/// The names a report identifies its host by must be host names: nothing else reaches the
+/// inventory as a name. `(none)`, what an unconfigured kernel reports, is no name at all and is
+/// ignored by identity, so it passes.
+fn check_names(report: &Report) -> Result<(), Refusal> {
+    let names = [
+        ("host.hostname", report.host.hostname.as_deref()),
+        ("host.cert_hostname", report.host.cert_hostname.as_deref()),
+        ("facts.os.hostname", report.facts.os.as_ref().and_then(|o| o.hostname.as_deref())),
+    ];
+    for (field, name) in names {
+        if let Some(name) = name.filter(|n| *n != "(none)") {
+            assetkit_core::names::check_hostname(name)
+                .map_err(|why| Refusal::InvalidName { field, message: format!("{:?} {why}", crate::log::clip(name)) })?;
+        }
+    }
+    Ok(())
 }

@@ -66,7 +66,7 @@ fn like(term: &str) -> String {
 
 const ASSET_COLUMNS: &str = "a.id, a.hostname, a.serial_number, a.status, a.manufacturer, a.model, a.os, a.ips, a.macs, \
     bu.name, idc.name, a.rack, a.position, a.last_seen, a.virtual, a.reported_hostname, a.last_mode, a.cpu_model, \
-    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase";
+    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase, a.enrolment";
 
 fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
     let status: String = r.get(3)?;
@@ -100,6 +100,7 @@ fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
         "created_at": rfc3339(r.get::<i64>(23)?),
         "mismatches": r.get::<Option<String>>(24)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()).unwrap_or(Value::Array(vec![])),
         "purchase": r.get::<Option<String>>(25)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()),
+        "enrolment": r.get::<String>(26)?,
     }))
 }
 
@@ -368,14 +369,11 @@ pub struct AssetPatch {
     pub status: Option<String>,
 }
 
-/// Checks a hostname's shape (RFC 1123 labels, underscores tolerated).
+/// Checks a hostname entered by an admin: the same rule as names in reports
+/// ([`assetkit_core::names::check_hostname`]).
 pub fn valid_hostname(name: &str) -> Result<()> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| {
-            !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        });
-    if ok { Ok(()) } else { Err(Error::invalid_field("hostname", format!("{name:?} is not a valid hostname"))) }
+    assetkit_core::names::check_hostname(name)
+        .map_err(|why| Error::invalid_field("hostname", format!("{:?} {why}", crate::log::clip(name))))
 }
 
 /// Which list a name belongs to: business units or IDCs.

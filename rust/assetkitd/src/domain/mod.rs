@@ -6,13 +6,16 @@
 //! - [`components`]: components with stable keys and the typed events between two versions.
 //! - [`inventory`]: the queries behind the API, console and CLI, and the admin edits.
 //! - [`import`]: purchase lists (bounded xlsx/csv reading, row errors, apply).
-//! - [`keys`], [`users`], [`audit`]: API keys, console users and sessions, the audit log.
+//! - [`keys`], [`enrolment`]: API keys and host credentials (the trust model), admins' actions
+//!   on credentials.
+//! - [`users`], [`audit`]: console users and sessions, the audit log.
 //! - [`maintenance`]: purging what only needs keeping for a while.
 //! - [`error`]: the layer's one error type.
 
 pub mod apply;
 pub mod audit;
 pub mod components;
+pub mod enrolment;
 pub mod error;
 pub mod import;
 pub mod intake;

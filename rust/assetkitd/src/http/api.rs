@@ -12,9 +12,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::apply::{Answer, Context, Sender};
+use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::http::auth::{Admin, Agent, Caller, Signed};
+use crate::http::auth::{Admin, Agent, Caller, Report, Signed};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 
@@ -27,6 +29,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/assets/{id}", get(asset).patch(patch_asset))
         .route("/api/v1/assets/{id}/changes", get(asset_changes))
         .route("/api/v1/changes", get(changes))
+        .route("/api/v1/hosts/enrol", post(preenrol))
+        .route("/api/v1/assets/{id}/reenrol", post(reenrol))
+        .route("/api/v1/assets/{id}/revoke", post(revoke))
 }
 
 /// Reads the body within `limit` (413 beyond it), the body timeout (408), and its framing (400
@@ -138,14 +143,14 @@ pub(crate) fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiEr
     }
 }
 
-async fn post_report(State(state): State<AppState>, signed: Signed<Agent>, headers: HeaderMap, body: Body) -> Response {
+async fn post_report(State(state): State<AppState>, signed: Signed<Report>, headers: HeaderMap, body: Body) -> Response {
     let result = post_report_inner(&state, signed, &headers, body).await;
     counted(&state, result)
 }
 
 async fn post_report_inner(
     state: &AppState,
-    signed: Signed<Agent>,
+    signed: Signed<Report>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -158,24 +163,45 @@ async fn post_report_inner(
             Refusal::MalformedReport(_) => (StatusCode::BAD_REQUEST, "malformed_report"),
             Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
             Refusal::OverLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_components"),
+            Refusal::InvalidName { field, .. } => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_hostname", refusal.to_string())
+                    .with_field(*field);
+            }
         };
         ApiError::new(status, code, refusal.to_string())
     })?;
-    let (policy, failpoint) = (state.config.policy, state.config.failpoint);
-    let outcome = state
+    let sender = match caller.asset_id {
+        Some(asset_id) if caller.scope == "host" => Sender::Host { key_id: caller.key_id.clone(), asset_id },
+        _ => Sender::Fleet { key_id: caller.key_id.clone() },
+    };
+    let body_digest = assetkit_sign::body_digest(&bytes);
+    let (policy, failpoint, ring) = (state.config.policy, state.config.failpoint, state.keyring.clone());
+    let answer = state
         .writer
-        .run(Some(caller.nonce), move |db, now| crate::domain::apply::apply(db, &report, &raw, policy, now, failpoint))
+        .run(Some(caller.nonce), move |db, now| {
+            let ctx = Context { policy, failpoint, ring: &ring, sender: &sender, body_digest: &body_digest, now };
+            crate::domain::apply::apply(db, &report, &raw, &ctx)
+        })
         .await
         .map_err(ApiError::from)?;
+    let outcome = match answer {
+        Answer::Applied(outcome) => outcome,
+        Answer::Refused { code, message, .. } => return Err(ApiError::new(StatusCode::FORBIDDEN, code, message)),
+    };
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
-    Ok(Json(json!({
+    let mut answer = json!({
         "asset_id": outcome.asset_id,
         "action": outcome.action,
         "cert_hostname": outcome.cert_hostname,
         "changes": outcome.changes,
         "duplicate": outcome.duplicate,
-    })))
+    });
+    if let Some(credential) = outcome.credential {
+        answer["host_key_id"] = json!(credential.key_id);
+        answer["host_secret"] = json!(credential.secret.expose());
+    }
+    Ok(Json(answer))
 }
 
 /// Signed GET: verifies (an empty body) and records the nonce.
@@ -346,6 +372,65 @@ async fn patch_asset(
             .await
             .map_err(ApiError::from)?;
         Ok(Json(changed))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// `POST /api/v1/hosts/enrol`: binds a credential to a host before it is installed.
+async fn preenrol(State(state): State<AppState>, signed: Signed<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let result = async {
+        let (caller, input): (Caller, NewAsset) = admin_body(&state, signed, &headers, body).await?;
+        let actor = format!("key:{}", caller.key_id);
+        let ring = state.keyring.clone();
+        let (id, credential, hostname) = state
+            .writer
+            .run(Some(caller.nonce), move |db, now| {
+                let (id, credential) = enrolment::preenrol(db, &ring, &input, &actor, now)?;
+                Ok::<_, crate::domain::Error>((id, credential, input.hostname.trim().to_owned()))
+            })
+            .await
+            .map_err(ApiError::from)?;
+        let location = format!("/api/v1/assets/{id}");
+        Ok((
+            StatusCode::CREATED,
+            [(axum::http::header::LOCATION, location)],
+            Json(json!({"asset_id": id, "cert_hostname": hostname, "host_key_id": credential.key_id,
+                        "host_secret": credential.secret.expose()})),
+        ))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// `POST /api/v1/assets/{id}/reenrol`: the next fleet-key report may bind a new credential.
+async fn reenrol(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
+    let result = async {
+        let caller = signed.verify(b"")?;
+        let actor = format!("key:{}", caller.key_id);
+        state
+            .writer
+            .run(Some(caller.nonce), move |db, now| enrolment::allow_reenrolment(db, id, &actor, now))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(json!({"asset_id": id, "enrolment": "reenrol"})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// `POST /api/v1/assets/{id}/revoke`: the asset's credential stops working at once.
+async fn revoke(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
+    let result = async {
+        let caller = signed.verify(b"")?;
+        let actor = format!("key:{}", caller.key_id);
+        let revoked = state
+            .writer
+            .run(Some(caller.nonce), move |db, now| enrolment::revoke(db, id, &actor, now))
+            .await
+            .map_err(ApiError::from)?;
+        state.keys.forget_asset(id);
+        Ok(Json(json!({"asset_id": id, "enrolment": "revoked", "revoked": revoked})))
     }
     .await;
     counted(&state, result)

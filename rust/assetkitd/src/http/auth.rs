@@ -27,40 +27,28 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::NonceUse;
 
-/// What a key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// Send reports, read the pending host list.
-    Agent,
-    /// Everything.
-    Admin,
-}
-
-impl Scope {
-    fn allows(self, granted: &str) -> bool {
-        match self {
-            Scope::Agent => granted == "agent" || granted == "admin",
-            Scope::Admin => granted == "admin",
-        }
-    }
-}
-
-/// A route's required scope, as a type (`Signed<Agent>`, `Signed<Admin>`).
+/// A route's required scope, as a type (`Signed<Report>`, `Signed<Agent>`, `Signed<Admin>`):
+/// the key scopes it admits.
 pub trait RequiredScope: Send + Sync + 'static {
-    /// The scope.
-    const SCOPE: Scope;
+    /// Key scopes allowed on the route.
+    const ALLOWED: &'static [&'static str];
 }
 
-/// Routes hosts use.
+/// `POST /reports`: the fleet key (enrolment), a host's own credential, an admin key.
+pub struct Report;
+/// Routes a fleet's control machines use (the pending host list).
 pub struct Agent;
 /// Routes for people and their scripts.
 pub struct Admin;
 
+impl RequiredScope for Report {
+    const ALLOWED: &'static [&'static str] = &["agent", "host", "admin"];
+}
 impl RequiredScope for Agent {
-    const SCOPE: Scope = Scope::Agent;
+    const ALLOWED: &'static [&'static str] = &["agent", "admin"];
 }
 impl RequiredScope for Admin {
-    const SCOPE: Scope = Scope::Admin;
+    const ALLOWED: &'static [&'static str] = &["admin"];
 }
 
 /// How long a looked-up key is trusted before it is read again (bounds how long a revoked key
@@ -71,8 +59,8 @@ pub const KEY_CACHE_MAX: usize = 100_000;
 /// Longest key id accepted.
 pub const MAX_KEY_ID: usize = 64;
 
-/// A looked-up key: secret, scope, revoked.
-type KeyEntry = (assetkit_sign::Secret, String, bool);
+/// A looked-up key.
+type KeyEntry = crate::domain::keys::StoredKey;
 
 /// Keys recently read from the store (existing keys only).
 #[derive(Default)]
@@ -97,6 +85,13 @@ impl KeyCache {
         entries.insert(key_id.to_owned(), (Instant::now(), entry));
     }
 
+    /// Drops the cached credentials of an asset (after a revocation: they stop at once here,
+    /// and within [`KEY_CACHE_TTL`] on other servers).
+    pub fn forget_asset(&self, asset_id: i64) {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (_, k)| k.asset_id != Some(asset_id));
+    }
+
     /// Keys cached now.
     pub fn len(&self) -> usize {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -113,6 +108,10 @@ impl KeyCache {
 pub struct Caller {
     /// The key id.
     pub key_id: String,
+    /// The key's scope.
+    pub scope: String,
+    /// The asset a host credential is bound to.
+    pub asset_id: Option<i64>,
     /// Its nonce, for the writer to record.
     pub nonce: NonceUse,
 }
@@ -120,7 +119,7 @@ pub struct Caller {
 /// A request whose headers, key and scope were checked; its body is not verified yet.
 pub struct Signed<S> {
     presented: Presented,
-    secret: assetkit_sign::Secret,
+    key: KeyEntry,
     method: String,
     path_and_query: String,
     _scope: PhantomData<S>,
@@ -207,31 +206,32 @@ impl Presented {
 
 async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Result<Signed<S>, ApiError> {
     let presented = presented(&parts.headers, crate::store::now(), state.config.window_secs)?;
-    let Some((secret, scope, revoked)) = lookup(state, &presented.key_id).await? else {
+    let Some(key) = lookup(state, &presented.key_id).await? else {
         return Err(unauthorized("unknown key".to_owned()));
     };
-    if revoked {
-        return Err(unauthorized("this key is revoked".to_owned()));
+    if key.revoked {
+        let code = if key.scope == "host" { "credential_revoked" } else { "unauthorized" };
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, code, "this key is revoked"));
     }
-    if !S::SCOPE.allows(&scope) {
+    if !S::ALLOWED.contains(&key.scope.as_str()) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
-            format!("this key has scope {scope}, which does not allow this route"),
+            format!("this key has scope {}, which does not allow this route", key.scope),
         ));
     }
     let path_and_query = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").to_owned();
-    Ok(Signed { presented, secret, method: parts.method.as_str().to_owned(), path_and_query, _scope: PhantomData })
+    Ok(Signed { presented, key, method: parts.method.as_str().to_owned(), path_and_query, _scope: PhantomData })
 }
 
 impl<S> Signed<S> {
     /// Checks the signature over the body; returns the caller.
     pub fn verify(self, body: &[u8]) -> Result<Caller, ApiError> {
-        self.presented.verify(&self.secret, &self.method, &self.path_and_query, body)?;
+        self.presented.verify(&self.key.secret, &self.method, &self.path_and_query, body)?;
         let Presented { key_id, timestamp, nonce, .. } = self.presented;
         // Hex is case-insensitive: "AB.." and "ab.." are one nonce for replay purposes.
         let nonce = NonceUse { key_id: key_id.clone(), nonce: nonce.to_ascii_lowercase(), ts: timestamp };
-        Ok(Caller { key_id, nonce })
+        Ok(Caller { key_id, scope: self.key.scope, asset_id: self.key.asset_id, nonce })
     }
 }
 
@@ -240,12 +240,12 @@ async fn lookup(state: &AppState, key_id: &str) -> Result<Option<KeyEntry>, ApiE
         return Ok(Some(entry));
     }
     let id = key_id.to_owned();
-    let found = crate::http::api::read(state, move |db| crate::domain::keys::lookup(db, &id)).await?;
-    let entry = found.map(|k| (k.secret, k.scope, k.revoked));
-    if let Some(entry) = &entry {
+    let ring = state.keyring.clone();
+    let found = crate::http::api::read(state, move |db| crate::domain::keys::lookup(db, &ring, &id)).await?;
+    if let Some(entry) = &found {
         state.keys.put(key_id, entry.clone());
     }
-    Ok(entry)
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -264,7 +264,12 @@ mod tests {
     #[test]
     fn the_cache_is_bounded() {
         let cache = KeyCache::default();
-        let entry = (assetkit_sign::Secret::new("s"), "agent".to_owned(), false);
+        let entry = crate::domain::keys::StoredKey {
+            secret: assetkit_sign::Secret::new("s"),
+            scope: "agent".to_owned(),
+            asset_id: None,
+            revoked: false,
+        };
         for i in 0..KEY_CACHE_MAX + 10 {
             cache.put(&format!("k{i}"), entry.clone());
         }

@@ -80,6 +80,7 @@ impl From<Error> for ApiError {
                 }
             }
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
+            Error::ReportIdConflict(_) => ApiError::new(StatusCode::CONFLICT, "report_id_conflict", e.to_string()),
             Error::Store(WriteFailure::Db(_)) | Error::Failpoint(_) => {
                 tracing::error!(error = %crate::log::clip(&e.to_string()), "write failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))

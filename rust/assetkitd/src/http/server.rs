@@ -124,9 +124,23 @@ pub async fn serve(
         maintenance: Some(Box::new(move |db, now| maintenance::purge(db, retention, now).map(|_| ()))),
         die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread),
     };
+    let key_file = config.key_file()?;
+    let keyring = Arc::new(
+        crate::store::secrets::Keyring::open_or_create(&key_file)
+            .with_context(|| format!("loading the server secret key {}", key_file.display()))?,
+    );
     let (store, writer_thread) = store::start(&config.db, config.readers, config.max_db_bytes, writer_config)
         .with_context(|| format!("opening {}", config.db.shown()))?;
     let writer = store.writer.clone();
+    // Secrets an older version stored in plain text are sealed before anything is served.
+    let ring = keyring.clone();
+    let sealed = writer
+        .run(None, move |db, _| crate::domain::keys::seal_plaintext(db, &ring))
+        .await
+        .context("sealing stored secrets with the server key")?;
+    if sealed > 0 {
+        tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
+    }
     let tls = config.tls.clone();
     let limits = config.http;
     let state = AppState {
@@ -136,6 +150,7 @@ pub async fn serve(
         metrics: Arc::new(Metrics::default()),
         keys: Arc::new(KeyCache::default()),
         console: Arc::default(),
+        keyring,
     };
     drop(store.writer);
     let app = router(state);

@@ -48,6 +48,8 @@ impl Default for HttpLimits {
 pub struct ServerConfig {
     /// Where the inventory lives.
     pub db: Location,
+    /// The server key file that seals secrets at rest (default: beside a SQLite database).
+    pub secret_key_file: Option<PathBuf>,
     /// Identity policy.
     pub policy: Policy,
     /// Allowed clock skew of signed requests, seconds, either direction.
@@ -73,10 +75,16 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The key file in effect.
+    pub fn key_file(&self) -> anyhow::Result<PathBuf> {
+        crate::store::key_file(&self.db, self.secret_key_file.as_deref())
+    }
+
     /// Defaults for the given database.
     pub fn new(db: impl Into<Location>) -> Self {
         ServerConfig {
             db: db.into(),
+            secret_key_file: None,
             policy: Policy::Auto,
             window_secs: 300,
             max_body: 2 << 20,
@@ -107,6 +115,8 @@ pub struct AppState {
     pub keys: Arc<KeyCache>,
     /// Login throttling and pending import previews.
     pub console: Arc<crate::http::console::ConsoleState>,
+    /// Seals and opens secrets at rest.
+    pub keyring: Arc<crate::store::secrets::Keyring>,
 }
 
 impl AppState {

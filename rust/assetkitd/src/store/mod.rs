@@ -4,9 +4,11 @@
 //! - [`db`]: `Db`, `Value`, `Row`, `DbError`; the interface the domain layer is written against.
 //! - [`sqlite`]: the embedded engine (pragmas, migrations, reader pool).
 //! - [`writer`]: one thread per write connection, group commit, one savepoint per job, nonces.
+//! - [`secrets`]: secrets at rest, sealed under a server key kept outside the database.
 //! - [`time`]: unix seconds and RFC 3339.
 
 pub mod db;
+pub mod secrets;
 pub mod sqlite;
 pub mod time;
 pub mod writer;
@@ -171,5 +173,15 @@ pub fn start(
             let (writer, thread) = Writer::spawn(Box::new(conn), config, path.display().to_string());
             Ok((Store { readers: Readers::Sqlite(pool), writer, engine: Engine::Sqlite }, thread))
         }
+    }
+}
+
+/// The server key file: the one given, else (for SQLite) `DB.key` beside the database.
+pub fn key_file(location: &Location, given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    match location {
+        Location::Sqlite(db) => Ok(secrets::default_key_file(db)),
     }
 }

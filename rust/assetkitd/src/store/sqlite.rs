@@ -23,6 +23,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("inventory", include_str!("migrations/sqlite/0001_inventory.sql")),
     ("console", include_str!("migrations/sqlite/0002_console.sql")),
     ("list_performance", include_str!("migrations/sqlite/0003_list_performance.sql")),
+    ("host_credentials", include_str!("migrations/sqlite/0004_host_credentials.sql")),
 ];
 
 /// The schema version this build expects.
@@ -109,6 +110,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted and overwritten content (a secret sealed in place, say) is zeroed in the page
+    // instead of lingering in free space.
+    conn.pragma_update(None, "secure_delete", "FAST")?;
     Ok(())
 }
 

@@ -124,8 +124,7 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kill.db");
     let key = {
-        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-        assetkitd::domain::keys::create(&mut conn, "load", "agent", assetkit_sign::unix_now()).unwrap()
+        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "load", "agent").unwrap()
     };
     let mut server = spawn_binary(&db).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -136,17 +135,25 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
         let (client, base, key, acked, enough_tx) =
             (client.clone(), server.base.clone(), key.clone(), acked.clone(), enough_tx.clone());
         tasks.push(tokio::spawn(async move {
+            // Each host signs with its own credential once the receiver issued one, as agents do.
+            let mut creds: std::collections::HashMap<String, (String, assetkit_sign::Secret)> = Default::default();
             for i in 0.. {
-                let mut r = physical(&format!("load-{worker}-{}", i % 40), &format!("LOAD-{worker}-{}", i % 40));
+                let host = format!("load-{worker}-{}", i % 40);
+                let mut r = physical(&host, &format!("LOAD-{worker}-{}", i % 40));
                 r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
                 let body = serde_json::to_vec(&r).unwrap();
-                let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+                let signer = creds.get(&host).cloned().unwrap_or_else(|| key.clone());
+                let h = assetkit_sign::sign(&signer.0, &signer.1, "POST", "/api/v1/reports", &body);
                 let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
                 for (n, v) in h.pairs() {
                     req = req.header(n, v);
                 }
                 match req.send().await {
                     Ok(resp) if resp.status().as_u16() == 200 => {
+                        let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+                        if let (Some(id), Some(secret)) = (answer["host_key_id"].as_str(), answer["host_secret"].as_str()) {
+                            creds.insert(host, (id.to_owned(), assetkit_sign::Secret::new(secret)));
+                        }
                         let mut a = acked.lock().unwrap();
                         a.push(r.report_id.clone());
                         if a.len() >= 300 {
@@ -186,8 +193,7 @@ async fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
     let key = {
-        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
     };
     let mut server = spawn_binary(&db).await;
     let r = physical("term01", "TERM-1");

@@ -152,8 +152,7 @@ async fn logging_to_a_full_disk_never_stops_the_service() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("full.db");
     let key = {
-        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
@@ -265,8 +264,7 @@ async fn spawn_with(
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
     let key = {
-        let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-        assetkitd::domain::keys::create(&mut conn, "t", "agent", assetkit_sign::unix_now()).unwrap()
+        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
     };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])

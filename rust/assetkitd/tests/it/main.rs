@@ -1,6 +1,7 @@
 //! assetkitd integration tests: the real server on 127.0.0.1:0 with a temp SQLite file.
 
 mod admin;
+mod credentials;
 mod apply;
 mod durability;
 mod hardening;

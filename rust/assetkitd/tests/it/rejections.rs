@@ -141,10 +141,9 @@ async fn replay_is_refused_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_key_is_refused() {
     let s = TestServer::start(Policy::Auto).await;
-    let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
-    let (id, secret) =
-        assetkitd::domain::keys::create(&mut conn, "short-lived", "agent", assetkit_sign::unix_now()).unwrap();
+    let (id, secret) = assetkitd::cmd::keys::create_key(&s.db.clone().into(), None, "short-lived", "agent").unwrap();
     let key = (id.clone(), secret);
+    let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
     assert!(assetkitd::domain::keys::revoke(&mut conn, &id, assetkit_sign::unix_now()).unwrap());
     let body = serde_json::to_vec(&physical("web05", "SN-W5")).unwrap();
     let got = s.send_as(&key, "POST", "/api/v1/reports", &body).await;

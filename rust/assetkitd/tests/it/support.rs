@@ -17,6 +17,9 @@ pub struct TestServer {
     pub agent: (String, Secret),
     pub admin: (String, Secret),
     pub client: reqwest::Client,
+    /// Host credentials the receiver issued, by the names of the host they belong to: `report`
+    /// signs with them, as an agent would.
+    pub credentials: std::sync::Mutex<std::collections::HashMap<String, (String, Secret)>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -32,21 +35,25 @@ impl TestServer {
         let mut config = ServerConfig::new(dir.path().join("assetkit.db"));
         configure(&mut config);
         let assetkitd::store::Location::Sqlite(db) = config.db.clone();
-        let (agent, admin) = {
-            let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-            let now = assetkitd::store::now();
-            (
-                assetkitd::domain::keys::create(&mut conn, "test agents", "agent", now).unwrap(),
-                assetkitd::domain::keys::create(&mut conn, "test admin", "admin", now).unwrap(),
-            )
-        };
+        let key = |name, scope| assetkitd::cmd::keys::create_key(&config.db, None, name, scope).unwrap();
+        let (agent, admin) = (key("test agents", "agent"), key("test admin", "admin"));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(assetkitd::serve(listener, config, async {
             let _ = rx.await;
         }));
-        TestServer { base, db, agent, admin, client: client(), shutdown: Some(tx), task: Some(task), _dir: dir }
+        TestServer {
+            base,
+            db,
+            agent,
+            admin,
+            client: client(),
+            credentials: Default::default(),
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: dir,
+        }
     }
 
     /// Stops the server gracefully and waits for the writer to finish.
@@ -86,9 +93,36 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Posts a report as the host's agent would: signed with the host's credential once the
+    /// receiver issued one (looked up by the cert hostname, else the hostname), else with the
+    /// fleet key; a credential in the answer is kept.
     pub async fn report(&self, report: &Report) -> (u16, Value) {
+        let names: Vec<String> =
+            [&report.host.cert_hostname, &report.host.hostname].into_iter().flatten().cloned().collect();
+        let key = {
+            let creds = self.credentials.lock().unwrap();
+            names.iter().find_map(|n| creds.get(n).cloned()).unwrap_or_else(|| self.agent.clone())
+        };
+        let answer = self.report_as(&key, report).await;
+        if let (Some(id), Some(secret)) = (answer.1["host_key_id"].as_str(), answer.1["host_secret"].as_str()) {
+            let mut creds = self.credentials.lock().unwrap();
+            let answered = answer.1["cert_hostname"].as_str().map(str::to_owned);
+            for n in names.iter().cloned().chain(answered) {
+                creds.insert(n, (id.to_owned(), Secret::new(secret)));
+            }
+        }
+        answer
+    }
+
+    /// Posts a report signed with `key`.
+    pub async fn report_as(&self, key: &(String, Secret), report: &Report) -> (u16, Value) {
         let body = serde_json::to_vec(report).unwrap();
-        self.send_as(&self.agent, "POST", "/api/v1/reports", &body).await
+        self.send_as(key, "POST", "/api/v1/reports", &body).await
+    }
+
+    /// The credential the receiver issued to the host called `name`.
+    pub fn credential(&self, name: &str) -> (String, Secret) {
+        self.credentials.lock().unwrap().get(name).cloned().unwrap_or_else(|| panic!("no credential for {name}"))
     }
 
     /// Posts and expects 200.

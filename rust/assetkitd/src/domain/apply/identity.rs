@@ -88,6 +88,15 @@ pub struct AssetRow {
     pub facts_digest: Option<String>,
     /// The purchase-list row, JSON.
     pub purchase: Option<String>,
+    /// none, enrolled, reenrol or revoked (see the 0004 migration).
+    pub enrolment: String,
+}
+
+impl AssetRow {
+    /// Only its own credential may write it.
+    pub fn is_bound(&self) -> bool {
+        matches!(self.enrolment.as_str(), "enrolled" | "revoked")
+    }
 }
 
 /// How an asset was found.
@@ -101,9 +110,11 @@ pub enum Via {
     Hostname,
     /// By an unclaimed purchase-list serial.
     Purchase,
+    /// By the host credential that signed the report.
+    Credential,
 }
 
-const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase";
+const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment";
 
 fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
@@ -113,7 +124,21 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
         status: r.get(3)?,
         facts_digest: r.get(4)?,
         purchase: r.get(5)?,
+        enrolment: r.get(6)?,
     })
+}
+
+/// The asset with this id.
+pub fn by_id(db: &mut dyn Db, id: i64) -> Result<Option<AssetRow>> {
+    db.query_opt(&format!("SELECT {COLS} FROM assets WHERE id = ?1"), crate::args![id])?.as_ref().map(asset_row).transpose()
+}
+
+/// Another live asset the report's cert hostname names (a host credential claiming it).
+pub fn claimed_elsewhere(db: &mut dyn Db, names: &Names, own: i64) -> Result<Option<AssetRow>> {
+    match names.cert.as_deref() {
+        Some(c) => Ok(by_name(db, c)?.filter(|a| a.id != own)),
+        None => Ok(None),
+    }
 }
 
 fn load(db: &mut dyn Db, sql: &str, value: &str) -> Result<Option<AssetRow>> {

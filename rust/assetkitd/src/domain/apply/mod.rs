@@ -1,9 +1,16 @@
 //! Applying one report: identify the asset, diff its components, record typed change events.
 //!
 //! Runs inside a savepoint of the writer's transaction: it lands whole or not at all. The steps,
-//! each testable alone: [`already_applied`] (idempotency), [`identity::resolve`] (which asset),
-//! [`identity::changes`] (status, name, drift), [`diff_components`], [`write::components`],
-//! [`write::asset`], [`write::record`]. Every statement is parameterised.
+//! each testable alone: [`already_applied`] (idempotency, bound to sender and body),
+//! [`identify`] (which asset, and whether this sender may write it), [`identity::changes`]
+//! (status, name, drift), [`diff_components`], [`write::components`], [`write::asset`],
+//! [`write::record`], [`enrol`]. Every statement is parameterised.
+//!
+//! The trust model: a fleet key (scope `agent`) may create an asset, or bind one that has no
+//! credential yet (or that an admin marked for re-enrolment); the answer then carries the
+//! host's own credential. From then on only that credential writes the asset. A fleet-key report
+//! that resolves to an enrolled asset changes nothing: it is refused (403 `host_enrolled`) and
+//! recorded as a security event on that asset. A host credential writes its own asset only.
 
 pub mod identity;
 pub mod write;
@@ -12,8 +19,10 @@ use assetkit_core::model::Report;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::components::{self, Diff};
+use crate::domain::components::{self, Diff, Event};
 use crate::domain::error::{Error, Result};
+use crate::domain::keys::{self, HostCredential};
+use crate::store::secrets::Keyring;
 use crate::store::{Db, DbExt};
 
 pub use identity::{AssetRow, Names, Policy, Via};
@@ -49,7 +58,7 @@ impl Action {
 }
 
 /// The answer to a report; also what a retry of the same report_id gets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Outcome {
     /// The asset the report landed on.
     pub asset_id: i64,
@@ -61,6 +70,66 @@ pub struct Outcome {
     pub changes: usize,
     /// True when this report_id had already been applied.
     pub duplicate: bool,
+    /// The host's own credential, when this report enrolled it.
+    pub credential: Option<HostCredential>,
+}
+
+/// What became of a report.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Applied (or answered as before, for a retry).
+    Applied(Outcome),
+    /// Refused: only a security event was written.
+    Refused {
+        /// The asset the report tried to write.
+        asset_id: i64,
+        /// `host_enrolled` or `credential_mismatch`.
+        code: &'static str,
+        /// What happened and what to do.
+        message: String,
+    },
+}
+
+/// Who sent a report, as its key says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sender {
+    /// A fleet (agent-scope) or admin key: may create an asset or bind one without a credential.
+    Fleet {
+        /// Key id.
+        key_id: String,
+    },
+    /// A host credential: writes its own asset, nothing else.
+    Host {
+        /// Key id.
+        key_id: String,
+        /// The asset it is bound to.
+        asset_id: i64,
+    },
+}
+
+impl Sender {
+    /// The key id.
+    pub fn key_id(&self) -> &str {
+        match self {
+            Sender::Fleet { key_id } | Sender::Host { key_id, .. } => key_id,
+        }
+    }
+}
+
+/// Everything about a report that is not the report itself.
+pub struct Context<'a> {
+    /// Identity policy.
+    pub policy: Policy,
+    /// Test-only fault injection.
+    pub failpoint: Option<Failpoint>,
+    /// Seals issued credentials.
+    pub ring: &'a Keyring,
+    /// Who sent it.
+    pub sender: &'a Sender,
+    /// SHA-256 of the body, hex.
+    pub body_digest: &'a str,
+    /// Unix time of the write.
+    pub now: i64,
 }
 
 /// Test-only fault injection.
@@ -93,47 +162,44 @@ pub fn digest(report: &Report) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
-/// Applies `report` (whose raw JSON is `raw`) at time `now`.
-pub fn apply(
-    db: &mut dyn Db,
-    report: &Report,
-    raw: &str,
-    policy: Policy,
-    now: i64,
-    failpoint: Option<Failpoint>,
-) -> Result<Outcome> {
-    if let Some(first) = already_applied(db, &report.report_id)? {
-        return Ok(first);
+/// Applies `report` (whose raw JSON is `raw`).
+pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> Result<Answer> {
+    if let Some(first) = already_applied(db, report, ctx)? {
+        return Ok(Answer::Applied(first));
     }
-    if failpoint.is_some_and(|f| f.panic_on_hostname_prefix)
+    if ctx.failpoint.is_some_and(|f| f.panic_on_hostname_prefix)
         && report.host.hostname.as_deref().is_some_and(|h| h.starts_with("panic-"))
     {
         panic!("failpoint: a report that panics the writer");
     }
-    let names = Names::of(report, policy);
+    let names = Names::of(report, ctx.policy);
     let digest = digest(report);
-    let Some((asset, via)) = identity::resolve(db, &names)? else {
-        return discover(db, report, raw, &names, &digest, now);
+    let (asset, via) = match identify(db, report, &names, ctx)? {
+        Identified::Asset(asset, via) => (asset, via),
+        Identified::New => return discover(db, report, raw, &names, &digest, ctx),
+        Identified::Refused(answer) => return Ok(answer),
     };
     tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     let change = identity::changes(db, &asset, report, &names)?;
     if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
-        write::touch(db, &asset, report, names.current.as_deref(), now)?;
-        write::remember(db, &report.report_id, asset.id, Action::Unchanged, change.hostname.as_deref(), now)?;
-        return Ok(Outcome {
+        write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
+        let credential = enrol(db, asset.id, ctx)?;
+        write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
+        return Ok(Answer::Applied(Outcome {
             asset_id: asset.id,
             action: Action::Unchanged,
             cert_hostname: change.hostname,
             changes: 0,
             duplicate: false,
-        });
+            credential,
+        }));
     }
     let diffs = diff_components(db, asset.id, report)?;
-    write::components(db, asset.id, &diffs, failpoint)?;
+    write::components(db, asset.id, &diffs, ctx.failpoint)?;
     let mut events = change.events;
     events.extend(diffs.into_iter().flat_map(|(_, d)| d.events));
     for e in &events {
-        write::record(db, asset.id, Some(&report.report_id), now, None, e)?;
+        write::record(db, asset.id, Some(&report.report_id), ctx.now, None, e)?;
     }
     let row = write::AssetColumns {
         hostname: change.hostname.as_deref(),
@@ -143,31 +209,128 @@ pub fn apply(
         is_virtual: names.is_virtual,
         digest: &digest,
     };
-    write::asset(db, asset.id, &row, report, raw, now)?;
+    write::asset(db, asset.id, &row, report, raw, ctx.now)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
-    finish(db, report, asset.id, action, change.hostname, events.len(), now)
+    finish(db, report, asset.id, action, change.hostname, events.len(), ctx)
 }
 
-/// The first answer to `report_id`, if it was applied before.
-pub fn already_applied(db: &mut dyn Db, report_id: &str) -> Result<Option<Outcome>> {
-    let row = db.query_opt(
-        "SELECT asset_id, action, cert_hostname FROM applied_reports WHERE report_id = ?1",
-        crate::args![report_id],
-    )?;
-    Ok(match row {
-        Some(r) => Some(Outcome {
-            asset_id: r.get(0)?,
-            action: Action::parse(&r.get::<String>(1)?),
-            cert_hostname: r.get(2)?,
-            changes: 0,
-            duplicate: true,
-        }),
+/// Which asset a report is for, and whether its sender may write it.
+enum Identified {
+    Asset(AssetRow, Via),
+    New,
+    Refused(Answer),
+}
+
+/// A host credential writes its own asset (refused if its cert file names another one); a
+/// fleet key finds the asset by the identity rules and may write it only while it has no
+/// credential of its own.
+fn identify(db: &mut dyn Db, report: &Report, names: &Names, ctx: &Context<'_>) -> Result<Identified> {
+    match ctx.sender {
+        Sender::Host { key_id, asset_id } => {
+            let asset = identity::by_id(db, *asset_id)?.ok_or_else(|| Error::NotFound(format!("no asset {asset_id}")))?;
+            if let Some(other) = identity::claimed_elsewhere(db, names, asset.id)? {
+                let message = format!(
+                    "refused: host credential {} claimed asset {} ({}) through its cert file; a credential writes its own asset only",
+                    crate::log::clip(key_id),
+                    other.id,
+                    other.hostname.as_deref().unwrap_or("?")
+                );
+                security_event(db, asset.id, report, ctx, &message)?;
+                security_event(db, other.id, report, ctx, &message)?;
+                return Ok(Identified::Refused(Answer::Refused {
+                    asset_id: asset.id,
+                    code: "credential_mismatch",
+                    message: format!(
+                        "this credential belongs to asset {}, but the report's cert hostname names asset {}; nothing was written",
+                        asset.id, other.id
+                    ),
+                }));
+            }
+            Ok(Identified::Asset(asset, Via::Credential))
+        }
+        Sender::Fleet { key_id } => match identity::resolve(db, names)? {
+            None => Ok(Identified::New),
+            Some((asset, _)) if asset.is_bound() => {
+                let message = format!(
+                    "refused: a report signed with fleet key {} claimed this {} host (hostname {}, cert hostname {}, serial {}); only its own credential may write it",
+                    crate::log::clip(key_id),
+                    asset.enrolment,
+                    crate::log::clip(names.current.as_deref().unwrap_or("-")),
+                    crate::log::clip(names.cert.as_deref().unwrap_or("-")),
+                    crate::log::clip(names.serial.as_deref().unwrap_or("-")),
+                );
+                security_event(db, asset.id, report, ctx, &message)?;
+                Ok(Identified::Refused(Answer::Refused {
+                    asset_id: asset.id,
+                    code: "host_enrolled",
+                    message: format!(
+                        "asset {} is enrolled: only its own credential writes it, and this report was signed with a fleet key; \
+                         nothing was written. If the host was reinstalled or lost its credential, an admin runs \
+                         `assetkitd hosts reenrol {}`",
+                        asset.id, asset.id
+                    ),
+                }))
+            }
+            Some((asset, via)) => Ok(Identified::Asset(asset, via)),
+        },
+    }
+}
+
+fn security_event(db: &mut dyn Db, asset_id: i64, report: &Report, ctx: &Context<'_>, summary: &str) -> Result<()> {
+    let event = Event {
+        component: "security".into(),
+        key: String::new(),
+        kind: "security",
+        field: Some("credential".into()),
+        old: None,
+        new: Some(crate::log::clip(ctx.sender.key_id())),
+        summary: summary.to_owned(),
+    };
+    write::record(db, asset_id, Some(&report.report_id), ctx.now, None, &event)
+}
+
+/// A fleet-key report that wrote an asset binds it: the asset gets its own credential, and the
+/// answer carries it. A host credential's report binds nothing new.
+pub fn enrol(db: &mut dyn Db, asset_id: i64, ctx: &Context<'_>) -> Result<Option<HostCredential>> {
+    match ctx.sender {
+        Sender::Host { .. } => Ok(None),
+        Sender::Fleet { .. } => keys::issue_host_credential(db, ctx.ring, asset_id, ctx.now).map(Some),
+    }
+}
+
+/// The first answer to the report's id, if it was applied before: only for the same sender and
+/// the same body (anything else is a conflict, never another host's answer).
+pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> Result<Option<Outcome>> {
+    let Some(r) = db.query_opt(
+        "SELECT asset_id, action, cert_hostname, key_id, body_digest, host_key_id FROM applied_reports WHERE report_id = ?1",
+        crate::args![report.report_id.as_str()],
+    )?
+    else {
+        return Ok(None);
+    };
+    let (key_id, body_digest, host_key_id): (Option<String>, Option<String>, Option<String>) =
+        (r.get(3)?, r.get(4)?, r.get(5)?);
+    // Ids remembered before senders were recorded carry no binding; they age out in 30 days.
+    if key_id.is_some_and(|k| k != ctx.sender.key_id()) || body_digest.is_some_and(|d| d != ctx.body_digest) {
+        return Err(Error::ReportIdConflict(crate::log::clip(&report.report_id)));
+    }
+    let credential = match host_key_id {
+        Some(k) => keys::host_credential(db, ctx.ring, &k)?,
         None => None,
-    })
+    };
+    Ok(Some(Outcome {
+        asset_id: r.get(0)?,
+        action: Action::parse(&r.get::<String>(1)?),
+        cert_hostname: r.get(2)?,
+        changes: 0,
+        duplicate: true,
+        credential,
+    }))
 }
 
 /// A host no asset matches: a new asset in `discovered`, with all its components.
-fn discover(db: &mut dyn Db, report: &Report, raw: &str, names: &Names, digest: &str, now: i64) -> Result<Outcome> {
+fn discover(db: &mut dyn Db, report: &Report, raw: &str, names: &Names, digest: &str, ctx: &Context<'_>) -> Result<Answer> {
+    let now = ctx.now;
     let hostname = names.cert.clone().or_else(|| names.current.clone());
     if hostname.is_none() && names.serial.is_none() {
         return Err(Error::Unidentifiable);
@@ -203,7 +366,7 @@ fn discover(db: &mut dyn Db, report: &Report, raw: &str, names: &Names, digest: 
         summary: format!("asset discovered: {shown}{via_text}, via {mode}"),
     };
     write::record(db, asset_id, Some(&report.report_id), now, None, &event)?;
-    finish(db, report, asset_id, Action::Created, hostname, 1, now)
+    finish(db, report, asset_id, Action::Created, hostname, 1, ctx)
 }
 
 /// The component diff of every kind the report carries against what is stored.
@@ -216,7 +379,8 @@ pub fn diff_components(db: &mut dyn Db, asset_id: i64, report: &Report) -> Resul
         .collect())
 }
 
-/// Plugin errors replaced, the report id remembered with its answer, the outcome.
+/// Plugin errors replaced, the asset enrolled (fleet key), the report id remembered with its
+/// answer, the outcome.
 fn finish(
     db: &mut dyn Db,
     report: &Report,
@@ -224,9 +388,10 @@ fn finish(
     action: Action,
     cert_hostname: Option<String>,
     changes: usize,
-    now: i64,
-) -> Result<Outcome> {
-    write::replace_errors(db, asset_id, report, now)?;
-    write::remember(db, &report.report_id, asset_id, action, cert_hostname.as_deref(), now)?;
-    Ok(Outcome { asset_id, action, cert_hostname, changes, duplicate: false })
+    ctx: &Context<'_>,
+) -> Result<Answer> {
+    write::replace_errors(db, asset_id, report, ctx.now)?;
+    let credential = enrol(db, asset_id, ctx)?;
+    write::remember(db, report, asset_id, action, cert_hostname.as_deref(), ctx, credential.as_ref())?;
+    Ok(Answer::Applied(Outcome { asset_id, action, cert_hostname, changes, duplicate: false, credential }))
 }

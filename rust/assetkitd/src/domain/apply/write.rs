@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use assetkit_core::model::Report;
 
-use super::{Action, AssetRow, Failpoint};
+use super::{Action, AssetRow, Context, Failpoint};
+use crate::domain::keys::HostCredential;
 use crate::domain::components::{self, Component, Diff, Event};
 use crate::domain::error::{Error, Result};
 use crate::store::Db;

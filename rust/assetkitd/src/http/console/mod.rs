@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use crate::domain::import;
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NameList, NewAsset};
 use crate::domain::users::{self, Session};
-use crate::domain::{audit, keys};
+use crate::domain::{audit, enrolment, keys};
 use crate::http::api::read;
 use crate::http::state::AppState;
 use crate::store::Db;
@@ -61,6 +61,8 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/assets", get(assets_page))
         .route("/assets/new", get(new_asset_page).post(new_asset))
         .route("/assets/{id}", get(asset_page).post(edit_asset))
+        .route("/assets/{id}/reenrol", post(reenrol_asset))
+        .route("/assets/{id}/revoke", post(revoke_asset))
         .route("/discovered", get(discovered_page).post(assign_discovered))
         .route(
             "/import",
@@ -354,11 +356,11 @@ async fn asset_page(
     };
     let cutoff = state.offline_cutoff();
     let data = read(&state, move |db| {
-        Ok((
-            inventory::asset_detail(db, id, cutoff)?,
-            inventory::asset_changes(db, id, 200, None)?,
-            inventory::choices(db)?,
-        ))
+        let mut detail = inventory::asset_detail(db, id, cutoff)?;
+        if let (Some(d), Some(standing)) = (detail.as_mut(), enrolment::standing(db, id)?) {
+            d["credential"] = serde_json::json!({"key_id": standing.key_id, "issued_at": standing.issued_at});
+        }
+        Ok((detail, inventory::asset_changes(db, id, 200, None)?, inventory::choices(db)?))
     })
     .await;
     match data {
@@ -374,6 +376,35 @@ async fn asset_page(
         ),
         Err(e) => e.into_response(),
     }
+}
+
+async fn reenrol_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Body) -> Response {
+    let (user, _) = match posted(&state, &headers, body, &format!("/assets/{id}")).await {
+        Ok(posted) => posted,
+        Err(r) => return r,
+    };
+    let actor = format!("console:{}", user.name);
+    let msg = match write(&state, move |db, now| enrolment::allow_reenrolment(db, id, &actor, now)).await {
+        Ok(()) => "Re-enrolment allowed: the next report signed with the fleet key binds a new credential.".to_owned(),
+        Err(e) => format!("Not changed: {e}"),
+    };
+    Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
+}
+
+async fn revoke_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Body) -> Response {
+    let (user, _) = match posted(&state, &headers, body, &format!("/assets/{id}")).await {
+        Ok(posted) => posted,
+        Err(r) => return r,
+    };
+    let actor = format!("console:{}", user.name);
+    let msg = match write(&state, move |db, now| enrolment::revoke(db, id, &actor, now)).await {
+        Ok(n) => {
+            state.keys.forget_asset(id);
+            format!("Credential revoked ({n} key(s)): this host's reports are refused until a re-enrolment.")
+        }
+        Err(e) => format!("Not revoked: {e}"),
+    };
+    Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
 }
 
 fn patch_from(form: &Form) -> AssetPatch {
@@ -690,8 +721,9 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     let (name, scope) = (form.get("name").unwrap_or("").to_owned(), form.get("scope").unwrap_or("agent").to_owned());
     let actor = format!("console:{}", user.name);
+    let ring = state.keyring.clone();
     let created = write(&state, move |db, now| {
-        let (id, secret) = keys::create(db, &name, &scope, now)?;
+        let (id, secret) = keys::create(db, &ring, &name, &scope, now)?;
         audit::record(db, &actor, "key.create", &id, &format!("{scope} key {name}"), now)?;
         Ok((id, secret.expose().to_owned()))
     })

@@ -284,6 +284,31 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                     }
                 }
             }
+            section aria-labelledby="credential" {
+                h2 #credential { "Credential" }
+                @let enrolment = a["enrolment"].as_str().unwrap_or("none");
+                p #enrolment {
+                    span class={ "badge enrolment-" (enrolment) } { (enrolment) } " "
+                    @match enrolment {
+                        "enrolled" => { "Only this host's own credential writes this asset" @if let Some(k) = a["credential"]["key_id"].as_str() { " (" span.mono { (k) } ", issued " (text(&a["credential"]["issued_at"])) ")" } "." }
+                        "reenrol" => { "The next report signed with a fleet key binds a new credential." }
+                        "revoked" => { "The credential is revoked: reports are refused until a re-enrolment is allowed." }
+                        _ => { "No credential yet: the next report signed with a fleet key enrols this host." }
+                    }
+                }
+                div.actions {
+                    form.inline method="post" action={ "/assets/" (a["id"]) "/reenrol" } {
+                        input type="hidden" name="csrf" value=(user.csrf);
+                        button.secondary #reenrol type="submit" { "Allow re-enrolment" }
+                    }
+                    " "
+                    form.inline method="post" action={ "/assets/" (a["id"]) "/revoke" } {
+                        input type="hidden" name="csrf" value=(user.csrf);
+                        button.danger #revoke type="submit" { "Revoke credential" }
+                    }
+                }
+                p.muted { "Use re-enrolment for a reinstalled host or a lost credential; revoke a credential you no longer trust." }
+            }
             (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
             (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
             (component_table("NICs", c["nic"].as_array(), &[("name", "Name"), ("mac", "MAC"), ("up", "Up"), ("speed_mbps", "Mb/s"), ("driver", "Driver"), ("addresses", "Addresses")]))
@@ -494,7 +519,7 @@ pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key:
             form.filters method="post" action="/settings/keys" {
                 input type="hidden" name="csrf" value=(user.csrf);
                 label for="key-name" { "What uses the key" input #key-name name="name" required placeholder="agents-dc1"; }
-                label for="key-scope" { "Scope" select #key-scope name="scope" { option value="agent" { "agent (report)" } option value="admin" { "admin (everything)" } } }
+                label for="key-scope" { "Scope" select #key-scope name="scope" { option value="agent" { "agent (fleet key: hosts enrol with it)" } option value="read" { "read (GET the inventory)" } option value="admin" { "admin (everything)" } } }
                 button type="submit" { "Create key" }
             }
             h2 { "Users" }

@@ -1,0 +1,102 @@
+//! Which key signs a report: the host's own credential once it has one, the fleet key before
+//! (enrolment), and the credential the receiver's answer carries is kept for next time.
+//!
+//! Every way a report reaches the receiver goes through here: the agent (`assetkit report`),
+//! the SSH sweep, the Python extension (Salt, Ansible). So one host's reports are always signed
+//! with that host's credential, whatever carried them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use assetkit_core::Report;
+use assetkit_sign::Secret;
+
+use crate::client::{Answer, Client, SendError};
+use crate::credential::{CredentialFile, HostCredential};
+
+/// Signs reports for one host.
+pub struct Signer {
+    server: String,
+    ca_file: Option<std::path::PathBuf>,
+    timeout: Duration,
+    fleet: Option<Client>,
+    credential: CredentialFile,
+}
+
+impl Signer {
+    /// A signer for the host whose credential lives in `credential`, with the fleet key
+    /// `(key_id, secret)` for its enrolment (or a re-enrolment an admin allows).
+    pub fn new(
+        server: &str,
+        fleet: Option<(&str, Secret)>,
+        credential: CredentialFile,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Result<Signer, SendError> {
+        let fleet = match fleet {
+            Some((key_id, secret)) => Some(Client::new(server, key_id, secret, ca_file, timeout)?),
+            None => None,
+        };
+        Ok(Signer::with_fleet_client(server, fleet, credential, ca_file, timeout))
+    }
+
+    /// A signer sharing an already built fleet client (a sweep signs for many hosts).
+    pub fn with_fleet_client(
+        server: &str,
+        fleet: Option<Client>,
+        credential: CredentialFile,
+        ca_file: Option<&Path>,
+        timeout: Duration,
+    ) -> Signer {
+        Signer { server: server.to_owned(), ca_file: ca_file.map(Path::to_path_buf), timeout, fleet, credential }
+    }
+
+    /// The host credential in use, if any.
+    pub fn host_credential(&self) -> Result<Option<HostCredential>, SendError> {
+        self.credential.load().map_err(|e| SendError::Setup(e.to_string()))
+    }
+
+    fn host_client(&self, credential: &HostCredential) -> Result<Client, SendError> {
+        Client::new(&self.server, &credential.key_id, credential.secret.clone(), self.ca_file.as_deref(), self.timeout)
+    }
+
+    /// Posts `report`, retrying transient failures until `deadline`: signed with the host's
+    /// credential if it has one; with the fleet key if it has none, or if the receiver no longer
+    /// knows the credential (revoked, or the host was re-installed elsewhere). A credential in
+    /// the answer is stored before the answer is returned; if it cannot be stored, the error
+    /// says so and the caller keeps the report, whose retry brings the same credential again.
+    pub async fn post_report(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
+        let answer = match self.host_credential()? {
+            Some(credential) => {
+                let host = self.host_client(&credential)?;
+                match host.post_report_with_retry(report, deadline).await {
+                    Err(e) if e.is_unknown_key() && self.fleet.is_some() => {
+                        tracing::warn!(key_id = %credential.key_id, error = %e, "the host credential was refused; asking to enrol again with the fleet key");
+                        self.fleet_client()?.post_report_with_retry(report, deadline).await?
+                    }
+                    other => other?,
+                }
+            }
+            None => self.fleet_client()?.post_report_with_retry(report, deadline).await?,
+        };
+        if let Some(credential) = answer.credential() {
+            self.credential.store(&credential).map_err(|e| {
+                SendError::Credential(format!(
+                    "the receiver issued credential {} but it could not be stored: {e}",
+                    credential.key_id
+                ))
+            })?;
+            tracing::info!(key_id = %credential.key_id, file = %self.credential.path().display(), "host credential stored; later reports are signed with it");
+        }
+        Ok(answer)
+    }
+
+    fn fleet_client(&self) -> Result<&Client, SendError> {
+        self.fleet.as_ref().ok_or_else(|| {
+            SendError::Setup(format!(
+                "no host credential in {} and no fleet key configured (key_id, key_file) to enrol with",
+                self.credential.path().display()
+            ))
+        })
+    }
+}

@@ -64,10 +64,9 @@ impl Answer {
     /// The credential this answer issued.
     pub fn credential(&self) -> Option<crate::credential::HostCredential> {
         match (&self.host_key_id, &self.host_secret) {
-            (Some(key_id), Some(secret)) => Some(crate::credential::HostCredential {
-                key_id: key_id.clone(),
-                secret: Secret::new(&secret.0),
-            }),
+            (Some(key_id), Some(secret)) => {
+                Some(crate::credential::HostCredential { key_id: key_id.clone(), secret: Secret::new(&secret.0) })
+            }
             _ => None,
         }
     }
@@ -121,6 +120,7 @@ impl SendError {
     /// The report itself is unacceptable (so retrying it can never work).
     pub fn is_bad_report(&self) -> bool {
         matches!(self, SendError::Refused { status: 400 | 413 | 422, .. })
+            || matches!(self, SendError::Refused { status: 409, code, .. } if code == "report_id_conflict")
     }
 }
 

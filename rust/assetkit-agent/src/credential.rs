@@ -105,7 +105,10 @@ impl CredentialFile {
             && disk.key_id.len() <= 64
             && disk.key_id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !valid_id || disk.secret.trim().is_empty() {
-            return Err(CredentialError::Malformed { path: shown, reason: "empty or malformed key_id or secret".into() });
+            return Err(CredentialError::Malformed {
+                path: shown,
+                reason: "empty or malformed key_id or secret".into(),
+            });
         }
         Ok(Some(HostCredential { key_id: disk.key_id, secret: Secret::new(disk.secret) }))
     }

@@ -124,12 +124,19 @@ pub fn signer_for(config: &Config, credential: CredentialFile) -> Result<Signer,
         config.server.as_deref().ok_or_else(|| RunError::Config("`server` is not set in the agent config".into()))?;
     let has_credential = credential.load().map_err(|e| RunError::Config(e.to_string()))?.is_some();
     let fleet = match config.key_id.as_deref() {
-        Some(key_id) if !has_credential || config.key_file.exists() => Some((key_id, crate::key::load(&config.key_file)?)),
+        Some(key_id) if !has_credential || config.key_file.exists() => {
+            Some((key_id, crate::key::load(&config.key_file)?))
+        }
         Some(_) => None,
         None if has_credential => None,
-        None => return Err(RunError::Config("`key_id` is not set in the agent config (the fleet key to enrol with)".into())),
+        None => {
+            return Err(RunError::Config(
+                "`key_id` is not set in the agent config (the fleet key to enrol with)".into(),
+            ));
+        }
     };
-    Signer::new(server, fleet, credential, config.ca_file.as_deref(), config.timeout).map_err(|e| RunError::Config(e.to_string()))
+    Signer::new(server, fleet, credential, config.ca_file.as_deref(), config.timeout)
+        .map_err(|e| RunError::Config(e.to_string()))
 }
 
 /// Sends the spool and then `report` (whose cert hostname is filled in here).

@@ -509,8 +509,10 @@ fn measure_apply(
             }
         }
         let credentials = Arc::new(credentials);
-        let unchanged = phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, false).await?;
-        let changing = phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, true).await?;
+        let unchanged =
+            phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, false).await?;
+        let changing =
+            phase(receiver.clone(), reports.clone(), credentials.clone(), connections, duration, true).await?;
         let conn = rusqlite::Connection::open(&receiver.db)?;
         let applied: i64 = conn.query_row("SELECT COUNT(*) FROM applied_reports", [], |r| r.get(0))?;
         let acknowledged = unchanged.reports + changing.reports + reports.len() as u64;

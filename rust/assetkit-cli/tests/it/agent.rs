@@ -338,7 +338,7 @@ fn the_agent_enrols_once_then_signs_with_its_own_credential() {
     let out = host.report(&["--no-splay"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        receiver.query::<String>("SELECT key_id FROM applied_reports ORDER BY at, rowid"),
+        receiver.query::<String>("SELECT key_id FROM applied_reports ORDER BY at, action"),
         [receiver.agent_key.0.clone(), host_key]
     );
 }
@@ -353,8 +353,13 @@ fn an_invalid_cert_hostname_in_an_answer_is_never_written() {
             let Ok(mut s) = stream else { continue };
             let mut buf = vec![0u8; 1 << 20];
             let _ = s.read(&mut buf);
-            let body = r#"{"asset_id":1,"action":"created","cert_hostname":"web\n01 evil","changes":1,"duplicate":false}"#;
-            let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+            let body =
+                r#"{"asset_id":1,"action":"created","cert_hostname":"web\n01 evil","changes":1,"duplicate":false}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     let host = AgentHost::new(&url, &("ak_x".into(), assetkit_sign::Secret::new("aks_x")));

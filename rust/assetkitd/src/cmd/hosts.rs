@@ -93,7 +93,9 @@ pub fn run(cmd: HostsCommand) -> anyhow::Result<()> {
             say(
                 json,
                 serde_json::json!({"asset_id": id, "enrolment": "revoked", "revoked": n}),
-                &format!("asset {id}: {n} credential(s) revoked; its reports are refused until `assetkitd hosts reenrol {id}`"),
+                &format!(
+                    "asset {id}: {n} credential(s) revoked; its reports are refused until `assetkitd hosts reenrol {id}`"
+                ),
             );
         }
         HostsCommand::Enrol { db, hostname, serial_number, json } => {

@@ -135,7 +135,10 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
             if json {
                 out!("{}", serde_json::json!({"key_version": version, "resealed": resealed, "key_file": ring.path()}));
             } else {
-                out!("server key rotated to version {version}: {resealed} secret(s) re-sealed; {} now holds only the new key", ring.path().display());
+                out!(
+                    "server key rotated to version {version}: {resealed} secret(s) re-sealed; {} now holds only the new key",
+                    ring.path().display()
+                );
                 out!("Back the key file up again (apart from the database).");
             }
             Ok(())
@@ -145,7 +148,14 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
 
 fn audit_rotation(db: &mut dyn crate::store::Db, version: u32, resealed: usize) -> anyhow::Result<()> {
     store::transaction(db, |db| {
-        audit::record(db, &cli_actor(), "key.rotate_master", &format!("v{version}"), &format!("{resealed} secrets re-sealed"), now())
+        audit::record(
+            db,
+            &cli_actor(),
+            "key.rotate_master",
+            &format!("v{version}"),
+            &format!("{resealed} secrets re-sealed"),
+            now(),
+        )
     })?;
     Ok(())
 }

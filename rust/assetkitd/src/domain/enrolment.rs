@@ -25,7 +25,8 @@ pub struct Standing {
 
 /// Where asset `id` stands; `None` if there is no such asset.
 pub fn standing(db: &mut dyn Db, id: i64) -> Result<Option<Standing>> {
-    let Some(enrolment) = db.scalar_opt::<String>("SELECT enrolment FROM assets WHERE id = ?1", crate::args![id])? else {
+    let Some(enrolment) = db.scalar_opt::<String>("SELECT enrolment FROM assets WHERE id = ?1", crate::args![id])?
+    else {
         return Ok(None);
     };
     let key = db.query_opt(

@@ -24,7 +24,9 @@ pub enum Error {
     #[error("report carries no hostname, cert hostname or serial number: the host cannot be identified")]
     Unidentifiable,
     /// A report id already applied from another key or with another body.
-    #[error("report_id {0} was already used by another sender or for another report; generate a fresh report_id per report")]
+    #[error(
+        "report_id {0} was already used by another sender or for another report; generate a fresh report_id per report"
+    )]
     ReportIdConflict(String),
     /// The test-only failpoint fired.
     #[error("failpoint: injected failure after {0} component writes")]

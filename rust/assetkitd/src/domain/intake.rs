@@ -74,8 +74,10 @@ fn check_names(report: &Report) -> Result<(), Refusal> {
     ];
     for (field, name) in names {
         if let Some(name) = name.filter(|n| *n != "(none)") {
-            assetkit_core::names::check_hostname(name)
-                .map_err(|why| Refusal::InvalidName { field, message: format!("{:?} {why}", crate::log::clip(name)) })?;
+            assetkit_core::names::check_hostname(name).map_err(|why| Refusal::InvalidName {
+                field,
+                message: format!("{:?} {why}", crate::log::clip(name)),
+            })?;
         }
     }
     Ok(())

@@ -170,7 +170,10 @@ pub fn seal_plaintext(db: &mut dyn Db, ring: &Keyring) -> Result<usize> {
     for r in &rows {
         let (key_id, plain): (String, String) = (r.get(0)?, r.get(1)?);
         debug_assert!(!plain.starts_with(SEALED));
-        db.execute("UPDATE api_keys SET secret = ?2 WHERE key_id = ?1", crate::args![key_id.as_str(), ring.seal(&key_id, &plain)])?;
+        db.execute(
+            "UPDATE api_keys SET secret = ?2 WHERE key_id = ?1",
+            crate::args![key_id.as_str(), ring.seal(&key_id, &plain)],
+        )?;
     }
     Ok(rows.len())
 }
@@ -180,8 +183,15 @@ pub fn reseal_all(db: &mut dyn Db, ring: &Keyring) -> Result<usize> {
     let rows = db.query("SELECT key_id, secret FROM api_keys", &[])?;
     for r in &rows {
         let (key_id, sealed): (String, String) = (r.get(0)?, r.get(1)?);
-        let plain = if sealed.starts_with(SEALED) { ring.open_sealed(&key_id, &sealed).map_err(sealing_failed)? } else { sealed };
-        db.execute("UPDATE api_keys SET secret = ?2 WHERE key_id = ?1", crate::args![key_id.as_str(), ring.seal(&key_id, &plain)])?;
+        let plain = if sealed.starts_with(SEALED) {
+            ring.open_sealed(&key_id, &sealed).map_err(sealing_failed)?
+        } else {
+            sealed
+        };
+        db.execute(
+            "UPDATE api_keys SET secret = ?2 WHERE key_id = ?1",
+            crate::args![key_id.as_str(), ring.seal(&key_id, &plain)],
+        )?;
     }
     Ok(rows.len())
 }

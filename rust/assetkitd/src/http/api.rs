@@ -143,7 +143,12 @@ pub(crate) fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiEr
     }
 }
 
-async fn post_report(State(state): State<AppState>, signed: Signed<Report>, headers: HeaderMap, body: Body) -> Response {
+async fn post_report(
+    State(state): State<AppState>,
+    signed: Signed<Report>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let result = post_report_inner(&state, signed, &headers, body).await;
     counted(&state, result)
 }

@@ -129,18 +129,17 @@ pub async fn serve(
         crate::store::secrets::Keyring::open_or_create(&key_file)
             .with_context(|| format!("loading the server secret key {}", key_file.display()))?,
     );
-    let (store, writer_thread) = store::start(&config.db, config.readers, config.max_db_bytes, writer_config)
-        .with_context(|| format!("opening {}", config.db.shown()))?;
-    let writer = store.writer.clone();
     // Secrets an older version stored in plain text are sealed before anything is served.
-    let ring = keyring.clone();
-    let sealed = writer
-        .run(None, move |db, _| crate::domain::keys::seal_plaintext(db, &ring))
-        .await
+    let mut db = store::connect(&config.db).with_context(|| format!("opening {}", config.db.shown()))?;
+    let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &keyring))
         .context("sealing stored secrets with the server key")?;
+    drop(db);
     if sealed > 0 {
         tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
     }
+    let (store, writer_thread) = store::start(&config.db, config.readers, config.max_db_bytes, writer_config)
+        .with_context(|| format!("opening {}", config.db.shown()))?;
+    let writer = store.writer.clone();
     let tls = config.tls.clone();
     let limits = config.http;
     let state = AppState {

@@ -34,7 +34,9 @@ pub enum SecretError {
         message: String,
     },
     /// The value was sealed with a key this key file does not hold.
-    #[error("a secret was sealed with key version {0}, which the secret key file does not hold (wrong --secret-key-file?)")]
+    #[error(
+        "a secret was sealed with key version {0}, which the secret key file does not hold (wrong --secret-key-file?)"
+    )]
     UnknownKey(u32),
     /// The value does not open (wrong key, tampered, or moved to another row).
     #[error("a sealed secret does not open with the server key (wrong key file, or the database was altered)")]
@@ -90,21 +92,28 @@ fn read_keys(path: &Path) -> Result<Vec<Key>, SecretError> {
     if file.mode & 0o077 != 0 {
         return Err(key_file_error(
             path,
-            format!("has mode {:04o}; it must be readable by its owner only. Fix: chmod 600 {}", file.mode, path.display()),
+            format!(
+                "has mode {:04o}; it must be readable by its owner only. Fix: chmod 600 {}",
+                file.mode,
+                path.display()
+            ),
         ));
     }
     parse_keys(path, &String::from_utf8_lossy(&file.bytes))
 }
 
 fn write_keys(path: &Path, keys: &[Key]) -> Result<(), SecretError> {
-    let mut text = String::from(
-        "# assetkitd server keys: <version>:<key>. Keep this file apart from the database backups.\n",
-    );
+    let mut text =
+        String::from("# assetkitd server keys: <version>:<key>. Keep this file apart from the database backups.\n");
     for k in keys {
         text.push_str(&format!("{}:{}\n", k.version, hex::encode(k.bytes)));
     }
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    ));
     let result = (|| {
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
@@ -180,8 +189,7 @@ impl Keyring {
             return Err(SecretError::Corrupt);
         };
         let version: u32 = version.parse().map_err(|_| SecretError::Corrupt)?;
-        let nonce: [u8; 24] =
-            hex::decode(nonce).ok().and_then(|n| n.try_into().ok()).ok_or(SecretError::Corrupt)?;
+        let nonce: [u8; 24] = hex::decode(nonce).ok().and_then(|n| n.try_into().ok()).ok_or(SecretError::Corrupt)?;
         let data = hex::decode(data).map_err(|_| SecretError::Corrupt)?;
         let key = self.find(version)?;
         let cipher = XChaCha20Poly1305::new_from_slice(&key.bytes).expect("a 32-byte key");
@@ -245,7 +253,9 @@ mod tests {
         let resealed = other.seal("ak_1", "aks_secret");
         assert_eq!(ring.open_sealed("ak_1", &resealed).unwrap(), "aks_secret");
         other.retire_old().unwrap();
-        assert!(matches!(ring.open_sealed("ak_1", &sealed), Err(SecretError::UnknownKey(1))));
+        let fresh = Keyring::open(&path).unwrap();
+        assert!(matches!(fresh.open_sealed("ak_1", &sealed), Err(SecretError::UnknownKey(1))), "the old key is gone");
+        assert_eq!(fresh.open_sealed("ak_1", &resealed).unwrap(), "aks_secret");
         // Another key file opens nothing.
         let stranger = Keyring::open_or_create(&dir.path().join("other.key")).unwrap();
         assert!(stranger.open_sealed("ak_1", &resealed).is_err());

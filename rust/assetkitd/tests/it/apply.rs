@@ -166,10 +166,15 @@ async fn vms_sharing_a_serial_stay_two_assets() {
         assert_eq!(s.assets().await.len(), 2);
         s.stop().await;
     }
-    // Under sn, a physical serial is the identity even across hostnames.
+    // Under sn, a physical serial is the identity even across hostnames: a reinstalled host
+    // under a new name is the same asset, once an admin lets it enrol again.
     let s = TestServer::start(Policy::Sn).await;
     let a = s.report_ok(&physical("node-a", "PHYS-1")).await;
-    let b = s.report_ok(&physical("node-a-reinstalled", "PHYS-1")).await;
+    let reinstalled = physical("node-a-reinstalled", "PHYS-1");
+    assert_eq!(s.report(&reinstalled).await.0, 403, "an enrolled asset is not the fleet key's to rewrite");
+    let id = a["asset_id"].as_i64().unwrap();
+    assert_eq!(s.send_as(&s.admin, "POST", &format!("/api/v1/assets/{id}/reenrol"), b"").await.0, 200);
+    let b = s.report_ok(&again(&reinstalled)).await;
     assert_eq!(a["asset_id"], b["asset_id"]);
     assert_eq!(b["cert_hostname"], "node-a");
     s.stop().await;

@@ -123,9 +123,7 @@ async fn spawn_binary(db: &std::path::Path) -> Spawned {
 async fn sigkill_under_load_loses_no_acknowledged_report() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("kill.db");
-    let key = {
-        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "load", "agent").unwrap()
-    };
+    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "load", "agent").unwrap() };
     let mut server = spawn_binary(&db).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let (enough_tx, mut enough_rx) = tokio::sync::watch::channel(false);
@@ -151,7 +149,9 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
                 match req.send().await {
                     Ok(resp) if resp.status().as_u16() == 200 => {
                         let answer: serde_json::Value = resp.json().await.unwrap_or_default();
-                        if let (Some(id), Some(secret)) = (answer["host_key_id"].as_str(), answer["host_secret"].as_str()) {
+                        if let (Some(id), Some(secret)) =
+                            (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
+                        {
                             creds.insert(host, (id.to_owned(), assetkit_sign::Secret::new(secret)));
                         }
                         let mut a = acked.lock().unwrap();
@@ -192,9 +192,7 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
 async fn sigterm_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("term.db");
-    let key = {
-        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
-    };
+    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap() };
     let mut server = spawn_binary(&db).await;
     let r = physical("term01", "TERM-1");
     let body = serde_json::to_vec(&r).unwrap();

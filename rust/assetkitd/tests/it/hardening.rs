@@ -151,9 +151,7 @@ async fn a_dead_writer_stops_the_server_with_an_error() {
 async fn logging_to_a_full_disk_never_stops_the_service() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("full.db");
-    let key = {
-        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
-    };
+    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap() };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
         .arg(&db)
@@ -263,9 +261,7 @@ async fn spawn_with(
 ) -> (tokio::process::Child, String, (String, assetkit_sign::Secret), tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("a.db");
-    let key = {
-        assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap()
-    };
+    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap() };
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
         .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
         .arg(&db)

@@ -1,8 +1,8 @@
 //! assetkitd integration tests: the real server on 127.0.0.1:0 with a temp SQLite file.
 
 mod admin;
-mod credentials;
 mod apply;
+mod credentials;
 mod durability;
 mod hardening;
 mod import;

@@ -96,7 +96,10 @@ async fn a_database_without_credentials_seals_its_secrets_and_its_assets_enrol_o
     let (status, answer) = post(fleet.clone(), crate::support::physical("legacy-01", "LEG-1")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["asset_id"], 1, "the existing asset, not a new one");
-    let host = (answer["host_key_id"].as_str().unwrap().to_owned(), assetkit_sign::Secret::new(answer["host_secret"].as_str().unwrap()));
+    let host = (
+        answer["host_key_id"].as_str().unwrap().to_owned(),
+        assetkit_sign::Secret::new(answer["host_secret"].as_str().unwrap()),
+    );
     let (status, _) = post(host, crate::support::physical("legacy-01", "LEG-1")).await;
     assert_eq!(status, 200);
     let _ = tx.send(());
@@ -110,7 +113,11 @@ async fn a_database_without_credentials_seals_its_secrets_and_its_assets_enrol_o
     // Nor is it left in freed pages or the log (secure_delete).
     for file in [db.clone(), db.with_extension("db-wal")] {
         if let Ok(bytes) = std::fs::read(&file) {
-            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()), "{} holds the old secret", file.display());
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds the old secret",
+                file.display()
+            );
         }
     }
 }

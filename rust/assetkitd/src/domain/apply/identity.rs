@@ -130,7 +130,10 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
 
 /// The asset with this id.
 pub fn by_id(db: &mut dyn Db, id: i64) -> Result<Option<AssetRow>> {
-    db.query_opt(&format!("SELECT {COLS} FROM assets WHERE id = ?1"), crate::args![id])?.as_ref().map(asset_row).transpose()
+    db.query_opt(&format!("SELECT {COLS} FROM assets WHERE id = ?1"), crate::args![id])?
+        .as_ref()
+        .map(asset_row)
+        .transpose()
 }
 
 /// Another live asset the report's cert hostname names (a host credential claiming it).

@@ -227,7 +227,8 @@ enum Identified {
 fn identify(db: &mut dyn Db, report: &Report, names: &Names, ctx: &Context<'_>) -> Result<Identified> {
     match ctx.sender {
         Sender::Host { key_id, asset_id } => {
-            let asset = identity::by_id(db, *asset_id)?.ok_or_else(|| Error::NotFound(format!("no asset {asset_id}")))?;
+            let asset =
+                identity::by_id(db, *asset_id)?.ok_or_else(|| Error::NotFound(format!("no asset {asset_id}")))?;
             if let Some(other) = identity::claimed_elsewhere(db, names, asset.id)? {
                 let message = format!(
                     "refused: host credential {} claimed asset {} ({}) through its cert file; a credential writes its own asset only",
@@ -310,8 +311,12 @@ pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> R
     };
     let (key_id, body_digest, host_key_id): (Option<String>, Option<String>, Option<String>) =
         (r.get(3)?, r.get(4)?, r.get(5)?);
-    // Ids remembered before senders were recorded carry no binding; they age out in 30 days.
-    if key_id.is_some_and(|k| k != ctx.sender.key_id()) || body_digest.is_some_and(|d| d != ctx.body_digest) {
+    // The same sender, or the credential that report issued (the host retrying a report whose
+    // answer it already acted on). Ids remembered before senders were recorded carry no
+    // binding; they age out in 30 days.
+    let sender = ctx.sender.key_id();
+    let same_sender = key_id.as_deref().is_none_or(|k| k == sender) || host_key_id.as_deref() == Some(sender);
+    if !same_sender || body_digest.is_some_and(|d| d != ctx.body_digest) {
         return Err(Error::ReportIdConflict(crate::log::clip(&report.report_id)));
     }
     let credential = match host_key_id {
@@ -329,7 +334,14 @@ pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> R
 }
 
 /// A host no asset matches: a new asset in `discovered`, with all its components.
-fn discover(db: &mut dyn Db, report: &Report, raw: &str, names: &Names, digest: &str, ctx: &Context<'_>) -> Result<Answer> {
+fn discover(
+    db: &mut dyn Db,
+    report: &Report,
+    raw: &str,
+    names: &Names,
+    digest: &str,
+    ctx: &Context<'_>,
+) -> Result<Answer> {
     let now = ctx.now;
     let hostname = names.cert.clone().or_else(|| names.current.clone());
     if hostname.is_none() && names.serial.is_none() {

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use assetkit_core::model::Report;
 
 use super::{Action, AssetRow, Context, Failpoint};
-use crate::domain::keys::HostCredential;
 use crate::domain::components::{self, Component, Diff, Event};
 use crate::domain::error::{Error, Result};
+use crate::domain::keys::HostCredential;
 use crate::store::Db;
 
 /// Inserts one change event.
@@ -140,18 +140,29 @@ pub fn touch(db: &mut dyn Db, asset: &AssetRow, report: &Report, current: Option
     Ok(())
 }
 
-/// Remembers a report id with its answer, for retries.
+/// Remembers a report id with its answer, its sender and its body digest, for retries.
 pub fn remember(
     db: &mut dyn Db,
-    report_id: &str,
+    report: &Report,
     asset_id: i64,
     action: Action,
     cert: Option<&str>,
-    now: i64,
+    ctx: &Context<'_>,
+    credential: Option<&HostCredential>,
 ) -> Result<()> {
     db.execute(
-        "INSERT INTO applied_reports (report_id, asset_id, action, cert_hostname, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        crate::args![report_id, asset_id, action.as_str(), cert, now],
+        "INSERT INTO applied_reports (report_id, asset_id, action, cert_hostname, at, key_id, body_digest, host_key_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        crate::args![
+            report.report_id.as_str(),
+            asset_id,
+            action.as_str(),
+            cert,
+            ctx.now,
+            ctx.sender.key_id(),
+            ctx.body_digest,
+            credential.map(|c| c.key_id.as_str())
+        ],
     )?;
     Ok(())
 }

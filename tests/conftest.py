@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import secrets
 import shutil
+import sqlite3
+import stat
 import subprocess
 import time
 import urllib.error
@@ -74,6 +77,15 @@ class Receiver:
     def assets(self) -> list[dict]:
         return self.get("/api/v1/assets?per_page=500")["assets"]
 
+    def signers(self, asset_id: int | None = None) -> list[str]:
+        """The key that signed each applied report (applied_reports.key_id), of one asset or all,
+        sorted: the fleet key's "ak_..." comes before the host credentials' "hk_..."."""
+        with contextlib.closing(sqlite3.connect(f"file:{self.db}?mode=ro", uri=True)) as db:
+            rows = db.execute(
+                "SELECT key_id FROM applied_reports WHERE ?1 IS NULL OR asset_id = ?1", (asset_id,)
+            ).fetchall()
+        return sorted(k for (k,) in rows)
+
     def key_file(self, which: str = "agent") -> Path:
         """The key's secret in a file of mode 0600."""
         path = self.dir / f"{which}.key"
@@ -90,6 +102,8 @@ class Receiver:
             "server": self.url,
             "key_id": self.agent_key[0],
             "key_file": str(self.key_file()),
+            "host_key_file": str(root / "host.key"),
+            "credentials_dir": str(root / "credentials"),
             "cert_file": str(root / "cert"),
             "spool_dir": str(root / "spool"),
             "plugins_dir": str(root / "plugins.d"),
@@ -99,6 +113,15 @@ class Receiver:
         path = root / "agent.toml"
         path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in lines.items()))
         return path
+
+
+def credential(path: Path) -> str:
+    """The key id of a host credential file, after checking that only its owner may read it."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    assert mode == 0o600, f"{path} has mode {mode:04o}"
+    key_id = json.loads(path.read_text())["key_id"]
+    assert key_id.startswith("hk_"), key_id
+    return key_id
 
 
 def create_key(db: Path, name: str, scope: str) -> tuple[str, str]:
@@ -136,6 +159,19 @@ def stop_receiver(receiver: Receiver) -> None:
     finally:
         if receiver.proc.poll() is None:
             receiver.proc.kill()
+
+
+# Where the agent keeps a host's credential by default. A test that wrote there would change
+# what every later run on this machine signs with: each test configures its own paths instead.
+MACHINE_CREDENTIALS = (Path("/etc/assetkit/host.key"), Path("/var/lib/assetkit/credentials"))
+
+
+@pytest.fixture(autouse=True)
+def machine_credentials_untouched():
+    before = {path: path.exists() for path in MACHINE_CREDENTIALS}
+    yield
+    created = [str(path) for path, existed in before.items() if not existed and path.exists()]
+    assert not created, f"this test wrote the machine's credentials: {created}; set host_key_file / credentials_dir"
 
 
 @pytest.fixture

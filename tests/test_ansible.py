@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, credential
 
 COLLECTIONS = REPO / "ansible"
 COLLECTION = COLLECTIONS / "ansible_collections" / "assetkit" / "cmdb"
@@ -48,6 +48,7 @@ def extra_vars(receiver, root: Path) -> list[str]:
         "assetkit_key_file": str(receiver.key_file()),
         "assetkit_cert_file": str(root / "cert"),
         "assetkit_spool_dir": str(root / "spool"),
+        "assetkit_host_key_file": str(root / "host.key"),
         "ansible_python_interpreter": sys.executable,
     }
     return ["-e", json.dumps(values)]
@@ -59,10 +60,15 @@ def test_playbook_collects_then_reports_changed_once(receiver, tmp_path):
     assert first.returncode == 0, first.stdout + first.stderr
     assert "asset 1: created" in first.stdout
     assert recap(first.stdout)["changed"] == 1
+    fleet = receiver.agent_key[0]
+    assert receiver.signers() == [fleet], "the first report enrols with the fleet key"
+    own = credential(tmp_path / "host.key")
     second = ansible("ansible-playbook", *args)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "asset 1: unchanged" in second.stdout
     assert recap(second.stdout)["changed"] == 0
+    assert receiver.signers() == [fleet, own], "later reports are signed with the host's credential"
+    assert credential(tmp_path / "host.key") == own
     [asset] = receiver.assets()
     assert asset["last_mode"] == "ansible"
     assert (tmp_path / "cert").read_text().strip() == asset["hostname"]
@@ -106,8 +112,10 @@ def test_playbook_over_ssh(receiver, tmp_path, sshd_env):
     first = ansible("ansible-playbook", *args)
     assert first.returncode == 0, first.stdout + first.stderr
     assert recap(first.stdout)["changed"] == 1
+    own = credential(tmp_path / "host.key")
     second = ansible("ansible-playbook", *args)
     assert recap(second.stdout)["changed"] == 0, second.stdout
+    assert receiver.signers() == [receiver.agent_key[0], own]
     [asset] = receiver.assets()
     assert asset["last_mode"] == "ansible"
 
@@ -163,10 +171,20 @@ def test_agent_role_installs_wheel_config_key_and_units(receiver, tmp_path):
     assert key.read_text().strip() == receiver.agent_key[1]
     config = (root / "etc" / "agent.toml").read_text()
     assert f'server    = "{receiver.url}"' in config and 'plugins   = ["os", "board", "cpu", "memory", "disk", "nic"]' in config
+    host_key = root / "etc" / "host.key"
+    assert f'host_key_file = "{host_key}"' in config
     assert stat.S_IMODE((root / "spool").stat().st_mode) == 0o700
     service = (root / "systemd" / "assetkit-report.service").read_text()
     assert f"ExecStart={root}/venv/bin/python -m assetkit report" in service and "ProtectSystem=strict" in service
     assert (root / "systemd" / "assetkit-report.timer").exists()
-    # The first report ran from the installed wheel and landed.
+    # The first report ran from the installed wheel, landed, and enrolled the host.
     [asset] = receiver.assets()
     assert (root / "etc" / "cert").read_text().strip() == asset["hostname"]
+    assert receiver.signers() == [receiver.agent_key[0]]
+    own = credential(host_key)
+    issued = host_key.read_bytes()
+    # The role again: the credential stays as the agent wrote it, and signs the report.
+    again = ansible("ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(variables))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert host_key.read_bytes() == issued
+    assert receiver.signers() == [receiver.agent_key[0], own]

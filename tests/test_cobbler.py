@@ -1,13 +1,15 @@
 """Cobbler: the snippet rendered by Cheetah as Cobbler renders it, then executed under bash
 against a real HTTP server and a real assetkitd; shellcheck on the rendered output; the
-server-side trigger."""
+server-side triggers (registration after the install, pre-enrolment before it)."""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 from Cheetah.Template import Template
 
-from conftest import REPO, binary
+from conftest import REPO, binary, credential, signed_request
 
 COBBLER = REPO / "cobbler"
 # Cobbler's own built-in snippets, which a real server provides; they are not assetkit's to test.
@@ -93,12 +95,27 @@ def test_snippet_renders_without_unresolved_variables():
     for meta in ({}, {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key": "aks_inline"}):
         out = render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(**meta))
         assert "--- assetkit (cobbler snippet assetkit_post) ---" in out
+        assert "AK_CRED_URL=''" in out, "no credential is fetched unless the system was pre-enrolled"
+    # assetkit_preenrol: the credential the install/pre trigger published for this system.
+    for value, url in (
+        ("1", "http://127.0.0.1/cblr/pub/assetkit/hosts/web-new-01.json"),
+        ("True", "http://127.0.0.1/cblr/pub/assetkit/hosts/web-new-01.json"),
+        ("0", ""),
+        ("no", ""),
+    ):
+        out = render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(assetkit_preenrol=value))
+        assert f"AK_CRED_URL='{url}'" in out, value
+    out = render(
+        (COBBLER / "snippets" / "assetkit_post").read_text(),
+        cobbler_vars(assetkit_credential_url="http://cobbler.example.com/creds/web-new-01.json"),
+    )
+    assert "AK_CRED_URL='http://cobbler.example.com/creds/web-new-01.json'" in out
     # The test harness itself catches a typo'd variable, as Cobbler's error catcher would.
     with pytest.raises(Unresolved):
         render("echo $assetkit_sever\n", cobbler_vars())
 
 
-def test_cobbler_templar_renders_the_same():
+def test_cobbler_templar_renders_the_same(tmp_path):
     """Through Cobbler 3.3's own Templar (CobblerTemplate, its SNIPPET lookup, its post-filters),
     with a settings object carrying only the values the templar reads."""
     import types
@@ -114,8 +131,17 @@ def test_cobbler_templar_renders_the_same():
         cheetah_import_whitelist=["random", "re", "time", "netaddr"], default_template_type="cheetah", server="127.0.0.1", jinja2_includedir=""
     )
     templar = Templar(types.SimpleNamespace(settings=lambda: settings))
-    for meta in ({}, {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key_url": "http://127.0.0.1/k"}):
-        namespace = cobbler_vars(autoinstall_snippets_dir=str(COBBLER / "snippets"), **meta)
+    # Cobbler's built-in snippets are stood in for, in its snippets directory, by what render() puts in their place.
+    snippets = tmp_path / "snippets"
+    shutil.copytree(COBBLER / "snippets", snippets)
+    for name in BUILT_IN:
+        (snippets / name).write_text(f"# (Cobbler built-in snippet {name})")
+    for meta in (
+        {},
+        {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key_url": "http://127.0.0.1/k"},
+        {"assetkit_server": "https://cmdb:8600", "assetkit_preenrol": "true"},
+    ):
+        namespace = cobbler_vars(autoinstall_snippets_dir=str(snippets), **meta)
         source = (COBBLER / "templates" / "sample_assetkit.ks").read_text()
         theirs = templar.render(source, dict(namespace), None, template_type="cheetah")
         assert templar.last_errors == []
@@ -153,6 +179,10 @@ def test_rendered_post_installs_registers_and_hides_the_secret(tmp_path, receive
     assert os.readlink(wants) == "/etc/systemd/system/assetkit-report.timer"
     assert os.access(root / "usr" / "bin" / "assetkit", os.X_OK)
     assert "first report sent" in output
+    # The first report enrolled the host with the fleet key; the agent keeps its credential.
+    assert f'host_key_file = "{etc / "host.key"}"' in config
+    credential(etc / "host.key")
+    assert receiver.signers() == [receiver.agent_key[0]]
     # Registered under the name it was installed as, though the running hostname differs.
     running = open("/proc/sys/kernel/hostname").read().strip()
     assert running != "web-new-01.dc1.example.com"
@@ -162,16 +192,21 @@ def test_rendered_post_installs_registers_and_hides_the_secret(tmp_path, receive
 
 
 def test_rendered_post_is_shellcheck_clean(tmp_path):
-    for meta in ({}, {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key": "aks_x"}):
+    for meta in (
+        {},
+        {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key": "aks_x"},
+        {"assetkit_server": "https://cmdb:8600", "assetkit_preenrol": "1"},
+    ):
         post = post_section(render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(**meta)))
         path = tmp_path / "post.sh"
         path.write_text("#!/bin/bash\n" + post)
         out = subprocess.run(["shellcheck", "-s", "bash", str(path)], capture_output=True, text=True)
         assert out.returncode == 0, out.stdout
-    script = render((COBBLER / "scripts" / "assetkit_post.sh").read_text(), cobbler_vars())
-    path.write_text(script)
-    out = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout
+    for meta in ({}, {"assetkit_server": "https://cmdb:8600", "assetkit_preenrol": "1"}):
+        script = render((COBBLER / "scripts" / "assetkit_post.sh").read_text(), cobbler_vars(**meta))
+        path.write_text(script)
+        out = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True)
+        assert out.returncode == 0, out.stdout
 
 
 def test_missing_server_warns_and_never_breaks_the_install(tmp_path, http_server):
@@ -189,30 +224,110 @@ def test_missing_server_warns_and_never_breaks_the_install(tmp_path, http_server
     assert follow.stdout.rstrip().endswith("install-continues")
 
 
-def test_install_trigger_registers_the_system(tmp_path, receiver):
-    # The Cobbler server cannot run here; its CLI is the one thing stubbed: `cobbler system
-    # dumpvars` prints what a real server prints for the system.
+TRIGGERS = COBBLER / "triggers" / "install"
+
+
+def trigger_env(tmp_path: Path, receiver, systems: dict[str, dict], **settings) -> dict:
+    """The environment of a trigger as Cobbler runs it. The Cobbler server cannot run here; its
+    CLI is the one thing stubbed: `cobbler system dumpvars` prints what a real server prints for
+    each of `systems`, and fails for any other."""
     stub = tmp_path / "bin" / "cobbler"
     stub.parent.mkdir()
-    stub.write_text(
-        "#!/bin/sh\n[ \"$1 $2 $3\" = 'system dumpvars --name=web-new-02' ] || exit 1\n"
-        "printf 'hostname : web-new-02.dc1.example.com\\nsystem_name : web-new-02\\nassetkit_idc : dc1\\nassetkit_rack : R07\\n'\n"
+    cases = "".join(
+        f"  'system dumpvars --name={name}') printf '%s\\n' {' '.join(shlex.quote(f'{k} : {v}') for k, v in variables.items())} ;;\n"
+        for name, variables in systems.items()
     )
+    stub.write_text(f'#!/bin/sh\ncase "$1 $2 $3" in\n{cases}  *) echo "no such system: $3" >&2; exit 1 ;;\nesac\n')
     stub.chmod(0o755)
     key = tmp_path / "admin.key"
     key.write_text(receiver.admin_key[1])
     key.chmod(0o600)
     config = tmp_path / "trigger.toml"
-    config.write_text(f'server = "{receiver.url}"\nkey_id = "{receiver.admin_key[0]}"\nkey_file = "{key}"\n')
-    env = {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "ASSETKIT_TRIGGER_CONFIG": str(config)}
-    trigger = COBBLER / "triggers" / "install" / "post" / "assetkit_register"
+    settings = {"server": receiver.url, "key_id": receiver.admin_key[0], "key_file": str(key), **settings}
+    config.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+    return {**os.environ, "PATH": f"{stub.parent}:{os.environ['PATH']}", "ASSETKIT_TRIGGER_CONFIG": str(config)}
+
+
+def test_install_trigger_registers_the_system(tmp_path, receiver):
+    system = {"hostname": "web-new-02.dc1.example.com", "system_name": "web-new-02", "assetkit_idc": "dc1", "assetkit_rack": "R07"}
+    env = trigger_env(tmp_path, receiver, {"web-new-02": system}, publish_dir=str(tmp_path / "hosts"))
+    trigger = TRIGGERS / "post" / "assetkit_register"
     out = subprocess.run([str(trigger), "system", "web-new-02", "10.10.0.52"], capture_output=True, text=True, env=env)
     assert out.returncode == 0 and "registered web-new-02.dc1.example.com" in out.stderr, out.stderr
     [asset] = receiver.assets()
     assert (asset["hostname"], asset["idc"], asset["rack"]) == ("web-new-02.dc1.example.com", "dc1", "R07")
     # It is now pending: an SSH sweep will collect it.
-    status, pending = __import__("conftest").signed_request(receiver.url, "GET", "/api/v1/hosts/pending", b"", *receiver.agent_key)
+    status, pending = signed_request(receiver.url, "GET", "/api/v1/hosts/pending", b"", *receiver.agent_key)
     assert pending["hosts"] == ["web-new-02.dc1.example.com"]
     # Again: already registered, still exit 0.
     again = subprocess.run([str(trigger), "system", "web-new-02", "10.10.0.52"], capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "already in the inventory" in again.stderr
+
+
+def test_preenrolled_install_never_uses_the_fleet_key(tmp_path, receiver, http_server):
+    """install/pre trigger -> published credential -> %post fetches it -> the first report is
+    signed with the host's own credential -> install/post trigger withdraws it."""
+    www, http = http_server
+    publish_dir = www / "cblr" / "pub" / "assetkit" / "hosts"
+    systems = {
+        "web-new-04": {"hostname": "web-new-04.dc1.example.com", "system_name": "web-new-04", "assetkit_idc": "dc1"},
+        "web_bad": {"hostname": "", "system_name": "web_bad"},
+    }
+    env = trigger_env(tmp_path, receiver, systems, publish_dir=str(publish_dir))
+
+    def trigger(mode: str, name: str, system: str) -> subprocess.CompletedProcess:
+        """The trigger as Cobbler runs it: `<trigger> system <name> <ip>`."""
+        return subprocess.run([str(TRIGGERS / mode / name), "system", system, "10.10.0.54"], capture_output=True, text=True, env=env)
+
+    pre = trigger("pre", "assetkit_preenrol", "web-new-04")
+    assert pre.returncode == 0 and "pre-enrolled web-new-04.dc1.example.com" in pre.stderr, pre.stderr
+    published = publish_dir / "web-new-04.json"
+    assert stat.S_IMODE(published.stat().st_mode) == 0o640
+    issued = json.loads(published.read_text())
+    assert issued["key_id"].startswith("hk_") and issued["secret"]
+    assert issued["secret"] not in pre.stdout + pre.stderr
+    [asset] = receiver.assets()
+    assert (asset["hostname"], asset["idc"]) == ("web-new-04.dc1.example.com", "dc1")
+    # A name the receiver refuses (no underscores in host names): logged, nothing published,
+    # and the install goes on.
+    bad = trigger("pre", "assetkit_preenrol", "web_bad")
+    assert bad.returncode == 0 and "receiver refused to pre-enrol web_bad: 422" in bad.stderr, bad.stderr
+    assert sorted(p.name for p in publish_dir.iterdir()) == ["web-new-04.json"]
+
+    # The install: no fleet key anywhere, only the system's pre-enrolment.
+    root = tmp_path / "root"
+    namespace = cobbler_vars(
+        hostname="web-new-04.dc1.example.com",
+        system_name="web-new-04",
+        http_server=http,
+        assetkit_server=receiver.url,
+        assetkit_preenrol="1",
+        assetkit_splay="0s",
+        assetkit_root=str(root),
+    )
+    kickstart = render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), namespace)
+    assert issued["secret"] not in kickstart
+    result = run_post(post_section(kickstart), tmp_path)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert issued["secret"] not in output, "the secret reached the install log"
+    assert "WARNING" not in output, output
+    assert f"host credential {issued['key_id']} written" in output and "first report sent" in output
+    etc = root / "etc" / "assetkit"
+    assert credential(etc / "host.key") == issued["key_id"]
+    assert json.loads((etc / "host.key").read_text()) == issued
+    assert not (etc / "key").exists()
+    config = (etc / "agent.toml").read_text()
+    assert f'host_key_file = "{etc / "host.key"}"' in config and "key_id" not in config
+    # The first report landed on the pre-enrolled asset, signed with its credential.
+    assert receiver.signers() == [issued["key_id"]]
+    [reported] = receiver.assets()
+    assert reported["id"] == asset["id"] and reported["hostname"] == "web-new-04.dc1.example.com"
+    assert reported["last_mode"] == "agent"
+
+    # The install is over: the post trigger withdraws the published credential.
+    post = trigger("post", "assetkit_register", "web-new-04")
+    assert post.returncode == 0, post.stderr
+    assert "withdrew the published credential of web-new-04" in post.stderr and "already in the inventory" in post.stderr
+    assert not published.exists()
+    assert not list(publish_dir.iterdir())

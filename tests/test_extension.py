@@ -77,6 +77,7 @@ def test_typed_exceptions(tmp_path):
     cfg.write_text(
         f'server = "http://127.0.0.1:9"\nkey_id = "ak_x"\nkey_file = "{key}"\n'
         f'cert_file = "{tmp_path / "cert"}"\nspool_dir = "{tmp_path / "spool"}"\ntimeout = "1s"\n'
+        f'host_key_file = "{tmp_path / "host.key"}"\n'
     )
     with pytest.raises(assetkit.ReportError, match="spooled"):
         assetkit.report(config=str(cfg))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import assetkit
-from conftest import REPO, without_volatile
+from conftest import REPO, credential, without_volatile
 
 SALT_MODULE = REPO / "salt_module"
 VENV_BIN = Path(sys.executable).parent
@@ -87,13 +88,23 @@ def test_asset_report_lands_in_the_receiver(receiver, minion_conf, tmp_path):
                 "key_file": str(receiver.key_file()),
                 "cert_file": str(host / "cert"),
                 "spool_dir": str(host / "spool"),
+                "host_key_file": str(host / "host.key"),
             }
         }
     )
+    fleet = receiver.agent_key[0]
     out = salt_call(conf, "asset.report")
     assert out.returncode == 0, out.stdout + out.stderr
     outcome = json.loads(out.stdout)["local"]
     assert outcome["answer"]["action"] == "created"
+    assert receiver.signers() == [fleet], "the first report enrols with the fleet key"
+    own = credential(host / "host.key")
+    # Again: signed with the minion's own credential, which the fleet key no longer replaces.
+    again = salt_call(conf, "asset.report")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert json.loads(again.stdout)["local"]["answer"]["action"] == "unchanged"
+    assert receiver.signers() == [fleet, own]
+    assert credential(host / "host.key") == own
     cert = json.loads(salt_call(conf, "asset.cert").stdout)["local"]
     assert cert["cert_hostname"] == outcome["cert_hostname"]
     [asset] = receiver.assets()
@@ -101,16 +112,39 @@ def test_asset_report_lands_in_the_receiver(receiver, minion_conf, tmp_path):
     assert asset["hostname"] == cert["cert_hostname"]
 
 
+def wait_for(condition, what: str, seconds: float = 60):
+    """Polls `condition` until it returns something truthy (returners run after the minion has
+    answered the master, so their effect is a condition to wait for, with a deadline)."""
+    deadline = time.monotonic() + seconds
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+    return value
+
+
 def test_master_and_minion(salt_factories, receiver, tmp_path):
-    settings = {"server": receiver.url, "key_id": receiver.agent_key[0], "key_file": str(receiver.key_file())}
+    fleet = receiver.agent_key[0]
+    settings = {"server": receiver.url, "key_id": fleet, "key_file": str(receiver.key_file())}
+    master_credentials = tmp_path / "master" / "credentials"
+    minion_credentials = tmp_path / "minion" / "credentials"
     master = salt_factories.salt_master_daemon(
         "assetkit-master",
-        overrides={"file_roots": {"base": [str(SALT_MODULE)]}, "assetkit": settings, "log_level_logfile": "warning"},
+        overrides={
+            "file_roots": {"base": [str(SALT_MODULE)]},
+            "assetkit": {**settings, "credentials_dir": str(master_credentials)},
+            "log_level_logfile": "warning",
+        },
     )
     minion = master.salt_minion_daemon(
         "assetkit-minion",
         overrides={
-            "assetkit": {**settings, "cert_file": str(tmp_path / "cert"), "spool_dir": str(tmp_path / "spool")},
+            "assetkit": {
+                **settings,
+                "cert_file": str(tmp_path / "cert"),
+                "spool_dir": str(tmp_path / "spool"),
+                "host_key_file": str(tmp_path / "host.key"),
+                "credentials_dir": str(minion_credentials),
+            },
             "log_level_logfile": "warning",
         },
     )
@@ -127,19 +161,41 @@ def test_master_and_minion(salt_factories, receiver, tmp_path):
         assert collected.data["agent"]["mode"] == "salt"
         assert set(collected.data["facts"]) == {"os", "system", "baseboard", "bios", "cpu"}
 
+        # The returner, on the minion: the first report enrols with the fleet key, the next ones
+        # are signed with the credential it keeps under the minion's id.
         returned = salt.run("asset.collect", "--return", "assetkit", minion_tgt=minion.id)
         assert returned.returncode == 0, returned
-        # The minion runs returners after it has sent its return to the master: wait for the
-        # receiver to show the asset (a condition, polled with a deadline).
-        deadline = time.monotonic() + 60
-        while not (assets := receiver.assets()) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert len(assets) == 1 and assets[0]["last_mode"] == "salt", assets
+        [asset] = wait_for(receiver.assets, "the returner's first report")
+        assert asset["last_mode"] == "salt"
+        assert receiver.signers() == [fleet]
+        by_returner = credential(wait_for(lambda: next(minion_credentials.glob("*.json"), None), "the credential"))
+        assert sorted(p.name for p in minion_credentials.iterdir()) == [f"{minion.id}.json"]
+        assert stat.S_IMODE(minion_credentials.stat().st_mode) == 0o700
+        for n in (2, 3):
+            assert salt.run("asset.collect", "--return", "assetkit", minion_tgt=minion.id).returncode == 0
+            wait_for(lambda: len(receiver.signers()) == n, f"the returner's report {n}")
+        assert receiver.signers() == [fleet, by_returner, by_returner]
 
-        swept = run.run("asset.sweep", "tgt=*")
-        assert swept.returncode == 0, swept
-        assert swept.data["counts"] == {"reported": 1, "failed": 0, "no_return": 0}, swept.data
-        assert swept.data["reported"][minion.id]["asset_id"] == assets[0]["id"]
+        # The runner, on the master, has no credential for this minion: its fleet key may not
+        # write a host that the returner enrolled.
+        refused = run.run("asset.sweep", "tgt=*")
+        assert refused.returncode != 0, refused
+        assert "host_enrolled" in refused.data["failed"][minion.id], refused.data
+        assert not master_credentials.exists() or not any(master_credentials.iterdir())
+        # Once an admin allows a re-enrolment, the master enrols it and keeps its own credential.
+        status, body = receiver.admin("POST", f"/api/v1/assets/{asset['id']}/reenrol")
+        assert status == 200, body
+        signed = [fleet, by_returner, by_returner, fleet]
+        for n in (1, 2):
+            swept = run.run("asset.sweep", "tgt=*")
+            assert swept.returncode == 0, swept
+            assert swept.data["counts"] == {"reported": 1, "failed": 0, "no_return": 0}, swept.data
+            assert swept.data["reported"][minion.id]["asset_id"] == asset["id"]
+            assert receiver.signers() == sorted(signed), n
+            by_runner = credential(master_credentials / f"{minion.id}.json")
+            signed.append(by_runner)
+        assert by_runner != by_returner
+        assert stat.S_IMODE(master_credentials.stat().st_mode) == 0o700
     [asset] = receiver.assets()
     assert asset["last_mode"] == "salt"
     changes = receiver.get(f"/api/v1/assets/{asset['id']}/changes")["changes"]

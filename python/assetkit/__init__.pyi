@@ -36,9 +36,15 @@ def report(
     cert_file: _Path | None = None,
     spool_dir: _Path | None = None,
     plugins: Sequence[str] | None = None,
+    host_key_file: _Path | None = None,
 ) -> dict[str, Any]:
     """Agent mode: collect, send (spool first), update the cert file; the outcome.
-    Keyword arguments override the config file's keys of the same names."""
+    Keyword arguments override the config file's keys of the same names.
+
+    Signed with the host's own credential in `host_key_file` (default /etc/assetkit/host.key)
+    once it has one; before that with the fleet key (`key_id`, `key_file`), which enrols the
+    host: the credential the receiver's answer carries is stored in `host_key_file` (mode 0600,
+    atomically). The outcome never contains the secret."""
 
 def send_report(
     report: Mapping[str, Any],
@@ -47,8 +53,17 @@ def send_report(
     key_id: str | None = None,
     key_file: _Path | None = None,
     timeout: float = 20.0,
+    credential_file: _Path | None = None,
+    credentials_dir: _Path | None = None,
+    target: str | None = None,
 ) -> dict[str, Any]:
-    """Send an already collected report; the receiver's answer."""
+    """Send an already collected report; the receiver's answer (without the secret).
+
+    Signed with the host's credential in `credential_file`, else in
+    `<credentials_dir>/<target>.json` (a control machine keeps one per target; the directory,
+    default the config's `credentials_dir`, is created 0700), else in the config's
+    `host_key_file`; with the fleet key when there is none yet, which enrols the host. The
+    credential the answer carries is stored there (mode 0600)."""
 
 def sign(method: str, path: str, body: bytes, key_id: str, secret: str) -> dict[str, str]:
     """The X-Assetkit-* signature headers for one request."""

@@ -12,6 +12,14 @@ Server asset inventory through the assetkit collectors (Rust, via the ``assetkit
       config: /etc/assetkit/agent.toml         # optional; the keys above override it
       cert_file: /etc/assetkit/cert
       spool_dir: /var/spool/assetkit
+      host_key_file: /etc/assetkit/host.key    # this minion's own credential (see below)
+
+``asset.report`` enrols the minion with the fleet key (``key_id``/``key_file``) on its first
+report: the receiver's answer carries the host's own credential, which is kept in
+``host_key_file`` on the minion (one JSON line, mode 0600, default from ``agent.toml``, else
+``/etc/assetkit/host.key``) and signs every later report. From then on the receiver refuses the
+fleet key for this host; the fleet key is only needed again for a re-enrolment an admin allows
+(``assetkitd hosts reenrol``).
 """
 
 import logging
@@ -84,7 +92,9 @@ def collect(only=None, snapshot=None):
 def report():
     """
     Collect this minion and send the report to the receiver, like the assetkit agent: unsent
-    reports wait in the spool, and the cert file is updated from the receiver's answer.
+    reports wait in the spool, and the cert file is updated from the receiver's answer. Signed
+    with the minion's credential in ``assetkit:host_key_file`` once it has one, else with the
+    fleet key, which enrols it (the credential is then stored there).
 
     CLI Example:
 
@@ -102,6 +112,7 @@ def report():
             cert_file=_opt("cert_file"),
             spool_dir=_opt("spool_dir"),
             plugins=_plugins(None),
+            host_key_file=_opt("host_key_file"),
         )
     except assetkit.AssetkitError as exc:
         return _fail(exc)

@@ -13,6 +13,13 @@ Master configuration::
       server: https://cmdb.example.com:8600
       key_id: ak_0123456789abcdef
       key_file: /etc/assetkit/key     # mode 0600, owned by the user salt-master runs as
+      credentials_dir: /var/lib/assetkit/credentials   # the default
+
+The master holds one credential per minion: ``<credentials_dir>/<minion id>.json`` (mode 0600, in
+a directory of mode 0700 owned by the user salt-master runs as). A minion's first report is signed
+with the fleet key, which enrols it; every later one with its own credential. A minion enrolled
+through another way in (its agent, the returner) is refused (``host_enrolled``) until an admin
+allows a re-enrolment: ``assetkitd hosts reenrol <host>``.
 """
 
 import logging
@@ -47,7 +54,8 @@ def sweep(tgt="*", tgt_type="glob", only=None, timeout=60):
     Collect from the targeted minions and send each report to the receiver from the master.
 
     Returns a summary: minions reported (with their asset ids and actions), minions that
-    failed to collect or whose report was refused, and minions that did not answer.
+    failed to collect or whose report was refused, and minions that did not answer; with any
+    of the last two, ``retcode`` 1 (the exit status of salt-run).
 
     CLI Example:
 
@@ -67,7 +75,13 @@ def sweep(tgt="*", tgt_type="glob", only=None, timeout=60):
         report.setdefault("agent", {})["mode"] = "salt"
         try:
             answer = assetkit.send_report(
-                report, config=_opt("config"), server=_opt("server"), key_id=_opt("key_id"), key_file=_opt("key_file")
+                report,
+                config=_opt("config"),
+                server=_opt("server"),
+                key_id=_opt("key_id"),
+                key_file=_opt("key_file"),
+                credentials_dir=_opt("credentials_dir"),
+                target=minion,
             )
         except assetkit.AssetkitError as exc:
             summary["failed"][minion] = str(exc)
@@ -76,4 +90,7 @@ def sweep(tgt="*", tgt_type="glob", only=None, timeout=60):
     summary["counts"] = {k: len(summary[k]) for k in ("reported", "failed", "no_return")}
     if summary["failed"] or summary["no_return"]:
         __context__["retcode"] = 1
+        # salt-run takes its exit status from a "retcode" in the runner's return, not from
+        # __context__ (which only marks the job unsuccessful).
+        summary["retcode"] = 1
     return summary

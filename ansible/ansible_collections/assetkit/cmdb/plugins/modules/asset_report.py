@@ -31,6 +31,17 @@ options:
   key_file:
     description:
       - File holding the key's secret, mode 0600. Defaults to the config file.
+      - This fleet key only enrols the host. Once enrolled, the host signs with its own
+        credential (C(host_key_file)) and the receiver refuses the fleet key for it.
+    type: path
+  host_key_file:
+    description:
+      - The host's own credential, on the target. The receiver's answer to the first report
+        (signed with the fleet key) carries it, and it is stored here (one JSON line, mode 0600,
+        written atomically); every later report is signed with it.
+      - The fleet key is then needed again only for a re-enrolment an admin allows
+        (C(assetkitd hosts reenrol)).
+      - Defaults to the config file's C(host_key_file), else C(/etc/assetkit/host.key).
     type: path
   cert_file:
     description:
@@ -68,11 +79,12 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Report to the CMDB
+- name: Report to the CMDB (enrols with the fleet key, then signs with the host's credential)
   assetkit.cmdb.asset_report:
     server: https://cmdb.example.com:8600
     key_id: ak_0123456789abcdef
     key_file: /etc/assetkit/key
+    host_key_file: /etc/assetkit/host.key
   become: true
 
 - name: Report with the settings of /etc/assetkit/agent.toml
@@ -126,6 +138,7 @@ def main():
             server=dict(type="str"),
             key_id=dict(type="str"),
             key_file=dict(type="path", no_log=False),
+            host_key_file=dict(type="path", no_log=False),
             cert_file=dict(type="path"),
             spool_dir=dict(type="path"),
             only=dict(type="list", elements="str"),
@@ -146,6 +159,7 @@ def main():
             server=p["server"],
             key_id=p["key_id"],
             key_file=p["key_file"],
+            host_key_file=p["host_key_file"],
             cert_file=p["cert_file"],
             spool_dir=p["spool_dir"],
             plugins=p["only"],

@@ -1,7 +1,7 @@
 # assetkit. The two commands of the README:
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
-.PHONY: demo test deps build rust-test python-test fuzz wheel-dev wheel packages bench lint fmt clean
+.PHONY: demo test deps build rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -37,6 +37,15 @@ rust-test:
 
 python-test:
 	$(VENV)/bin/python -m pytest tests
+
+# The API against openapi.yaml: spec validation, schemathesis, a generated client.
+contract: build
+	$(VENV)/bin/python -m pytest tests/test_contract.py
+
+# openapi.yaml with the report schema inlined, for client generators.
+openapi-bundle: deps
+	$(PY) scripts/bundle_openapi.py > target/openapi.bundled.yaml
+	@echo target/openapi.bundled.yaml
 
 wheel-dev:
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels

@@ -188,7 +188,7 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         }
     }
 
-    let hostname = source.value("/proc/sys/kernel/hostname");
+    let hostname = crate::names::configured(source.value("/proc/sys/kernel/hostname"));
     tracing::debug!(elapsed_us = started.elapsed().as_micros() as u64, "collection finished");
     Report {
         schema_version: SCHEMA_VERSION,

@@ -8,6 +8,14 @@ pub const MAX_HOSTNAME: usize = 253;
 /// Longest label.
 pub const MAX_LABEL: usize = 63;
 
+/// What `/proc/sys/kernel/hostname` says when no name was ever set: no name at all.
+pub const UNSET: &str = "(none)";
+
+/// The kernel's host name, or `None` while it is unset (`(none)`).
+pub fn configured(name: Option<String>) -> Option<String> {
+    name.filter(|n| n != UNSET)
+}
+
 /// Checks `name`; the error says what is wrong with it, in terms a person can act on.
 pub fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() {

@@ -35,6 +35,16 @@ pub fn clip(s: &str) -> String {
     out
 }
 
+/// At most 300 characters of `s` (an error message that may quote client input), cut on a
+/// character boundary.
+pub fn clip_long(s: &str) -> String {
+    let mut out: String = s.chars().take(300).collect();
+    if out.len() < s.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// stderr whose failures are swallowed (and counted).
 struct Stderr;
 

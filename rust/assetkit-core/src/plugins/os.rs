@@ -16,7 +16,7 @@ impl Collector for OsCollector {
     }
     fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
         let src = ctx.source.as_ref();
-        let hostname = src.value("/proc/sys/kernel/hostname");
+        let hostname = crate::names::configured(src.value("/proc/sys/kernel/hostname"));
         let kernel = src.value("/proc/sys/kernel/osrelease");
         if hostname.is_none() && kernel.is_none() {
             return Err(CollectError::Missing("/proc/sys/kernel is unreadable (is /proc mounted?)".to_owned()));

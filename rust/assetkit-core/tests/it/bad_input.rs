@@ -54,6 +54,19 @@ fn missing_proc_yields_error_entries_and_a_report() {
 }
 
 #[test]
+fn unset_kernel_hostname_is_no_name() {
+    // A host booted without a name reads "(none)": the report carries no name rather than a
+    // name the receiver would refuse, so identity falls to serial, UUID or cert file.
+    let snap = Snap::new();
+    snap.file("/proc/sys/kernel/hostname", "(none)\n");
+    snap.file("/proc/sys/kernel/osrelease", "5.14.0\n");
+    let report = snap.collect(&["os"]);
+    assert_eq!(report.host.hostname, None);
+    let os = report.facts.os.as_ref().expect("os facts from osrelease alone");
+    assert_eq!((os.hostname.as_deref(), os.kernel.as_deref()), (None, Some("5.14.0")));
+}
+
+#[test]
 fn hanging_source_hits_the_deadline() {
     let snap = Snap::new();
     snap.file("/proc/sys/kernel/hostname", "web01\n");

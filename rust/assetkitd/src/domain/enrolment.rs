@@ -94,8 +94,8 @@ pub fn preenrol(
     actor: &str,
     now: i64,
 ) -> Result<(i64, HostCredential)> {
-    let hostname = input.hostname.trim();
-    inventory::valid_hostname(hostname)?;
+    input.check()?;
+    let hostname = input.hostname.as_str();
     let existing = crate::domain::apply::identity::by_name(db, hostname)?;
     let (id, old) = match existing {
         Some(a) => (a.id, a.enrolment),

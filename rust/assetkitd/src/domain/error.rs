@@ -17,6 +17,14 @@ pub enum Error {
         /// What is wrong and how to fix it.
         message: String,
     },
+    /// The host name is another live asset's (409 `hostname_taken`).
+    #[error("hostname {hostname} already belongs to asset {owner}")]
+    HostnameTaken {
+        /// The name asked for.
+        hostname: String,
+        /// The asset that has it.
+        owner: i64,
+    },
     /// The thing does not exist.
     #[error("{0}")]
     NotFound(String),

@@ -111,6 +111,13 @@ fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
 /// a filter index and sorting everything) and only its rows are joined; free text goes through
 /// the trigram index.
 pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Result<AssetPage> {
+    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
+    let page = f.page.unwrap_or(1).max(1);
+    // Search text is data: a control character (NUL, newline) is in no hostname, serial, IP or
+    // MAC, so such a query matches nothing, and never reaches the full-text parser.
+    if f.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
+        return Ok(AssetPage { total: 0, page, per_page, assets: Vec::new() });
+    }
     // On SQLite `+col` disables an index for the page query; PostgreSQL has no such hint.
     let hint = if db.engine() == Engine::Sqlite { "+" } else { "" };
     let mut count_where: Vec<String> = Vec::new();
@@ -179,8 +186,6 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     }
     let clause = |w: &[String]| if w.is_empty() { String::new() } else { format!("WHERE {}", w.join(" AND ")) };
     let total: i64 = db.scalar(&format!("SELECT COUNT(*) FROM assets a {}", clause(&count_where)), &args)?;
-    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
-    let page = f.page.unwrap_or(1).max(1);
     let n = args.len();
     let mut page_args = args.clone();
     page_args.push(i64::from(per_page).into());
@@ -316,6 +321,16 @@ pub fn changes_since(db: &mut dyn Db, since: i64, after_id: i64, limit: u32) -> 
     .collect()
 }
 
+/// True when asset `id` exists.
+pub fn asset_exists(db: &mut dyn Db, id: i64) -> Result<bool> {
+    Ok(db.scalar("SELECT EXISTS (SELECT 1 FROM assets WHERE id = ?1)", crate::args![id])?)
+}
+
+/// The newest change id (0 when there is none): where the feed ends now.
+pub fn last_change_id(db: &mut dyn Db) -> Result<i64> {
+    Ok(db.scalar("SELECT COALESCE(MAX(id), 0) FROM changes", &[])?)
+}
+
 /// Hostnames an admin entered that have not reported since `day_start` (unix time).
 pub fn pending_hosts(db: &mut dyn Db, day_start: i64) -> Result<Vec<String>> {
     Ok(db.column(
@@ -349,6 +364,19 @@ pub struct NewAsset {
     /// Initial status (default online).
     #[serde(default)]
     pub status: Option<String>,
+}
+
+impl NewAsset {
+    /// Checks what can be checked without the database: the name and the status.
+    pub fn check(&self) -> Result<()> {
+        valid_hostname(&self.hostname)?;
+        match self.status.as_deref() {
+            Some(status) if !STATUSES.contains(&status) => {
+                Err(Error::invalid_field("status", format!("status must be one of {}", STATUSES.join(", "))))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Fields to change; an empty string clears a field.
@@ -421,15 +449,12 @@ fn admin_event(
 
 /// Enters a host by hand. Returns the new asset id.
 pub fn create_asset(db: &mut dyn Db, input: &NewAsset, actor: &str, now: i64) -> Result<i64> {
-    let hostname = input.hostname.trim();
-    valid_hostname(hostname)?;
+    input.check()?;
+    let hostname = input.hostname.as_str();
     if let Some(id) = hostname_owner(db, hostname, None)? {
-        return Err(Error::invalid_field("hostname", format!("hostname {hostname} already belongs to asset {id}")));
+        return Err(Error::HostnameTaken { hostname: hostname.to_owned(), owner: id });
     }
     let status = input.status.as_deref().unwrap_or("online");
-    if !STATUSES.contains(&status) {
-        return Err(Error::invalid_field("status", format!("status must be one of {}", STATUSES.join(", "))));
-    }
     let bu = named_id(db, NameList::BusinessUnits, input.business_unit.as_deref())?;
     let idc = named_id(db, NameList::Idcs, input.idc.as_deref())?;
     let serial = input.serial_number.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -465,15 +490,13 @@ pub fn update_asset(db: &mut dyn Db, id: i64, patch: &AssetPatch, actor: &str, n
         (row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?);
     let norm = |v: &Option<String>| v.as_deref().map(str::trim).map(|s| (!s.is_empty()).then(|| s.to_owned()));
     let mut events = Vec::new();
-    if let Some(new) = norm(&patch.hostname) {
+    // A name is taken as given (a form trims what a person typed before it gets here).
+    if let Some(new) = patch.hostname.as_deref().map(|s| (!s.is_empty()).then(|| s.to_owned())) {
         let Some(new) = new else { return Err(Error::invalid_field("hostname", "hostname cannot be cleared")) };
         valid_hostname(&new)?;
         if hostname.as_deref() != Some(new.as_str()) {
             if let Some(owner) = hostname_owner(db, &new, Some(id))? {
-                return Err(Error::invalid_field(
-                    "hostname",
-                    format!("hostname {new} already belongs to asset {owner}"),
-                ));
+                return Err(Error::HostnameTaken { hostname: new, owner });
             }
             if let Some(old) = &hostname {
                 // The old name keeps finding this asset: a host whose cert file still holds it

@@ -5,11 +5,10 @@ use std::time::Instant;
 use axum::Json;
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::apply::{Answer, Context, Sender};
@@ -18,6 +17,7 @@ use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
 use crate::http::auth::{Admin, Agent, Caller, Report, Signed};
 use crate::http::error::ApiError;
+use crate::http::params::{self, Params};
 use crate::http::state::AppState;
 
 /// The API routes.
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hosts/enrol", post(preenrol))
         .route("/api/v1/assets/{id}/reenrol", post(reenrol))
         .route("/api/v1/assets/{id}/revoke", post(revoke))
+        .route("/api/v1/schema/report", get(report_schema))
 }
 
 /// Reads the body within `limit` (413 beyond it), the body timeout (408), and its framing (400
@@ -92,33 +93,22 @@ pub async fn not_found(uri: Uri) -> Response {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route").into_response()
 }
 
-/// `Path`, answering a malformed path segment with the API's JSON error (and counting it).
-pub struct ApiPath<T>(pub T);
-/// `Query`, answering a malformed query string with the API's JSON error (and counting it).
-pub struct ApiQuery<T>(pub T);
-
-impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ApiPath<T> {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
-        match Path::<T>::from_request_parts(parts, state).await {
-            Ok(Path(v)) => Ok(ApiPath(v)),
-            Err(e) => {
-                Err(counted::<()>(state, Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))))
-            }
-        }
-    }
+/// The answer to a method a route does not have (axum adds the `Allow` header).
+pub async fn method_not_allowed() -> Response {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+        .into_response()
 }
 
-impl<T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<AppState> for ApiQuery<T> {
-    type Rejection = Response;
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &AppState) -> Result<Self, Response> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(v)) => Ok(ApiQuery(v)),
-            Err(e) => {
-                Err(counted::<()>(state, Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))))
-            }
-        }
-    }
+/// `GET /api/v1/schema/report`: the report's JSON Schema, as the server checks reports against it.
+async fn report_schema() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "application/schema+json"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        intake::REPORT_SCHEMA,
+    )
+        .into_response()
 }
 
 /// Wraps a handler result so every error is counted by reason and logged, a few lines per
@@ -165,13 +155,17 @@ async fn post_report_inner(
     let Intake { report, raw } = intake::decode(&bytes).map_err(|refusal| {
         let (status, code) = match &refusal {
             Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            Refusal::MalformedReport(_) => (StatusCode::BAD_REQUEST, "malformed_report"),
+            Refusal::InvalidReport { field, .. } => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", refusal.to_string())
+                    .with_field(field.clone());
+            }
             Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
             Refusal::OverLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_components"),
             Refusal::InvalidName { field, .. } => {
                 return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_hostname", refusal.to_string())
-                    .with_field(*field);
+                    .with_field(field.clone());
             }
+            Refusal::Unidentifiable => (StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable"),
         };
         ApiError::new(status, code, refusal.to_string())
     })?;
@@ -237,12 +231,23 @@ async fn pending(State(state): State<AppState>, signed: Signed<Agent>) -> Respon
     counted(&state, result)
 }
 
-async fn list_assets(
-    State(state): State<AppState>,
-    signed: Signed<Admin>,
-    ApiQuery(filter): ApiQuery<AssetFilter>,
-) -> Response {
+/// The sort orders the asset list offers.
+pub const SORTS: &[&str] =
+    &["hostname", "-hostname", "last_seen", "-last_seen", "serial_number", "id", "-id", "status"];
+/// The statuses the asset list filters on ("offline" is derived).
+pub const LIST_STATUSES: &[&str] = &["discovered", "online", "offline", "in_stock", "retired"];
+
+async fn list_assets(State(state): State<AppState>, signed: Signed<Admin>, params: Params) -> Response {
     let result = async {
+        let filter = AssetFilter {
+            status: params.choice("status", LIST_STATUSES)?,
+            business_unit: params.text("business_unit", 100)?,
+            idc: params.text("idc", 100)?,
+            q: params.text("q", 256)?,
+            page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
+            per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
+            sort: params.choice("sort", SORTS)?,
+        };
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
         let page = read(&state, move |c| inventory::list_assets(c, &filter, cutoff)).await?;
@@ -252,8 +257,9 @@ async fn list_assets(
     counted(&state, result)
 }
 
-async fn asset(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
+async fn asset(State(state): State<AppState>, signed: Signed<Admin>, Path(id): Path<String>) -> Response {
     let result = async {
+        let id = params::id(&id)?;
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
         read(&state, move |c| inventory::asset_detail(c, id, cutoff))
@@ -265,65 +271,53 @@ async fn asset(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id)
     counted(&state, result)
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct ChangesQuery {
-    limit: Option<u32>,
-    before: Option<i64>,
-    since: Option<String>,
-    after_id: Option<i64>,
-}
-
 async fn asset_changes(
     State(state): State<AppState>,
     signed: Signed<Admin>,
-    ApiPath(id): ApiPath<i64>,
-    ApiQuery(q): ApiQuery<ChangesQuery>,
+    Path(id): Path<String>,
+    params: Params,
 ) -> Response {
     let result = async {
+        let id = params::id(&id)?;
+        let limit = params.int("limit", 1..=1000, Some(100))?.unwrap_or(100);
+        let before = params.int("before", 1..=i64::MAX, None)?;
         signed_get(&state, signed).await?;
-        let changes = read(&state, move |c| inventory::asset_changes(c, id, q.limit.unwrap_or(100), q.before)).await?;
-        Ok(Json(json!({"asset_id": id, "changes": changes})))
-    }
-    .await;
-    counted(&state, result)
-}
-
-/// `since` as unix seconds or RFC 3339.
-fn parse_since(s: &str) -> Result<i64, ApiError> {
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
-    }
-    humantime::parse_rfc3339_weak(s)
-        .map(|t| t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0))
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                format!("since={s:?} is neither unix seconds nor RFC 3339"),
-            )
+        let changes = read(&state, move |c| {
+            if !inventory::asset_exists(c, id)? {
+                return Ok(None);
+            }
+            inventory::asset_changes(c, id, limit as u32, before).map(Some)
         })
-}
-
-async fn changes(
-    State(state): State<AppState>,
-    signed: Signed<Admin>,
-    ApiQuery(q): ApiQuery<ChangesQuery>,
-) -> Response {
-    let result = async {
-        signed_get(&state, signed).await?;
-        let since = q.since.as_deref().map(parse_since).transpose()?.unwrap_or(0);
-        let after_id = q.after_id.unwrap_or(0);
-        let changes =
-            read(&state, move |c| inventory::changes_since(c, since, after_id, q.limit.unwrap_or(1000))).await?;
-        let next = changes.last().and_then(|c| c["id"].as_i64()).unwrap_or(after_id);
-        Ok(Json(json!({"changes": changes, "next_after_id": next})))
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no asset {id}")))?;
+        let next_before = changes.last().and_then(|c| c["id"].as_i64()).filter(|_| changes.len() as i64 == limit);
+        Ok(Json(json!({"asset_id": id, "limit": limit, "changes": changes, "next_before": next_before})))
     }
     .await;
     counted(&state, result)
 }
 
-/// A signed admin write with a JSON body.
+async fn changes(State(state): State<AppState>, signed: Signed<Admin>, params: Params) -> Response {
+    let result = async {
+        let since = params.text("since", 64)?.as_deref().map(params::since).transpose()?.unwrap_or(0);
+        let after_id = params.int("after_id", 0..=i64::MAX, Some(0))?.unwrap_or(0);
+        let limit = params.int("limit", 1..=5000, Some(1000))?.unwrap_or(1000);
+        signed_get(&state, signed).await?;
+        let (changes, last) = read(&state, move |c| {
+            Ok((inventory::changes_since(c, since, after_id, limit as u32)?, inventory::last_change_id(c)?))
+        })
+        .await?;
+        // The cursor never goes back: on an empty page it is where the feed ends now (or where the
+        // client already was), so following it never re-reads what was seen.
+        let next = changes.last().and_then(|c| c["id"].as_i64()).unwrap_or(after_id.max(last));
+        Ok(Json(json!({"changes": changes, "limit": limit, "next_after_id": next})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// A signed admin write with a JSON body: 400 `malformed_json` when it is not JSON, 422
+/// `invalid` (with the field) when it is JSON of the wrong shape.
 async fn admin_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
     signed: Signed<Admin>,
@@ -332,8 +326,14 @@ async fn admin_body<T: serde::de::DeserializeOwned>(
 ) -> Result<(Caller, T), ApiError> {
     let bytes = read_body(headers, body, state.config.max_body).await?;
     let caller = signed.verify(&bytes)?;
-    let input: T = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string()))?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("body is not valid JSON: {e}"))
+    })?;
+    let input: T = serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", crate::log::clip_long(&e.inner().to_string()))
+            .with_field(if field == "." { "(body)".to_owned() } else { field })
+    })?;
     Ok((caller, input))
 }
 
@@ -346,14 +346,13 @@ async fn create_asset(
     let result = async {
         let (caller, input): (Caller, NewAsset) = admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);
-        let created = state
+        let id = state
             .writer
-            .run(Some(caller.nonce), move |db, now| {
-                inventory::create_asset(db, &input, &actor, now).map(|id| json!({"asset_id": id}))
-            })
+            .run(Some(caller.nonce), move |db, now| inventory::create_asset(db, &input, &actor, now))
             .await
             .map_err(ApiError::from)?;
-        Ok((StatusCode::CREATED, Json(created)))
+        let location = format!("/api/v1/assets/{id}");
+        Ok((StatusCode::CREATED, [(axum::http::header::LOCATION, location)], Json(json!({"asset_id": id}))))
     }
     .await;
     counted(&state, result)
@@ -363,10 +362,11 @@ async fn patch_asset(
     State(state): State<AppState>,
     signed: Signed<Admin>,
     headers: HeaderMap,
-    ApiPath(id): ApiPath<i64>,
+    Path(id): Path<String>,
     body: Body,
 ) -> Response {
     let result = async {
+        let id = params::id(&id)?;
         let (caller, patch): (Caller, AssetPatch) = admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);
         let changed = state
@@ -392,7 +392,7 @@ async fn preenrol(State(state): State<AppState>, signed: Signed<Admin>, headers:
             .writer
             .run(Some(caller.nonce), move |db, now| {
                 let (id, credential) = enrolment::preenrol(db, &ring, &input, &actor, now)?;
-                Ok::<_, crate::domain::Error>((id, credential, input.hostname.trim().to_owned()))
+                Ok::<_, crate::domain::Error>((id, credential, input.hostname.clone()))
             })
             .await
             .map_err(ApiError::from)?;
@@ -409,8 +409,9 @@ async fn preenrol(State(state): State<AppState>, signed: Signed<Admin>, headers:
 }
 
 /// `POST /api/v1/assets/{id}/reenrol`: the next fleet-key report may bind a new credential.
-async fn reenrol(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
+async fn reenrol(State(state): State<AppState>, signed: Signed<Admin>, Path(id): Path<String>) -> Response {
     let result = async {
+        let id = params::id(&id)?;
         let caller = signed.verify(b"")?;
         let actor = format!("key:{}", caller.key_id);
         state
@@ -425,8 +426,9 @@ async fn reenrol(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(i
 }
 
 /// `POST /api/v1/assets/{id}/revoke`: the asset's credential stops working at once.
-async fn revoke(State(state): State<AppState>, signed: Signed<Admin>, ApiPath(id): ApiPath<i64>) -> Response {
+async fn revoke(State(state): State<AppState>, signed: Signed<Admin>, Path(id): Path<String>) -> Response {
     let result = async {
+        let id = params::id(&id)?;
         let caller = signed.verify(b"")?;
         let actor = format!("key:{}", caller.key_id);
         let revoked = state

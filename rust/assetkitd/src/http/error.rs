@@ -79,6 +79,9 @@ impl From<Error> for ApiError {
                     None => error,
                 }
             }
+            Error::HostnameTaken { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "hostname_taken", e.to_string()).with_field("hostname")
+            }
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             Error::ReportIdConflict(_) => ApiError::new(StatusCode::CONFLICT, "report_id_conflict", e.to_string()),
             Error::Store(WriteFailure::Db(_)) | Error::Failpoint(_) => {

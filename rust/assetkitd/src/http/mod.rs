@@ -12,5 +12,6 @@ pub mod auth;
 pub mod console;
 pub mod error;
 pub mod metrics;
+pub mod params;
 pub mod server;
 pub mod state;

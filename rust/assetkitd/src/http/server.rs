@@ -99,11 +99,26 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .merge(work)
         .fallback(crate::http::api::not_found)
+        .method_not_allowed_fallback(crate::http::api::method_not_allowed)
         // Bodies are read by the handlers with their own limits, after authentication.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
+        .layer(middleware::map_response(timeout_as_json))
         .with_state(state)
+}
+
+/// The whole-request timeout answers with the API's JSON error, like every other refusal.
+async fn timeout_as_json(response: Response) -> Response {
+    if response.status() == StatusCode::REQUEST_TIMEOUT && !response.headers().contains_key(header::CONTENT_TYPE) {
+        return crate::http::error::ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "the request took longer than the server allows; nothing was acknowledged",
+        )
+        .into_response();
+    }
+    response
 }
 
 /// Opens the store, starts the writer and serves until `shutdown` resolves; then drains

@@ -13,7 +13,11 @@ async fn manual_entry_pending_and_assignment() {
         assert_eq!(status, 201, "{out}");
     }
     let (status, dup) = s.send_as(&s.admin, "POST", "/api/v1/assets", br#"{"hostname": "sweep-a"}"#).await;
-    assert_eq!(status, 422, "{dup}");
+    assert_eq!(
+        (status, dup["error"]["code"].as_str(), dup["error"]["field"].as_str()),
+        (409, Some("hostname_taken"), Some("hostname")),
+        "{dup}"
+    );
     // Agents see both as pending; once sweep-a reports, only sweep-b.
     let (status, pending) = s.send_as(&s.agent, "GET", "/api/v1/hosts/pending", b"").await;
     assert_eq!(status, 200, "{pending}");

@@ -2,6 +2,7 @@
 
 mod admin;
 mod apply;
+mod contract;
 mod credentials;
 mod durability;
 mod hardening;

@@ -409,7 +409,7 @@ async fn revoke_asset(State(state): State<AppState>, headers: HeaderMap, Path(id
 
 fn patch_from(form: &Form) -> AssetPatch {
     AssetPatch {
-        hostname: form.opt("hostname").filter(|h| !h.trim().is_empty()),
+        hostname: form.get("hostname").map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned),
         business_unit: form.opt("business_unit"),
         idc: form.opt("idc"),
         rack: form.opt("rack"),

@@ -1,0 +1,120 @@
+//! Query parameters as the API documents them: integers within their bounds, enums from their
+//! lists, strings within their length. Anything else is a 400 `bad_query` that names the
+//! parameter and says what is allowed; nothing is silently clamped or ignored.
+
+use std::collections::BTreeMap;
+use std::ops::RangeInclusive;
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+
+use crate::http::api::counted;
+use crate::http::error::ApiError;
+use crate::http::state::AppState;
+
+/// The query string, decoded (the last value of a repeated name wins).
+pub struct Params(BTreeMap<String, String>);
+
+impl FromRequestParts<AppState> for Params {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let query = parts.uri.query().unwrap_or("");
+        if query.len() > 4096 {
+            return Err(counted::<()>(state, Err(bad("query", "the query string is longer than 4096 bytes"))));
+        }
+        Ok(Params(form_urlencoded::parse(query.as_bytes()).into_owned().collect()))
+    }
+}
+
+fn bad(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_query", message).with_field(field)
+}
+
+impl Params {
+    /// An integer parameter within `range`, or `default`.
+    pub fn int(&self, name: &str, range: RangeInclusive<i64>, default: Option<i64>) -> Result<Option<i64>, ApiError> {
+        let Some(raw) = self.0.get(name) else { return Ok(default) };
+        let allowed = || format!("{name} must be an integer from {} to {}", range.start(), range.end());
+        let value: i64 =
+            raw.trim().parse().map_err(|_| bad(name, format!("{}; got {:?}", allowed(), crate::log::clip(raw))))?;
+        if !range.contains(&value) {
+            return Err(bad(name, format!("{}; got {value}", allowed())));
+        }
+        Ok(Some(value))
+    }
+
+    /// One of `allowed`, if given.
+    pub fn choice(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, ApiError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v.clone())),
+            Some(v) => {
+                Err(bad(name, format!("{name} must be one of {}; got {:?}", allowed.join(", "), crate::log::clip(v))))
+            }
+        }
+    }
+
+    /// A string of at most `max` characters, if given.
+    pub fn text(&self, name: &str, max: usize) -> Result<Option<String>, ApiError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(v) if v.chars().count() <= max => Ok(Some(v.clone())),
+            Some(_) => Err(bad(name, format!("{name} is longer than {max} characters"))),
+        }
+    }
+}
+
+/// A path id: a positive 64-bit integer.
+pub fn id(raw: &str) -> Result<i64, ApiError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id >= 1 => Ok(id),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the id must be a positive integer; got {:?}", crate::log::clip(raw)),
+        )
+        .with_field("id")),
+    }
+}
+
+/// `since` as unix seconds or RFC 3339 (any offset, `T`/`t`, `Z`/`z`).
+pub fn since(raw: &str) -> Result<i64, ApiError> {
+    if let Ok(n) = raw.trim().parse::<i64>() {
+        return Ok(n);
+    }
+    raw.trim().parse::<jiff::Timestamp>().map(|t| t.as_second()).map_err(|_| {
+        bad("since", format!("since must be unix seconds or an RFC 3339 time; got {:?}", crate::log::clip(raw)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_offsets_and_case() {
+        let utc = since("2026-11-27T05:00:00Z").unwrap();
+        assert_eq!(since("2026-11-27T00:00:00-05:00").unwrap(), utc);
+        assert_eq!(since("2026-11-27t05:00:00z").unwrap(), utc);
+        assert_eq!(since("2026-11-27T10:00:00+05:00").unwrap(), utc);
+        assert_eq!(since("1700000000").unwrap(), 1_700_000_000);
+        assert!(since("yesterday").is_err());
+    }
+
+    #[test]
+    fn bounds_and_choices() {
+        let p = Params(BTreeMap::from([
+            ("page".into(), "4294967296".into()),
+            ("limit".into(), "-1".into()),
+            ("status".into(), "bogus".into()),
+        ]));
+        assert!(p.int("page", 1..=1_000_000, Some(1)).unwrap_err().message.contains("from 1 to 1000000"));
+        assert!(p.int("limit", 1..=1000, None).is_err());
+        assert!(p.choice("status", &["online"]).unwrap_err().message.contains("must be one of online"));
+        assert_eq!(p.int("per_page", 1..=500, Some(50)).unwrap(), Some(50));
+        assert!(id("0").is_err() && id("x").is_err() && id("9223372036854775808").is_err());
+    }
+}

@@ -389,3 +389,52 @@ async fn refusals_name_the_cause_an_operator_acts_on() {
     assert_eq!(body["error"]["field"], "facts.nics[0].mtu", "{body}");
     s.stop().await;
 }
+
+/// Where the receiver and the schema used to disagree, they now agree, and the refusal names the
+/// field: each report below broke the schema and was taken, or kept it and was refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiver_takes_exactly_what_the_schema_allows() {
+    let s = TestServer::start(Policy::Auto).await;
+    let base = serde_json::to_value(physical("agree", "SN-AGREE")).unwrap();
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = base.clone();
+        v["report_id"] = uuid::Uuid::new_v4().to_string().into();
+        f(&mut v);
+        v
+    };
+    let refused: [(&str, serde_json::Value, &str, &str); 6] = [
+        ("facts: []", edit(&|v| v["facts"] = serde_json::json!([])), "facts", "object"),
+        ("no errors", edit(&|v| drop(v.as_object_mut().unwrap().remove("errors"))), "(report)", "errors"),
+        ("mac ZZ", edit(&|v| v["facts"]["nics"][0]["mac"] = "ZZ".into()), "facts.nics[0].mac", "ZZ"),
+        ("collected_at yesterday", edit(&|v| v["collected_at"] = "yesterday".into()), "collected_at", "date-time"),
+        (
+            "empty disk serial",
+            edit(&|v| v["facts"]["disks"][0]["serial_number"] = "".into()),
+            "facts.disks[0].serial_number",
+            "",
+        ),
+        (
+            "mtu over u32",
+            edit(&|v| v["facts"]["nics"][0]["mtu"] = 4_294_967_296u64.into()),
+            "facts.nics[0].mtu",
+            "4294967295",
+        ),
+    ];
+    for (what, report, field, words) in refused {
+        let (status, body) = s.send_as(&s.agent, "POST", "/api/v1/reports", report.to_string().as_bytes()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("invalid_report")), "{what}: {body}");
+        assert_eq!(body["error"]["field"], field, "{what}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(words), "{what}: {body}");
+    }
+    // Integral floats are integers, as JSON Schema says: taken, and stored as integers.
+    let floats = edit(&|v| {
+        v["facts"]["cpu"]["sockets"] = serde_json::json!(2.0);
+        v["facts"]["nics"][0]["mtu"] = serde_json::json!(9000.0);
+    });
+    let (status, body) = s.send_as(&s.agent, "POST", "/api/v1/reports", floats.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, asset) = get(&s, &format!("/api/v1/assets/{}", body["asset_id"])).await;
+    assert_eq!(asset["components"]["cpu"][0]["sockets"], serde_json::json!(2), "{asset}");
+    assert_eq!(asset["components"]["nic"][0]["mtu"], serde_json::json!(9000), "{asset}");
+    s.stop().await;
+}

@@ -50,11 +50,15 @@ pub struct Cli {
 /// `--db` and `--secret-key-file`, shared by every subcommand that touches the store.
 #[derive(Args, Clone)]
 pub struct DbArg {
-    /// The database: a SQLite file (created with mode 0600 if missing), or sqlite:PATH.
-    #[arg(long, env = "ASSETKIT_DB", default_value = "assetkit.db", value_name = "DB")]
+    /// The database: a SQLite file (created with mode 0600 if missing), sqlite:PATH, or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DBNAME[?sslmode=require&sslrootcert=CA.pem] for
+    /// several replicas on one PostgreSQL (a password is better given through ASSETKIT_DB than
+    /// on the command line; it is never shown).
+    #[arg(long, env = "ASSETKIT_DB", hide_env_values = true, default_value = "assetkit.db", value_name = "DB")]
     pub db: Location,
     /// The server key that seals API secrets and host credentials at rest (created 0600 on first
-    /// use). Default: beside a SQLite database, DB.key. Back it up apart from the database.
+    /// use). Default: beside a SQLite database, DB.key; required with PostgreSQL (the same file
+    /// on every replica). Back it up apart from the database.
     #[arg(long, env = "ASSETKIT_SECRET_KEY_FILE", value_name = "FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
 }

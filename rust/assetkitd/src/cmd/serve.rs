@@ -58,6 +58,13 @@ pub struct ServeArgs {
     /// Refuse reports once the database reaches this size (bytes); nothing is written then.
     #[arg(long, value_name = "BYTES")]
     max_db_size: Option<u64>,
+    /// Read connections (the console, the API's lists, key lookups).
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    readers: u32,
+    /// Writer threads, each with its own connection, sharing one queue (PostgreSQL only: SQLite
+    /// allows one writer). Each commits a group of reports at a time.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    writers: u32,
     /// Print "listening on ADDR" on stdout once ready (for scripts that use port 0).
     #[arg(long)]
     print_addr: bool,
@@ -66,6 +73,7 @@ pub struct ServeArgs {
 /// Runs `serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig::new(args.db.db.clone());
+    config.secret_key_file = args.db.secret_key_file.clone();
     config.policy = args.identity;
     config.window_secs = args.window.as_secs() as i64;
     config.max_body = args.max_body;
@@ -77,9 +85,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.offline_after = args.offline_after;
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;
+    config.readers = args.readers;
+    config.writers = args.writers;
+    if args.max_db_size.is_some() && config.db.engine() == crate::store::Engine::Postgres {
+        anyhow::bail!("--max-db-size caps a SQLite file; on PostgreSQL, set a quota or monitor the database instead");
+    }
     // Every connection is a descriptor: make room for the cap (the unit also sets LimitNOFILE).
     let files = crate::http::server::raise_open_files_limit();
-    let reserve = 64 + u64::from(config.readers);
+    let reserve = 64 + u64::from(config.readers) + u64::from(config.writers);
     let wanted = (config.http.max_connections + config.http.headroom) as u64 + reserve;
     if files < wanted {
         let fits = files.saturating_sub(reserve).max(16) as usize;

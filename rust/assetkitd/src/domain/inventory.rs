@@ -163,7 +163,22 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
         both(&mut args, &|h, p| format!("{h}a.idc_id = (SELECT id FROM idcs WHERE name = {})", p()), vec![idc.into()]);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if q.chars().count() >= 3 {
+        if db.engine() == Engine::Postgres {
+            // The pg_trgm GIN index over exactly this expression (migrations/postgres/0003),
+            // case-insensitive like SQLite's trigram index; the term is a LIKE pattern with its
+            // wildcards escaped, so it is data.
+            both(
+                &mut args,
+                &|_, p| {
+                    format!(
+                        "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
+                         coalesce(a.ips, '') || ' ' || coalesce(a.macs, '')) LIKE {} ESCAPE '\\'",
+                        p()
+                    )
+                },
+                vec![like(&q.to_lowercase()).into()],
+            );
+        } else if q.chars().count() >= 3 {
             // The trigram index treats the term as a phrase: quotes doubled, so it is data.
             both(
                 &mut args,

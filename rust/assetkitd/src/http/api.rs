@@ -175,9 +175,10 @@ async fn post_report_inner(
     };
     let body_digest = assetkit_sign::body_digest(&bytes);
     let (policy, failpoint, ring) = (state.config.policy, state.config.failpoint, state.keyring.clone());
+    let locks = crate::domain::apply::locks(&report, &sender);
     let answer = state
         .writer
-        .run(Some(caller.nonce), move |db, now| {
+        .run_locked(Some(caller.nonce), locks, move |db, now| {
             let ctx = Context { policy, failpoint, ring: &ring, sender: &sender, body_digest: &body_digest, now };
             crate::domain::apply::apply(db, &report, &raw, &ctx)
         })

@@ -84,7 +84,11 @@ impl From<Error> for ApiError {
             }
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             Error::ReportIdConflict(_) => ApiError::new(StatusCode::CONFLICT, "report_id_conflict", e.to_string()),
-            Error::Store(WriteFailure::Db(_)) | Error::Failpoint(_) => {
+            Error::Store(WriteFailure::Db(_)) => {
+                tracing::error!(error = %crate::log::clip(&e.to_string()), "database operation failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", e.to_string())
+            }
+            Error::Failpoint(_) => {
                 tracing::error!(error = %crate::log::clip(&e.to_string()), "write failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", format!("{e}; nothing was written"))
             }

@@ -104,19 +104,27 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
-        .layer(middleware::map_response(timeout_as_json))
+        .layer(middleware::map_response(finish))
         .with_state(state)
 }
 
-/// The whole-request timeout answers with the API's JSON error, like every other refusal.
-async fn timeout_as_json(response: Response) -> Response {
-    if response.status() == StatusCode::REQUEST_TIMEOUT && !response.headers().contains_key(header::CONTENT_TYPE) {
-        return crate::http::error::ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            "the request took longer than the server allows; nothing was acknowledged",
-        )
-        .into_response();
+/// The whole-request timeout answers with the API's JSON error, like every other refusal; and
+/// an answer given before the body was read (too large, too slow) closes the connection, so
+/// that no client sends its next request down a connection that still holds the unread body.
+async fn finish(response: Response) -> Response {
+    let mut response =
+        if response.status() == StatusCode::REQUEST_TIMEOUT && !response.headers().contains_key(header::CONTENT_TYPE) {
+            crate::http::error::ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "the request took longer than the server allows; nothing was acknowledged",
+            )
+            .into_response()
+        } else {
+            response
+        };
+    if matches!(response.status(), StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT) {
+        response.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
     }
     response
 }
@@ -144,16 +152,25 @@ pub async fn serve(
         crate::store::secrets::Keyring::open_or_create(&key_file)
             .with_context(|| format!("loading the server secret key {}", key_file.display()))?,
     );
-    // Secrets an older version stored in plain text are sealed before anything is served.
-    let mut db = store::connect(&config.db).with_context(|| format!("opening {}", config.db.shown()))?;
-    let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &keyring))
-        .context("sealing stored secrets with the server key")?;
-    drop(db);
-    if sealed > 0 {
-        tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
-    }
-    let (store, writer_thread) = store::start(&config.db, config.readers, config.max_db_bytes, writer_config)
-        .with_context(|| format!("opening {}", config.db.shown()))?;
+    // Opening is blocking work (and the PostgreSQL driver runs its own event loop): off the
+    // async threads. Secrets an older version stored in plain text are sealed before anything
+    // is served.
+    let opened = {
+        let (location, ring) = (config.db.clone(), keyring.clone());
+        let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let mut db = store::connect(&location).with_context(|| format!("opening {}", location.shown()))?;
+            let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))
+                .context("sealing stored secrets with the server key")?;
+            drop(db);
+            if sealed > 0 {
+                tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
+            }
+            store::start(&location, sizing, writer_config).with_context(|| format!("opening {}", location.shown()))
+        })
+        .await?
+    };
+    let (store, writer_threads) = opened?;
     let writer = store.writer.clone();
     let tls = config.tls.clone();
     let limits = config.http;
@@ -169,18 +186,14 @@ pub async fn serve(
     drop(store.writer);
     let app = router(state);
 
-    // The writer's supervisor: the thread only ends when every handle is gone (shutdown) or when
-    // it died; in the second case stop serving and fail.
-    let (died_tx, died_rx) = tokio::sync::oneshot::channel::<String>();
+    // The writer's supervisor: the threads only end when every handle is gone (shutdown) or
+    // when one died; in the second case stop serving and fail.
     let watcher = writer.health();
-    let supervisor = tokio::task::spawn_blocking(move || {
-        let result = writer_thread.join();
-        if watcher.is_dead() || result.is_err() {
-            let _ = died_tx.send("the writer thread died".to_owned());
-        }
-    });
     drop(writer);
-    let died = async move { died_rx.await.ok() };
+    let died = async move {
+        watcher.death().await;
+        Some("a writer thread died".to_owned())
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut died = std::pin::pin!(died);
     let mut writer_death: Option<String> = None;
@@ -223,8 +236,8 @@ pub async fn serve(
             }
         }
     };
-    // Handlers are gone, so are their writer handles: the writer drains and stops.
-    let _ = supervisor.await;
+    // Handlers are gone, so are their writer handles: the writers drain and stop.
+    let _ = tokio::task::spawn_blocking(move || writer_threads.into_iter().for_each(|t| drop(t.join()))).await;
     result?;
     if let Some(d) = writer_death {
         anyhow::bail!("{d}; exiting so that the service manager restarts assetkitd");

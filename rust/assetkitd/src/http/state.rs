@@ -68,6 +68,8 @@ pub struct ServerConfig {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Reader connections.
     pub readers: u32,
+    /// Writer threads, each on its own connection (PostgreSQL; SQLite always has one).
+    pub writers: u32,
     /// Cap on the database size; reports are refused (nothing written) once it is reached.
     pub max_db_bytes: Option<u64>,
     /// Test-only fault injection.
@@ -94,6 +96,7 @@ impl ServerConfig {
             dedupe_retention: Duration::from_secs(30 * 86_400),
             tls: None,
             readers: 8,
+            writers: 4,
             max_db_bytes: None,
             failpoint: None,
         }

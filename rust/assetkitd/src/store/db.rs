@@ -234,6 +234,11 @@ pub trait Db {
     fn batch(&mut self, sql: &str) -> Result<(), DbError>;
     /// True while a transaction is open.
     fn in_transaction(&mut self) -> bool;
+    /// True when the connection is lost for good (the server went away): the writer makes a
+    /// new one. An embedded database never breaks this way.
+    fn is_broken(&mut self) -> bool {
+        false
+    }
 }
 
 /// Conveniences over any [`Db`].

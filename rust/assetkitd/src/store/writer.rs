@@ -1,10 +1,20 @@
-//! The writer: one thread owns a write connection and commits in groups.
+//! The writer: threads that each own a write connection and commit in groups.
 //!
-//! Callers hand it a closure (`Writer::run`) and await the answer. The thread takes whatever is
+//! Callers hand it a closure (`Writer::run`) and await the answer. A thread takes whatever is
 //! queued (up to [`MAX_BATCH`]), opens one transaction, runs each closure in its own savepoint
 //! (a failing one rolls back alone), commits once, and only then answers every caller. So an
 //! acknowledged write is durable, and N writes cost one fsync. A request's nonce is recorded in
 //! the same savepoint as its write: a replay is refused atomically with the write it would repeat.
+//!
+//! SQLite has one writer thread (SQLite allows one writer). PostgreSQL has several, sharing the
+//! queue, each on its own connection; a connection lost to an outage is made again for the next
+//! batch, and meanwhile batches fail with [`DbErrorKind::Unavailable`] (answered 503).
+//!
+//! Jobs that must not interleave with each other (two first reports of one host arriving at two
+//! replicas) name *locks*: on PostgreSQL a batch takes every lock its jobs name, sorted, with
+//! `pg_advisory_xact_lock` before its first job, and holds them to its commit. Taking them all at
+//! once in one global order is what keeps concurrent batches free of deadlocks. On SQLite the
+//! single writer already runs one batch at a time.
 //!
 //! The writer knows SQL transactions and nonces, nothing of the domain: what a job does is the
 //! caller's closure.
@@ -14,8 +24,8 @@
 //! [`Writer::is_dead`] says so and the server stops, so that the service manager restarts it.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -74,6 +84,8 @@ type Reply = Box<dyn FnOnce(Option<&DbError>) + Send>;
 
 /// A unit of work for the writer thread.
 trait Job: Send {
+    /// The locks the job needs held while it runs.
+    fn locks(&self) -> &[String];
     /// Runs inside the job's savepoint; says whether it succeeded, and how to answer later.
     fn run(self: Box<Self>, db: &mut dyn Db, now: i64) -> (bool, Reply);
     /// Answers without running (the batch could not start, or was abandoned).
@@ -82,6 +94,7 @@ trait Job: Send {
 
 struct Op<T, E, F> {
     nonce: Option<NonceUse>,
+    locks: Vec<String>,
     op: F,
     reply: oneshot::Sender<Result<T, E>>,
 }
@@ -92,8 +105,12 @@ where
     E: From<WriteFailure> + Send + 'static,
     F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send,
 {
+    fn locks(&self) -> &[String] {
+        &self.locks
+    }
+
     fn run(self: Box<Self>, db: &mut dyn Db, now: i64) -> (bool, Reply) {
-        let Op { nonce, op, reply } = *self;
+        let Op { nonce, op, reply, .. } = *self;
         let result = match nonce.as_ref().map(|n| insert_nonce(db, n)).transpose() {
             Err(failure) => Err(E::from(failure)),
             Ok(_) => op(db, now),
@@ -120,24 +137,84 @@ pub type Maintenance = Box<dyn FnMut(&mut dyn Db, i64) -> Result<(), DbError> + 
 
 /// Settings of the writer thread.
 pub struct WriterConfig {
-    /// Run between batches at most once a minute.
+    /// Run between batches at most once a minute (by the first writer thread).
     pub maintenance: Option<Maintenance>,
-    /// Test-only: the thread dies on its first batch.
+    /// Test-only: the thread that takes the first batch dies.
     pub die_on_first_batch: bool,
 }
 
-/// What the writer thread says about itself.
+/// Makes a new connection (PostgreSQL, after an outage).
+pub type Connect = Box<dyn FnMut() -> Result<Box<dyn Db + Send>, DbError> + Send>;
+
+/// Where a writer thread gets its connection.
+pub struct Connection {
+    current: Option<Box<dyn Db + Send>>,
+    connect: Option<Connect>,
+    failing: bool,
+}
+
+impl Connection {
+    /// One connection for the thread's life (SQLite).
+    pub fn fixed(db: Box<dyn Db + Send>) -> Connection {
+        Connection { current: Some(db), connect: None, failing: false }
+    }
+
+    /// Connects on first use and again whenever the connection broke (PostgreSQL).
+    pub fn reconnecting(connect: Connect) -> Connection {
+        Connection { current: None, connect: Some(connect), failing: false }
+    }
+
+    fn get(&mut self, name: &str) -> Result<&mut (dyn Db + Send), DbError> {
+        if self.current.as_mut().is_some_and(|db| db.is_broken()) && self.connect.is_some() {
+            self.current = None;
+        }
+        if self.current.is_none() {
+            let connect =
+                self.connect.as_mut().ok_or_else(|| DbError::new(DbErrorKind::Unavailable, "no connection"))?;
+            match connect() {
+                Ok(db) => {
+                    if self.failing {
+                        tracing::info!(db = %name, "database connection restored");
+                    }
+                    self.failing = false;
+                    self.current = Some(db);
+                }
+                Err(e) => {
+                    if !self.failing {
+                        tracing::warn!(db = %name, error = %e, "cannot connect to the database; writes are refused (503) until it answers");
+                    }
+                    self.failing = true;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(self.current.as_deref_mut().expect("connected above"))
+    }
+}
+
+/// What the writer threads say about themselves.
 #[derive(Debug, Default)]
 pub struct Health {
     dead: AtomicBool,
+    died: tokio::sync::Notify,
     /// Batches lost to a panic (rolled back and answered 503).
     pub faults: AtomicU64,
 }
 
 impl Health {
-    /// True when the thread died of a fault (not a clean stop).
+    /// True when a thread died of a fault (not a clean stop).
     pub fn is_dead(&self) -> bool {
         self.dead.load(Ordering::SeqCst)
+    }
+
+    /// Resolves when a writer thread dies of a fault.
+    pub async fn death(&self) {
+        let notified = self.died.notified();
+        let mut notified = std::pin::pin!(notified);
+        notified.as_mut().enable();
+        if !self.is_dead() {
+            notified.await;
+        }
     }
 }
 
@@ -155,24 +232,41 @@ impl Drop for DeathWatch {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.0.dead.store(true, Ordering::SeqCst);
+            self.0.died.notify_waiters();
         }
     }
 }
 
 impl Writer {
-    /// Starts the writer thread on `db` (a connection outside any transaction).
-    pub fn spawn(db: Box<dyn Db + Send>, config: WriterConfig, name: String) -> (Writer, std::thread::JoinHandle<()>) {
+    /// Starts one writer thread per connection (each outside any transaction); they share one
+    /// queue.
+    pub fn spawn(
+        connections: Vec<Connection>,
+        config: WriterConfig,
+        name: String,
+    ) -> (Writer, Vec<std::thread::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel(QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
         let health = Arc::new(Health::default());
-        let watch = DeathWatch(health.clone());
-        let handle = std::thread::Builder::new()
-            .name("assetkitd-writer".into())
-            .spawn(move || {
-                let watch = watch;
-                run(db, config, rx, &name, &watch.0)
+        let die = Arc::new(AtomicBool::new(config.die_on_first_batch));
+        let mut maintenance = config.maintenance;
+        let handles = connections
+            .into_iter()
+            .enumerate()
+            .map(|(i, conn)| {
+                let shared = Shared { rx: rx.clone(), die: die.clone(), name: name.clone() };
+                let maintenance = maintenance.take();
+                let watch = DeathWatch(health.clone());
+                std::thread::Builder::new()
+                    .name(format!("assetkitd-writer-{i}"))
+                    .spawn(move || {
+                        let watch = watch;
+                        run(conn, maintenance, &shared, &watch.0)
+                    })
+                    .expect("spawning a writer thread")
             })
-            .expect("spawning the writer thread");
-        (Writer { tx, health }, handle)
+            .collect();
+        (Writer { tx, health }, handles)
     }
 
     /// True when the thread died of a fault (not a clean stop).
@@ -198,11 +292,21 @@ impl Writer {
         E: From<WriteFailure> + Send + 'static,
         F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send + 'static,
     {
+        self.run_locked(nonce, Vec::new(), op).await
+    }
+
+    /// [`Writer::run`], holding `locks` (names; see the module's documentation) while `op` runs.
+    pub async fn run_locked<T, E, F>(&self, nonce: Option<NonceUse>, locks: Vec<String>, op: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<WriteFailure> + Send + 'static,
+        F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send + 'static,
+    {
         if self.is_dead() {
             return Err(E::from(WriteFailure::Closed));
         }
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Box::new(Op { nonce, op, reply })).await.map_err(|_| E::from(WriteFailure::Closed))?;
+        self.tx.send(Box::new(Op { nonce, locks, op, reply })).await.map_err(|_| E::from(WriteFailure::Closed))?;
         rx.await.map_err(|_| E::from(WriteFailure::Closed))?
     }
 
@@ -214,7 +318,9 @@ impl Writer {
         F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send + 'static,
     {
         let (reply, rx) = oneshot::channel();
-        self.tx.blocking_send(Box::new(Op { nonce: None, op, reply })).map_err(|_| E::from(WriteFailure::Closed))?;
+        self.tx
+            .blocking_send(Box::new(Op { nonce: None, locks: Vec::new(), op, reply }))
+            .map_err(|_| E::from(WriteFailure::Closed))?;
         rx.blocking_recv().map_err(|_| E::from(WriteFailure::Closed))?
     }
 
@@ -229,29 +335,47 @@ impl Writer {
     }
 }
 
-fn run(
-    mut db: Box<dyn Db + Send>,
-    mut config: WriterConfig,
-    mut rx: mpsc::Receiver<Box<dyn Job>>,
-    name: &str,
-    health: &Health,
-) {
-    let mut last_maintenance = Instant::now();
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+/// What the writer threads share.
+struct Shared {
+    rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>,
+    die: Arc<AtomicBool>,
+    name: String,
+}
+
+/// The next batch: the first queued job, waited for, and whatever else is queued behind it.
+fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
+    let mut rx = shared.rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let first = rx.blocking_recv()?;
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
         }
-        if config.die_on_first_batch {
+    }
+    Some(batch)
+}
+
+fn run(mut conn: Connection, mut maintenance: Option<Maintenance>, shared: &Shared, health: &Health) {
+    let name = shared.name.as_str();
+    let mut last_maintenance = Instant::now();
+    while let Some(batch) = next_batch(shared) {
+        if shared.die.swap(false, Ordering::SeqCst) {
             panic!("failpoint: the writer thread dies");
         }
+        let db = match conn.get(name) {
+            Ok(db) => db,
+            Err(e) => {
+                for job in batch {
+                    job.fail(&e);
+                }
+                continue;
+            }
+        };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            run_batch(db.as_mut(), batch, name);
+            run_batch(db, batch, name);
             if last_maintenance.elapsed() > Duration::from_secs(60) {
-                maintain(db.as_mut(), &mut config);
+                maintain(db, &mut maintenance);
                 last_maintenance = Instant::now();
             }
         }));
@@ -265,12 +389,14 @@ fn run(
             tracing::error!(db = %name, "a write batch panicked; it was rolled back and the writer goes on");
         }
     }
-    maintain(db.as_mut(), &mut config);
+    if let Ok(db) = conn.get(name) {
+        maintain(db, &mut maintenance);
+    }
     tracing::info!("writer stopped");
 }
 
-fn maintain(db: &mut dyn Db, config: &mut WriterConfig) {
-    if let Some(m) = config.maintenance.as_mut()
+fn maintain(db: &mut dyn Db, maintenance: &mut Option<Maintenance>) {
+    if let Some(m) = maintenance.as_mut()
         && let Err(error) = m(db, super::now())
     {
         tracing::warn!(%error, "maintenance failed");
@@ -285,10 +411,27 @@ fn begin(db: &mut dyn Db) -> Result<(), DbError> {
     })
 }
 
+/// Takes every lock the batch's jobs name, in one global order (PostgreSQL).
+fn lock(db: &mut dyn Db, batch: &[Box<dyn Job>]) -> Result<(), DbError> {
+    if db.engine() != Engine::Postgres {
+        return Ok(());
+    }
+    let mut names: Vec<&str> = batch.iter().flat_map(|j| j.locks().iter().map(String::as_str)).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))", crate::args![name])?;
+    }
+    Ok(())
+}
+
 fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
     let size = batch.len();
     let started = Instant::now();
-    if let Err(e) = begin(db) {
+    if let Err(e) = begin(db).and_then(|()| lock(db, &batch)) {
+        if db.in_transaction() {
+            let _ = db.batch("ROLLBACK");
+        }
         tracing::error!(error = %e, jobs = size, db = %name, "cannot begin a transaction; nothing from this batch was written");
         for job in batch {
             job.fail(&e);

@@ -8,29 +8,25 @@ use crate::support::{TestServer, again, physical};
 
 /// Every row that belongs to asset `id`, as text.
 fn asset_rows(s: &TestServer, id: i64) -> String {
-    let conn = rusqlite::Connection::open(&s.db).unwrap();
-    let mut out = String::new();
-    for (table, column) in
-        [("assets", "id"), ("components", "asset_id"), ("asset_reports", "asset_id"), ("plugin_errors", "asset_id")]
-    {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table} WHERE {column} = ?1")).unwrap();
-        let cols = stmt.column_count();
-        let rows: Vec<String> = stmt
-            .query_map([id], |r| {
-                Ok((0..cols).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        out.push_str(&format!("{table}: {rows:?}\n"));
-    }
-    out
+    s.db.with(|db| {
+        let mut out = String::new();
+        for (table, column) in
+            [("assets", "id"), ("components", "asset_id"), ("asset_reports", "asset_id"), ("plugin_errors", "asset_id")]
+        {
+            let rows: Vec<String> = db
+                .query(&format!("SELECT * FROM {table} WHERE {column} = ?1"), assetkitd::args![id])
+                .unwrap()
+                .iter()
+                .map(|r| r.0.iter().map(|v| format!("{v:?}")).collect::<Vec<_>>().join("|"))
+                .collect();
+            out.push_str(&format!("{table}: {rows:?}\n"));
+        }
+        out
+    })
 }
 
-fn query<T: rusqlite::types::FromSql>(s: &TestServer, sql: &str) -> Vec<T> {
-    let conn = rusqlite::Connection::open(&s.db).unwrap();
-    let mut stmt = conn.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+fn query<T: assetkitd::store::FromValue + Send>(s: &TestServer, sql: &str) -> Vec<T> {
+    s.db.column(sql, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,13 +188,17 @@ async fn names_that_are_not_host_names_are_refused_where_they_enter() {
 async fn a_database_copied_without_its_key_file_holds_no_usable_secret() {
     let s = TestServer::start(Policy::Auto).await;
     s.report_ok(&physical("host-a", "SN-A")).await;
-    let stored: Vec<(String, String)> = {
-        let conn = rusqlite::Connection::open(&s.db).unwrap();
-        let mut stmt = conn.prepare("SELECT key_id, secret FROM api_keys").unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
-    };
+    let stored: Vec<(String, String)> = s.db.with(|db| {
+        let rows = db.query("SELECT key_id, secret FROM api_keys", &[]).unwrap();
+        rows.iter().map(|r| (r.get(0).unwrap(), r.get(1).unwrap())).collect()
+    });
     assert_eq!(stored.len(), 3, "agent, admin and one host credential");
-    let raw = std::fs::read(&s.db).unwrap();
+    // Everything the database holds, as a copy of it would: the file itself for SQLite, every
+    // row for PostgreSQL (what pg_dump writes).
+    let raw = match &s.db.location {
+        assetkitd::store::Location::Sqlite(path) => std::fs::read(path).unwrap(),
+        assetkitd::store::Location::Postgres(_) => s.dump().into_bytes(),
+    };
     for (key_id, secret) in &stored {
         assert!(secret.starts_with("sealed:v1:"), "{key_id} is stored in plain text");
         // Whoever holds the database file signs with what it holds: refused.

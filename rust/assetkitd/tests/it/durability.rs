@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 
 use assetkitd::domain::apply::{Failpoint, Policy};
-use tokio::io::AsyncBufReadExt;
 
-use crate::support::{TestServer, again, dump, physical};
+use assetkitd::store::{Engine, Location};
+
+use crate::support::{TestDb, TestServer, again, physical, spawn_binary};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_after_half_the_component_writes_leaves_the_database_as_before() {
@@ -30,17 +31,14 @@ async fn failure_after_half_the_component_writes_leaves_the_database_as_before()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_database_refuses_and_keeps_what_it_had() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("full.db");
+    crate::only_on!(Engine::Sqlite, "--max-db-size caps a SQLite file (a PostgreSQL quota is the DBA's)");
+    let test_db = TestDb::new();
+    let Location::Sqlite(db) = test_db.location.clone() else { unreachable!("a SQLite run") };
     // Size the cap just above the empty, migrated database.
-    drop(assetkitd::store::sqlite::open(&db).unwrap());
+    test_db.with(|_| ());
     let base_size = std::fs::metadata(&db).unwrap().len()
-        + std::fs::metadata(dir.path().join("full.db-wal")).map(|m| m.len()).unwrap_or(0);
-    let s = TestServer::start_with(|c| {
-        c.db = db.clone().into();
-        c.max_db_bytes = Some(base_size.max(200 * 1024) + 64 * 1024);
-    })
-    .await;
+        + std::fs::metadata(db.with_extension("db-wal")).map(|m| m.len()).unwrap_or(0);
+    let s = TestServer::start_on(test_db, |c| c.max_db_bytes = Some(base_size.max(200 * 1024) + 64 * 1024)).await;
     let mut accepted: i64 = 0;
     let mut refused = None;
     for i in 0..500 {
@@ -78,53 +76,27 @@ async fn full_database_refuses_and_keeps_what_it_had() {
     for t in burst {
         outcomes.push(t.await.unwrap());
     }
-    {
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        for (id, acknowledged) in &outcomes {
-            let stored: bool = conn
-                .query_row("SELECT EXISTS (SELECT 1 FROM applied_reports WHERE report_id = ?1)", [id], |r| r.get(0))
-                .unwrap();
-            assert_eq!(stored, *acknowledged, "report {id}: acknowledged {acknowledged}, stored {stored}");
-        }
+    for (id, acknowledged) in &outcomes {
+        let stored: i64 =
+            s.db.scalar("SELECT COUNT(*) FROM applied_reports WHERE report_id = ?1", assetkitd::args![id.as_str()]);
+        assert_eq!(stored == 1, *acknowledged, "report {id}: acknowledged {acknowledged}, stored {stored}");
     }
     accepted += outcomes.iter().filter(|(_, ok)| *ok).count() as i64;
     let s = std::sync::Arc::try_unwrap(s).ok().expect("all requests finished");
     let health = s.client.get(format!("{}/healthz", s.base)).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
-    s.stop().await;
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let db = s.stop_keeping_db().await;
+    let check: String = db.scalar("PRAGMA integrity_check", &[]);
     assert_eq!(check, "ok");
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM assets", [], |r| r.get(0)).unwrap();
+    let n: i64 = db.scalar("SELECT COUNT(*) FROM assets", &[]);
     assert_eq!(n, accepted);
-}
-
-struct Spawned {
-    child: tokio::process::Child,
-    base: String,
-}
-
-async fn spawn_binary(db: &std::path::Path) -> Spawned {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
-        .arg(db)
-        .env("ASSETKIT_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next_line().await.unwrap().expect("assetkitd printed its address");
-    let addr = line.strip_prefix("listening on ").unwrap().to_owned();
-    Spawned { child, base: format!("http://{addr}") }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("kill.db");
-    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "load", "agent").unwrap() };
-    let mut server = spawn_binary(&db).await;
+    let db = TestDb::new();
+    let key = db.create_key("load", "agent");
+    let mut server = spawn_binary(&db, &[], "warn", std::process::Stdio::inherit()).await;
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
     let (enough_tx, mut enough_rx) = tokio::sync::watch::channel(false);
     let client = crate::support::client();
@@ -173,11 +145,13 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
         t.await.unwrap();
     }
     let acked = acked.lock().unwrap().clone();
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(check, "ok");
-    let mut stmt = conn.prepare("SELECT 1 FROM applied_reports WHERE report_id = ?1").unwrap();
-    let missing: Vec<&String> = acked.iter().filter(|id| !stmt.exists([id.as_str()]).unwrap()).collect();
+    if db.engine() == Engine::Sqlite {
+        let check: String = db.scalar("PRAGMA integrity_check", &[]);
+        assert_eq!(check, "ok");
+    }
+    let stored: std::collections::HashSet<String> =
+        db.column("SELECT report_id FROM applied_reports", &[]).into_iter().collect();
+    let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged reports lost: {:?}",
@@ -190,10 +164,9 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_shuts_down_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("term.db");
-    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap() };
-    let mut server = spawn_binary(&db).await;
+    let db = TestDb::new();
+    let key = db.create_key("t", "agent");
+    let mut server = spawn_binary(&db, &[], "warn", std::process::Stdio::inherit()).await;
     let r = physical("term01", "TERM-1");
     let body = serde_json::to_vec(&r).unwrap();
     let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
@@ -206,5 +179,5 @@ async fn sigterm_shuts_down_cleanly() {
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
     let status = server.child.wait().await.unwrap();
     assert!(status.success(), "{status}");
-    assert!(dump(&db).contains("term01"));
+    assert!(db.dump().contains("term01"));
 }

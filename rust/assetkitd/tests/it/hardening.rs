@@ -3,13 +3,12 @@
 //! Every test ends the same way: the service still answers `/healthz` and a normal signed
 //! report.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use assetkitd::domain::apply::{Failpoint, Policy};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::support::{Console, TestServer, addr_of, physical, raw_http, sheet_with, signed_head, xlsx};
+use crate::support::{Console, TestDb, TestServer, addr_of, physical, raw_http, sheet_with, signed_head, xlsx};
 
 /// `/healthz` is 200 with the writer ok, and a fresh host's report lands.
 async fn still_serving(s: &TestServer, host: &str) {
@@ -22,9 +21,9 @@ async fn still_serving(s: &TestServer, host: &str) {
     assert!(started.elapsed() < Duration::from_secs(2), "a normal report took {:?}", started.elapsed());
 }
 
-fn assetkitd(db: &std::path::Path, args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_assetkitd")).args(args).arg("--db").arg(db).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout))
+fn assetkitd(db: &TestDb, args: &[&str]) -> (bool, String) {
+    let (ok, out, err) = crate::support::cli(db, args);
+    (ok, err + &out)
 }
 
 /// The crafted workbooks: each ~2 KB, each would cost gigabytes to read naively.
@@ -50,8 +49,8 @@ fn bombs() -> Vec<(&'static str, Vec<u8>, &'static str)> {
 
 #[test]
 fn import_bombs_are_refused_by_the_cli_with_the_limit_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("a.db");
+    let db = TestDb::new();
+    let dir = &db.dir;
     for (name, bytes, limit) in bombs() {
         assert!(bytes.len() < 1 << 20, "{name} is {} bytes", bytes.len());
         let file = dir.path().join(name);
@@ -85,10 +84,7 @@ fn import_bombs_are_refused_by_the_cli_with_the_limit_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_bombs_and_floods_are_refused_by_the_console() {
     let s = TestServer::start(Policy::Auto).await;
-    {
-        let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
-        assetkitd::domain::users::create_user(&mut conn, "alice", "correct horse battery", "test", 0).unwrap();
-    }
+    s.db.with(|db| assetkitd::domain::users::create_user(db, "alice", "correct horse battery", "test", 0).unwrap());
     let console = Console::login(&s.base, "alice", "correct horse battery").await;
     let before = s.dump();
     for (name, bytes, limit) in bombs() {
@@ -133,8 +129,9 @@ async fn a_report_that_panics_the_writer_fails_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_writer_stops_the_server_with_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = assetkitd::ServerConfig::new(dir.path().join("a.db"));
+    let db = TestDb::new();
+    let mut config = assetkitd::ServerConfig::new(db.location.clone());
+    config.secret_key_file = Some(db.key_file.clone());
     config.failpoint = Some(Failpoint { kill_writer_thread: true, ..Failpoint::default() });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -149,22 +146,12 @@ async fn a_dead_writer_stops_the_server_with_an_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_to_a_full_disk_never_stops_the_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("full.db");
-    let key = { assetkitd::cmd::keys::create_key(&db.clone().into(), None, "t", "agent").unwrap() };
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--db"])
-        .arg(&db)
-        .env("ASSETKIT_LOG", "debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::options().write(true).open("/dev/full").unwrap())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut out = tokio::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    tokio::io::AsyncBufReadExt::read_line(&mut out, &mut line).await.unwrap();
-    let base = format!("http://{}", line.trim().strip_prefix("listening on ").expect("the address"));
+    let db = TestDb::new();
+    let key = db.create_key("t", "agent");
+    let full = std::fs::File::options().write(true).open("/dev/full").unwrap();
+    // Debug logging: a line for nearly everything the server does.
+    let crate::support::Spawned { mut child, base } =
+        crate::support::spawn_binary(&db, &[], "debug", full.into()).await;
     let client = crate::support::client();
     for i in 0..20 {
         let body = serde_json::to_vec(&physical(&format!("full{i}"), &format!("FULL-{i}"))).unwrap();

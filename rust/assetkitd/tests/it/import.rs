@@ -1,24 +1,17 @@
 //! Purchase-list import through the admin CLI, and the link to the first report.
 
-use std::process::Command;
-
 use assetkitd::domain::apply::Policy;
 
-use crate::support::{TestServer, physical};
+use crate::support::{TestDb, TestServer, physical};
 
-fn assetkitd(db: &std::path::Path, args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_assetkitd")).args(args).arg("--db").arg(db).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn assetkitd(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+    crate::support::cli(db, args)
 }
 
 #[test]
 fn edge_cases_are_row_errors_and_a_dry_run_writes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("a.db");
+    let db = TestDb::new();
+    let dir = &db.dir;
     let csv = dir.path().join("buy.csv");
     std::fs::write(
         &csv,
@@ -73,8 +66,8 @@ fn edge_cases_are_row_errors_and_a_dry_run_writes_nothing() {
 
 #[test]
 fn ten_thousand_rows_import() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("big.db");
+    let db = TestDb::new();
+    let dir = &db.dir;
     let csv = dir.path().join("big.csv");
     let mut text = String::from("SN,Vendor,Model,IDC,Rack,Position,Purchase Date,Warranty End\n");
     for i in 0..10_000 {
@@ -92,7 +85,7 @@ fn ten_thousand_rows_import() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_report_links_to_the_purchase_row_and_flags_mismatches() {
     let s = TestServer::start(Policy::Hostname).await;
-    let csv = s.db.with_file_name("buy.csv");
+    let csv = s.db.dir.path().join("buy.csv");
     std::fs::write(&csv, "SN,Vendor,Model,Memory,Disks,IDC,Rack\nPUR-777,Dell,PowerEdge R640,128GB,3x2TB,dc1,R07\nPUR-888,HP,ProLiant DL380,64GB,,dc1,R08\n").unwrap();
     let (ok, _, err) = assetkitd(&s.db, &["import", csv.to_str().unwrap()]);
     assert!(ok, "{err}");

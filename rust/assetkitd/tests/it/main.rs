@@ -9,4 +9,5 @@ mod hardening;
 mod import;
 mod migrations;
 mod rejections;
+mod replicas;
 mod support;

@@ -127,16 +127,12 @@ async fn bad_requests_write_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_is_refused_after_a_restart() {
     // Nonces live in the database: a restart does not reopen the window for a captured request.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("a.db");
-    let s = TestServer::start_with(|c| c.db = db.clone().into()).await;
+    let s = TestServer::start(Policy::Auto).await;
     let body = serde_json::to_vec(&physical("web04", "SN-W4")).unwrap();
     let h = signed(&s.agent, "POST", "/api/v1/reports", &body, 0);
     assert_eq!(s.send_with("POST", "/api/v1/reports", &body, &h).await.0, 200);
-    let agent = s.agent.clone();
-    s.stop().await;
-    let s2 = TestServer::start_with(|c| c.db = db.clone().into()).await;
-    let _ = agent;
+    let db = s.stop_keeping_db().await;
+    let s2 = TestServer::start_on(db, |_| {}).await;
     assert_rejected(&s2, 409, "replay", s2.send_with("POST", "/api/v1/reports", &body, &h).await).await;
     s2.stop().await;
 }
@@ -144,10 +140,9 @@ async fn replay_is_refused_after_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_key_is_refused() {
     let s = TestServer::start(Policy::Auto).await;
-    let (id, secret) = assetkitd::cmd::keys::create_key(&s.db.clone().into(), None, "short-lived", "agent").unwrap();
+    let (id, secret) = s.db.create_key("short-lived", "agent");
     let key = (id.clone(), secret);
-    let mut conn = assetkitd::store::sqlite::open(&s.db).unwrap();
-    assert!(assetkitd::domain::keys::revoke(&mut conn, &id, assetkit_sign::unix_now()).unwrap());
+    assert!(s.db.with(|db| assetkitd::domain::keys::revoke(db, &id, assetkit_sign::unix_now()).unwrap()));
     let body = serde_json::to_vec(&physical("web05", "SN-W5")).unwrap();
     let got = s.send_as(&key, "POST", "/api/v1/reports", &body).await;
     assert_eq!(got.0, 401);

@@ -1,4 +1,6 @@
-//! A real assetkitd on 127.0.0.1:0 with a temp SQLite file, and a signing client.
+//! A real assetkitd on 127.0.0.1:0 and a signing client, on the engine the run asks for:
+//! SQLite (a temp file, the default) or PostgreSQL (`ASSETKIT_TEST_DB=postgres`: a fresh
+//! database per test on the throw-away cluster of `tests/pg/up`). One test body serves both.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,11 +11,182 @@ use assetkit_core::model::{
 use assetkit_sign::Secret;
 use assetkitd::ServerConfig;
 use assetkitd::domain::apply::Policy;
-use serde_json::Value;
+use assetkitd::store::{self, Db, DbExt, Engine, FromValue, Location, Value};
+use serde_json::Value as Json;
+
+/// The engine this run tests.
+pub fn engine() -> Engine {
+    match std::env::var("ASSETKIT_TEST_DB").as_deref() {
+        Ok("postgres") => Engine::Postgres,
+        Ok("sqlite") | Err(_) => Engine::Sqlite,
+        Ok(other) => panic!("ASSETKIT_TEST_DB={other}: use sqlite or postgres"),
+    }
+}
+
+/// Skips the rest of a test that is about one engine's own feature (a SQLite file cap, say)
+/// when the run is on the other.
+#[macro_export]
+macro_rules! only_on {
+    ($engine:expr, $why:expr) => {
+        if $crate::support::engine() != $engine {
+            eprintln!("skipped on {}: {}", $crate::support::engine(), $why);
+            return;
+        }
+    };
+}
+
+/// The throw-away PostgreSQL cluster (started once by `tests/pg/up`, which is idempotent): the
+/// URL of its `postgres` database.
+pub fn pg_admin_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let up = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pg/up");
+        let out = std::process::Command::new(&up).output().expect("running tests/pg/up");
+        assert!(out.status.success(), "tests/pg/up failed: {}", String::from_utf8_lossy(&out.stderr));
+        let env_file = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let env = std::fs::read_to_string(&env_file).unwrap();
+        env.lines().find_map(|l| l.strip_prefix("PG_URL=")).expect("PG_URL in the env file").to_owned()
+    })
+    .clone()
+}
+
+static DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// Runs blocking database work on a thread of its own: the PostgreSQL driver runs its own event
+/// loop, which cannot start inside the test's async runtime (the server does the same with
+/// `spawn_blocking`).
+pub fn blocking<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+}
+
+/// A fresh, empty database on the run's engine, with its own server key file; dropped after.
+pub struct TestDb {
+    pub location: Location,
+    pub key_file: PathBuf,
+    pub dir: tempfile::TempDir,
+    pg: Option<String>,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        Self::on(engine())
+    }
+
+    pub fn on(engine: Engine) -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("server.key");
+        match engine {
+            Engine::Sqlite => TestDb { location: dir.path().join("assetkit.db").into(), key_file, dir, pg: None },
+            Engine::Postgres => {
+                let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
+                let admin = pg_admin_url();
+                blocking(|| {
+                    let mut db = store::connect(&Location::parse(&admin).unwrap()).unwrap();
+                    db.batch(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+                    db.batch(&format!("CREATE DATABASE {name}")).unwrap();
+                });
+                let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+                TestDb { location: Location::parse(&url).unwrap(), key_file, dir, pg: Some(name) }
+            }
+        }
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.location.engine()
+    }
+
+    /// Another handle on the same database (a second replica's view); the first one owns it.
+    pub fn share(&self) -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        TestDb { location: self.location.clone(), key_file: self.key_file.clone(), dir, pg: None }
+    }
+
+    /// Runs `f` on a connection (migrating the database on first use), off the async runtime.
+    pub fn with<T: Send>(&self, f: impl FnOnce(&mut dyn Db) -> T + Send) -> T {
+        blocking(|| f(store::connect(&self.location).unwrap().as_mut()))
+    }
+
+    /// The first column of every row of `sql` (`?N` placeholders, either engine).
+    pub fn column<T: FromValue + Send>(&self, sql: &str, params: &[Value]) -> Vec<T> {
+        self.with(|db| db.column(sql, params).unwrap())
+    }
+
+    /// The first column of the first row.
+    pub fn scalar<T: FromValue + Send>(&self, sql: &str, params: &[Value]) -> T {
+        self.with(|db| db.scalar(sql, params).unwrap())
+    }
+
+    /// Every row of every table, as text: to show that nothing was written.
+    pub fn dump(&self) -> String {
+        self.with(|db| Self::dump_of(db, self.engine()))
+    }
+
+    fn dump_of(db: &mut dyn Db, engine: Engine) -> String {
+        let tables: Vec<String> = match engine {
+            Engine::Sqlite => db.column(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
+                 AND name NOT LIKE 'assets_fts%' ORDER BY name",
+                &[],
+            ),
+            Engine::Postgres => db.column(
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
+                 AND table_type = 'BASE TABLE' ORDER BY 1",
+                &[],
+            ),
+        }
+        .unwrap();
+        let mut out = String::new();
+        for t in tables {
+            let mut rows: Vec<String> = db
+                .query(&format!("SELECT * FROM {t}"), &[])
+                .unwrap()
+                .into_iter()
+                .map(|r| {
+                    r.0.iter()
+                        .map(|v| match v {
+                            Value::Text(s) => s.clone(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            rows.sort();
+            out.push_str(&format!("== {t}\n{}\n", rows.join("\n")));
+        }
+        out
+    }
+
+    /// The arguments that point the `assetkitd` binary at this database.
+    pub fn cli_args(&self) -> Vec<String> {
+        let db = match &self.location {
+            Location::Sqlite(p) => p.display().to_string(),
+            Location::Postgres(url) => url.clone(),
+        };
+        vec!["--db".into(), db, "--secret-key-file".into(), self.key_file.display().to_string()]
+    }
+
+    /// A key made as `assetkitd keys create` makes it.
+    pub fn create_key(&self, name: &str, scope: &str) -> (String, Secret) {
+        blocking(|| assetkitd::cmd::keys::create_key(&self.location, Some(&self.key_file), name, scope).unwrap())
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg {
+            blocking(|| {
+                if let Ok(mut db) = store::connect(&Location::parse(&pg_admin_url()).unwrap()) {
+                    let _ = db.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            });
+        }
+    }
+}
 
 pub struct TestServer {
     pub base: String,
-    pub db: PathBuf,
+    pub db: TestDb,
     pub agent: (String, Secret),
     pub admin: (String, Secret),
     pub client: reqwest::Client,
@@ -22,7 +195,6 @@ pub struct TestServer {
     pub credentials: std::sync::Mutex<std::collections::HashMap<String, (String, Secret)>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -31,12 +203,15 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = ServerConfig::new(dir.path().join("assetkit.db"));
+        Self::start_on(TestDb::new(), configure).await
+    }
+
+    /// A server on `db` (a second replica shares it).
+    pub async fn start_on(db: TestDb, configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let mut config = ServerConfig::new(db.location.clone());
+        config.secret_key_file = Some(db.key_file.clone());
         configure(&mut config);
-        let assetkitd::store::Location::Sqlite(db) = config.db.clone();
-        let key = |name, scope| assetkitd::cmd::keys::create_key(&config.db, None, name, scope).unwrap();
-        let (agent, admin) = (key("test agents", "agent"), key("test admin", "admin"));
+        let (agent, admin) = (db.create_key("test agents", "agent"), db.create_key("test admin", "admin"));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -52,22 +227,28 @@ impl TestServer {
             credentials: Default::default(),
             shutdown: Some(tx),
             task: Some(task),
-            _dir: dir,
         }
     }
 
-    /// Stops the server gracefully and waits for the writer to finish.
-    pub async fn stop(mut self) {
+    /// Stops the server gracefully and waits for the writer to finish; the database stays.
+    pub async fn stop_keeping_db(mut self) -> TestDb {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap().unwrap();
         }
+        let TestServer { db, .. } = self;
+        db
+    }
+
+    /// Stops the server gracefully and waits for the writer to finish.
+    pub async fn stop(self) {
+        drop(self.stop_keeping_db().await);
     }
 
     /// A signed request with an explicit key.
-    pub async fn send_as(&self, key: &(String, Secret), method: &str, path: &str, body: &[u8]) -> (u16, Value) {
+    pub async fn send_as(&self, key: &(String, Secret), method: &str, path: &str, body: &[u8]) -> (u16, Json) {
         let headers = assetkit_sign::sign(&key.0, &key.1, method, path, body);
         self.send_with(method, path, body, &headers).await
     }
@@ -79,7 +260,7 @@ impl TestServer {
         path: &str,
         body: &[u8],
         headers: &assetkit_sign::SignedHeaders,
-    ) -> (u16, Value) {
+    ) -> (u16, Json) {
         let mut req = self.client.request(method.parse().unwrap(), format!("{}{path}", self.base)).body(body.to_vec());
         for (name, value) in headers.pairs() {
             req = req.header(name, value);
@@ -90,13 +271,13 @@ impl TestServer {
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (status, serde_json::from_str(&text).unwrap_or(Json::String(text)))
     }
 
     /// Posts a report as the host's agent would: signed with the host's credential once the
     /// receiver issued one (looked up by the cert hostname, else the hostname), else with the
     /// fleet key; a credential in the answer is kept.
-    pub async fn report(&self, report: &Report) -> (u16, Value) {
+    pub async fn report(&self, report: &Report) -> (u16, Json) {
         let names: Vec<String> =
             [&report.host.cert_hostname, &report.host.hostname].into_iter().flatten().cloned().collect();
         let key = {
@@ -115,7 +296,7 @@ impl TestServer {
     }
 
     /// Posts a report signed with `key`.
-    pub async fn report_as(&self, key: &(String, Secret), report: &Report) -> (u16, Value) {
+    pub async fn report_as(&self, key: &(String, Secret), report: &Report) -> (u16, Json) {
         let body = serde_json::to_vec(report).unwrap();
         self.send_as(key, "POST", "/api/v1/reports", &body).await
     }
@@ -126,62 +307,30 @@ impl TestServer {
     }
 
     /// Posts and expects 200.
-    pub async fn report_ok(&self, report: &Report) -> Value {
+    pub async fn report_ok(&self, report: &Report) -> Json {
         let (status, body) = self.report(report).await;
         assert_eq!(status, 200, "{body}");
         body
     }
 
-    pub async fn admin_get(&self, path: &str) -> Value {
+    pub async fn admin_get(&self, path: &str) -> Json {
         let (status, body) = self.send_as(&self.admin, "GET", path, b"").await;
         assert_eq!(status, 200, "GET {path}: {body}");
         body
     }
 
-    pub async fn changes(&self, asset_id: i64) -> Vec<Value> {
+    pub async fn changes(&self, asset_id: i64) -> Vec<Json> {
         self.admin_get(&format!("/api/v1/assets/{asset_id}/changes")).await["changes"].as_array().unwrap().clone()
     }
 
-    pub async fn assets(&self) -> Vec<Value> {
+    pub async fn assets(&self) -> Vec<Json> {
         self.admin_get("/api/v1/assets?per_page=500").await["assets"].as_array().unwrap().clone()
     }
 
     /// Every row of every table, as text: to show that nothing was written.
     pub fn dump(&self) -> String {
-        dump(&self.db)
+        self.db.dump()
     }
-}
-
-pub fn dump(db: &std::path::Path) -> String {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let mut out = String::new();
-    for t in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
-        let cols = stmt.column_count();
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| {
-                Ok((0..cols)
-                    .map(|i| match r.get_ref(i).unwrap() {
-                        rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                        other => format!("{other:?}"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|"))
-            })
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        rows.sort();
-        out.push_str(&format!("== {t}\n{}\n", rows.join("\n")));
-    }
-    out
 }
 
 /// An HTTP client (rustls with the ring provider, as the agent uses).
@@ -464,4 +613,41 @@ pub fn sheet_with(cells: &[(&str, &str)]) -> Vec<u8> {
         r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>{body}</sheetData></worksheet>"#
     )
     .into_bytes()
+}
+
+/// `assetkitd ARGS --db ... --secret-key-file ...`: (success, stdout, stderr).
+pub fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_assetkitd")).args(args).args(db.cli_args()).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The real binary serving `db` on 127.0.0.1:0.
+pub struct Spawned {
+    pub child: tokio::process::Child,
+    pub base: String,
+}
+
+/// Starts `assetkitd serve` on `db` with `extra` arguments, logging at `log` to `stderr`; returns
+/// once it is listening.
+pub async fn spawn_binary(db: &TestDb, extra: &[&str], log: &str, stderr: std::process::Stdio) -> Spawned {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_assetkitd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--print-addr"])
+        .args(db.cli_args())
+        .args(extra)
+        .env("ASSETKIT_LOG", log)
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().expect("assetkitd printed its address");
+    let addr = line.strip_prefix("listening on ").unwrap().to_owned();
+    Spawned { child, base: format!("http://{addr}") }
 }

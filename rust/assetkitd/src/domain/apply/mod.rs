@@ -162,6 +162,21 @@ pub fn digest(report: &Report) -> String {
     hex::encode(Sha256::digest(&bytes))
 }
 
+/// What applying `report` from `sender` must not interleave with, as writer lock names: its
+/// report id, every name and serial it could be matched by, and the asset its credential writes.
+/// Two reports that could resolve to the same asset (or create it) share a name, so replicas
+/// apply them one after the other and a host is never created twice.
+pub fn locks(report: &Report, sender: &Sender) -> Vec<String> {
+    let names = Names::of(report, Policy::Sn);
+    let mut locks = vec![format!("report:{}", report.report_id)];
+    locks.extend([names.current, names.cert].into_iter().flatten().map(|n| format!("name:{}", n.to_lowercase())));
+    locks.extend(names.serial.map(|s| format!("serial:{s}")));
+    if let Sender::Host { asset_id, .. } = sender {
+        locks.push(format!("asset:{asset_id}"));
+    }
+    locks
+}
+
 /// Applies `report` (whose raw JSON is `raw`).
 pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> Result<Answer> {
     if let Some(first) = already_applied(db, report, ctx)? {

@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod import;
 pub mod keys;
 pub mod serve;
+pub mod storage;
 pub mod users;
 
 use std::time::Duration;
@@ -100,6 +101,9 @@ pub enum Command {
     /// Host credentials: pre-enrol a host, allow a re-enrolment, revoke a credential.
     #[command(subcommand)]
     Hosts(hosts::HostsCommand),
+    /// Move the inventory to another store (SQLite to PostgreSQL), and compare two stores.
+    #[command(subcommand)]
+    Store(storage::StoreCommand),
 }
 
 impl Cli {
@@ -122,6 +126,7 @@ impl Cli {
             Command::Import(args) => import::run(args),
             Command::Users(cmd) => users::run(cmd),
             Command::Hosts(cmd) => hosts::run(cmd),
+            Command::Store(cmd) => storage::run(cmd),
         }
     }
 }

@@ -64,7 +64,10 @@ impl From<Error> for ApiError {
             Error::Store(WriteFailure::Db(ref db))
                 if matches!(db.kind, DbErrorKind::Unavailable | DbErrorKind::Retry) =>
             {
-                tracing::warn!(error = %crate::log::clip(&db.message), "database unavailable");
+                static LINES: crate::log::Limiter = crate::log::Limiter::new(5, std::time::Duration::from_secs(60));
+                if let Some(suppressed) = LINES.allow("unavailable") {
+                    tracing::warn!(error = %crate::log::clip(&db.message), suppressed, "database unavailable");
+                }
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

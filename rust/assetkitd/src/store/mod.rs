@@ -6,9 +6,11 @@
 //! - [`postgres`]: the scale-out engine (TLS, migrations, pool, reconnection).
 //! - [`writer`]: writer threads (one on SQLite, several on PostgreSQL), group commit, one
 //!   savepoint per job, nonces.
+//! - [`copy`]: `store copy` and `store verify`, across engines.
 //! - [`secrets`]: secrets at rest, sealed under a server key kept outside the database.
 //! - [`time`]: unix seconds and RFC 3339.
 
+pub mod copy;
 pub mod db;
 pub mod postgres;
 pub mod secrets;

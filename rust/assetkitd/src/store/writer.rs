@@ -432,7 +432,10 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
         if db.in_transaction() {
             let _ = db.batch("ROLLBACK");
         }
-        tracing::error!(error = %e, jobs = size, db = %name, "cannot begin a transaction; nothing from this batch was written");
+        static LINES: crate::log::Limiter = crate::log::Limiter::new(5, Duration::from_secs(60));
+        if let Some(suppressed) = LINES.allow("begin") {
+            tracing::warn!(error = %e, jobs = size, suppressed, db = %name, "cannot begin a transaction; nothing from this batch was written");
+        }
         for job in batch {
             job.fail(&e);
         }
@@ -466,10 +469,11 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
         if db.in_transaction() {
             let _ = db.batch("ROLLBACK");
         }
-        Err(DbError::new(
-            DbErrorKind::Other,
-            "the transaction was rolled back by the database; nothing from this batch was written",
-        ))
+        Err(if db.is_broken() {
+            DbError::new(DbErrorKind::Unavailable, "the connection to the database was lost")
+        } else {
+            DbError::new(DbErrorKind::Other, "the transaction was rolled back by the database")
+        })
     } else {
         db.batch("COMMIT")
     };
@@ -479,7 +483,14 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             if db.in_transaction() {
                 let _ = db.batch("ROLLBACK");
             }
-            tracing::error!(%error, jobs = size, db = %name, "transaction failed; nothing from this batch was written");
+            static LINES: crate::log::Limiter = crate::log::Limiter::new(5, Duration::from_secs(60));
+            if error.kind == DbErrorKind::Unavailable {
+                if let Some(suppressed) = LINES.allow("lost") {
+                    tracing::warn!(%error, jobs = size, suppressed, db = %name, "database unavailable; nothing from this batch was written");
+                }
+            } else {
+                tracing::error!(%error, jobs = size, db = %name, "transaction failed; nothing from this batch was written");
+            }
             replies.into_iter().for_each(|r| r(Some(&error)));
             for job in jobs {
                 job.fail(&error);

@@ -1,12 +1,10 @@
 //! One report is one transaction, acknowledged only once durable.
 
-use std::sync::{Arc, Mutex};
-
 use assetkitd::domain::apply::{Failpoint, Policy};
 
 use assetkitd::store::{Engine, Location};
 
-use crate::support::{TestDb, TestServer, again, physical, spawn_binary};
+use crate::support::{TestDb, TestServer, again, load, physical, spawn_binary, until_count};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failure_after_half_the_component_writes_leaves_the_database_as_before() {
@@ -97,54 +95,16 @@ async fn sigkill_under_load_loses_no_acknowledged_report() {
     let db = TestDb::new();
     let key = db.create_key("load", "agent");
     let mut server = spawn_binary(&db, &[], "warn", std::process::Stdio::inherit()).await;
-    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
-    let (enough_tx, mut enough_rx) = tokio::sync::watch::channel(false);
-    let client = crate::support::client();
-    let mut tasks = Vec::new();
-    for worker in 0..16 {
-        let (client, base, key, acked, enough_tx) =
-            (client.clone(), server.base.clone(), key.clone(), acked.clone(), enough_tx.clone());
-        tasks.push(tokio::spawn(async move {
-            // Each host signs with its own credential once the receiver issued one, as agents do.
-            let mut creds: std::collections::HashMap<String, (String, assetkit_sign::Secret)> = Default::default();
-            for i in 0.. {
-                let host = format!("load-{worker}-{}", i % 40);
-                let mut r = physical(&host, &format!("LOAD-{worker}-{}", i % 40));
-                r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
-                let body = serde_json::to_vec(&r).unwrap();
-                let signer = creds.get(&host).cloned().unwrap_or_else(|| key.clone());
-                let h = assetkit_sign::sign(&signer.0, &signer.1, "POST", "/api/v1/reports", &body);
-                let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
-                for (n, v) in h.pairs() {
-                    req = req.header(n, v);
-                }
-                match req.send().await {
-                    Ok(resp) if resp.status().as_u16() == 200 => {
-                        let answer: serde_json::Value = resp.json().await.unwrap_or_default();
-                        if let (Some(id), Some(secret)) =
-                            (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
-                        {
-                            creds.insert(host, (id.to_owned(), assetkit_sign::Secret::new(secret)));
-                        }
-                        let mut a = acked.lock().unwrap();
-                        a.push(r.report_id.clone());
-                        if a.len() >= 300 {
-                            let _ = enough_tx.send(true);
-                        }
-                    }
-                    Ok(resp) => panic!("unexpected status {}", resp.status()),
-                    Err(_) => return, // the server is gone
-                }
-            }
-        }));
-    }
-    drop(enough_tx);
-    enough_rx.wait_for(|v| *v).await.unwrap();
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let progress = std::sync::Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let running = {
+        let (bases, progress) = ([server.base.clone()], progress.clone());
+        tokio::spawn(async move { load(&bases, &key, 16, stop, progress).await })
+    };
+    until_count(&progress, 300, std::time::Duration::from_secs(60)).await;
     server.child.kill().await.unwrap(); // SIGKILL, requests still in flight
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let acked = acked.lock().unwrap().clone();
+    let seen = running.await.unwrap(); // every worker ends when its server is gone
+    let acked = seen.acked;
     if db.engine() == Engine::Sqlite {
         let check: String = db.scalar("PRAGMA integrity_check", &[]);
         assert_eq!(check, "ok");

@@ -10,4 +10,5 @@ mod import;
 mod migrations;
 mod rejections;
 mod replicas;
+mod store_copy;
 mod support;

@@ -1,123 +1,137 @@
-//! A database written by an older assetkitd is migrated in place, data kept.
+//! A database written by an older assetkitd is migrated in place, data kept; a newer one is
+//! refused. On the run's engine: each engine has its own migrations, with the same versions.
+
+use assetkitd::store::{Db, DbExt, Engine, Location};
+
+use crate::support::{TestDb, blocking};
+
+/// The engine's migration files, in order.
+fn migrations(engine: Engine) -> [&'static str; 4] {
+    match engine {
+        Engine::Sqlite => [
+            include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
+            include_str!("../../src/store/migrations/sqlite/0002_console.sql"),
+            include_str!("../../src/store/migrations/sqlite/0003_list_performance.sql"),
+            include_str!("../../src/store/migrations/sqlite/0004_host_credentials.sql"),
+        ],
+        Engine::Postgres => [
+            include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
+            include_str!("../../src/store/migrations/postgres/0002_console.sql"),
+            include_str!("../../src/store/migrations/postgres/0003_list_performance.sql"),
+            include_str!("../../src/store/migrations/postgres/0004_host_credentials.sql"),
+        ],
+    }
+}
+
+/// A connection that does not migrate: what an older assetkitd had.
+fn raw(db: &TestDb) -> Box<dyn Db + Send> {
+    match &db.location {
+        Location::Sqlite(path) => Box::new(rusqlite::Connection::open(path).unwrap()),
+        Location::Postgres(url) => Box::new(assetkitd::store::postgres::Target::parse(url).unwrap().connect().unwrap()),
+    }
+}
+
+/// Records schema `version` as the engine's migrator does.
+fn set_version(db: &mut dyn Db, version: u32) {
+    match db.engine() {
+        Engine::Sqlite => db.batch(&format!("PRAGMA user_version = {version}")).unwrap(),
+        Engine::Postgres => {
+            db.batch("CREATE TABLE IF NOT EXISTS assetkit_schema (version BIGINT NOT NULL)").unwrap();
+            db.execute("DELETE FROM assetkit_schema", &[]).unwrap();
+            db.execute("INSERT INTO assetkit_schema (version) VALUES (?1)", assetkitd::args![version]).unwrap();
+        }
+    }
+}
+
+/// What an older assetkitd at `version` left: its schema and `rows`.
+fn old_database(db: &TestDb, version: usize, rows: &[&str]) {
+    blocking(|| {
+        let mut conn = raw(db);
+        for sql in &migrations(db.engine())[..version] {
+            conn.batch(sql).unwrap();
+        }
+        set_version(conn.as_mut(), version as u32);
+        for row in rows {
+            conn.execute(row, &[]).unwrap();
+        }
+    });
+}
 
 #[test]
 fn version_1_database_is_migrated_with_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("old.db");
-    {
-        // What assetkitd 0.1 at schema version 1 left on disk.
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(include_str!("../../src/store/migrations/sqlite/0001_inventory.sql")).unwrap();
-        conn.pragma_update(None, "user_version", 1).unwrap();
-        conn.execute(
-            "INSERT INTO assets (hostname, serial_number, status, ips, source, last_report, created_at, updated_at) \
-             VALUES ('legacy-01', 'LEG-1', 'online', '10.9.8.7', 'report', '{\"schema_version\": 1}', 1, 1)",
-            [],
-        )
-        .unwrap();
-    }
-    let mut conn = assetkitd::store::sqlite::open(&db).unwrap();
-    let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
-    assert_eq!(version, assetkitd::store::sqlite::schema_version());
-    let report: String =
-        conn.query_row("SELECT report FROM asset_reports WHERE asset_id = 1", [], |r| r.get(0)).unwrap();
-    assert_eq!(report, "{\"schema_version\": 1}");
-    // The search index was built for existing rows.
-    let filter = assetkitd::domain::inventory::AssetFilter { q: Some("10.9.8".into()), ..Default::default() };
-    let page = assetkitd::domain::inventory::list_assets(&mut conn, &filter, 0).unwrap();
-    assert_eq!(page.total, 1);
-    assert_eq!(page.assets[0]["hostname"], "legacy-01");
-    drop(conn);
+    let db = TestDb::new();
+    old_database(
+        &db,
+        1,
+        &["INSERT INTO assets (hostname, serial_number, status, ips, source, last_report, created_at, updated_at) \
+           VALUES ('legacy-01', 'LEG-1', 'online', '10.9.8.7', 'report', '{\"schema_version\": 1}', 1, 1)"],
+    );
+    db.with(|conn| {
+        let report: String = conn.scalar("SELECT report FROM asset_reports WHERE asset_id = 1", &[]).unwrap();
+        assert_eq!(report, "{\"schema_version\": 1}");
+        // The search index was built for existing rows.
+        let filter = assetkitd::domain::inventory::AssetFilter { q: Some("10.9.8".into()), ..Default::default() };
+        let page = assetkitd::domain::inventory::list_assets(conn, &filter, 0).unwrap();
+        assert_eq!(page.total, 1);
+        assert_eq!(page.assets[0]["hostname"], "legacy-01");
+        let enrolment: String = conn.scalar("SELECT enrolment FROM assets WHERE id = 1", &[]).unwrap();
+        assert_eq!(enrolment, "none");
+    });
     // Opening again is a no-op.
-    assetkitd::store::sqlite::open(&db).unwrap();
+    db.with(|_| ());
 }
 
 #[test]
 fn a_newer_database_is_refused_with_advice() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("new.db");
-    drop(assetkitd::store::sqlite::open(&db).unwrap());
-    rusqlite::Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
-    let err = assetkitd::store::sqlite::open(&db).unwrap_err().to_string();
+    let db = TestDb::new();
+    db.with(|conn| set_version(conn, 99));
+    let err = blocking(|| assetkitd::store::connect(&db.location).err().expect("refused").to_string());
     assert!(err.contains("newer than this assetkitd") && err.contains("upgrade"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_without_credentials_seals_its_secrets_and_its_assets_enrol_on_their_next_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("v3.db");
+    let db = TestDb::new();
     let secret = "aks_legacy_plaintext_0123456789";
-    {
-        // What assetkitd left at schema version 3: plaintext key secrets, no credentials.
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        for sql in [
-            include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
-            include_str!("../../src/store/migrations/sqlite/0002_console.sql"),
-            include_str!("../../src/store/migrations/sqlite/0003_list_performance.sql"),
-        ] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 3).unwrap();
-        conn.execute(
-            "INSERT INTO api_keys (key_id, name, scope, secret, created_at) VALUES ('ak_legacy', 'fleet', 'agent', ?1, 1)",
-            [secret],
-        )
-        .unwrap();
-        conn.execute(
+    // What assetkitd left at schema version 3: plaintext key secrets, no credentials.
+    old_database(
+        &db,
+        3,
+        &[
+            &format!(
+                "INSERT INTO api_keys (key_id, name, scope, secret, created_at) VALUES ('ak_legacy', 'fleet', 'agent', '{secret}', 1)"
+            ),
             "INSERT INTO assets (hostname, serial_number, status, source, created_at, updated_at) \
              VALUES ('legacy-01', 'LEG-1', 'online', 'report', 1, 1)",
-            [],
-        )
-        .unwrap();
-    }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(assetkitd::serve(listener, assetkitd::ServerConfig::new(db.clone()), async {
-        let _ = rx.await;
-    }));
-    let client = crate::support::client();
-    let post = |key: (String, assetkit_sign::Secret), report: assetkit_core::Report| {
-        let client = client.clone();
-        let base = base.clone();
-        async move {
-            let body = serde_json::to_vec(&report).unwrap();
-            let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
-            let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
-            for (n, v) in h.pairs() {
-                req = req.header(n, v);
-            }
-            let resp = req.send().await.unwrap();
-            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap())
-        }
-    };
+        ],
+    );
+    let s = crate::support::TestServer::start_on(db, |_| {}).await;
     let fleet = ("ak_legacy".to_owned(), assetkit_sign::Secret::new(secret));
     // The legacy asset enrols on its next report, through the old fleet key.
-    let (status, answer) = post(fleet.clone(), crate::support::physical("legacy-01", "LEG-1")).await;
+    let (status, answer) = s.report_as(&fleet, &crate::support::physical("legacy-01", "LEG-1")).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["asset_id"], 1, "the existing asset, not a new one");
     let host = (
         answer["host_key_id"].as_str().unwrap().to_owned(),
         assetkit_sign::Secret::new(answer["host_secret"].as_str().unwrap()),
     );
-    let (status, _) = post(host, crate::support::physical("legacy-01", "LEG-1")).await;
+    let (status, _) = s.report_as(&host, &crate::support::physical("legacy-01", "LEG-1")).await;
     assert_eq!(status, 200);
-    let _ = tx.send(());
-    server.await.unwrap().unwrap();
+    let db = s.stop_keeping_db().await;
     // The plaintext secret is gone from the database.
-    let stored: String = rusqlite::Connection::open(&db)
-        .unwrap()
-        .query_row("SELECT secret FROM api_keys WHERE key_id = 'ak_legacy'", [], |r| r.get(0))
-        .unwrap();
+    let stored: String = db.scalar("SELECT secret FROM api_keys WHERE key_id = 'ak_legacy'", &[]);
     assert!(stored.starts_with("sealed:v1:"), "{stored}");
-    // Nor is it left in freed pages or the log (secure_delete).
-    for file in [db.clone(), db.with_extension("db-wal")] {
-        if let Ok(bytes) = std::fs::read(&file) {
-            assert!(
-                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
-                "{} holds the old secret",
-                file.display()
-            );
+    assert!(!db.dump().contains(secret), "the old secret is still in a table");
+    // Nor is it left in SQLite's freed pages or log (secure_delete).
+    if let Location::Sqlite(path) = &db.location {
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            if let Ok(bytes) = std::fs::read(&file) {
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{} holds the old secret",
+                    file.display()
+                );
+            }
         }
     }
 }

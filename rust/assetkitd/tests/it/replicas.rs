@@ -1,12 +1,14 @@
 //! Several receivers on one PostgreSQL database: the same semantics as one.
 
 use std::collections::HashSet;
+use std::process::Stdio;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use assetkitd::domain::apply::Policy;
 use assetkitd::store::Engine;
 
-use crate::support::{TestDb, TestServer, physical};
+use crate::support::{TestDb, TestServer, blocking, load, pg_ctl, pg_up, physical, spawn_binary, until_count};
 
 /// Two replicas of the same database.
 async fn two_replicas(policy: Policy) -> (Arc<TestServer>, Arc<TestServer>) {
@@ -61,4 +63,107 @@ async fn a_nonce_used_on_one_replica_is_a_replay_on_the_other() {
     assert_eq!(status, 200, "{answer}");
     let (status, answer) = b.send_with("POST", "/api/v1/reports", &body, &signed).await;
     assert_eq!((status, answer["error"]["code"].as_str()), (409, Some("replay")), "{answer}");
+}
+
+/// Every acknowledged report is stored.
+fn all_stored(db: &TestDb, acked: &[String]) {
+    let stored: HashSet<String> = db.column("SELECT report_id FROM applied_reports", &[]).into_iter().collect();
+    let missing: Vec<&String> = acked.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged reports lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_of_one_replica_under_load_loses_no_acknowledged_report() {
+    crate::only_on!(Engine::Postgres, "replicas share a PostgreSQL database");
+    let db = TestDb::new();
+    let fleet = db.create_key("load", "agent");
+    let mut doomed = spawn_binary(&db, &[], "warn", Stdio::inherit()).await;
+    let survivor = spawn_binary(&db, &[], "warn", Stdio::inherit()).await;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let progress = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let bases = [doomed.base.clone(), survivor.base.clone()];
+    let running = {
+        let (fleet, progress) = (fleet.clone(), progress.clone());
+        tokio::spawn(async move { load(&bases, &fleet, 8, stop, progress).await })
+    };
+    until_count(&progress, 300, Duration::from_secs(60)).await;
+    doomed.child.kill().await.unwrap(); // SIGKILL, requests in flight on it
+    // The survivor goes on serving.
+    let after_kill = *progress.borrow();
+    until_count(&progress, after_kill + 100, Duration::from_secs(60)).await;
+    stop_tx.send(true).unwrap();
+    let seen = running.await.unwrap();
+    assert!(seen.acked.len() >= 400, "{seen:?}");
+    all_stored(&db, &seen.acked);
+    drop(survivor);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgresql_restart_under_load_is_503_then_recovery_and_loses_nothing() {
+    crate::only_on!(Engine::Postgres, "a PostgreSQL outage");
+    // A cluster of its own: restarting the shared one would fail the tests running beside it.
+    let cluster = std::env::temp_dir().join(format!("assetkit-test-pg-restart-{}", std::process::id()));
+    let (admin, dir) = pg_up(Some(&cluster));
+    let db = TestDb::on_cluster(&admin);
+    let fleet = db.create_key("load", "agent");
+    let server = spawn_binary(&db, &[], "warn", Stdio::inherit()).await;
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let progress = Arc::new(tokio::sync::watch::Sender::new(0u64));
+    let running = {
+        let (bases, fleet, progress) = ([server.base.clone()], fleet.clone(), progress.clone());
+        tokio::spawn(async move { load(&bases, &fleet, 8, stop, progress).await })
+    };
+    until_count(&progress, 200, Duration::from_secs(60)).await;
+    // Down (fast shutdown: sessions cut, as in a failover), then up again.
+    blocking(|| pg_ctl("stop", &dir));
+    let health = crate::support::client().get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 503, "not ready while the database is down");
+    blocking(|| pg_ctl("start", &dir));
+    // Reports land again once the replica has reconnected by itself.
+    let before = *progress.borrow();
+    until_count(&progress, before + 200, Duration::from_secs(60)).await;
+    stop_tx.send(true).unwrap();
+    let seen = running.await.unwrap();
+    assert!(seen.statuses.get(&503).copied().unwrap_or(0) > 0, "no 503 during the outage: {seen:?}");
+    assert_eq!(seen.unavailable_without_retry_after, 0, "every 503 says when to retry: {seen:?}");
+    let health = crate::support::client().get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    all_stored(&db, &seen.acked);
+    drop(server);
+    drop(db);
+    blocking(|| pg_ctl("stop", &dir));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_through_one_replica_stops_working_on_the_other_within_the_cache_ttl() {
+    crate::only_on!(Engine::Postgres, "replicas share a PostgreSQL database");
+    let (a, b) = two_replicas(Policy::Auto).await;
+    let key = a.db.create_key("soon revoked", "agent");
+    // B has the key in its cache.
+    let (status, _) = b.report_as(&key, &physical("ttl01", "SN-TTL1")).await;
+    assert_eq!(status, 200);
+    let revoked_at = Instant::now();
+    let (ok, _, err) = crate::support::cli(&a.db, &["keys", "revoke", &key.0]);
+    assert!(ok, "{err}");
+    // Each try is a fresh host (a fleet key may enrol new hosts): refused once the cache expires.
+    let mut n = 0;
+    loop {
+        n += 1;
+        let (status, body) = b.report_as(&key, &physical(&format!("ttl-next-{n}"), &format!("SN-TTLN-{n}"))).await;
+        if status == 401 {
+            assert!(body["error"]["message"].as_str().unwrap().contains("revoked"), "{body}");
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(revoked_at.elapsed() < Duration::from_secs(6), "still accepted after {:?}", revoked_at.elapsed());
+        tokio::task::yield_now().await;
+    }
+    assert!(revoked_at.elapsed() <= Duration::from_secs(6), "refused after {:?}", revoked_at.elapsed());
 }

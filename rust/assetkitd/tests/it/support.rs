@@ -39,15 +39,26 @@ macro_rules! only_on {
 /// URL of its `postgres` database.
 pub fn pg_admin_url() -> String {
     static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    URL.get_or_init(|| {
-        let up = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pg/up");
-        let out = std::process::Command::new(&up).output().expect("running tests/pg/up");
-        assert!(out.status.success(), "tests/pg/up failed: {}", String::from_utf8_lossy(&out.stderr));
-        let env_file = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        let env = std::fs::read_to_string(&env_file).unwrap();
-        env.lines().find_map(|l| l.strip_prefix("PG_URL=")).expect("PG_URL in the env file").to_owned()
-    })
-    .clone()
+    URL.get_or_init(|| pg_up(None).0).clone()
+}
+
+/// Starts (or finds) the cluster in `dir` (the shared one by default): its admin URL and its
+/// directory, for `tests/pg/ctl`.
+pub fn pg_up(dir: Option<&std::path::Path>) -> (String, PathBuf) {
+    let up = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pg/up");
+    let out = std::process::Command::new(&up).args(dir).output().expect("running tests/pg/up");
+    assert!(out.status.success(), "tests/pg/up failed: {}", String::from_utf8_lossy(&out.stderr));
+    let env_file = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let env = std::fs::read_to_string(&env_file).unwrap();
+    let url = env.lines().find_map(|l| l.strip_prefix("PG_URL=")).expect("PG_URL in the env file").to_owned();
+    (url, env_file.parent().unwrap().to_path_buf())
+}
+
+/// `tests/pg/ctl COMMAND DIR`.
+pub fn pg_ctl(command: &str, dir: &std::path::Path) {
+    let ctl = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/pg/ctl");
+    let out = std::process::Command::new(&ctl).arg(command).arg(dir).output().expect("running tests/pg/ctl");
+    assert!(out.status.success(), "tests/pg/ctl {command}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 static DATABASES: AtomicU64 = AtomicU64::new(0);
@@ -64,7 +75,8 @@ pub struct TestDb {
     pub location: Location,
     pub key_file: PathBuf,
     pub dir: tempfile::TempDir,
-    pg: Option<String>,
+    /// The cluster's admin URL and the database's name, when this handle owns a PostgreSQL one.
+    pg: Option<(String, String)>,
 }
 
 impl TestDb {
@@ -73,20 +85,31 @@ impl TestDb {
     }
 
     pub fn on(engine: Engine) -> TestDb {
+        match engine {
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let key_file = dir.path().join("server.key");
+                TestDb { location: dir.path().join("assetkit.db").into(), key_file, dir, pg: None }
+            }
+            Engine::Postgres => Self::on_cluster(&pg_admin_url()),
+        }
+    }
+
+    /// A fresh database on the PostgreSQL cluster whose admin URL is `admin`.
+    pub fn on_cluster(admin: &str) -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("server.key");
-        match engine {
-            Engine::Sqlite => TestDb { location: dir.path().join("assetkit.db").into(), key_file, dir, pg: None },
-            Engine::Postgres => {
+        {
+            {
                 let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
-                let admin = pg_admin_url();
+                let admin = admin.to_owned();
                 blocking(|| {
                     let mut db = store::connect(&Location::parse(&admin).unwrap()).unwrap();
                     db.batch(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
                     db.batch(&format!("CREATE DATABASE {name}")).unwrap();
                 });
                 let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-                TestDb { location: Location::parse(&url).unwrap(), key_file, dir, pg: Some(name) }
+                TestDb { location: Location::parse(&url).unwrap(), key_file, dir, pg: Some((admin, name)) }
             }
         }
     }
@@ -174,9 +197,9 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let Some(name) = &self.pg {
+        if let Some((admin, name)) = &self.pg {
             blocking(|| {
-                if let Ok(mut db) = store::connect(&Location::parse(&pg_admin_url()).unwrap()) {
+                if let Ok(mut db) = store::connect(&Location::parse(admin).unwrap()) {
                     let _ = db.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             });
@@ -617,8 +640,15 @@ pub fn sheet_with(cells: &[(&str, &str)]) -> Vec<u8> {
 
 /// `assetkitd ARGS --db ... --secret-key-file ...`: (success, stdout, stderr).
 pub fn cli(db: &TestDb, args: &[&str]) -> (bool, String, String) {
-    let out =
-        std::process::Command::new(env!("CARGO_BIN_EXE_assetkitd")).args(args).args(db.cli_args()).output().unwrap();
+    let mut all: Vec<&str> = args.to_vec();
+    let db_args = db.cli_args();
+    all.extend(db_args.iter().map(String::as_str));
+    cli_raw(&all)
+}
+
+/// `assetkitd ARGS`: (success, stdout, stderr).
+pub fn cli_raw(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_assetkitd")).args(args).output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -650,4 +680,88 @@ pub async fn spawn_binary(db: &TestDb, extra: &[&str], log: &str, stderr: std::p
     let line = lines.next_line().await.unwrap().expect("assetkitd printed its address");
     let addr = line.strip_prefix("listening on ").unwrap().to_owned();
     Spawned { child, base: format!("http://{addr}") }
+}
+
+/// What a load run saw.
+#[derive(Debug, Default)]
+pub struct LoadSeen {
+    /// Report ids answered 200.
+    pub acked: Vec<String>,
+    /// Answers by status (0: the connection failed).
+    pub statuses: std::collections::BTreeMap<u16, usize>,
+    /// 503 answers without a Retry-After header.
+    pub unavailable_without_retry_after: usize,
+}
+
+/// Sends changing reports of 40 hosts per worker, `workers` workers per base URL, as agents do
+/// (each host signs with its own credential once issued), until `stop` says so or, for a
+/// worker, until its server is gone. `progress` counts acknowledged reports as they come.
+pub async fn load(
+    bases: &[String],
+    fleet: &(String, Secret),
+    workers: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+    progress: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+) -> LoadSeen {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(LoadSeen::default()));
+    let client = client();
+    let mut tasks = Vec::new();
+    for (b, base) in bases.iter().enumerate() {
+        for w in 0..workers {
+            let (client, base, fleet, seen, progress, stop) =
+                (client.clone(), base.clone(), fleet.clone(), seen.clone(), progress.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut creds: std::collections::HashMap<String, (String, Secret)> = Default::default();
+                for i in 0u32.. {
+                    if *stop.borrow() {
+                        return;
+                    }
+                    let host = format!("load-{b}-{w}-{}", i % 40);
+                    let mut r = physical(&host, &format!("LOAD-{b}-{w}-{}", i % 40));
+                    r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
+                    let body = serde_json::to_vec(&r).unwrap();
+                    let signer = creds.get(&host).cloned().unwrap_or_else(|| fleet.clone());
+                    let h = assetkit_sign::sign(&signer.0, &signer.1, "POST", "/api/v1/reports", &body);
+                    let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
+                    for (n, v) in h.pairs() {
+                        req = req.header(n, v);
+                    }
+                    let Ok(resp) = req.send().await else {
+                        *seen.lock().unwrap().statuses.entry(0).or_default() += 1;
+                        return; // the server is gone
+                    };
+                    let status = resp.status().as_u16();
+                    let retry_after = resp.headers().contains_key("retry-after");
+                    let answer: Json = resp.json().await.unwrap_or_default();
+                    let mut seen = seen.lock().unwrap();
+                    *seen.statuses.entry(status).or_default() += 1;
+                    match status {
+                        200 => {
+                            if let (Some(id), Some(secret)) =
+                                (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
+                            {
+                                creds.insert(host, (id.to_owned(), Secret::new(secret)));
+                            }
+                            seen.acked.push(r.report_id.clone());
+                            progress.send_modify(|n| *n += 1);
+                        }
+                        503 if !retry_after => seen.unavailable_without_retry_after += 1,
+                        503 => {}
+                        other => panic!("unexpected status {other}: {answer}"),
+                    }
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    std::sync::Arc::try_unwrap(seen).unwrap().into_inner().unwrap()
+}
+
+/// Waits until `progress` reaches `n` (woken by each change; bounded by `limit`).
+pub async fn until_count(progress: &tokio::sync::watch::Sender<u64>, n: u64, limit: std::time::Duration) {
+    let mut rx = progress.subscribe();
+    let reached = tokio::time::timeout(limit, rx.wait_for(|v| *v >= n)).await;
+    assert!(reached.is_ok(), "only {} of {n} within {limit:?}", *progress.borrow());
 }

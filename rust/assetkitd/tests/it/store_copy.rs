@@ -1,0 +1,108 @@
+//! `assetkitd store copy` and `store verify`: a live SQLite inventory moved to the run's engine
+//! (PostgreSQL in the PostgreSQL run) and proved the same, then served.
+
+use assetkit_sign::Secret;
+use assetkitd::domain::apply::{self, Answer, Context, Policy, Sender};
+use assetkitd::store::secrets::Keyring;
+use assetkitd::store::{self, Engine};
+
+use crate::support::{TestDb, TestServer, again, blocking, cli, cli_raw, physical};
+
+/// 10,000 assets with their history, written through the domain as reports would be: each
+/// host's first report, then a second that replaces a disk and changes an MTU (change events).
+/// Returns one host's issued credential.
+fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
+    blocking(|| {
+        let ring = Keyring::open_or_create(&db.key_file).unwrap();
+        let mut conn = store::connect(&db.location).unwrap();
+        let fleet = Sender::Fleet { key_id: "ak_seed".into() };
+        let mut credential = None;
+        for chunk in (0..hosts).collect::<Vec<_>>().chunks(1000) {
+            store::transaction(conn.as_mut(), |db| {
+                for &i in chunk {
+                    let first = physical(&format!("copy-{i:05}"), &format!("COPY-{i:05}"));
+                    let mut second = again(&first);
+                    second.facts.disks.as_mut().unwrap()[0].serial_number = Some(format!("NEW-{i}"));
+                    second.facts.nics.as_mut().unwrap()[0].mtu = Some(9000);
+                    for r in [&first, &second] {
+                        let raw = serde_json::to_string(r).unwrap();
+                        let ctx = Context {
+                            policy: Policy::Auto,
+                            failpoint: None,
+                            ring: &ring,
+                            sender: &fleet,
+                            body_digest: &assetkit_sign::body_digest(raw.as_bytes()),
+                            now: 1_795_000_000 + i as i64,
+                        };
+                        let answer = apply::apply(db, r, &raw, &ctx)?;
+                        if let (Answer::Applied(o), None) = (&answer, &credential) {
+                            credential = o.credential.as_ref().map(|c| (c.key_id.clone(), c.secret.clone()));
+                        }
+                    }
+                }
+                Ok::<_, assetkitd::domain::Error>(())
+            })
+            .unwrap();
+        }
+        credential.expect("the first report enrolled its host")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_inventory_moves_whole_and_verify_proves_it() {
+    let source = TestDb::on(Engine::Sqlite);
+    let credential = seed(&source, 10_000);
+    source.create_key("fleet", "agent");
+    source.with(|db| assetkitd::domain::users::create_user(db, "alice", "correct horse battery", "test", 0).unwrap());
+    let csv = source.dir.path().join("buy.csv");
+    std::fs::write(&csv, "SN,Vendor,Model,IDC,Rack\nPUR-1,Dell,R640,dc1,R01\nPUR-2,HP,DL380,dc2,R02\n").unwrap();
+    let (ok, _, err) = cli(&source, &["import", csv.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let changes: i64 = source.scalar("SELECT COUNT(*) FROM changes", &[]);
+    assert!(changes >= 20_000, "history: {changes} change events");
+
+    // Into an empty store of the run's engine, with the same server key file.
+    let target = TestDb::new();
+    std::fs::copy(&source.key_file, &target.key_file).unwrap();
+    let (from, to) = (source.cli_args()[1].clone(), target.cli_args()[1].clone());
+    let (ok, out, err) = cli_raw(&["store", "copy", "--from", &from, "--to", &to]);
+    assert!(ok, "{err}");
+    assert!(out.contains("copied") && err.contains("assets") && err.contains("10002 rows"), "{out}\n{err}");
+    let (ok, out, err) = cli_raw(&["store", "verify", &from, &to]);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("the stores hold the same inventory"), "{out}");
+
+    // A second copy into the now non-empty store is refused, and writes nothing.
+    let (ok, _, err) = cli_raw(&["store", "copy", "--from", &from, "--to", &to]);
+    assert!(!ok && err.contains("not empty"), "{err}");
+
+    // One changed value, one missing row: verify says where, and fails.
+    target.with(|db| {
+        db.execute("UPDATE components SET data = '{}' WHERE asset_id = (SELECT MIN(asset_id) FROM components)", &[])
+            .unwrap();
+        db.execute("DELETE FROM admin_events WHERE id = (SELECT MAX(id) FROM admin_events)", &[]).unwrap();
+    });
+    let (ok, out, _) = cli_raw(&["store", "verify", &from, &to, "--json"]);
+    assert!(!ok);
+    let verdict: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let differ: Vec<&str> = verdict["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["same"] == false)
+        .map(|t| t["table"].as_str().unwrap())
+        .collect();
+    assert_eq!(differ, ["components", "admin_events"], "{out}");
+
+    // The copy serves: the host's credential (sealed, copied as it was) still writes its asset,
+    // and new assets get fresh ids after the copied ones.
+    let s = TestServer::start_on(target, |_| {}).await;
+    let (status, answer) = s.report_as(&credential, &physical("copy-00000", "COPY-00000")).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, created) = s.send_as(&s.admin, "POST", "/api/v1/assets", br#"{"hostname": "after-copy"}"#).await;
+    assert_eq!(status, 201, "{created}");
+    assert!(created["asset_id"].as_i64().unwrap() > 10_002, "{created}");
+    let page = s.admin_get("/api/v1/assets?q=copy-0999&per_page=50").await;
+    assert_eq!(page["total"], 10, "{page}");
+    s.stop().await;
+}

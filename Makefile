@@ -1,7 +1,8 @@
 # assetkit. The two commands of the README:
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
-.PHONY: demo test deps build rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
+# and the same main job on PostgreSQL (a throw-away cluster): make demo-pg
+.PHONY: demo demo-pg pg-test test deps build rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,6 +11,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 demo:
 	./scripts/demo.sh
 
+demo-pg: deps
+	./scripts/demo.sh postgres
+
 deps:
 	./scripts/deps.sh
 
@@ -17,12 +21,14 @@ build: deps
 	cargo build --workspace --all-targets
 	$(VENV)/bin/maturin develop --quiet
 
-# The whole suite: Rust unit + integration tests, packages, the Python extension, Salt, Ansible,
-# Cobbler rendering, the console in Chromium, then each fuzz target for FUZZ_SECONDS. sshd and
-# receivers are started by the tests.
+# The whole suite: Rust unit + integration tests (the receiver's on SQLite, then again on
+# PostgreSQL), packages, the Python extension, Salt, Ansible, Cobbler rendering, the console in
+# Chromium, then each fuzz target for FUZZ_SECONDS. sshd, PostgreSQL and receivers are started
+# by the tests.
 FUZZ_SECONDS ?= 60
 test: build lint
 	cargo test --workspace
+	$(MAKE) pg-test
 	$(MAKE) packages
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
 	$(VENV)/bin/python -m pytest tests
@@ -34,6 +40,10 @@ fuzz:
 
 rust-test:
 	cargo test --workspace
+
+# The receiver's integration suite against PostgreSQL (a throw-away cluster, tests/pg/up).
+pg-test:
+	ASSETKIT_TEST_DB=postgres cargo test -p assetkitd --test it
 
 python-test:
 	$(VENV)/bin/python -m pytest tests

@@ -1,16 +1,34 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: start assetkitd on a SQLite file, report this host into
-# it with the agent, and show the resulting asset. Everything lives in target/demo.
+# The main job: start assetkitd, report this host into it with the agent, and show the resulting
+# asset. Everything lives in target/demo (target/demo-pg).
+#
+#   scripts/demo.sh            on the embedded default, a SQLite file (make demo)
+#   scripts/demo.sh postgres   on PostgreSQL: a throw-away cluster from tests/pg/up (make demo-pg)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+engine=${1:-sqlite}
 bin=target/release
 demo=target/demo
+[[ $engine == postgres ]] && demo=target/demo-pg
 
 echo "==> building assetkit and assetkitd (release)"
 cargo build --release --quiet -p assetkit-cli -p assetkitd
 
 rm -rf "$demo" && mkdir -p "$demo"
-db=$demo/assetkit.db
+case $engine in
+  sqlite) db=$demo/assetkit.db ;;
+  postgres)
+    echo "==> starting a throw-away PostgreSQL cluster (tests/pg/up)"
+    # shellcheck disable=SC1090
+    source "$(tests/pg/up)"
+    "$PG_BIN/psql" -q "$PG_URL" -c 'DROP DATABASE IF EXISTS assetkit_demo' -c 'CREATE DATABASE assetkit_demo'
+    db="${PG_URL%/*}/assetkit_demo"
+    ;;
+  *) echo "usage: scripts/demo.sh [sqlite|postgres]" >&2; exit 2 ;;
+esac
+# The server key that seals secrets in the database: beside a SQLite file by default; given
+# explicitly here, as every PostgreSQL replica must be.
+export ASSETKIT_SECRET_KEY_FILE=$demo/server.key
 echo "==> creating an agent key in $db"
 key_json=$("$bin/assetkitd" keys create --db "$db" --name demo-agent --scope agent --json)
 key_id=$(printf '%s' "$key_json" | sed -E 's/.*"key_id":"([^"]+)".*/\1/')
@@ -29,6 +47,7 @@ cat > "$demo/agent.toml" <<TOML
 server    = "http://$addr"
 key_id    = "$key_id"
 key_file  = "$demo/key"
+host_key_file = "$demo/host.key"
 cert_file = "$demo/cert"
 spool_dir = "$demo/spool"
 plugins_dir = "$demo/plugins.d"

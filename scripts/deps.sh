@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, idempotently: Debian packages (sshd for SSH mode, Chromium
-# for the console, shellcheck for Cobbler snippets, rpm for package checks) and a Python venv in
+# for the console, shellcheck for Cobbler snippets, rpm for package checks, PostgreSQL for the
+# scale-out engine: the tests start throw-away clusters of their own) and a Python venv in
 # .venv with requirements-test.txt. Cargo tools for packages come from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv)
+packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

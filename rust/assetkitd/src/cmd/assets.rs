@@ -172,8 +172,9 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
                 );
             }
             out!(
-                "{} of {} assets (page {}, {} per page)",
+                "{} of {}{} assets (page {}, {} per page)",
                 result.assets.len(),
+                if result.total_exact { "" } else { "more than " },
                 result.total,
                 result.page,
                 result.per_page

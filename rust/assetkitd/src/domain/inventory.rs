@@ -36,8 +36,11 @@ pub struct AssetFilter {
 /// One page of assets.
 #[derive(Debug, Serialize)]
 pub struct AssetPage {
-    /// Matching assets in all pages.
+    /// Matching assets in all pages: exact, or (with `total_exact` false) a lower bound when a
+    /// filter other than status matches more than [`EXACT_COUNT_UP_TO`].
     pub total: u64,
+    /// Whether `total` is exact.
+    pub total_exact: bool,
     /// This page.
     pub page: u32,
     /// Page size.
@@ -45,6 +48,11 @@ pub struct AssetPage {
     /// The rows.
     pub assets: Vec<Value>,
 }
+
+/// Filtered lists (business unit, IDC, free text) are counted exactly up to this many matches;
+/// beyond, the total is this bound (`total_exact: false`), so that a broad filter over a million
+/// assets costs a bounded count rather than a scan. Lists by status alone are always exact.
+pub const EXACT_COUNT_UP_TO: u64 = 10_000;
 
 fn sort_clause(sort: Option<&str>) -> &'static str {
     match sort.unwrap_or("hostname") {
@@ -116,7 +124,7 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     // Search text is data: a control character (NUL, newline) is in no hostname, serial, IP or
     // MAC, so such a query matches nothing, and never reaches the full-text parser.
     if f.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
-        return Ok(AssetPage { total: 0, page, per_page, assets: Vec::new() });
+        return Ok(AssetPage { total: 0, total_exact: true, page, per_page, assets: Vec::new() });
     }
     // On SQLite `+col` disables an index for the page query; PostgreSQL has no such hint.
     let hint = if db.engine() == Engine::Sqlite { "+" } else { "" };
@@ -164,19 +172,31 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         if db.engine() == Engine::Postgres {
-            // The pg_trgm GIN index over exactly this expression (migrations/postgres/0003),
-            // case-insensitive like SQLite's trigram index; the term is a LIKE pattern with its
-            // wildcards escaped, so it is data.
+            // The pg_trgm GIN index over the text with punctuation spelled as letters
+            // (migrations/postgres/0005) finds the candidates; the plain text keeps the match
+            // exact. Case-insensitive like SQLite's trigram index; the term is a LIKE pattern
+            // with its wildcards escaped, so it is data.
+            const TEXT: &str = "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
+                                coalesce(a.ips, '') || ' ' || coalesce(a.macs, ''))";
+            let pattern = like(&q.to_lowercase());
+            let spelled: String = pattern
+                .chars()
+                .map(|c| match c {
+                    '.' => 'x',
+                    ':' => 'y',
+                    '-' => 'z',
+                    c => c,
+                })
+                .collect();
             both(
                 &mut args,
                 &|_, p| {
+                    let (spelled, plain) = (p(), p());
                     format!(
-                        "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
-                         coalesce(a.ips, '') || ' ' || coalesce(a.macs, '')) LIKE {} ESCAPE '\\'",
-                        p()
+                        "translate({TEXT}, '.:-', 'xyz') LIKE {spelled} ESCAPE '\\' AND {TEXT} LIKE {plain} ESCAPE '\\'"
                     )
                 },
-                vec![like(&q.to_lowercase()).into()],
+                vec![spelled.into(), pattern.into()],
             );
         } else if q.chars().count() >= 3 {
             // The trigram index treats the term as a phrase: quotes doubled, so it is data.
@@ -200,7 +220,24 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
         }
     }
     let clause = |w: &[String]| if w.is_empty() { String::new() } else { format!("WHERE {}", w.join(" AND ")) };
-    let total: i64 = db.scalar(&format!("SELECT COUNT(*) FROM assets a {}", clause(&count_where)), &args)?;
+    let by_status_only =
+        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    let (total, total_exact) = if by_status_only {
+        (status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true)
+    } else {
+        let mut count_args = args.clone();
+        count_args.push((EXACT_COUNT_UP_TO + 1).into());
+        let n: i64 = db.scalar(
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM assets a {} LIMIT ?{}) bounded",
+                clause(&count_where),
+                args.len() + 1
+            ),
+            &count_args,
+        )?;
+        let n = n as u64;
+        (n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO)
+    };
     let n = args.len();
     let mut page_args = args.clone();
     page_args.push(i64::from(per_page).into());
@@ -216,7 +253,16 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     );
     let assets =
         db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
-    Ok(AssetPage { total: total as u64, page, per_page, assets })
+    Ok(AssetPage { total, total_exact, page, per_page, assets })
+}
+
+/// Assets with `status` (all assets when none), from the status counts.
+fn status_total(db: &mut dyn Db, status: Option<&str>, offline_cutoff: i64) -> Result<u64> {
+    let counts = status_counts(db, offline_cutoff)?;
+    Ok(match status {
+        None => counts.iter().map(|(_, n)| n).sum(),
+        Some(s) => counts.iter().find(|(name, _)| name == s).map_or(0, |(_, n)| *n),
+    })
 }
 
 /// One asset with its components, plugin errors, last changing report and change count.
@@ -604,28 +650,35 @@ pub fn update_asset(db: &mut dyn Db, id: i64, patch: &AssetPatch, actor: &str, n
     Ok(events.len())
 }
 
-/// Assets per status, offline split out of online (two index-only queries).
+/// Assets per status, offline split out of online: summed from the status-count deltas, and
+/// one range of the (status, last_seen) index.
 pub fn status_counts(db: &mut dyn Db, offline_cutoff: i64) -> Result<Vec<(String, u64)>> {
     let mut counts: Vec<(String, u64)> = STATUSES.iter().map(|s| ((*s).to_owned(), 0)).collect();
     counts.insert(2, ("offline".to_owned(), 0));
-    for row in db.query("SELECT status, COUNT(*) FROM assets GROUP BY status", &[])? {
+    for row in db.query("SELECT status, CAST(SUM(delta) AS BIGINT) FROM asset_counts GROUP BY status", &[])? {
         let (status, n): (String, i64) = (row.get(0)?, row.get(1)?);
         if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
-            entry.1 = n as u64;
+            entry.1 = n.max(0) as u64;
         }
     }
-    let offline: i64 = db.scalar(
-        "SELECT COUNT(*) FROM assets WHERE last_seen < ?1 AND status = 'online'",
-        crate::args![offline_cutoff],
-    )?;
+    let offline = offline_count(db, offline_cutoff)?;
     for (status, n) in counts.iter_mut() {
         match status.as_str() {
-            "offline" => *n = offline as u64,
-            "online" => *n = n.saturating_sub(offline as u64),
+            "offline" => *n = offline,
+            "online" => *n = n.saturating_sub(offline),
             _ => {}
         }
     }
     Ok(counts)
+}
+
+/// Online assets not seen since `offline_cutoff`.
+fn offline_count(db: &mut dyn Db, offline_cutoff: i64) -> Result<u64> {
+    let n: i64 = db.scalar(
+        "SELECT COUNT(*) FROM assets WHERE status = 'online' AND last_seen < ?1",
+        crate::args![offline_cutoff],
+    )?;
+    Ok(n as u64)
 }
 
 /// The business units and IDCs an asset can be assigned to, each sorted by name.

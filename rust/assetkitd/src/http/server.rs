@@ -129,6 +129,9 @@ async fn finish(response: Response) -> Response {
     response
 }
 
+/// How often old nonces and report ids are purged and status counts folded.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(60);
+
 /// Opens the store, starts the writer and serves until `shutdown` resolves; then drains
 /// in-flight requests, lets the writer commit what it holds, and returns.
 ///
@@ -143,10 +146,7 @@ pub async fn serve(
         nonces: Duration::from_secs(2 * config.window_secs.max(1) as u64 + 60),
         report_ids: config.dedupe_retention,
     };
-    let writer_config = WriterConfig {
-        maintenance: Some(Box::new(move |db, now| maintenance::purge(db, retention, now).map(|_| ()))),
-        die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread),
-    };
+    let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
     let key_file = config.key_file()?;
     let keyring = Arc::new(
         crate::store::secrets::Keyring::open_or_create(&key_file)
@@ -189,6 +189,27 @@ pub async fn serve(
     // The writer's supervisor: the threads only end when every handle is gone (shutdown) or
     // when one died; in the second case stop serving and fail.
     let watcher = writer.health();
+    // Purging what is past its retention and folding the status counts, once a minute, as a job
+    // of its own (whether or not reports arrive).
+    let housekeeping = {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(MAINTENANCE_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let done = writer
+                    .run(None, move |db, now| {
+                        maintenance::purge(db, retention, now).map_err(crate::store::WriteFailure::from)
+                    })
+                    .await;
+                if let Err(error) = done {
+                    tracing::warn!(%error, "maintenance failed; it is tried again in a minute");
+                }
+            }
+        })
+    };
     drop(writer);
     let died = async move {
         watcher.death().await;
@@ -236,6 +257,8 @@ pub async fn serve(
             }
         }
     };
+    housekeeping.abort();
+    let _ = housekeeping.await;
     // Handlers are gone, so are their writer handles: the writers drain and stop.
     let _ = tokio::task::spawn_blocking(move || writer_threads.into_iter().for_each(|t| drop(t.join()))).await;
     result?;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("console", include_str!("migrations/postgres/0002_console.sql")),
     ("list_performance", include_str!("migrations/postgres/0003_list_performance.sql")),
     ("host_credentials", include_str!("migrations/postgres/0004_host_credentials.sql")),
+    ("counts", include_str!("migrations/postgres/0005_counts.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).
@@ -349,7 +350,7 @@ pub fn current_version(db: &mut PgDb) -> Result<u32, DbError> {
     Ok(v.unwrap_or(0) as u32)
 }
 
-/// Hands out [`PgDb`] connections to r2d2.
+/// Hands out [`PgDb`] connections to r2d2: the read connections.
 pub struct Manager(pub Target);
 
 impl r2d2::ManageConnection for Manager {
@@ -357,7 +358,11 @@ impl r2d2::ManageConnection for Manager {
     type Error = DbError;
 
     fn connect(&self) -> Result<PgDb, DbError> {
-        self.0.connect()
+        let mut db = self.0.connect()?;
+        // Reads are the lists, whose filters (a LIKE pattern above all) decide between an index
+        // and a scan: each is planned for its values, never from a generic plan.
+        db.batch("SET plan_cache_mode = force_custom_plan")?;
+        Ok(db)
     }
 
     fn is_valid(&self, conn: &mut PgDb) -> Result<(), DbError> {

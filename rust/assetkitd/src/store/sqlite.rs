@@ -24,6 +24,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("console", include_str!("migrations/sqlite/0002_console.sql")),
     ("list_performance", include_str!("migrations/sqlite/0003_list_performance.sql")),
     ("host_credentials", include_str!("migrations/sqlite/0004_host_credentials.sql")),
+    ("counts", include_str!("migrations/sqlite/0005_counts.sql")),
 ];
 
 /// The schema version this build expects.

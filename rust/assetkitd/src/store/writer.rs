@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{Db, DbError, DbErrorKind, DbExt, Engine};
+use super::db::{Db, DbError, DbErrorKind, DbExt, Engine, Value};
 
 /// Most jobs in one transaction: bounds the latency a job waits behind others.
 pub const MAX_BATCH: usize = 64;
@@ -132,13 +132,8 @@ where
     }
 }
 
-/// Periodic work on the write connection (purging old nonces and report ids).
-pub type Maintenance = Box<dyn FnMut(&mut dyn Db, i64) -> Result<(), DbError> + Send>;
-
 /// Settings of the writer thread.
 pub struct WriterConfig {
-    /// Run between batches at most once a minute (by the first writer thread).
-    pub maintenance: Option<Maintenance>,
     /// Test-only: the thread that takes the first batch dies.
     pub die_on_first_batch: bool,
 }
@@ -249,19 +244,17 @@ impl Writer {
         let rx = Arc::new(Mutex::new(rx));
         let health = Arc::new(Health::default());
         let die = Arc::new(AtomicBool::new(config.die_on_first_batch));
-        let mut maintenance = config.maintenance;
         let handles = connections
             .into_iter()
             .enumerate()
             .map(|(i, conn)| {
                 let shared = Shared { rx: rx.clone(), die: die.clone(), name: name.clone() };
-                let maintenance = maintenance.take();
                 let watch = DeathWatch(health.clone());
                 std::thread::Builder::new()
                     .name(format!("assetkitd-writer-{i}"))
                     .spawn(move || {
                         let watch = watch;
-                        run(conn, maintenance, &shared, &watch.0)
+                        run(conn, &shared, &watch.0)
                     })
                     .expect("spawning a writer thread")
             })
@@ -356,9 +349,8 @@ fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
     Some(batch)
 }
 
-fn run(mut conn: Connection, mut maintenance: Option<Maintenance>, shared: &Shared, health: &Health) {
+fn run(mut conn: Connection, shared: &Shared, health: &Health) {
     let name = shared.name.as_str();
-    let mut last_maintenance = Instant::now();
     while let Some(batch) = next_batch(shared) {
         if shared.die.swap(false, Ordering::SeqCst) {
             panic!("failpoint: the writer thread dies");
@@ -372,13 +364,7 @@ fn run(mut conn: Connection, mut maintenance: Option<Maintenance>, shared: &Shar
                 continue;
             }
         };
-        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            run_batch(db, batch, name);
-            if last_maintenance.elapsed() > Duration::from_secs(60) {
-                maintain(db, &mut maintenance);
-                last_maintenance = Instant::now();
-            }
-        }));
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_batch(db, batch, name)));
         if outcome.is_err() {
             // The batch's reply channels were dropped as it unwound (the callers answer 503).
             // Roll back whatever it left open.
@@ -389,18 +375,7 @@ fn run(mut conn: Connection, mut maintenance: Option<Maintenance>, shared: &Shar
             tracing::error!(db = %name, "a write batch panicked; it was rolled back and the writer goes on");
         }
     }
-    if let Ok(db) = conn.get(name) {
-        maintain(db, &mut maintenance);
-    }
     tracing::info!("writer stopped");
-}
-
-fn maintain(db: &mut dyn Db, maintenance: &mut Option<Maintenance>) {
-    if let Some(m) = maintenance.as_mut()
-        && let Err(error) = m(db, super::now())
-    {
-        tracing::warn!(%error, "maintenance failed");
-    }
 }
 
 fn begin(db: &mut dyn Db) -> Result<(), DbError> {
@@ -419,8 +394,16 @@ fn lock(db: &mut dyn Db, batch: &[Box<dyn Job>]) -> Result<(), DbError> {
     let mut names: Vec<&str> = batch.iter().flat_map(|j| j.locks().iter().map(String::as_str)).collect();
     names.sort_unstable();
     names.dedup();
-    for name in names {
-        db.execute("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))", crate::args![name])?;
+    // One statement per 128 names (PostgreSQL evaluates a select list left to right, so the
+    // order holds), padded to a power of two by repeating the last name (a transaction takes
+    // a lock it holds again at once): a handful of prepared statements serve every batch.
+    for chunk in names.chunks(128) {
+        let width = chunk.len().next_power_of_two();
+        let calls: Vec<String> =
+            (1..=width).map(|i| format!("pg_advisory_xact_lock(hashtextextended(?{i}, 0))")).collect();
+        let last = *chunk.last().expect("chunks are never empty");
+        let params: Vec<Value> = (0..width).map(|i| Value::from(*chunk.get(i).unwrap_or(&last))).collect();
+        db.execute(&format!("SELECT {}", calls.join(", ")), &params)?;
     }
     Ok(())
 }
@@ -445,10 +428,15 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
     let mut jobs = batch.into_iter();
     let mut aborted = false;
+    // Each job runs in the savepoint `job`; ending one and opening the next is one round trip.
+    let mut savepoint = false;
     for job in jobs.by_ref() {
-        if let Err(e) = db.batch("SAVEPOINT job") {
-            job.fail(&e);
-            continue;
+        if !savepoint {
+            if let Err(e) = db.batch("SAVEPOINT job") {
+                job.fail(&e);
+                continue;
+            }
+            savepoint = true;
         }
         let (ok, reply) = job.run(db, now);
         replies.push(reply);
@@ -459,7 +447,7 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             aborted = true;
             break;
         }
-        let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+        let end = if ok { "RELEASE job; SAVEPOINT job" } else { "ROLLBACK TO job; RELEASE job; SAVEPOINT job" };
         if db.batch(end).is_err() || !db.in_transaction() {
             aborted = true;
             break;

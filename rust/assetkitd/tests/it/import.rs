@@ -70,16 +70,30 @@ fn ten_thousand_rows_import() {
     let dir = &db.dir;
     let csv = dir.path().join("big.csv");
     let mut text = String::from("SN,Vendor,Model,IDC,Rack,Position,Purchase Date,Warranty End\n");
-    for i in 0..10_000 {
-        text.push_str(&format!("BIG-{i:05},Dell,R640,dc{},R{:02},U{},2024-01-15,2029-01-15\n", i % 3, i % 40, i % 42));
+    for i in 0..10_010 {
+        let idc = if i < 10_005 { "dc1".to_owned() } else { format!("dc{}", i % 3 + 2) };
+        text.push_str(&format!("BIG-{i:05},Dell,R640,{idc},R{:02},U{},2024-01-15,2029-01-15\n", i % 40, i % 42));
     }
     std::fs::write(&csv, text).unwrap();
     let (ok, out, err) = assetkitd(&db, &["import", csv.to_str().unwrap(), "--json"]);
     assert!(ok, "{err}");
     let result: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(result["created"], 10_000);
-    let (_, list, _) = assetkitd(&db, &["assets", "list", "--status", "in_stock", "--json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&list).unwrap()["total"], 10_000);
+    assert_eq!(result["created"], 10_010);
+    let list = |args: &[&str]| {
+        let (_, out, _) = assetkitd(&db, &[&["assets", "list", "--json"], args].concat());
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    // A list by status is counted exactly, from the status counts.
+    let by_status = list(&["--status", "in_stock"]);
+    assert_eq!((by_status["total"].as_u64(), by_status["total_exact"].as_bool()), (Some(10_010), Some(true)));
+    // A filter matching more than the bound says so rather than scanning on; under it, exact.
+    let (bound, exact) = (assetkitd::domain::inventory::EXACT_COUNT_UP_TO, true);
+    let broad = list(&["--idc", "dc1"]);
+    assert_eq!((broad["total"].as_u64(), broad["total_exact"].as_bool()), (Some(bound), Some(!exact)));
+    let narrow = list(&["--idc", "dc2"]);
+    assert_eq!((narrow["total"].as_u64(), narrow["total_exact"].as_bool()), (Some(2), Some(exact)));
+    let (_, text, _) = assetkitd(&db, &["assets", "list", "--idc", "dc1"]);
+    assert!(text.contains("of more than 10000 assets"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

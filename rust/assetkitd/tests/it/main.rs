@@ -7,6 +7,7 @@ mod credentials;
 mod durability;
 mod hardening;
 mod import;
+mod lists;
 mod migrations;
 mod rejections;
 mod replicas;

@@ -6,19 +6,21 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 4] {
+fn migrations(engine: Engine) -> [&'static str; 5] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
             include_str!("../../src/store/migrations/sqlite/0002_console.sql"),
             include_str!("../../src/store/migrations/sqlite/0003_list_performance.sql"),
             include_str!("../../src/store/migrations/sqlite/0004_host_credentials.sql"),
+            include_str!("../../src/store/migrations/sqlite/0005_counts.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
             include_str!("../../src/store/migrations/postgres/0002_console.sql"),
             include_str!("../../src/store/migrations/postgres/0003_list_performance.sql"),
             include_str!("../../src/store/migrations/postgres/0004_host_credentials.sql"),
+            include_str!("../../src/store/migrations/postgres/0005_counts.sql"),
         ],
     }
 }

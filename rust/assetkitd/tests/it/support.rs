@@ -139,7 +139,8 @@ impl TestDb {
         self.with(|db| db.scalar(sql, params).unwrap())
     }
 
-    /// Every row of every table, as text: to show that nothing was written.
+    /// Every row of every table, as text: to show that nothing was written. (Not the status
+    /// counts' deltas, which maintenance folds whenever it runs: derived, and tested apart.)
     pub fn dump(&self) -> String {
         self.with(|db| Self::dump_of(db, self.engine()))
     }
@@ -148,12 +149,12 @@ impl TestDb {
         let tables: Vec<String> = match engine {
             Engine::Sqlite => db.column(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-                 AND name NOT LIKE 'assets_fts%' ORDER BY name",
+                 AND name NOT LIKE 'assets_fts%' AND name <> 'asset_counts' ORDER BY name",
                 &[],
             ),
             Engine::Postgres => db.column(
                 "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() \
-                 AND table_type = 'BASE TABLE' ORDER BY 1",
+                 AND table_type = 'BASE TABLE' AND table_name <> 'asset_counts' ORDER BY 1",
                 &[],
             ),
         }

@@ -177,7 +177,9 @@ pub fn assets(
                 button type="submit" { "Filter" }
                 a href="/assets" { "Reset" }
             }
-            p.muted { (list.total) " asset(s)" }
+            p.muted {
+                @if list.total_exact { (list.total) " asset(s)" } @else { "More than " (list.total) " assets: narrow the filter" }
+            }
             table {
                 thead { tr {
                     (header("Hostname", "hostname")) th scope="col" { "Status" } (header("Serial", "serial_number"))
@@ -201,8 +203,10 @@ pub fn assets(
             }
             nav.pager aria-label="Pages" {
                 @if list.page > 1 { a href=(query(f, &[("page", (list.page - 1).to_string())])) rel="prev" { "← Previous" } }
-                span { "Page " (list.page) " of " (pages) }
-                @if u64::from(list.page) < pages { a href=(query(f, &[("page", (list.page + 1).to_string())])) rel="next" { "Next →" } }
+                @if list.total_exact { span { "Page " (list.page) " of " (pages) } } @else { span { "Page " (list.page) } }
+                @if u64::from(list.page) < pages || (!list.total_exact && list.assets.len() == list.per_page as usize) {
+                    a href=(query(f, &[("page", (list.page + 1).to_string())])) rel="next" { "Next →" }
+                }
             }
         },
     )

@@ -6,9 +6,9 @@
 //! placeholder (an `Int` bound to a `TEXT` parameter is sent as its decimal text, and so on), so
 //! the domain's SQL needs no casts. Integers in the schema are all `BIGINT`.
 //!
-//! TLS: `sslmode=require` (or `verify-ca`/`verify-full`) in the URL connects with rustls and
-//! the system's root certificates (plus `sslrootcert=FILE` when given); `disable`, the default
-//! on loopback, connects in clear.
+//! TLS: `sslmode=require` (or `verify-ca`/`verify-full`: the same here) in the URL connects with
+//! rustls, verifying the server's certificate and name against the system's root certificates
+//! (plus `sslrootcert=FILE` when given); no `sslmode`, or `disable`, connects in clear.
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -68,9 +68,27 @@ impl Target {
             config.connect_timeout(Duration::from_secs(5));
         }
         config.application_name("assetkitd");
-        let tls = match config.get_ssl_mode() {
-            postgres::config::SslMode::Disable => None,
-            _ => Some(rustls_connector(url)?),
+        // TLS is either asked for and verified, or not used: libpq's default, `prefer`, takes
+        // whatever certificate a server shows, which protects from nothing but looks as if it
+        // did. So no `sslmode` means none, and `prefer`/`allow` are refused with advice.
+        let asked = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.query_pairs().find(|(k, _)| k == "sslmode").map(|(_, v)| v.into_owned()));
+        let tls = match asked.as_deref() {
+            None | Some("disable") => {
+                config.ssl_mode(postgres::config::SslMode::Disable);
+                None
+            }
+            Some("require" | "verify-ca" | "verify-full") => {
+                config.ssl_mode(postgres::config::SslMode::Require);
+                Some(rustls_connector(url)?)
+            }
+            Some(other) => {
+                return Err(StoreError::Location(format!(
+                    "sslmode={other} is not supported: use sslmode=require (TLS, the server's certificate verified \
+                     against the system's roots or sslrootcert=FILE) or sslmode=disable"
+                )));
+            }
         };
         Ok(Target { config, tls })
     }
@@ -238,7 +256,16 @@ impl From<postgres::Error> for DbError {
         };
         let message = match e.as_db_error() {
             Some(db) => format!("{}: {}", db.severity(), db.message()),
-            None => e.to_string(),
+            // "error performing TLS handshake" says little without its cause.
+            None => {
+                let mut message = e.to_string();
+                let mut cause = StdError::source(&e);
+                while let Some(c) = cause {
+                    message.push_str(&format!(": {c}"));
+                    cause = c.source();
+                }
+                message
+            }
         };
         DbError::new(kind, message)
     }

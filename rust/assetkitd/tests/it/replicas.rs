@@ -167,3 +167,30 @@ async fn a_key_revoked_through_one_replica_stops_working_on_the_other_within_the
     }
     assert!(revoked_at.elapsed() <= Duration::from_secs(6), "refused after {:?}", revoked_at.elapsed());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sslmode_require_speaks_tls_and_verifies_the_server() {
+    crate::only_on!(Engine::Postgres, "TLS to PostgreSQL");
+    let db = TestDb::new();
+    let (_, cluster) = pg_up(None);
+    let assetkitd::store::Location::Postgres(url) = &db.location else { unreachable!() };
+    let ca = cluster.join("ca.pem");
+    let tls =
+        assetkitd::store::Location::parse(&format!("{url}?sslmode=require&sslrootcert={}", ca.display())).unwrap();
+    // The driver's own connection is encrypted.
+    let over_tls = db.share_as(tls.clone());
+    let ssl: bool = over_tls.scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]);
+    assert!(ssl, "sslmode=require connected in clear");
+    // A receiver on it serves.
+    let s = TestServer::start_on(over_tls, |_| {}).await;
+    let (status, body) = s.report(&physical("tls01", "SN-TLS1")).await;
+    assert_eq!(status, 200, "{body}");
+    // Without the CA that signed the server's certificate, there is no connection at all: the
+    // server is verified, not merely encrypted to.
+    let unverified = assetkitd::store::Location::parse(&format!("{url}?sslmode=require")).unwrap();
+    let err = blocking(|| assetkitd::store::connect(&unverified).err().expect("refused").to_string());
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // libpq's "prefer" (TLS if offered, any certificate) is refused rather than half-honoured.
+    let err = assetkitd::store::Location::parse(&format!("{url}?sslmode=prefer")).err().expect("refused").to_string();
+    assert!(err.contains("sslmode=require"), "{err}");
+}

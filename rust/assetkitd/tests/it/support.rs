@@ -120,8 +120,13 @@ impl TestDb {
 
     /// Another handle on the same database (a second replica's view); the first one owns it.
     pub fn share(&self) -> TestDb {
+        self.share_as(self.location.clone())
+    }
+
+    /// [`TestDb::share`] through another location (the same database over TLS, say).
+    pub fn share_as(&self, location: Location) -> TestDb {
         let dir = tempfile::tempdir().unwrap();
-        TestDb { location: self.location.clone(), key_file: self.key_file.clone(), dir, pg: None }
+        TestDb { location, key_file: self.key_file.clone(), dir, pg: None }
     }
 
     /// Runs `f` on a connection (migrating the database on first use), off the async runtime.

@@ -191,6 +191,6 @@ async fn sslmode_require_speaks_tls_and_verifies_the_server() {
     let err = blocking(|| assetkitd::store::connect(&unverified).err().expect("refused").to_string());
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     // libpq's "prefer" (TLS if offered, any certificate) is refused rather than half-honoured.
-    let err = assetkitd::store::Location::parse(&format!("{url}?sslmode=prefer")).err().expect("refused").to_string();
+    let err = assetkitd::store::Location::parse(&format!("{url}?sslmode=prefer")).expect_err("refused").to_string();
     assert!(err.contains("sslmode=require"), "{err}");
 }

@@ -341,9 +341,11 @@ pub fn open(target: &Target) -> Result<PgDb, StoreError> {
 /// replicas starting together migrate once.
 pub fn migrate(db: &mut PgDb) -> Result<u32, StoreError> {
     let expected = schema_version();
-    db.batch("CREATE TABLE IF NOT EXISTS assetkit_schema (version BIGINT NOT NULL)")?;
+    // The lock comes first: two sessions racing `CREATE TABLE IF NOT EXISTS` on an empty
+    // database collide on the catalog's unique index instead of skipping.
     db.execute("SELECT pg_advisory_lock(?1)", crate::args![MIGRATION_LOCK])?;
     let result = (|| {
+        db.batch("CREATE TABLE IF NOT EXISTS assetkit_schema (version BIGINT NOT NULL)")?;
         let found = current_version(db)?;
         if found > expected {
             return Err(StoreError::TooNew { found, expected });

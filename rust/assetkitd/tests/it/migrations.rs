@@ -137,3 +137,31 @@ async fn a_database_without_credentials_seals_its_secrets_and_its_assets_enrol_o
         }
     }
 }
+
+#[test]
+fn replicas_starting_together_on_an_empty_database_all_open_it() {
+    let db = TestDb::new();
+    let barrier = std::sync::Barrier::new(8);
+    let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+        let starts: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    barrier.wait();
+                    assetkitd::store::connect(&db.location).map(drop).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        starts.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for result in &results {
+        assert!(result.is_ok(), "a replica failed to open the database: {result:?}");
+    }
+    let version: i64 = db.with(|conn| {
+        let sql = match conn.engine() {
+            Engine::Sqlite => "PRAGMA user_version",
+            Engine::Postgres => "SELECT version FROM assetkit_schema",
+        };
+        conn.scalar(sql, &[]).unwrap()
+    });
+    assert_eq!(version as usize, migrations(db.engine()).len());
+}

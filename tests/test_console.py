@@ -233,3 +233,40 @@ def test_wrong_passwords_are_rate_limited(console, browser):
     # Another user is not locked out by it (the address allows more failures, for offices behind NAT).
     log_in(browser, console, "ops", PASSWORD)
     assert browser.current_url.endswith("/assets")
+
+
+def test_export_buttons_download_the_filtered_list(console, browser, tmp_path):
+    from openpyxl import load_workbook
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    report_host(console, "export-web-01", "EXPORT-SN-1")
+    report_host(console, "export-web-02", "EXPORT-SN-2")
+    log_in(browser, console, "ops", PASSWORD)
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    browser.get(console.url + "/assets?q=export-web-02")
+    shot(browser, "10-assets-filtered-export")
+
+    def downloaded(suffix: str):
+        done = [p for p in tmp_path.iterdir() if p.suffix == suffix]
+        return done[0] if done and not any(p.suffix == ".crdownload" for p in tmp_path.iterdir()) else None
+
+    browser.find_element(*by("#export-csv")).click()
+    csv_file = WebDriverWait(browser, 30).until(lambda _: downloaded(".csv"))
+    lines = csv_file.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("id,hostname,serial_number,"), lines[0]
+    assert [line.split(",")[1] for line in lines[1:]] == ["export-web-02"], lines
+    browser.find_element(*by("#export-xlsx")).click()
+    xlsx_file = WebDriverWait(browser, 30).until(lambda _: downloaded(".xlsx"))
+    rows = list(load_workbook(xlsx_file, read_only=True)["Assets"].iter_rows(values_only=True))
+    assert [r[2] for r in rows[1:]] == ["EXPORT-SN-2"], rows
+    # Without a session the export is a login redirect, not the data.
+    request = urllib.request.Request(console.url + "/assets/export.csv")
+    opener = urllib.request.build_opener(NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(request)
+    assert refused.value.code in (302, 303) and "/login" in refused.value.headers["Location"]
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None

@@ -120,9 +120,15 @@ def generate_client(tmp_path: Path):
     bundled = tmp_path / "openapi.bundled.yaml"
     bundled.write_text(yaml.safe_dump(bundle_openapi.bundle(), sort_keys=False))
     out = tmp_path / "generated" / "assetkit_api"
+    # The exports are files: the generator hands their bodies over as bytes.
+    config = tmp_path / "openapi-python-client.yaml"
+    config.write_text(yaml.safe_dump({"content_type_overrides": {
+        "text/csv": "application/octet-stream",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "application/octet-stream",
+    }}))
     result = subprocess.run(
         [str(BIN / "openapi-python-client"), "generate", "--path", str(bundled), "--meta", "none",
-         "--output-path", str(out), "--fail-on-warning"],
+         "--config", str(config), "--output-path", str(out), "--fail-on-warning"],
         env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
         capture_output=True,
         text=True,
@@ -136,7 +142,9 @@ def generate_client(tmp_path: Path):
 
 def test_a_generated_client_speaks_the_api(receiver, tmp_path):
     api = generate_client(tmp_path)
-    from assetkit_api.api.default import create_asset, get_asset, get_asset_changes, list_assets, post_report
+    from assetkit_api.api.default import (
+        create_asset, export_assets_csv, get_asset, get_asset_changes, list_assets, post_report,
+    )
     from assetkit_api.models import AssetDetail, AssetkitReport, Error, NewAsset
 
     admin = api.Client(base_url=receiver.url, httpx_args={"auth": Signature(*receiver.admin_key)})
@@ -167,3 +175,8 @@ def test_a_generated_client_speaks_the_api(receiver, tmp_path):
     assert created.status_code == 201 and created.headers["location"].endswith(f"/{created.parsed.asset_id}")
     taken = create_asset.sync(client=admin, body=NewAsset(hostname="web-gen-01"))
     assert isinstance(taken, Error) and taken.error.code.value == "hostname_taken"
+    # The export is a file: the BOM, the header, one line per asset.
+    export = export_assets_csv.sync_detailed(client=admin)
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    lines = export.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("id,hostname,serial_number,") and len(lines) == 3, lines

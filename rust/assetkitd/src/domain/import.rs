@@ -174,7 +174,8 @@ pub fn parse_within(file: &str, bytes: &[u8], encoding: Option<&str>, limits: Li
         let mut row = Row { line: index + 1, ..Row::default() };
         for (column, cell) in mapping.iter().zip(&cells) {
             if let Some(column) = column {
-                let v = cell.trim();
+                // An export's neutralised cell (`'=...`) reads back as the text it was.
+                let v = crate::domain::export::unneutralise(cell.trim());
                 if !v.is_empty() {
                     row.values.insert((*column).to_owned(), v.to_owned());
                 }

@@ -121,10 +121,160 @@ fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
 pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Result<AssetPage> {
     let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
     let page = f.page.unwrap_or(1).max(1);
+    let Some(Matching { count_where, page_where, args }) = matching(db, f, offline_cutoff) else {
+        return Ok(AssetPage { total: 0, total_exact: true, page, per_page, assets: Vec::new() });
+    };
+    let by_status_only =
+        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    let (total, total_exact) = if by_status_only {
+        (status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true)
+    } else {
+        let n = bounded_count(db, &count_where, &args, EXACT_COUNT_UP_TO + 1)?;
+        (n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO)
+    };
+    let n = args.len();
+    let mut page_args = args;
+    page_args.push(i64::from(per_page).into());
+    page_args.push((i64::from(page - 1) * i64::from(per_page)).into());
+    let order = sort_clause(f.sort.as_deref());
+    let sql = format!(
+        "SELECT {ASSET_COLUMNS} FROM assets a LEFT JOIN business_units bu ON bu.id = a.business_unit_id \
+         LEFT JOIN idcs idc ON idc.id = a.idc_id WHERE a.id IN \
+         (SELECT a.id FROM assets a {} ORDER BY {order} LIMIT ?{} OFFSET ?{}) ORDER BY {order}",
+        where_clause(&page_where),
+        n + 1,
+        n + 2
+    );
+    let assets =
+        db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
+    Ok(AssetPage { total, total_exact, page, per_page, assets })
+}
+
+/// How many assets match `f`, counting no further than `up_to`.
+pub fn count_matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64, up_to: u64) -> Result<u64> {
+    match matching(db, f, offline_cutoff) {
+        Some(Matching { count_where, args, .. }) => bounded_count(db, &count_where, &args, up_to),
+        None => Ok(0),
+    }
+}
+
+fn bounded_count(db: &mut dyn Db, conditions: &[String], args: &[SqlValue], up_to: u64) -> Result<u64> {
+    let mut count_args = args.to_vec();
+    count_args.push((up_to as i64).into());
+    let n: i64 = db.scalar(
+        &format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM assets a {} LIMIT ?{}) bounded",
+            where_clause(conditions),
+            args.len() + 1
+        ),
+        &count_args,
+    )?;
+    Ok(n as u64)
+}
+
+/// Up to `limit` assets matching `f` (its paging and sort ignored) with ids above `after_id`, in
+/// id order: an export walks the whole list this way, a batch at a time, at the same cost per
+/// batch however deep it is (no OFFSET).
+pub fn assets_after(
+    db: &mut dyn Db,
+    f: &AssetFilter,
+    after_id: i64,
+    limit: u32,
+    offline_cutoff: i64,
+) -> Result<Vec<Value>> {
+    let Some(Matching { mut page_where, mut args, .. }) = matching(db, f, offline_cutoff) else {
+        return Ok(Vec::new());
+    };
+    page_where.push(format!("a.id > ?{}", args.len() + 1));
+    args.push(after_id.into());
+    args.push(i64::from(limit).into());
+    let sql = format!(
+        "SELECT {ASSET_COLUMNS} FROM assets a LEFT JOIN business_units bu ON bu.id = a.business_unit_id \
+         LEFT JOIN idcs idc ON idc.id = a.idc_id {} ORDER BY a.id LIMIT ?{}",
+        where_clause(&page_where),
+        args.len()
+    );
+    db.query(&sql, &args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect()
+}
+
+/// Adds each asset's components (`{"kind": [data, ...]}`, as on the detail) to a page of
+/// assets, in one query for the page.
+pub fn with_components(db: &mut dyn Db, assets: &mut [Value]) -> Result<()> {
+    let ids: Vec<SqlValue> = assets.iter().filter_map(|a| a["id"].as_i64()).map(SqlValue::from).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+    let rows = db.query(
+        &format!(
+            "SELECT asset_id, kind, key, data FROM components WHERE asset_id IN ({}) ORDER BY asset_id, kind, key",
+            placeholders.join(", ")
+        ),
+        &ids,
+    )?;
+    let mut by_asset: std::collections::HashMap<i64, Vec<(String, String, String)>> = Default::default();
+    for r in &rows {
+        by_asset.entry(r.get(0)?).or_default().push((r.get(1)?, r.get(2)?, r.get(3)?));
+    }
+    for asset in assets.iter_mut() {
+        let id = asset["id"].as_i64().unwrap_or_default();
+        let components = group_components(by_asset.remove(&id).unwrap_or_default());
+        if let Value::Object(m) = asset {
+            m.insert("components".into(), components);
+        }
+    }
+    Ok(())
+}
+
+/// Components by kind, each list in natural order of its slot or name (DIMM_A2 before DIMM_A10,
+/// 32:2 before 32:10), each item with its identity key as `_key`.
+fn group_components(rows: Vec<(String, String, String)>) -> Value {
+    let mut components = serde_json::Map::new();
+    for (kind, key, data) in rows {
+        let mut data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+        if let Value::Object(m) = &mut data
+            && !key.is_empty()
+        {
+            m.insert("_key".into(), Value::String(key));
+        }
+        let entry = components.entry(kind).or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(list) = entry {
+            list.push(data);
+        }
+    }
+    for list in components.values_mut() {
+        if let Value::Array(items) = list {
+            items.sort_by_cached_key(|c| {
+                let label = ["slot", "name", "_key"]
+                    .iter()
+                    .find_map(|k| c.get(*k).and_then(Value::as_str))
+                    .unwrap_or("")
+                    .to_owned();
+                natural_key(&label)
+            });
+        }
+    }
+    Value::Object(components)
+}
+
+fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) }
+}
+
+/// A filter as SQL: the conditions for counting and for choosing a page (the same, but on
+/// SQLite with index hints), and their arguments.
+struct Matching {
+    count_where: Vec<String>,
+    page_where: Vec<String>,
+    args: Vec<SqlValue>,
+}
+
+/// `f` as SQL conditions; `None` when it can match nothing.
+fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Matching> {
     // Search text is data: a control character (NUL, newline) is in no hostname, serial, IP or
     // MAC, so such a query matches nothing, and never reaches the full-text parser.
     if f.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
-        return Ok(AssetPage { total: 0, total_exact: true, page, per_page, assets: Vec::new() });
+        return None;
     }
     // On SQLite `+col` disables an index for the page query; PostgreSQL has no such hint.
     let hint = if db.engine() == Engine::Sqlite { "+" } else { "" };
@@ -219,41 +369,7 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
             );
         }
     }
-    let clause = |w: &[String]| if w.is_empty() { String::new() } else { format!("WHERE {}", w.join(" AND ")) };
-    let by_status_only =
-        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
-    let (total, total_exact) = if by_status_only {
-        (status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true)
-    } else {
-        let mut count_args = args.clone();
-        count_args.push((EXACT_COUNT_UP_TO + 1).into());
-        let n: i64 = db.scalar(
-            &format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM assets a {} LIMIT ?{}) bounded",
-                clause(&count_where),
-                args.len() + 1
-            ),
-            &count_args,
-        )?;
-        let n = n as u64;
-        (n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO)
-    };
-    let n = args.len();
-    let mut page_args = args.clone();
-    page_args.push(i64::from(per_page).into());
-    page_args.push((i64::from(page - 1) * i64::from(per_page)).into());
-    let order = sort_clause(f.sort.as_deref());
-    let sql = format!(
-        "SELECT {ASSET_COLUMNS} FROM assets a LEFT JOIN business_units bu ON bu.id = a.business_unit_id \
-         LEFT JOIN idcs idc ON idc.id = a.idc_id WHERE a.id IN \
-         (SELECT a.id FROM assets a {} ORDER BY {order} LIMIT ?{} OFFSET ?{}) ORDER BY {order}",
-        clause(&page_where),
-        n + 1,
-        n + 2
-    );
-    let assets =
-        db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
-    Ok(AssetPage { total, total_exact, page, per_page, assets })
+    Some(Matching { count_where, page_where, args })
 }
 
 /// Assets with `status` (all assets when none), from the status counts.
@@ -272,35 +388,10 @@ pub fn asset_detail(db: &mut dyn Db, id: i64, offline_cutoff: i64) -> Result<Opt
         return Ok(None);
     };
     let mut asset = asset_json(&row, offline_cutoff)?;
-    let mut components = serde_json::Map::new();
-    for row in
-        db.query("SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, key", crate::args![id])?
-    {
-        let (kind, key, data): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let mut data: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-        if let Value::Object(m) = &mut data
-            && !key.is_empty()
-        {
-            m.insert("_key".into(), Value::String(key));
-        }
-        let entry = components.entry(kind).or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(list) = entry {
-            list.push(data);
-        }
-    }
-    // Slots and names read best in natural order (DIMM_A2 before DIMM_A10, 32:2 before 32:10).
-    for list in components.values_mut() {
-        if let Value::Array(items) = list {
-            items.sort_by_cached_key(|c| {
-                let label = ["slot", "name", "_key"]
-                    .iter()
-                    .find_map(|k| c.get(*k).and_then(Value::as_str))
-                    .unwrap_or("")
-                    .to_owned();
-                natural_key(&label)
-            });
-        }
-    }
+    let rows =
+        db.query("SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, key", crate::args![id])?;
+    let components =
+        group_components(rows.iter().map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).collect::<Result<_>>()?);
     let errors: Vec<Value> = db
         .query("SELECT plugin, message, at FROM plugin_errors WHERE asset_id = ?1 ORDER BY plugin", crate::args![id])?
         .iter()
@@ -312,7 +403,7 @@ pub fn asset_detail(db: &mut dyn Db, id: i64, offline_cutoff: i64) -> Result<Opt
     )?;
     let (last_report, changes): (Option<String>, i64) = (row.get(0)?, row.get(1)?);
     let m = asset.as_object_mut().expect("asset_json builds an object");
-    m.insert("components".into(), Value::Object(components));
+    m.insert("components".into(), components);
     m.insert("errors".into(), Value::Array(errors));
     m.insert("change_count".into(), json!(changes));
     m.insert("last_report".into(), last_report.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Value::Null));

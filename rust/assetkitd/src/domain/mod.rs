@@ -5,6 +5,7 @@
 //! - [`apply`]: identity, component diff, change events (one report, one savepoint).
 //! - [`components`]: components with stable keys and the typed events between two versions.
 //! - [`inventory`]: the queries behind the API, console and CLI, and the admin edits.
+//! - [`export`]: the asset list as CSV and xlsx (formula injection neutralised).
 //! - [`import`]: purchase lists (bounded xlsx/csv reading, row errors, apply).
 //! - [`keys`], [`enrolment`]: API keys and host credentials (the trust model), admins' actions
 //!   on credentials.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod components;
 pub mod enrolment;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod intake;
 pub mod inventory;

@@ -15,7 +15,7 @@ use crate::domain::apply::{Answer, Context, Sender};
 use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::http::auth::{Admin, Agent, Caller, Report, Signed};
+use crate::http::auth::{Admin, Agent, Caller, Read, Report, Signed};
 use crate::http::error::ApiError;
 use crate::http::params::{self, Params};
 use crate::http::state::AppState;
@@ -205,7 +205,7 @@ async fn post_report_inner(
 }
 
 /// Signed GET: verifies (an empty body) and records the nonce.
-async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, ApiError> {
+pub(crate) async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, ApiError> {
     let caller = signed.verify(b"")?;
     state.writer.nonce(caller.nonce.clone()).await?;
     Ok(caller)
@@ -238,27 +238,40 @@ pub const SORTS: &[&str] =
 /// The statuses the asset list filters on ("offline" is derived).
 pub const LIST_STATUSES: &[&str] = &["discovered", "online", "offline", "in_stock", "retired"];
 
-async fn list_assets(State(state): State<AppState>, signed: Signed<Admin>, params: Params) -> Response {
+/// The asset list's filters and paging, as the list, the exports and the console read them.
+pub(crate) fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
+    Ok(AssetFilter {
+        status: params.choice("status", LIST_STATUSES)?,
+        business_unit: params.text("business_unit", 100)?,
+        idc: params.text("idc", 100)?,
+        q: params.text("q", 256)?,
+        page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
+        per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
+        sort: params.choice("sort", SORTS)?,
+    })
+}
+
+async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
-        let filter = AssetFilter {
-            status: params.choice("status", LIST_STATUSES)?,
-            business_unit: params.text("business_unit", 100)?,
-            idc: params.text("idc", 100)?,
-            q: params.text("q", 256)?,
-            page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
-            per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
-            sort: params.choice("sort", SORTS)?,
-        };
+        let filter = list_filter(&params)?;
+        let components = params.choice("include", &["components"])?.is_some();
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
-        let page = read(&state, move |c| inventory::list_assets(c, &filter, cutoff)).await?;
+        let page = read(&state, move |c| {
+            let mut page = inventory::list_assets(c, &filter, cutoff)?;
+            if components {
+                inventory::with_components(c, &mut page.assets)?;
+            }
+            Ok(page)
+        })
+        .await?;
         Ok(Json(page))
     }
     .await;
     counted(&state, result)
 }
 
-async fn asset(State(state): State<AppState>, signed: Signed<Admin>, Path(id): Path<String>) -> Response {
+async fn asset(State(state): State<AppState>, signed: Signed<Read>, Path(id): Path<String>) -> Response {
     let result = async {
         let id = params::id(&id)?;
         signed_get(&state, signed).await?;
@@ -274,7 +287,7 @@ async fn asset(State(state): State<AppState>, signed: Signed<Admin>, Path(id): P
 
 async fn asset_changes(
     State(state): State<AppState>,
-    signed: Signed<Admin>,
+    signed: Signed<Read>,
     Path(id): Path<String>,
     params: Params,
 ) -> Response {
@@ -298,7 +311,7 @@ async fn asset_changes(
     counted(&state, result)
 }
 
-async fn changes(State(state): State<AppState>, signed: Signed<Admin>, params: Params) -> Response {
+async fn changes(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
         let since = params.text("since", 64)?.as_deref().map(params::since).transpose()?.unwrap_or(0);
         let after_id = params.int("after_id", 0..=i64::MAX, Some(0))?.unwrap_or(0);

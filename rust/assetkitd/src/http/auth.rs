@@ -27,7 +27,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::NonceUse;
 
-/// A route's required scope, as a type (`Signed<Report>`, `Signed<Agent>`, `Signed<Admin>`):
+/// A route's required scope, as a type (`Signed<Report>`, `Signed<Agent>`, `Signed<Read>`, `Signed<Admin>`):
 /// the key scopes it admits.
 pub trait RequiredScope: Send + Sync + 'static {
     /// Key scopes allowed on the route.
@@ -38,6 +38,8 @@ pub trait RequiredScope: Send + Sync + 'static {
 pub struct Report;
 /// Routes a fleet's control machines use (the pending host list).
 pub struct Agent;
+/// Reading the inventory and its changes (Ansible and Salt inventories, exports, dashboards).
+pub struct Read;
 /// Routes for people and their scripts.
 pub struct Admin;
 
@@ -46,6 +48,9 @@ impl RequiredScope for Report {
 }
 impl RequiredScope for Agent {
     const ALLOWED: &'static [&'static str] = &["agent", "admin"];
+}
+impl RequiredScope for Read {
+    const ALLOWED: &'static [&'static str] = &["read", "admin"];
 }
 impl RequiredScope for Admin {
     const ALLOWED: &'static [&'static str] = &["admin"];

@@ -5,12 +5,14 @@
 //! - [`state`]: `ServerConfig`, `HttpLimits`, `AppState`.
 //! - [`auth`]: `Signed<Scope>`, checked before the body is read.
 //! - [`api`]: the JSON API; [`error`]: its one error shape.
+//! - [`export`]: the asset list as streamed CSV and xlsx.
 //! - [`console`]: the web console; [`metrics`]: Prometheus metrics.
 
 pub mod api;
 pub mod auth;
 pub mod console;
 pub mod error;
+pub mod export;
 pub mod metrics;
 pub mod params;
 pub mod server;

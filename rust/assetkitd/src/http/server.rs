@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
     let busy = Arc::new(Semaphore::new(limits.max_connections));
     let work = Router::new()
         .merge(crate::http::api::routes())
+        .merge(crate::http::export::routes())
         .merge(crate::http::console::routes(&state.config))
         .route_layer(middleware::from_fn_with_state(busy, shed));
     Router::new()
@@ -182,6 +183,7 @@ pub async fn serve(
         keys: Arc::new(KeyCache::default()),
         console: Arc::default(),
         keyring,
+        exports: Arc::new(tokio::sync::Semaphore::new(crate::http::export::EXPORTS_AT_ONCE)),
     };
     drop(store.writer);
     let app = router(state);

@@ -120,6 +120,8 @@ pub struct AppState {
     pub console: Arc<crate::http::console::ConsoleState>,
     /// Seals and opens secrets at rest.
     pub keyring: Arc<crate::store::secrets::Keyring>,
+    /// Slots for exports running at once.
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {

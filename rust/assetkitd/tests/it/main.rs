@@ -5,6 +5,7 @@ mod apply;
 mod contract;
 mod credentials;
 mod durability;
+mod exports;
 mod hardening;
 mod import;
 mod lists;

@@ -60,6 +60,8 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/assets", get(assets_page))
         .route("/assets/new", get(new_asset_page).post(new_asset))
+        .route("/assets/export.csv", get(export_csv))
+        .route("/assets/export.xlsx", get(export_xlsx))
         .route("/assets/{id}", get(asset_page).post(edit_asset))
         .route("/assets/{id}/reenrol", post(reenrol_asset))
         .route("/assets/{id}/revoke", post(revoke_asset))
@@ -341,6 +343,29 @@ async fn assets_page(
         }
         Err(e) => e.into_response(),
     }
+}
+
+/// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
+async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AssetFilter>) -> Response {
+    match session(&state, &headers, "/assets").await {
+        Ok(_) => {
+            crate::http::export::export_csv(&state, export_filter(filter)).unwrap_or_else(IntoResponse::into_response)
+        }
+        Err(r) => r,
+    }
+}
+
+async fn export_xlsx(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AssetFilter>) -> Response {
+    match session(&state, &headers, "/assets").await {
+        Ok(_) => crate::http::export::export_xlsx(&state, export_filter(filter))
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
+        Err(r) => r,
+    }
+}
+
+fn export_filter(filter: AssetFilter) -> AssetFilter {
+    AssetFilter { page: None, per_page: None, sort: None, ..filter }
 }
 
 async fn asset_page(

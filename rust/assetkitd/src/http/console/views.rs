@@ -179,6 +179,12 @@ pub fn assets(
             }
             p.muted {
                 @if list.total_exact { (list.total) " asset(s)" } @else { "More than " (list.total) " assets: narrow the filter" }
+                " · Export these: "
+                @let filtered = query(f, &[("sort", String::new()), ("page", String::new())]);
+                @let filtered = filtered.strip_prefix("/assets").unwrap_or("");
+                a #export-csv href={ "/assets/export.csv" (filtered) } download { "CSV" }
+                " "
+                a #export-xlsx href={ "/assets/export.xlsx" (filtered) } download { "Excel" }
             }
             table {
                 thead { tr {

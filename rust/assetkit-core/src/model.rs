@@ -136,6 +136,9 @@ pub struct Facts {
     /// From the `nic` plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nics: Option<Vec<Nic>>,
+    /// From the `board` plugin (SMBIOS type 39). Absent when no SMBIOS table was read whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power_supplies: Option<Vec<PowerSupply>>,
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
@@ -262,6 +265,32 @@ pub struct MemoryModule {
     pub serial_number: Option<String>,
     /// Part number.
     pub part_number: Option<String>,
+}
+
+/// One power supply unit (SMBIOS type 39). Units the firmware lists with nothing filled in
+/// (every string a placeholder), or as absent with nothing but a location, are left out.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PowerSupply {
+    /// Location, e.g. "PSU1". The receiver's key for this component, else the name.
+    pub location: Option<String>,
+    /// Device name, e.g. "Power Supply 2".
+    pub name: Option<String>,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Model part number.
+    pub part_number: Option<String>,
+    /// Revision level.
+    pub revision: Option<String>,
+    /// Maximum sustained output in watts.
+    pub max_power_w: Option<u32>,
+    /// The unit is present.
+    pub present: Option<bool>,
+    /// Status of a present unit: "OK", "Non-critical", "Critical" or "Other"; `null` when unknown.
+    pub status: Option<String>,
+    /// The unit can be replaced while the system runs.
+    pub hot_replaceable: Option<bool>,
 }
 
 /// One physical disk.

@@ -3,11 +3,33 @@
 //! Firmware fills unset SMBIOS strings with junk, and junk serials are the first cause of
 //! duplicate or merged assets in every CMDB. One function decides, so that the collectors and the
 //! receiver agree on what a real serial is.
+//!
+//! Names are not serials: a slot called "0" is a slot, while a serial "0" is junk. [`clean`] is
+//! for identifiers (serials, part numbers, vendors, models); [`clean_label`] is for locators and
+//! bank names, and drops only the phrases that mean "no value".
 
 /// Trims `raw` and returns it, or `None` when it is empty or a known placeholder.
 pub fn clean(raw: &str) -> Option<String> {
     let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c == '\0');
     if trimmed.is_empty() || is_placeholder(trimmed) { None } else { Some(collapse_spaces(trimmed)) }
+}
+
+/// [`clean`] for names and locators ("DIMM 0", bank "0", "PSU1"): only empty values, "no
+/// value" phrases and dmidecode's markers are dropped; digits alone are kept.
+pub fn clean_label(raw: &str) -> Option<String> {
+    let trimmed = raw.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+    let lower = trimmed.to_ascii_lowercase();
+    if trimmed.is_empty() || is_no_value_phrase(&lower) || has_dmidecode_marker(&lower) {
+        None
+    } else {
+        Some(collapse_spaces(trimmed))
+    }
+}
+
+/// [`clean`] for part numbers, which SPD pads to 18 or 20 bytes with spaces and, on some
+/// modules, with dashes ("M393A2K40BB1-CRC----").
+pub fn clean_part_number(raw: &str) -> Option<String> {
+    clean(raw.trim_end_matches(|c: char| c == '-' || c.is_whitespace() || c == '\0'))
 }
 
 /// `clean` for optional input.
@@ -21,6 +43,41 @@ pub fn is_placeholder(value: &str) -> bool {
     if v.is_empty() {
         return true;
     }
+    if is_no_value_phrase(&v) || has_dmidecode_marker(&v) {
+        return true;
+    }
+    // Memory SPD placeholders: SerNum0, PartNum3, Manufacturer01, AssetTagNum2, Module0SerNum...
+    let stem = v.trim_end_matches(|c: char| c.is_ascii_digit());
+    const STEMS: &[&str] = &[
+        "sernum",
+        "serial",
+        "partnum",
+        "modulepartnumber",
+        "moduleserialnumber",
+        "manufacturer",
+        "assettagnum",
+        "assettag",
+    ];
+    if stem.len() < v.len() && STEMS.contains(&stem) {
+        return true;
+    }
+    if v.starts_with("module") && v.ends_with("sernum") {
+        return true;
+    }
+    // All zeros, all Fs, only separators: "0", "00000000", "FFFFFFFF-FFFF-...", "........".
+    let significant: Vec<char> = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | ':' | '_')).collect();
+    if significant.is_empty() {
+        return true;
+    }
+    let first = significant[0];
+    if (first == '0' || first == 'f' || first == 'x' || first == '*') && significant.iter().all(|&c| c == first) {
+        return true;
+    }
+    false
+}
+
+/// "No value" phrases firmware writes where a string is unset, lower case.
+fn is_no_value_phrase(v: &str) -> bool {
     const EXACT: &[&str] = &[
         "to be filled by o.e.m.",
         "to be filled by o.e.m",
@@ -60,6 +117,7 @@ pub fn is_placeholder(value: &str) -> bool {
         "o.e.m.",
         "oem",
         "oem_serial",
+        "psu serial",
         "123456789",
         "1234567890",
         "0123456789",
@@ -68,37 +126,19 @@ pub fn is_placeholder(value: &str) -> bool {
         "03000200-0400-0500-0006-000700080009",
         "sku=notprovided;modelname=",
     ];
-    if EXACT.contains(&v.as_str()) {
+    if EXACT.contains(&v) {
         return true;
     }
-    // Memory SPD placeholders: SerNum0, PartNum3, Manufacturer01, AssetTagNum2, Module0SerNum...
-    let stem = v.trim_end_matches(|c: char| c.is_ascii_digit());
-    const STEMS: &[&str] = &[
-        "sernum",
-        "serial",
-        "partnum",
-        "modulepartnumber",
-        "moduleserialnumber",
-        "manufacturer",
-        "assettagnum",
-        "assettag",
-    ];
-    if stem.len() < v.len() && STEMS.contains(&stem) {
-        return true;
-    }
-    if v.starts_with("module") && v.ends_with("sernum") {
-        return true;
-    }
-    // All zeros, all Fs, only separators: "0", "00000000", "FFFFFFFF-FFFF-...", "........".
-    let significant: Vec<char> = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | ':' | '_')).collect();
-    if significant.is_empty() {
-        return true;
-    }
-    let first = significant[0];
-    if (first == '0' || first == 'f' || first == 'x' || first == '*') && significant.iter().all(|&c| c == first) {
-        return true;
-    }
-    false
+    // "OEM Define 0".."OEM Define 6": AMI's template for unset strings (System Power Supply).
+    v.strip_prefix("oem define").is_some_and(|n| n.trim().chars().all(|c| c.is_ascii_digit()))
+}
+
+/// dmidecode prints a marker where it could not decode a value: `<BAD INDEX>` (a string index
+/// past the structure's strings), `<OUT OF SPEC>` (a code the specification does not define) and
+/// `<OUT OF SPACE>`. None of them is data, and neither is a value holding one ("x16 <OUT OF
+/// SPEC>").
+fn has_dmidecode_marker(v: &str) -> bool {
+    ["<bad index>", "<out of spec>", "<out of space>"].iter().any(|m| v.contains(m))
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -146,6 +186,42 @@ mod tests {
         ] {
             assert_eq!(clean(junk), None, "{junk:?} should be a placeholder");
         }
+    }
+
+    #[test]
+    fn dmidecode_markers_are_never_data() {
+        for marker in
+            ["<BAD INDEX>", "<OUT OF SPEC>", "<OUT OF SPACE>", "x16 <OUT OF SPEC>", "<OUT OF SPEC><OUT OF SPEC>"]
+        {
+            assert_eq!(clean(marker), None, "{marker}");
+            assert_eq!(clean_label(marker), None, "{marker}");
+            assert_eq!(clean_part_number(marker), None, "{marker}");
+        }
+        for junk in ["OEM Define 3", "PSU Serial", "XXXXX"] {
+            assert_eq!(clean(junk), None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn names_are_not_serials() {
+        // A bank or slot called "0" is a name; a serial "0" is junk.
+        assert_eq!(clean_label("0").as_deref(), Some("0"));
+        assert_eq!(clean_label(" 00 ").as_deref(), Some("00"));
+        assert_eq!(clean_label("PROC  1 DIMM  1 ").as_deref(), Some("PROC 1 DIMM 1"));
+        assert_eq!(clean("0"), None);
+        for no_value in ["Not Specified", "None", "To Be Filled By O.E.M.", "", "  ", "Unknown", "OEM Define 0"] {
+            assert_eq!(clean_label(no_value), None, "{no_value:?}");
+        }
+    }
+
+    #[test]
+    fn part_numbers_lose_their_padding() {
+        assert_eq!(clean_part_number("M393A2K40BB1-CRC----").as_deref(), Some("M393A2K40BB1-CRC"));
+        assert_eq!(clean_part_number("647650-071          ").as_deref(), Some("647650-071"));
+        assert_eq!(clean_part_number("HMA451R7AFR8N-UH  \0\0").as_deref(), Some("HMA451R7AFR8N-UH"));
+        assert_eq!(clean_part_number("NT1GT64U88D0BY-AD").as_deref(), Some("NT1GT64U88D0BY-AD"));
+        assert_eq!(clean_part_number("--------"), None);
+        assert_eq!(clean_part_number("PartNum1"), None);
     }
 
     #[test]

@@ -64,7 +64,7 @@ t /proc/sys/kernel/hostname /proc/sys/kernel/osrelease /etc/os-release /usr/lib/
   /sys/hypervisor/type /etc/assetkit/cert
 # /proc files change between reads: one cat gives a consistent copy.
 f /proc/cpuinfo /proc/meminfo /sys/firmware/dmi/tables/DMI /sys/firmware/dmi/tables/smbios_entry_point
-for a in sys_vendor product_name product_serial product_uuid product_sku product_family board_vendor \
+for a in sys_vendor product_name product_version product_serial product_uuid product_sku product_family board_vendor \
   board_name board_serial bios_vendor bios_version bios_date chassis_type chassis_serial; do
   t "/sys/class/dmi/id/$a"
 done

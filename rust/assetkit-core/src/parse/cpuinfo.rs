@@ -15,7 +15,8 @@ pub struct CpuInfo {
     pub vendor: Option<String>,
     /// Distinct `physical id` values; `None` when the kernel does not print them.
     pub sockets: Option<u32>,
-    /// Distinct (physical id, core id) pairs, or sockets x `cpu cores`.
+    /// Sockets x `cpu cores`, or the distinct (physical id, core id) pairs when they are more;
+    /// one per processor in a VM whose cpuinfo has no topology at all.
     pub physical_cores: Option<u32>,
     /// Logical processors.
     pub logical_cores: Option<u32>,
@@ -35,6 +36,7 @@ pub fn parse(text: &str) -> CpuInfo {
     let mut cores = BTreeSet::new();
     let mut current_physical: Option<String> = None;
     let mut cores_per_socket: Option<u32> = None;
+    let mut siblings_seen = false;
     let mut arm_part: Option<(String, String)> = None;
     let mut ncpus_active: Option<u32> = None;
     let (mut model_name, mut cpu_model, mut cpu_line, mut old_arm, mut family) = (None, None, None, None, None);
@@ -64,6 +66,7 @@ pub fn parse(text: &str) -> CpuInfo {
                 cores.insert((current_physical.clone().unwrap_or_default(), value.to_owned()));
             }
             "cpu cores" => cores_per_socket = cores_per_socket.or(leading_u64(value).map(|n| n as u32)),
+            "siblings" => siblings_seen = true,
             "cpu MHz" | "clock" if info.current_mhz.is_none() => {
                 info.current_mhz =
                     value.split(['.', 'M']).next().and_then(|n| n.trim().parse().ok()).filter(|n| *n > 0);
@@ -103,13 +106,20 @@ pub fn parse(text: &str) -> CpuInfo {
     if !physical_ids.is_empty() {
         info.sockets = Some(physical_ids.len() as u32);
     }
-    info.physical_cores = if !cores.is_empty() {
-        Some(cores.len() as u32)
-    } else {
-        match (info.sockets, cores_per_socket) {
-            (Some(s), Some(c)) => Some(s * c),
-            _ => None,
-        }
+    // An offline CPU is missing from cpuinfo, and so is its core when all its threads are
+    // offline; `cpu cores` still counts every core of the package.
+    let per_package = match (info.sockets, cores_per_socket) {
+        (Some(s), Some(c)) => s.checked_mul(c),
+        _ => None,
+    };
+    let listed = (!cores.is_empty()).then_some(cores.len() as u32);
+    let no_topology = physical_ids.is_empty() && cores.is_empty() && cores_per_socket.is_none() && !siblings_seen;
+    info.physical_cores = match (listed, per_package) {
+        (Some(l), Some(p)) => Some(l.max(p)),
+        (Some(n), None) | (None, Some(n)) => Some(n),
+        // A hypervisor that shows no topology gives each vCPU its own core.
+        (None, None) if info.hypervisor_flag && no_topology => info.logical_cores,
+        (None, None) => None,
     };
     info.nominal_mhz = info.model.as_deref().and_then(nominal_mhz_from_model);
     info
@@ -162,6 +172,47 @@ fn arm_core_name(implementer: &str, part: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One `/proc/cpuinfo` entry in the x86 layout, topology fields included.
+    fn x86_processor(n: u32, socket: u32, core: u32, cores_per_socket: u32, siblings: u32) -> String {
+        format!(
+            "processor\t: {n}\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Silver 4110 CPU @ 2.10GHz\n\
+             physical id\t: {socket}\nsiblings\t: {siblings}\ncore id\t\t: {core}\ncpu cores\t: {cores_per_socket}\n\
+             flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic ht\n\n"
+        )
+    }
+
+    #[test]
+    fn offline_cpus_do_not_hide_their_cores() {
+        // 2 sockets x 4 cores x 2 threads, as Linux lists them (threads of one core 8 apart).
+        let all: Vec<(u32, u32, u32)> = (0..16).map(|n| (n, (n % 8) / 4, n % 4)).collect::<Vec<_>>();
+        let whole: String = all.iter().map(|(n, s, c)| x86_processor(*n, *s, *c, 4, 8)).collect();
+        let info = parse(&whole);
+        assert_eq!((info.sockets, info.physical_cores, info.logical_cores), (Some(2), Some(8), Some(16)));
+        // `echo 0 > /sys/devices/system/cpu/cpuN/online` for both threads of cores 2 and 3 of
+        // socket 1 (CPUs 6, 7, 14, 15): their entries vanish, the cores are still there.
+        let online: String = all
+            .iter()
+            .filter(|(n, _, _)| ![6, 7, 14, 15].contains(n))
+            .map(|(n, s, c)| x86_processor(*n, *s, *c, 4, 8))
+            .collect();
+        let info = parse(&online);
+        assert_eq!((info.sockets, info.physical_cores, info.logical_cores), (Some(2), Some(8), Some(12)));
+    }
+
+    #[test]
+    fn a_vm_without_topology_has_one_core_per_processor() {
+        let vcpu = |n: u32| {
+            format!(
+                "processor\t: {n}\nvendor_id\t: GenuineIntel\nmodel name\t: QEMU Virtual CPU version 2.5+\nflags\t\t: fpu de pse tsc hypervisor lahf_lm\n\n"
+            )
+        };
+        let info = parse(&(0..4).map(vcpu).collect::<String>());
+        assert_eq!((info.physical_cores, info.logical_cores), (Some(4), Some(4)));
+        // Bare metal without topology fields (old ARM, POWER) stays unknown: SMT may hide there.
+        let bare = "processor\t: 0\nmodel name\t: ARMv7 Processor rev 4 (v7l)\n\nprocessor\t: 1\nmodel name\t: ARMv7 Processor rev 4 (v7l)\n";
+        assert_eq!(parse(bare).physical_cores, None);
+    }
 
     #[test]
     fn nominal_from_model_name() {

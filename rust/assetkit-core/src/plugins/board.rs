@@ -1,14 +1,19 @@
-//! `board`: system, baseboard and BIOS from SMBIOS (raw table or dmidecode), else sysfs DMI,
-//! plus virtual machine and container detection.
+//! `board`: system, baseboard, BIOS and power supplies from SMBIOS (raw table or dmidecode),
+//! else sysfs DMI (no power supplies there), plus virtual machine and container detection.
+//!
+//! Two vendor habits are undone here, for every source: an empty system serial falls back to
+//! the chassis serial (where some vendors put the service tag), and Lenovo's machine type in
+//! Product Name gives way to the model in Version.
 
 use super::{CollectError, Collector, Ctx, Output};
-use crate::model::{Baseboard, Bios, System};
+use crate::model::{Baseboard, Bios, PowerSupply, System};
 use crate::parse::cpuinfo;
 use crate::placeholder::clean_opt;
+use crate::smbios::PowerSupplyInfo;
 use crate::smbios::raw::chassis_type_name;
 use crate::source::Source;
 
-/// System, baseboard, BIOS and virtualisation.
+/// System, baseboard, BIOS, power supplies and virtualisation.
 pub struct BoardCollector;
 
 const DMI_ID: &str = "/sys/class/dmi/id";
@@ -18,13 +23,13 @@ impl Collector for BoardCollector {
         "board"
     }
     fn describe(&self) -> &'static str {
-        "system/baseboard/BIOS (SMBIOS table, dmidecode or /sys/class/dmi/id) and VM/container detection"
+        "system/baseboard/BIOS and power supplies (SMBIOS table, dmidecode or /sys/class/dmi/id) and VM/container detection"
     }
     fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
         let src = ctx.source.as_ref();
         let state = ctx.smbios();
         let mut out = Output::default();
-        let (mut system, baseboard, bios) = match (&state.smbios, state.origin) {
+        let (mut system, version, baseboard, bios) = match (&state.smbios, state.origin) {
             (Some(s), Some(origin)) => {
                 let sys = s.system.clone().unwrap_or_default();
                 let chassis = s.chassis.clone().unwrap_or_default();
@@ -43,6 +48,7 @@ impl Collector for BoardCollector {
                         source: Some(origin.to_owned()),
                         ..System::default()
                     },
+                    sys.version,
                     Baseboard {
                         manufacturer: board.manufacturer,
                         product_name: board.product_name,
@@ -58,6 +64,15 @@ impl Collector for BoardCollector {
         {
             out.warnings.push(why.clone());
         }
+        if system.serial_number.is_none() {
+            system.serial_number = system.chassis_serial_number.clone();
+        }
+        lenovo_model(&mut system, version);
+        // A table read in part (its error is in the report) does not say which units are gone.
+        out.facts.power_supplies = match (&state.smbios, &state.error) {
+            (Some(s), None) => Some(s.power_supplies.iter().filter_map(power_supply).collect()),
+            _ => None,
+        };
         let (hypervisor, container, virt_flag) = detect_virtualization(src, &system, &bios);
         system.hypervisor = hypervisor;
         system.container = container;
@@ -69,8 +84,67 @@ impl Collector for BoardCollector {
     }
 }
 
+/// Lenovo's own model lines, as they begin the Version string.
+const LENOVO_MODEL_LINES: &[&str] = &[
+    "thinkpad",
+    "thinksystem",
+    "thinkcentre",
+    "thinkstation",
+    "thinkedge",
+    "thinkagile",
+    "thinkbook",
+    "ideapad",
+    "ideacentre",
+    "yoga",
+    "legion",
+    "lenovo ",
+];
+
+/// Lenovo puts the machine type-model in Product Name ("20HRCTO1WW", "10A9004TFR") and the
+/// model in Version ("ThinkPad X1 Carbon 5th", "ThinkCentre M93p"). The model becomes the product
+/// name, and the machine type the SKU when the firmware gives none. A Version that names no
+/// model line (ThinkSystem servers say "07" there, their model already in Product Name) changes
+/// nothing.
+fn lenovo_model(system: &mut System, version: Option<String>) {
+    let is_lenovo = system.manufacturer.as_deref().is_some_and(|m| m.to_ascii_lowercase().contains("lenovo"));
+    let Some(model) = version.filter(|v| {
+        let lower = v.to_ascii_lowercase();
+        is_lenovo
+            && LENOVO_MODEL_LINES.iter().any(|line| lower.starts_with(line))
+            && system.product_name.as_ref() != Some(v)
+    }) else {
+        return;
+    };
+    let machine_type = system.product_name.replace(model);
+    if system.sku.is_none() {
+        system.sku = machine_type;
+    }
+}
+
+/// A unit worth reporting: anything but a template whose strings are all placeholders, or an
+/// absent unit known by nothing but its bay.
+fn power_supply(p: &PowerSupplyInfo) -> Option<PowerSupply> {
+    let identified = p.manufacturer.is_some() || p.serial_number.is_some() || p.part_number.is_some();
+    let named = p.location.is_some() || p.name.is_some();
+    if !identified && (!named || p.present == Some(false)) {
+        return None;
+    }
+    Some(PowerSupply {
+        location: p.location.clone(),
+        name: p.name.clone(),
+        manufacturer: p.manufacturer.clone(),
+        serial_number: p.serial_number.clone(),
+        part_number: p.part_number.clone(),
+        revision: p.revision.clone(),
+        max_power_w: p.max_power_w,
+        present: p.present,
+        status: p.status.clone(),
+        hot_replaceable: p.hot_replaceable,
+    })
+}
+
 /// `/sys/class/dmi/id`: world-readable except the serials and UUID, which are root-only.
-fn from_sysfs(src: &dyn Source) -> (System, Baseboard, Bios) {
+fn from_sysfs(src: &dyn Source) -> (System, Option<String>, Baseboard, Bios) {
     let get = |f: &str| clean_opt(src.value(&format!("{DMI_ID}/{f}")).as_deref());
     let vendor = get("sys_vendor");
     let source =
@@ -96,7 +170,7 @@ fn from_sysfs(src: &dyn Source) -> (System, Baseboard, Bios) {
         serial_number: get("board_serial"),
     };
     let bios = Bios { vendor: get("bios_vendor"), version: get("bios_version"), release_date: get("bios_date") };
-    (system, board, bios)
+    (system, get("product_version"), board, bios)
 }
 
 /// (hypervisor, container, "some VM evidence without a name").

@@ -1,5 +1,6 @@
 //! `memory`: total from /proc/meminfo, modules from SMBIOS type 17. Empty slots are counted in
-//! `slots` but are not modules.
+//! `slots` but are not modules; devices of arrays that are not system memory (the BIOS flash
+//! chip, video or cache memory: type 16's Use) are neither.
 
 use super::{CollectError, Collector, Ctx, Output};
 use crate::model::{Memory, MemoryModule};
@@ -12,13 +13,13 @@ impl Collector for MemoryCollector {
         "memory"
     }
     fn describe(&self) -> &'static str {
-        "total, slots and modules (slot, size, type, speed, serial) from /proc/meminfo and SMBIOS type 17"
+        "total, slots and modules (slot, bank, size, type, speed, serial) from /proc/meminfo and SMBIOS types 16 and 17"
     }
     fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
         let os_visible_bytes = ctx.source.text("/proc/meminfo").and_then(|t| mem_total_bytes(&t));
         let state = ctx.smbios();
-        let devices = state.smbios.as_ref().map(|s| &s.memory_devices);
-        let modules: Option<Vec<MemoryModule>> = devices.map(|devs| {
+        let devices: Option<Vec<_>> = state.smbios.as_ref().map(|s| s.system_memory_devices().collect());
+        let modules: Option<Vec<MemoryModule>> = devices.as_ref().map(|devs| {
             devs.iter()
                 .filter(|d| d.installed)
                 .map(|d| MemoryModule {
@@ -45,7 +46,7 @@ impl Collector for MemoryCollector {
         out.facts.memory = Some(Memory {
             total_bytes: installed.or(os_visible_bytes),
             os_visible_bytes,
-            slots: devices.map(|d| d.len() as u32),
+            slots: devices.as_ref().map(|d| d.len() as u32),
             modules,
         });
         Ok(out)

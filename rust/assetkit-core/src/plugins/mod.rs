@@ -110,10 +110,15 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
     let raw_error = match source.read(DMI_TABLE) {
         Ok(table) => {
             let version = source.read(DMI_ENTRY).ok().and_then(|e| smbios::raw::entry_point_version(&e));
-            let decoded = smbios::raw::parse(&table, version);
-            let error =
-                (decoded == Smbios::default()).then(|| format!("{DMI_TABLE} holds no usable SMBIOS structures"));
-            return SmbiosState { smbios: Some(decoded), origin: Some("smbios"), error, absent: None };
+            let decoded = smbios::raw::parse_detailed(&table, version);
+            let error = if decoded.smbios == Smbios::default() {
+                Some(format!("{DMI_TABLE} holds no usable SMBIOS structures"))
+            } else {
+                decoded.truncated_at.map(|at| {
+                    format!("{DMI_TABLE} is truncated: the structure at byte {at} runs past the end of the table")
+                })
+            };
+            return SmbiosState { smbios: Some(decoded.smbios), origin: Some("smbios"), error, absent: None };
         }
         Err(e) => e,
     };

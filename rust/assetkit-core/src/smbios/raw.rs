@@ -1,13 +1,19 @@
 //! The raw SMBIOS table (`/sys/firmware/dmi/tables/DMI`) -> [`Smbios`], without dmidecode.
 //!
-//! Only types 0-4 and 17 are decoded. Every field read is bounds-checked against the
+//! Only types 0-4, 16, 17 and 39 are decoded. Every field read is bounds-checked against the
 //! structure's declared length, so a table from SMBIOS 2.1 (short structures) or a truncated
-//! table yields the fields it has and nothing else. (The `dmidecode` crate was evaluated and not
+//! table yields the fields it has and nothing else; a type 39 shorter than its 2.3.1 layout is
+//! no power supply at all, as dmidecode prints none of its fields. A string index past the
+//! structure's strings (dmidecode's `<BAD INDEX>`) and a code the specification does not define
+//! (`<OUT OF SPEC>`) are `None`. (The `dmidecode` crate was evaluated and not
 //! used: it rejects 2.3-era type-17 structures shorter than 0x20 bytes and then stops iterating,
 //! which loses every memory module on older servers.)
 
-use super::{BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo, format_uuid};
-use crate::placeholder::clean;
+use super::{
+    BiosInfo, BoardInfo, ChassisInfo, MemoryArrayInfo, MemoryDeviceInfo, PowerSupplyInfo, ProcessorInfo, Smbios,
+    SystemInfo, format_uuid, memory_array_use_name, power_supply_status_name,
+};
+use crate::placeholder::{clean, clean_label, clean_part_number};
 
 /// SMBIOS version from the entry point (`/sys/firmware/dmi/tables/smbios_entry_point`).
 pub fn entry_point_version(entry: &[u8]) -> Option<(u8, u8)> {
@@ -22,6 +28,7 @@ pub fn entry_point_version(entry: &[u8]) -> Option<(u8, u8)> {
 
 struct Structure<'a> {
     kind: u8,
+    handle: Option<u16>,
     formatted: &'a [u8],
     strings: Vec<&'a [u8]>,
 }
@@ -37,20 +44,37 @@ impl Structure<'_> {
         let b = self.formatted.get(offset..offset + 4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn string(&self, offset: usize) -> Option<String> {
+    fn raw_string(&self, offset: usize) -> Option<String> {
         let index = self.byte(offset)? as usize;
         let raw = self.strings.get(index.checked_sub(1)?)?;
-        clean(&String::from_utf8_lossy(raw))
+        Some(String::from_utf8_lossy(raw).into_owned())
+    }
+    /// An identifier (serial, vendor, model): placeholders are `None`.
+    fn string(&self, offset: usize) -> Option<String> {
+        self.raw_string(offset).as_deref().and_then(clean)
+    }
+    /// A name or locator: "0" is a name.
+    fn label(&self, offset: usize) -> Option<String> {
+        self.raw_string(offset).as_deref().and_then(clean_label)
+    }
+    fn part_number(&self, offset: usize) -> Option<String> {
+        self.raw_string(offset).as_deref().and_then(clean_part_number)
     }
 }
 
-fn structures(table: &[u8]) -> Vec<Structure<'_>> {
+/// The structures of a table, and the offset of one cut off by the table's end, if any.
+fn structures(table: &[u8]) -> (Vec<Structure<'_>>, Option<usize>) {
     let mut out = Vec::new();
     let mut pos = 0;
+    let mut cut = None;
     while pos + 4 <= table.len() {
         let kind = table[pos];
         let len = table[pos + 1] as usize;
-        if len < 4 || pos + len > table.len() {
+        if len < 4 {
+            break;
+        }
+        if pos + len > table.len() {
+            cut = Some(pos);
             break;
         }
         let formatted = &table[pos..pos + len];
@@ -60,8 +84,8 @@ fn structures(table: &[u8]) -> Vec<Structure<'_>> {
         let mut start = end;
         loop {
             if end + 1 >= table.len() {
-                end = table.len();
-                break;
+                // Strings cut off mid-way would be garbage: the structure is dropped whole.
+                return (out, Some(pos));
             }
             if table[end] == 0 {
                 if end > start {
@@ -75,20 +99,36 @@ fn structures(table: &[u8]) -> Vec<Structure<'_>> {
             }
             end += 1;
         }
-        out.push(Structure { kind, formatted, strings });
+        let handle = Some(u16::from_le_bytes([table[pos + 2], table[pos + 3]]));
+        out.push(Structure { kind, handle, formatted, strings });
         if kind == 127 {
             break;
         }
         pos = end;
     }
-    out
+    (out, cut)
+}
+
+/// A decoded table, with what is needed to tell whether it was whole.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    /// The decoded facts: every structure before the cut, if there is one.
+    pub smbios: Smbios,
+    /// Offset of a structure the table's end cuts off (its formatted part or its strings).
+    pub truncated_at: Option<usize>,
 }
 
 /// Decodes the table. `version` comes from the entry point; `None` assumes SMBIOS >= 2.6.
 pub fn parse(table: &[u8], version: Option<(u8, u8)>) -> Smbios {
+    parse_detailed(table, version).smbios
+}
+
+/// [`parse`], plus where the table was cut off, if it was.
+pub fn parse_detailed(table: &[u8], version: Option<(u8, u8)>) -> Decoded {
     let little_endian_uuid = version.is_none_or(|v| v >= (2, 6));
     let mut smbios = Smbios::default();
-    for s in structures(table) {
+    let (structures, truncated_at) = structures(table);
+    for s in structures {
         match s.kind {
             0 if smbios.bios.is_none() => {
                 smbios.bios =
@@ -125,11 +165,16 @@ pub fn parse(table: &[u8], version: Option<(u8, u8)>) -> Smbios {
                 });
             }
             4 => smbios.processors.push(processor(&s)),
+            16 => smbios.memory_arrays.push(MemoryArrayInfo {
+                handle: s.handle,
+                usage: s.byte(0x05).and_then(memory_array_use_name).map(str::to_owned),
+            }),
             17 => smbios.memory_devices.push(memory_device(&s)),
+            39 => smbios.power_supplies.extend(power_supply(&s)),
             _ => {}
         }
     }
-    smbios
+    Decoded { smbios, truncated_at }
 }
 
 fn processor(s: &Structure<'_>) -> ProcessorInfo {
@@ -156,7 +201,7 @@ fn memory_device(s: &Structure<'_>) -> MemoryDeviceInfo {
     let size_bytes = match s.word(0x0C) {
         None | Some(0) | Some(0xffff) => None,
         Some(0x7fff) => s.dword(0x1C).map(|mb| u64::from(mb & 0x7fff_ffff) << 20).filter(|b| *b > 0),
-        Some(v) if v & 0x8000 != 0 => Some(u64::from(v & 0x7fff) << 10),
+        Some(v) if v & 0x8000 != 0 => Some(u64::from(v & 0x7fff) << 10).filter(|b| *b > 0),
         Some(v) => Some(u64::from(v) << 20),
     };
     let speed_mts = match s.word(0x15) {
@@ -165,16 +210,37 @@ fn memory_device(s: &Structure<'_>) -> MemoryDeviceInfo {
         Some(v) => Some(u32::from(v)),
     };
     MemoryDeviceInfo {
-        locator: s.string(0x10),
-        bank_locator: s.string(0x11),
+        array_handle: s.word(0x04),
+        locator: s.label(0x10),
+        bank_locator: s.label(0x11),
         size_bytes,
         installed: size_bytes.is_some(),
         memory_type: s.byte(0x12).and_then(memory_type_name).map(str::to_owned),
         speed_mts,
         manufacturer: s.string(0x17),
         serial_number: s.string(0x18),
-        part_number: s.string(0x1A),
+        part_number: s.part_number(0x1A),
     }
+    .with_type_from_part_number()
+}
+
+/// Type 39. `None` when the structure is shorter than the SMBIOS 2.3.1 layout (0x10 bytes):
+/// its characteristics word, which says whether a unit is there at all, is missing.
+fn power_supply(s: &Structure<'_>) -> Option<PowerSupplyInfo> {
+    let characteristics = s.word(0x0E)?;
+    let present = characteristics & 0x0002 != 0;
+    Some(PowerSupplyInfo {
+        location: s.label(0x05),
+        name: s.label(0x06),
+        manufacturer: s.string(0x07),
+        serial_number: s.string(0x08),
+        part_number: s.part_number(0x0A),
+        revision: s.string(0x0B),
+        max_power_w: s.word(0x0C).filter(|w| *w != 0x8000 && *w != 0).map(u32::from),
+        present: Some(present),
+        status: present.then(|| power_supply_status_name((characteristics >> 7) & 0x07)).flatten().map(str::to_owned),
+        hot_replaceable: Some(characteristics & 0x0001 != 0),
+    })
 }
 
 /// dmidecode's names for SMBIOS memory types; `None` for Other/Unknown/reserved.

@@ -3,15 +3,21 @@
 //! Handles the current format (`Handle 0x0100, DMI type 1, 27 bytes` then a title line and
 //! tab-indented `Key: Value` lines) and the 2.x format of RHEL 2-4 era hosts (`Handle 0x0100`
 //! alone, `DMI type 1, 25 bytes.` on the next line, one more level of indentation and different
-//! key names). Garbage lines are skipped; a truncated record yields what it holds.
+//! key names). Garbage lines are skipped; a truncated record yields what it holds. dmidecode's
+//! markers (`<BAD INDEX>`, `<OUT OF SPEC>`, `<OUT OF SPACE>`) are `None`, as the raw decoder
+//! gives for the same bytes.
 
-use super::{BiosInfo, BoardInfo, ChassisInfo, MemoryDeviceInfo, ProcessorInfo, Smbios, SystemInfo};
-use crate::placeholder::clean;
+use super::{
+    BiosInfo, BoardInfo, ChassisInfo, MemoryArrayInfo, MemoryDeviceInfo, PowerSupplyInfo, ProcessorInfo, Smbios,
+    SystemInfo,
+};
+use crate::placeholder::{clean, clean_label, clean_part_number};
 
 /// One record: its type and its first-level `Key: Value` fields.
 #[derive(Debug, Default)]
 struct Record<'a> {
     kind: Option<u32>,
+    handle: Option<u16>,
     title_indent: Option<usize>,
     field_indent: Option<usize>,
     fields: Vec<(&'a str, &'a str)>,
@@ -21,9 +27,38 @@ impl<'a> Record<'a> {
     fn get(&self, keys: &[&str]) -> Option<&'a str> {
         keys.iter().find_map(|k| self.fields.iter().find(|(key, _)| key.eq_ignore_ascii_case(k)).map(|(_, v)| *v))
     }
+    /// An identifier (serial, vendor, model): placeholders are `None`.
     fn clean(&self, keys: &[&str]) -> Option<String> {
         self.get(keys).and_then(clean)
     }
+    /// A name or locator: "0" is a name.
+    fn label(&self, keys: &[&str]) -> Option<String> {
+        self.get(keys).and_then(clean_label)
+    }
+    fn part_number(&self, keys: &[&str]) -> Option<String> {
+        self.get(keys).and_then(clean_part_number)
+    }
+    fn yes_no(&self, keys: &[&str]) -> Option<bool> {
+        match self.get(keys)? {
+            v if v.eq_ignore_ascii_case("yes") => Some(true),
+            v if v.eq_ignore_ascii_case("no") => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// The status of a present power supply, spelled as the raw decoder spells it.
+fn status_name(value: &str) -> Option<String> {
+    (1..=5)
+        .filter_map(super::power_supply_status_name)
+        .find(|name| name.eq_ignore_ascii_case(value.trim()))
+        .map(str::to_owned)
+}
+
+/// "0x1100" -> 0x1100.
+fn hex_handle(value: &str) -> Option<u16> {
+    let digits: String = value.trim().strip_prefix("0x")?.chars().take_while(char::is_ascii_hexdigit).collect();
+    u16::from_str_radix(&digits, 16).ok()
 }
 
 /// Indentation width: dmidecode indents with tabs, some builds (and Windows ports) with spaces.
@@ -46,7 +81,11 @@ fn records(text: &str) -> Vec<Record<'_>> {
             if let Some(r) = current.take() {
                 out.push(r);
             }
-            current = Some(Record { kind: dmi_type(line), ..Record::default() });
+            current = Some(Record {
+                kind: dmi_type(line),
+                handle: hex_handle(&line["Handle ".len()..]),
+                ..Record::default()
+            });
             continue;
         }
         let Some(record) = current.as_mut() else {
@@ -60,22 +99,27 @@ fn records(text: &str) -> Vec<Record<'_>> {
             continue;
         }
         // The first line is the record's title; the next, more indented line sets the field
-        // level; anything deeper is a nested list (flags, characteristics) and is skipped.
+        // level; anything deeper is a nested list (flags, characteristics) and is skipped. A
+        // line a few spaces deeper than the fields, right after a field with a value, is a field
+        // indented by hand (" \tMax Power Capacity: 460 W" in a real capture): nested lists
+        // are a tab deeper, under a header without a value.
         let d = indent(line);
-        match (record.title_indent, record.field_indent) {
-            (None, _) => record.title_indent = Some(d),
+        let field_line = match (record.title_indent, record.field_indent) {
+            (None, _) => {
+                record.title_indent = Some(d);
+                false
+            }
             (Some(title), None) if d > title => {
                 record.field_indent = Some(d);
-                if let Some((key, value)) = trimmed.split_once(':') {
-                    record.fields.push((key.trim(), value.trim()));
-                }
+                true
             }
-            (Some(_), Some(field)) if d == field => {
-                if let Some((key, value)) = trimmed.split_once(':') {
-                    record.fields.push((key.trim(), value.trim()));
-                }
+            (Some(_), Some(field)) => {
+                d == field || (d > field && d < field + 8 && record.fields.last().is_some_and(|(_, v)| !v.is_empty()))
             }
-            _ => {}
+            _ => false,
+        };
+        if field_line && let Some((key, value)) = trimmed.split_once(':') {
+            record.fields.push((key.trim(), value.trim()));
         }
     }
     out.extend(current);
@@ -168,7 +212,11 @@ pub fn parse_detailed(text: &str) -> Parsed {
                 });
             }
             Some(4) => smbios.processors.push(processor(&record)),
+            Some(16) => {
+                smbios.memory_arrays.push(MemoryArrayInfo { handle: record.handle, usage: record.label(&["Use"]) })
+            }
             Some(17) => smbios.memory_devices.push(memory_device(&record)),
+            Some(39) => smbios.power_supplies.extend(power_supply(&record)),
             _ => {}
         }
     }
@@ -201,16 +249,51 @@ fn processor(record: &Record<'_>) -> ProcessorInfo {
 fn memory_device(record: &Record<'_>) -> MemoryDeviceInfo {
     let size_bytes = record.get(&["Size"]).and_then(parse_size).filter(|n| *n > 0);
     MemoryDeviceInfo {
-        locator: record.clean(&["Locator"]),
-        bank_locator: record.clean(&["Bank Locator"]),
+        array_handle: record.get(&["Array Handle"]).and_then(hex_handle),
+        locator: record.label(&["Locator"]),
+        bank_locator: record.label(&["Bank Locator"]),
         size_bytes,
         installed: size_bytes.is_some(),
-        memory_type: record.clean(&["Type"]).filter(|t| t != "Other" && !t.starts_with('<')),
+        memory_type: record.clean(&["Type"]).filter(|t| t != "Other"),
         speed_mts: record.get(&["Speed"]).and_then(leading_number).map(|n| n as u32).filter(|n| *n > 0),
         manufacturer: record.clean(&["Manufacturer"]),
         serial_number: record.clean(&["Serial Number"]),
-        part_number: record.clean(&["Part Number"]),
+        part_number: record.part_number(&["Part Number"]),
     }
+    .with_type_from_part_number()
+}
+
+/// Type 39. `None` for a record without fields: dmidecode prints only the title of a structure
+/// shorter than the SMBIOS 2.3.1 layout.
+fn power_supply(record: &Record<'_>) -> Option<PowerSupplyInfo> {
+    if record.fields.is_empty() {
+        return None;
+    }
+    // "Present, OK", "Present, Unknown", "Not Present".
+    let (present, status) = match record.get(&["Status"]) {
+        Some(s) if s.eq_ignore_ascii_case("not present") => (Some(false), None),
+        Some(s) => match s.strip_prefix("Present") {
+            Some(rest) => (Some(true), status_name(rest.trim_start_matches([',', ' ']))),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
+    Some(PowerSupplyInfo {
+        location: record.label(&["Location"]),
+        name: record.label(&["Name"]),
+        manufacturer: record.clean(&["Manufacturer"]),
+        serial_number: record.clean(&["Serial Number"]),
+        part_number: record.part_number(&["Model Part Number"]),
+        revision: record.clean(&["Revision"]),
+        max_power_w: record
+            .get(&["Max Power Capacity"])
+            .and_then(leading_number)
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n > 0),
+        present,
+        status,
+        hot_replaceable: record.yes_no(&["Hot Replaceable"]),
+    })
 }
 
 /// "16384 MB", "16 GB", "512 kB" -> bytes. `None` for "No Module Installed" and friends.

@@ -44,6 +44,35 @@ proptest! {
         let _ = raw::entry_point_version(&bytes);
     }
 
+    /// A System Power Supply structure of any declared length, any body and any strings, cut
+    /// anywhere: no panic, and never a power supply made of a structure the table cuts or of one
+    /// shorter than the 2.3.1 layout.
+    #[test]
+    fn raw_power_supply_structures_never_panic(
+        len in 4u8..=40,
+        body in proptest::collection::vec(any::<u8>(), 0..40),
+        strings in proptest::collection::vec("[ -~]{0,12}", 0..8),
+        cut in 0usize..200,
+    ) {
+        let mut table = vec![39, len, 0x00, 0x39];
+        table.extend(body.iter().copied().chain(std::iter::repeat(0)).take(usize::from(len) - 4));
+        for s in &strings {
+            table.extend_from_slice(s.as_bytes());
+            table.push(0);
+        }
+        table.extend_from_slice(&[0, 0]);
+        let whole = table.len();
+        table.truncate(cut.min(whole));
+        let decoded = raw::parse_detailed(&table, Some((3, 2)));
+        let psus = decoded.smbios.power_supplies.len();
+        prop_assert!(psus <= 1);
+        if len < 0x10 || decoded.truncated_at == Some(0) {
+            prop_assert_eq!(psus, 0);
+        }
+        let text = text::parse(&format!("Handle 0x3900, DMI type 39, {len} bytes\nSystem Power Supply\n{}", String::from_utf8_lossy(&table)));
+        prop_assert!(text.power_supplies.len() <= 1);
+    }
+
     #[test]
     fn megacli_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
         let _ = megacli::parse(&String::from_utf8_lossy(&bytes));

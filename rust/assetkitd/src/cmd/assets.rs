@@ -219,12 +219,12 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
                 out!("{key:<18} {}", cell(&detail[key]));
             }
             if let Some(components) = detail["components"].as_object() {
-                for kind in ["memory_module", "disk", "nic"] {
+                for kind in ["memory_module", "disk", "nic", "psu"] {
                     let Some(list) = components.get(kind).and_then(|l| l.as_array()) else { continue };
                     out!("\n{kind} ({})", list.len());
                     for c in list {
                         let summary: Vec<String> =
-                            ["slot", "name", "model", "size_bytes", "serial_number", "mac", "addresses"]
+                            ["slot", "location", "name", "model", "size_bytes", "serial_number", "mac", "addresses"]
                                 .iter()
                                 .filter_map(|k| {
                                     c.get(*k).filter(|v| !v.is_null()).map(|v| {

@@ -1,10 +1,18 @@
 //! A report's facts as components with stable keys, and the typed change events between two
 //! versions of them.
 //!
-//! Memory modules are keyed by slot, disks by serial (else slot, else kernel name), NICs by
-//! name + MAC. Single sections (os, system, bios, cpu, ...) are components with an empty key.
+//! Memory modules are keyed by slot, and by bank and slot ("P1/D11") where the report repeats a
+//! slot name across banks; disks by serial (else slot, else kernel name); NICs by name + MAC;
+//! power supplies by location, else name (when no other unit has it), else their place in the
+//! table ("#2"). Single sections (os, system, bios, cpu, ...) are components with an empty key.
 //! A section absent from the report (its plugin failed or is disabled) is not diffed, so a
 //! failing collector never reads as "every disk removed".
+//!
+//! A memory module's key only gains its bank where the slot name repeats, so hosts whose slot
+//! names are unique (most of them) keep the keys they were stored under. When a key changes for
+//! the same physical slot (an upgrade from `D11~2` to `P1/D11`, or `P1/D11` back to `D11` once
+//! its twin in P0 is pulled), the diff pairs the two by bank and slot and re-keys the component
+//! without an event.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
@@ -18,7 +26,8 @@ pub struct Component {
     pub kind: &'static str,
     /// Stable identity key within (asset, kind).
     pub key: String,
-    /// Where it sits, for people and for pairing replacements: slot, disk name, NIC name.
+    /// Where it sits, for people and for pairing replacements: slot, disk name, NIC name, PSU
+    /// location.
     pub position: Option<String>,
     /// The facts, as a JSON object.
     pub data: Map<String, Value>,
@@ -29,7 +38,7 @@ const IGNORED_FIELDS: &[(&str, &str)] = &[("os", "hostname"), ("memory", "os_vis
 
 /// The component kinds a report's sections map to, with whether each is a list.
 pub const KINDS: &[&str] =
-    &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "custom"];
+    &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "psu", "custom"];
 
 /// Components per kind for the sections present in `facts`; absent sections are absent here.
 pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
@@ -64,9 +73,17 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
     if let Some(m) = &facts.memory {
         out.insert("memory", single("memory", to_value(m)));
         if let Some(modules) = &m.modules {
+            let mut slots: HashMap<&str, usize> = HashMap::new();
+            for slot in modules.iter().filter_map(|m| m.slot.as_deref()) {
+                *slots.entry(slot).or_default() += 1;
+            }
             let mut list = Vec::new();
             for (i, module) in modules.iter().enumerate() {
-                let key = module.slot.clone().unwrap_or_else(|| format!("#{i}"));
+                let key = match (&module.slot, &module.bank) {
+                    (Some(slot), Some(bank)) if slots[slot.as_str()] > 1 => format!("{}/{slot}", bank_name(bank)),
+                    (Some(slot), _) => slot.clone(),
+                    (None, _) => format!("#{i}"),
+                };
                 list.push(Component {
                     kind: "memory_module",
                     key: key.clone(),
@@ -76,6 +93,27 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
             }
             out.insert("memory_module", dedup(list));
         }
+    }
+    if let Some(psus) = &facts.power_supplies {
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for name in psus.iter().filter_map(|p| p.name.as_deref()) {
+            *names.entry(name).or_default() += 1;
+        }
+        let list = psus
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                // Identical units often share a name ("PWR SPLY,750W,RDNT,EMSN"): then only their
+                // place in the table tells them apart.
+                let key = p
+                    .location
+                    .clone()
+                    .or_else(|| p.name.clone().filter(|n| names[n.as_str()] == 1))
+                    .unwrap_or_else(|| format!("#{}", i + 1));
+                Component { kind: "psu", key: key.clone(), position: Some(key), data: object(to_value(p)) }
+            })
+            .collect();
+        out.insert("psu", dedup(list));
     }
     if let Some(disks) = &facts.disks {
         let list = disks
@@ -146,6 +184,12 @@ fn dedup(list: Vec<Component>) -> Vec<Component> {
             c
         })
         .collect()
+}
+
+/// The short name of a bank for a key: the last part of a path ("/SYS/MB/P1" -> "P1"), else
+/// the whole name ("P0 CHANNEL A").
+fn bank_name(bank: &str) -> &str {
+    bank.rsplit('/').find(|part| !part.trim().is_empty()).unwrap_or(bank)
 }
 
 fn object(v: Value) -> Map<String, Value> {
@@ -230,7 +274,8 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
 
     for n in new {
         if let Some(o) = old_by_key.get(n.key.as_str()) {
-            let events = field_changes(kind, label(n), &o.data, &n.data, None);
+            let verb = replaced_in_place(kind, &o.data, &n.data).then_some("replaced");
+            let events = field_changes(kind, label(n), &o.data, &n.data, verb);
             if !events.is_empty() || o.data != n.data {
                 out.upserts.push(n.clone());
             }
@@ -240,18 +285,44 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
     let removed: Vec<&Component> = old.iter().filter(|c| !new_keys.contains(c.key.as_str())).collect();
     let added: Vec<&Component> = new.iter().filter(|c| !old_by_key.contains_key(c.key.as_str())).collect();
 
+    let mut paired = vec![false; added.len()];
+    // A power supply under a new key with the serial it had is the same unit, re-keyed: two
+    // units sharing a name are keyed by place ("#2"), and when one leaves the other is keyed by
+    // its name again.
+    let removed: Vec<&Component> = if kind == "psu" {
+        let mut added_by_serial: HashMap<&str, usize> = HashMap::new();
+        for (i, a) in added.iter().enumerate() {
+            if let Some(sn) = a.data.get("serial_number").and_then(Value::as_str) {
+                added_by_serial.entry(sn).or_insert(i);
+            }
+        }
+        removed
+            .into_iter()
+            .filter(|r| {
+                let same =
+                    r.data.get("serial_number").and_then(Value::as_str).and_then(|sn| added_by_serial.remove(sn));
+                let Some(ai) = same else { return true };
+                out.events.extend(field_changes(kind, label(added[ai]), &r.data, &added[ai].data, None));
+                out.deletes.push(r.key.clone());
+                out.upserts.push(added[ai].clone());
+                paired[ai] = true;
+                false
+            })
+            .collect()
+    } else {
+        removed
+    };
     // A removed and an added component in the same position is a replacement. Added components
     // are queued by position, so the k-th removed one in a position pairs with the k-th added.
-    let mut added_at: HashMap<&str, VecDeque<usize>> = HashMap::new();
-    for (i, a) in added.iter().enumerate() {
-        if let Some(pos) = &a.position {
-            added_at.entry(pos.as_str()).or_default().push_back(i);
+    let mut added_at: HashMap<String, VecDeque<usize>> = HashMap::new();
+    for (i, a) in added.iter().enumerate().filter(|(i, _)| !paired[*i]) {
+        if let Some(pos) = place(a) {
+            added_at.entry(pos).or_default().push_back(i);
         }
     }
-    let mut paired = vec![false; added.len()];
     let mut unpaired_removed = Vec::new();
     for r in removed {
-        let partner = r.position.as_deref().and_then(|pos| added_at.get_mut(pos)).and_then(VecDeque::pop_front);
+        let partner = place(r).and_then(|pos| added_at.get_mut(&pos)).and_then(VecDeque::pop_front);
         let Some(ai) = partner else {
             unpaired_removed.push(r);
             continue;
@@ -270,7 +341,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             field: None,
             old: Some(describe(kind, &r.data)),
             new: None,
-            summary: format!("{} {} removed ({})", noun(kind), label(r), describe(kind, &r.data)),
+            summary: format!("{} removed ({})", subject(kind, &label(r)), describe(kind, &r.data)),
         });
         out.deletes.push(r.key.clone());
     }
@@ -282,7 +353,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             field: None,
             old: None,
             new: Some(describe(kind, &a.data)),
-            summary: format!("{} {} added ({})", noun(kind), label(a), describe(kind, &a.data)),
+            summary: format!("{} added ({})", subject(kind, &label(a)), describe(kind, &a.data)),
         });
         out.upserts.push(a.clone());
     }
@@ -293,13 +364,43 @@ fn label(c: &Component) -> String {
     c.position.clone().unwrap_or_else(|| c.key.clone())
 }
 
+/// Where a removed and an added component must sit to be one replaced in place. A memory
+/// module sits in a bank and a slot, whatever its key was when it was stored.
+fn place(c: &Component) -> Option<String> {
+    match (c.kind, c.data.get("slot").and_then(Value::as_str)) {
+        ("memory_module", Some(slot)) => {
+            Some(format!("{}\u{1f}{slot}", c.data.get("bank").and_then(Value::as_str).unwrap_or("")))
+        }
+        _ => c.position.clone(),
+    }
+}
+
+/// A power supply keeps its key (its bay) when it is swapped: a new serial there is a
+/// replacement, not a change of the old unit.
+fn replaced_in_place(kind: &str, old: &Map<String, Value>, new: &Map<String, Value>) -> bool {
+    let serial = |m: &Map<String, Value>| m.get("serial_number").and_then(Value::as_str).map(str::to_owned);
+    kind == "psu" && matches!((serial(old), serial(new)), (Some(o), Some(n)) if o != n)
+}
+
 fn noun(kind: &str) -> &str {
     match kind {
         "memory_module" => "memory module",
         "disk" => "disk",
         "nic" => "NIC",
+        "psu" => "PSU",
         "custom" => "custom fact",
         other => other,
+    }
+}
+
+/// "memory module P1/D11", "PSU #2"; a power supply whose label already says what it is ("PSU
+/// 2", "Power Supply 1") goes by its label alone.
+fn subject(kind: &str, label: &str) -> String {
+    let lower = label.to_ascii_lowercase();
+    if kind == "psu" && (lower.starts_with("psu") || lower.starts_with("power supply")) {
+        label.to_owned()
+    } else {
+        format!("{} {label}", noun(kind))
     }
 }
 
@@ -324,7 +425,7 @@ fn field_changes(
         }
         let (old_s, new_s) = (render(o), render(n));
         let arrow = format!("{} → {}", old_s.as_deref().unwrap_or("(none)"), new_s.as_deref().unwrap_or("(none)"));
-        let where_ = if label.is_empty() { noun(kind).to_owned() } else { format!("{} {}", noun(kind), label) };
+        let where_ = if label.is_empty() { noun(kind).to_owned() } else { subject(kind, &label) };
         let summary = match (replaced, kind) {
             (Some(_), "disk") => format!("disk in slot {label} replaced: {field} {arrow}"),
             (Some(verb), _) => format!("{where_} {verb}: {field} {arrow}"),
@@ -371,6 +472,15 @@ fn describe(kind: &str, data: &Map<String, Value>) -> String {
         }
         "disk" => [s("model"), size, s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
         "nic" => [s("mac"), s("addresses").filter(|a| !a.is_empty())].into_iter().flatten().collect(),
+        "psu" => [
+            s("manufacturer"),
+            s("part_number"),
+            data.get("max_power_w").and_then(Value::as_u64).map(|w| format!("{w} W")),
+            s("serial_number").map(|x| format!("serial {x}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
         _ => data.iter().take(3).filter_map(|(k, v)| render(v).map(|r| format!("{k}={r}"))).collect(),
     };
     if parts.is_empty() { "no details".to_owned() } else { parts.join(", ") }
@@ -395,7 +505,7 @@ pub fn human_bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use assetkit_core::model::{Address, Disk, Nic};
+    use assetkit_core::model::{Address, Disk, Memory, MemoryModule, Nic, PowerSupply};
 
     fn disk(slot: &str, serial: &str) -> Disk {
         Disk {
@@ -504,5 +614,126 @@ mod tests {
             (out[0].key.as_str(), out[1].key.as_str(), out[2].key.as_str()),
             ("sn:SAME", "sn:SAME~2", "sn:SAME~3")
         );
+    }
+
+    fn dimm(bank: Option<&str>, slot: &str, serial: &str) -> MemoryModule {
+        MemoryModule {
+            slot: Some(slot.into()),
+            bank: bank.map(str::to_owned),
+            size_bytes: Some(16 << 30),
+            r#type: Some("DDR4".into()),
+            serial_number: Some(serial.into()),
+            ..MemoryModule::default()
+        }
+    }
+
+    fn memory(modules: Vec<MemoryModule>) -> Vec<Component> {
+        let facts = Facts { memory: Some(Memory { modules: Some(modules), ..Memory::default() }), ..Facts::default() };
+        extract(&facts).remove("memory_module").unwrap()
+    }
+
+    fn keys(list: &[Component]) -> Vec<&str> {
+        list.iter().map(|c| c.key.as_str()).collect()
+    }
+
+    #[test]
+    fn memory_keys_gain_the_bank_only_where_slot_names_repeat() {
+        // Unique slot names keep the keys existing databases hold, banks or not.
+        let unique = memory(vec![dimm(Some("BANK 0"), "DIMM_A1", "1"), dimm(Some("0"), "DIMM_A2", "2")]);
+        assert_eq!(keys(&unique), ["DIMM_A1", "DIMM_A2"]);
+        let repeated = memory(vec![
+            dimm(Some("/SYS/MB/P0"), "D0", "1"),
+            dimm(Some("/SYS/MB/P1"), "D0", "2"),
+            dimm(Some("P0 CHANNEL A"), "DIMM 0", "3"),
+            dimm(Some("P0 CHANNEL B"), "DIMM 0", "4"),
+            dimm(Some("/SYS/MB/P1"), "D1", "5"),
+        ]);
+        assert_eq!(keys(&repeated), ["P0/D0", "P1/D0", "P0 CHANNEL A/DIMM 0", "P0 CHANNEL B/DIMM 0", "D1"]);
+        // Without banks there is nothing better than a suffix.
+        assert_eq!(keys(&memory(vec![dimm(None, "D0", "1"), dimm(None, "D0", "2")])), ["D0", "D0~2"]);
+    }
+
+    #[test]
+    fn keys_stored_before_banks_are_re_keyed_without_events() {
+        // What the receiver stored for this host before: "D11" and "D11~2".
+        let before = vec![
+            Component {
+                key: "D11".into(),
+                position: Some("D11".into()),
+                ..memory(vec![dimm(Some("/SYS/MB/P0"), "D11", "A")]).remove(0)
+            },
+            Component {
+                key: "D11~2".into(),
+                position: Some("D11~2".into()),
+                ..memory(vec![dimm(Some("/SYS/MB/P1"), "D11", "B")]).remove(0)
+            },
+        ];
+        let now = memory(vec![dimm(Some("/SYS/MB/P0"), "D11", "A"), dimm(Some("/SYS/MB/P1"), "D11", "B")]);
+        let d = diff("memory_module", &before, &now);
+        assert!(d.events.is_empty(), "{:?}", d.events);
+        assert_eq!(d.deletes, ["D11", "D11~2"]);
+        assert_eq!(keys(&d.upserts), ["P0/D11", "P1/D11"]);
+        // A re-keyed module that also changed is a replacement in its slot, named by bank.
+        let swapped = memory(vec![dimm(Some("/SYS/MB/P0"), "D11", "A"), dimm(Some("/SYS/MB/P1"), "D11", "C")]);
+        let d = diff("memory_module", &before, &swapped);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].summary, "memory module P1/D11 replaced: serial_number B → C");
+    }
+
+    fn unit(location: Option<&str>, name: &str, serial: &str) -> PowerSupply {
+        PowerSupply {
+            location: location.map(str::to_owned),
+            name: Some(name.into()),
+            manufacturer: Some("DELL".into()),
+            serial_number: Some(serial.into()),
+            part_number: Some("00XW8WA02".into()),
+            max_power_w: Some(750),
+            present: Some(true),
+            hot_replaceable: Some(true),
+            ..PowerSupply::default()
+        }
+    }
+
+    fn psus(units: Vec<PowerSupply>) -> Vec<Component> {
+        extract(&Facts { power_supplies: Some(units), ..Facts::default() }).remove("psu").unwrap()
+    }
+
+    #[test]
+    fn power_supplies_are_keyed_by_location_else_a_unique_name_else_their_place() {
+        let supermicro = psus(vec![unit(Some("PSU1"), "PWS-751P-1R", "1"), unit(Some("PSU2"), "PWS-751P-1R", "2")]);
+        assert_eq!(keys(&supermicro), ["PSU1", "PSU2"]);
+        let hp = psus(vec![unit(None, "Power Supply 1", "1"), unit(None, "Power Supply 2", "2")]);
+        assert_eq!(keys(&hp), ["Power Supply 1", "Power Supply 2"]);
+        let dell = psus(vec![unit(None, "PWR SPLY,750W,RDNT,EMSN", "1"), unit(None, "PWR SPLY,750W,RDNT,EMSN", "2")]);
+        assert_eq!(keys(&dell), ["#1", "#2"]);
+    }
+
+    #[test]
+    fn a_new_serial_in_a_psu_bay_is_a_replacement() {
+        let dell = |second: &str| {
+            psus(vec![
+                unit(None, "PWR SPLY,750W,RDNT,EMSN", "PH1629862600EB"),
+                unit(None, "PWR SPLY,750W,RDNT,EMSN", second),
+            ])
+        };
+        let d = diff("psu", &dell("PH16298624018E"), &dell("CN7161561F0C36"));
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].summary, "PSU #2 replaced: serial_number PH16298624018E → CN7161561F0C36");
+        let hp = |second: &str| psus(vec![unit(None, "Power Supply 1", "A"), unit(None, "Power Supply 2", second)]);
+        let d = diff("psu", &hp("B"), &hp("C"));
+        assert_eq!(d.events[0].summary, "Power Supply 2 replaced: serial_number B → C");
+        // One of two units sharing a name pulled: the other, now alone with its name, is keyed by
+        // it; the same serial says it is the same unit.
+        let one = psus(vec![unit(None, "PWR SPLY,750W,RDNT,EMSN", "CN7161561F0C36")]);
+        assert_eq!(keys(&one), ["PWR SPLY,750W,RDNT,EMSN"]);
+        let d = diff("psu", &dell("CN7161561F0C36"), &one);
+        assert_eq!(d.events.len(), 1, "{:?}", d.events);
+        assert_eq!(d.events[0].summary, "PSU #1 removed (DELL, 00XW8WA02, 750 W, serial PH1629862600EB)");
+        assert_eq!(keys(&d.upserts), ["PWR SPLY,750W,RDNT,EMSN"]);
+        // A status change is a change, not a replacement.
+        let mut critical = hp("B");
+        critical[1].data.insert("status".into(), Value::String("Critical".into()));
+        let d = diff("psu", &hp("B"), &critical);
+        assert_eq!(d.events[0].summary, "Power Supply 2: status (none) → Critical");
     }
 }

@@ -14,6 +14,8 @@ pub const MAX_DISKS: usize = 4096;
 pub const MAX_NICS: usize = 4096;
 /// Most addresses on one NIC.
 pub const MAX_ADDRESSES_PER_NIC: usize = 1024;
+/// Most power supplies in one report (a blade chassis reports a few dozen).
+pub const MAX_POWER_SUPPLIES: usize = 256;
 /// Most custom facts in one report.
 pub const MAX_CUSTOM_FACTS: usize = 256;
 /// Most plugin errors, and most warnings, in one report.
@@ -43,14 +45,16 @@ pub fn check(report: &Report) -> Result<(), OverLimit> {
     let modules = f.memory.as_ref().and_then(|m| m.modules.as_ref()).map_or(0, Vec::len);
     let disks = f.disks.as_ref().map_or(0, Vec::len);
     let nics = f.nics.as_ref().map_or(0, Vec::len);
+    let psus = f.power_supplies.as_ref().map_or(0, Vec::len);
     at_most("facts.memory.modules", modules, MAX_MEMORY_MODULES)?;
     at_most("facts.disks", disks, MAX_DISKS)?;
     at_most("facts.nics", nics, MAX_NICS)?;
+    at_most("facts.power_supplies", psus, MAX_POWER_SUPPLIES)?;
     for (i, nic) in f.nics.iter().flatten().enumerate() {
         at_most(&format!("facts.nics[{i}].addresses"), nic.addresses.len(), MAX_ADDRESSES_PER_NIC)?;
     }
     at_most("facts.custom", f.custom.len(), MAX_CUSTOM_FACTS)?;
     at_most("errors", report.errors.len(), MAX_MESSAGES)?;
     at_most("warnings", report.warnings.len(), MAX_MESSAGES)?;
-    at_most("facts (components of all kinds)", modules + disks + nics + f.custom.len(), MAX_COMPONENTS)
+    at_most("facts (components of all kinds)", modules + disks + nics + psus + f.custom.len(), MAX_COMPONENTS)
 }

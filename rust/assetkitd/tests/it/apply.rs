@@ -213,3 +213,132 @@ async fn retry_of_an_applied_report_is_answered_the_same() {
     assert_eq!(strip_nonces(&before), strip_nonces(&s.dump()));
     s.stop().await;
 }
+
+fn psu(location: &str, serial: &str) -> assetkit_core::model::PowerSupply {
+    assetkit_core::model::PowerSupply {
+        location: Some(location.into()),
+        name: Some("PWS-2K04A-1R".into()),
+        manufacturer: Some("SUPERMICRO".into()),
+        serial_number: Some(serial.into()),
+        part_number: Some("PWS-2K04A-1R".into()),
+        revision: Some("1.1".into()),
+        max_power_w: Some(2000),
+        present: Some(true),
+        status: Some("OK".into()),
+        hot_replaceable: Some(true),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psu_replaced_in_its_bay_then_pulled_and_put_back() {
+    let s = TestServer::start(Policy::Auto).await;
+    s.db.with(|db| assetkitd::domain::users::create_user(db, "alice", "correct horse battery", "test", 0).unwrap());
+    let mut r = physical("psu01", "SN-PSU01");
+    r.facts.power_supplies = Some(vec![psu("PSU 1", "P2K4ACG46ST2836"), psu("PSU 2", "P2K4ACG46ST2835")]);
+    let id = s.report_ok(&r).await["asset_id"].as_i64().unwrap();
+    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
+    let keys: Vec<&str> =
+        asset["components"]["psu"].as_array().unwrap().iter().map(|p| p["_key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["PSU 1", "PSU 2"]);
+
+    // PSU 2 swapped for a new unit: one replacement in its bay, nothing else.
+    let mut swapped = again(&r);
+    swapped.facts.power_supplies.as_mut().unwrap()[1].serial_number = Some("P2K4ACG52ST0414".into());
+    assert_eq!(s.report_ok(&swapped).await["action"], "updated");
+    let changes = s.changes(id).await;
+    let psu_changes = changes.iter().filter(|c| c["component"] == "psu").collect::<Vec<_>>();
+    assert_eq!(psu_changes.len(), 1, "{changes:#?}");
+    let e = psu_changes[0];
+    assert_eq!(
+        (e["kind"].as_str(), e["key"].as_str(), e["field"].as_str()),
+        (Some("changed"), Some("PSU 2"), Some("serial_number"))
+    );
+    assert_eq!((e["old"].as_str(), e["new"].as_str()), (Some("P2K4ACG46ST2835"), Some("P2K4ACG52ST0414")));
+    assert_eq!(e["summary"], "PSU 2 replaced: serial_number P2K4ACG46ST2835 → P2K4ACG52ST0414");
+
+    // PSU 1 pulled, then put back.
+    let mut pulled = again(&swapped);
+    pulled.facts.power_supplies.as_mut().unwrap().remove(0);
+    s.report_ok(&pulled).await;
+    let removed = find(&s.changes(id).await, "psu", "removed").into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0]["key"], "PSU 1");
+    assert_eq!(removed[0]["summary"], "PSU 1 removed (SUPERMICRO, PWS-2K04A-1R, 2000 W, serial P2K4ACG46ST2836)");
+    s.report_ok(&again(&swapped)).await;
+    let added = find(&s.changes(id).await, "psu", "added").into_iter().cloned().collect::<Vec<_>>();
+    assert_eq!(added.len(), 1);
+    assert!(added[0]["summary"].as_str().unwrap().starts_with("PSU 1 added (SUPERMICRO"), "{}", added[0]);
+
+    // A report whose board plugin failed says nothing about power supplies.
+    let mut failed = again(&swapped);
+    failed.facts.power_supplies = None;
+    s.report_ok(&failed).await;
+    assert!(find(&s.changes(id).await, "psu", "removed").len() == 1, "no new removal");
+
+    // The console's asset page lists them.
+    let console = crate::support::Console::login(&s.base, "alice", "correct horse battery").await;
+    let page = console
+        .client
+        .get(format!("{}/assets/{id}", console.base))
+        .header("cookie", &console.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Power supplies (2)") && page.contains("P2K4ACG52ST0414"), "{page}");
+
+    // More units than the schema allows are refused, naming the list.
+    let mut crowded = again(&swapped);
+    crowded.facts.power_supplies = Some((0..257).map(|i| psu(&format!("PSU {i}"), &format!("S{i}"))).collect());
+    let (status, body) = s.report(&crowded).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("too_many_components")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("facts.power_supplies"), "{body}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_slot_names_repeated_across_banks_are_told_apart_by_bank() {
+    let s = TestServer::start(Policy::Auto).await;
+    let mut r = physical("x86-oracle", "SN-ORACLE");
+    let template = r.facts.memory.as_ref().unwrap().modules.as_ref().unwrap()[0].clone();
+    let module = |bank: &str, slot: &str, sn: &str| assetkit_core::model::MemoryModule {
+        slot: Some(slot.into()),
+        bank: Some(bank.into()),
+        serial_number: Some(sn.into()),
+        ..template.clone()
+    };
+    r.facts.memory.as_mut().unwrap().modules = Some(vec![
+        module("/SYS/MB/P0", "D0", "A0"),
+        module("/SYS/MB/P0", "D11", "A11"),
+        module("/SYS/MB/P1", "D0", "B0"),
+        module("/SYS/MB/P1", "D11", "B11"),
+    ]);
+    let id = s.report_ok(&r).await["asset_id"].as_i64().unwrap();
+    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
+    let mut keys: Vec<&str> =
+        asset["components"]["memory_module"].as_array().unwrap().iter().map(|m| m["_key"].as_str().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["P0/D0", "P0/D11", "P1/D0", "P1/D11"]);
+
+    // P1's D11 pulled: the event says which D11.
+    let mut pulled = again(&r);
+    pulled.facts.memory.as_mut().unwrap().modules.as_mut().unwrap().remove(3);
+    s.report_ok(&pulled).await;
+    let changes = s.changes(id).await;
+    let removed = find(&changes, "memory_module", "removed");
+    assert_eq!(removed.len(), 1, "{changes:#?}");
+    assert_eq!(removed[0]["key"], "P1/D11");
+    assert!(removed[0]["summary"].as_str().unwrap().starts_with("memory module P1/D11 removed"), "{}", removed[0]);
+    // P0's D11 is now the only D11 and is keyed by its slot alone: the same module, re-keyed
+    // without an event.
+    assert_eq!(find(&changes, "memory_module", "added").len(), 0, "{changes:#?}");
+    assert_eq!(find(&changes, "memory_module", "changed").len(), 0, "{changes:#?}");
+    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
+    let mut keys: Vec<&str> =
+        asset["components"]["memory_module"].as_array().unwrap().iter().map(|m| m["_key"].as_str().unwrap()).collect();
+    keys.sort();
+    assert_eq!(keys, ["D11", "P0/D0", "P1/D0"]);
+    s.stop().await;
+}

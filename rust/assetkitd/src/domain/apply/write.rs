@@ -196,7 +196,7 @@ pub fn load_components(db: &mut dyn Db, asset_id: i64) -> Result<BTreeMap<String
         let position = match *kind_static {
             "disk" => data.get("slot").or(data.get("name")).and_then(|v| v.as_str()).map(str::to_owned),
             "nic" => data.get("name").and_then(|v| v.as_str()).map(str::to_owned),
-            "memory_module" | "custom" => Some(key.clone()),
+            "memory_module" | "psu" | "custom" => Some(key.clone()),
             _ => None,
         };
         out.entry(kind).or_default().push(Component { kind: kind_static, key, position, data });

@@ -129,7 +129,9 @@ def test_ansible_doc_renders_both_modules():
         assert "check_mode" in out.stdout
 
 
-def test_ansible_test_sanity_validate_modules():
+def test_ansible_test_sanity():
+    """Every sanity test: validate-modules for the modules; ansible-doc, pylint, pep8, yamllint
+    (of the docs), import and compile for the inventory plugin as well."""
     # ansible-test bootstraps pip in its venvs from ci-files.testing.ansible.com, which this CI
     # cannot reach; the shim installs pip from the interpreter's ensurepip instead.
     cache = Path.home() / ".ansible" / "test" / "cache"
@@ -137,8 +139,11 @@ def test_ansible_test_sanity_validate_modules():
     for name in ("get_pip_24_2.py",):
         if not (cache / name).exists():
             shutil.copyfile(REPO / "tests" / "ansible" / "get_pip_shim.py", cache / name)
-    out = ansible("ansible-test", "sanity", "--test", "validate-modules", "--python", f"{sys.version_info.major}.{sys.version_info.minor}", cwd=COLLECTION)
+    out = ansible("ansible-test", "sanity", "--python", f"{sys.version_info.major}.{sys.version_info.minor}", cwd=COLLECTION)
+    shutil.rmtree(COLLECTION / "tests" / "output" / ".tmp", ignore_errors=True)  # pylint's scratch files
     assert out.returncode == 0, out.stdout + out.stderr
+    for test in ("validate-modules", "ansible-doc", "pylint", "pep8", "yamllint", "import"):
+        assert f'Running sanity test "{test}"' in out.stdout + out.stderr, test
 
 
 def test_agent_role_installs_wheel_config_key_and_units(receiver, tmp_path):

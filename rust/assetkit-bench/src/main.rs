@@ -84,6 +84,16 @@ enum What {
         #[arg(long, value_name = "URL")]
         pg: Option<String>,
     },
+    /// CSV and xlsx exports of the whole asset list (`GET /api/v1/assets.csv` and `.xlsx`): time,
+    /// rows per second, and the server's peak RSS before and after.
+    Export {
+        /// Assets in the database.
+        #[arg(long, default_value_t = 100_000)]
+        assets: usize,
+        /// On PostgreSQL: the URL of a cluster's admin database (a fresh database is made).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+    },
     /// Purchase-list import of a 10,000-row csv through `assetkitd import`.
     Import {
         /// Rows in the file.
@@ -1137,6 +1147,72 @@ fn console_bench(assets: usize, requests: usize, store: &Store) -> anyhow::Resul
     })
 }
 
+/// A process's peak resident memory (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .context("no VmHWM")?;
+    Ok(kib / 1024.0)
+}
+
+fn export_bench(assets: usize, store: &Store) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let assetkitd = release_bin("assetkitd")?;
+    let receiver = start_receiver(store)?;
+    seed_assets(&receiver, assets)?;
+    let out = Command::new(&assetkitd)
+        .args(["keys", "create", "--name", "bench-export", "--scope", "read", "--json"])
+        .args(&receiver.db_args)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "keys create: {}", String::from_utf8_lossy(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let key = (
+        key["key_id"].as_str().context("key_id")?.to_owned(),
+        assetkit_sign::Secret::new(key["secret"].as_str().context("secret")?),
+    );
+    let pid = receiver.children[0].id();
+    println!("## Exports of {assets} assets on {} ({})\n", store.name(), machine());
+    println!("| export | time | rows/s | size | server peak RSS before → after |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let mut rows = Vec::new();
+    for path in ["/api/v1/assets.csv", "/api/v1/assets.xlsx"] {
+        let before = peak_rss_mib(pid)?;
+        let started = Instant::now();
+        let bytes = runtime.block_on(async {
+            let h = assetkit_sign::sign(&key.0, &key.1, "GET", path, b"");
+            let mut req = reqwest::Client::new().get(format!("{}{path}", receiver.bases[0]));
+            for (n, v) in h.pairs() {
+                req = req.header(n, v);
+            }
+            let mut resp = req.send().await?;
+            anyhow::ensure!(resp.status().as_u16() == 200, "{path}: {}", resp.status());
+            let mut n = 0usize;
+            while let Some(chunk) = resp.chunk().await? {
+                n += chunk.len();
+            }
+            Ok(n)
+        })?;
+        let secs = started.elapsed().as_secs_f64();
+        let after = peak_rss_mib(pid)?;
+        println!(
+            "| {path} | {secs:.2} s | {:.0} | {:.1} MiB | {before:.0} → {after:.0} MiB |",
+            assets as f64 / secs,
+            bytes as f64 / (1 << 20) as f64
+        );
+        rows.push(json!({"path": path, "seconds": secs, "bytes": bytes, "peak_rss_mib_before": before,
+                         "peak_rss_mib_after": after}));
+    }
+    println!();
+    save(
+        &format!("export-{}", store.name().to_lowercase()),
+        &json!({"machine": machine(), "engine": store.name(), "assets": assets, "rows": rows}),
+    )
+}
+
 fn import_bench(rows: usize, runs: usize) -> anyhow::Result<()> {
     let assetkitd = release_bin("assetkitd")?;
     let dir = tempfile::tempdir()?;
@@ -1178,12 +1254,14 @@ fn main() -> anyhow::Result<()> {
         What::Console { assets, requests, pg } => {
             console_bench(assets, requests, &pg.map_or(Store::Sqlite, Store::Postgres))
         }
+        What::Export { assets, pg } => export_bench(assets, &pg.map_or(Store::Sqlite, Store::Postgres)),
         What::Import { rows, runs } => import_bench(rows, runs),
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20), None, None, &[])?;
             sweep_bench(&[50, 200], 32)?;
             console_bench(100_000, 200, &Store::Sqlite)?;
+            export_bench(100_000, &Store::Sqlite)?;
             import_bench(10_000, 5)
         }
     }

@@ -124,14 +124,7 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     let Some(Matching { count_where, page_where, args }) = matching(db, f, offline_cutoff) else {
         return Ok(AssetPage { total: 0, total_exact: true, page, per_page, assets: Vec::new() });
     };
-    let by_status_only =
-        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
-    let (total, total_exact) = if by_status_only {
-        (status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true)
-    } else {
-        let n = bounded_count(db, &count_where, &args, EXACT_COUNT_UP_TO + 1)?;
-        (n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO)
-    };
+    let (total, total_exact) = totals(db, f, &count_where, &args, offline_cutoff)?;
     let n = args.len();
     let mut page_args = args;
     page_args.push(i64::from(per_page).into());
@@ -148,6 +141,37 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
     let assets =
         db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
     Ok(AssetPage { total, total_exact, page, per_page, assets })
+}
+
+/// The list's total: exact by status (from the counts), else counted up to
+/// [`EXACT_COUNT_UP_TO`].
+fn totals(
+    db: &mut dyn Db,
+    f: &AssetFilter,
+    count_where: &[String],
+    args: &[SqlValue],
+    offline_cutoff: i64,
+) -> Result<(u64, bool)> {
+    let by_status_only =
+        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    if by_status_only {
+        return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
+    }
+    let n = bounded_count(db, count_where, args, EXACT_COUNT_UP_TO + 1)?;
+    Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
+}
+
+/// The list paged by id instead of by page number: the `per_page` assets after `after_id`, in id
+/// order, with the same total as [`list_assets`]. Deep pages cost what the first does, and a
+/// client walking the whole list neither skips nor repeats an asset when others are added.
+pub fn list_assets_after(db: &mut dyn Db, f: &AssetFilter, after_id: i64, offline_cutoff: i64) -> Result<AssetPage> {
+    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
+    let Some(Matching { count_where, args, .. }) = matching(db, f, offline_cutoff) else {
+        return Ok(AssetPage { total: 0, total_exact: true, page: 1, per_page, assets: Vec::new() });
+    };
+    let (total, total_exact) = totals(db, f, &count_where, &args, offline_cutoff)?;
+    let assets = assets_after(db, f, after_id, per_page, offline_cutoff)?;
+    Ok(AssetPage { total, total_exact, page: 1, per_page, assets })
 }
 
 /// How many assets match `f`, counting no further than `up_to`.

@@ -251,21 +251,49 @@ pub(crate) fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
     })
 }
 
+/// The asset list's parameters.
+const LIST_PARAMS: &[&str] =
+    &["status", "business_unit", "idc", "q", "page", "per_page", "sort", "include", "after_id"];
+
 async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
+        params.only(LIST_PARAMS)?;
         let filter = list_filter(&params)?;
         let components = params.choice("include", &["components"])?.is_some();
+        let after_id = params.int("after_id", 0..=i64::MAX, None)?;
+        if after_id.is_some() && (params.has("page") || filter.sort.as_deref().is_some_and(|s| s != "id")) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                "after_id pages by id: use it without page, and with sort=id or no sort",
+            )
+            .with_field("after_id"));
+        }
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
-        let page = read(&state, move |c| {
-            let mut page = inventory::list_assets(c, &filter, cutoff)?;
+        let (page, next_after_id) = read(&state, move |c| {
+            let mut page = match after_id {
+                Some(after) => inventory::list_assets_after(c, &filter, after, cutoff)?,
+                None => inventory::list_assets(c, &filter, cutoff)?,
+            };
             if components {
                 inventory::with_components(c, &mut page.assets)?;
             }
-            Ok(page)
+            // The cursor for the next page: the last id of a full page; null at the end.
+            let next = after_id.map(|_| {
+                page.assets
+                    .last()
+                    .and_then(|a| a["id"].as_i64())
+                    .filter(|_| page.assets.len() == page.per_page as usize)
+            });
+            Ok((page, next))
         })
         .await?;
-        Ok(Json(page))
+        let mut answer = serde_json::to_value(page).map_err(ApiError::internal)?;
+        if let Some(next) = next_after_id {
+            answer["next_after_id"] = json!(next);
+        }
+        Ok(Json(answer))
     }
     .await;
     counted(&state, result)
@@ -292,6 +320,7 @@ async fn asset_changes(
     params: Params,
 ) -> Response {
     let result = async {
+        params.only(&["limit", "before"])?;
         let id = params::id(&id)?;
         let limit = params.int("limit", 1..=1000, Some(100))?.unwrap_or(100);
         let before = params.int("before", 1..=i64::MAX, None)?;
@@ -313,6 +342,7 @@ async fn asset_changes(
 
 async fn changes(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
+        params.only(&["since", "after_id", "limit"])?;
         let since = params.text("since", 64)?.as_deref().map(params::since).transpose()?.unwrap_or(0);
         let after_id = params.int("after_id", 0..=i64::MAX, Some(0))?.unwrap_or(0);
         let limit = params.int("limit", 1..=5000, Some(1000))?.unwrap_or(1000);

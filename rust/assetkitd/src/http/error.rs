@@ -71,7 +71,7 @@ impl From<Error> for ApiError {
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    "the database is unavailable; nothing was written, retry shortly",
+                    "the database is unavailable; retry the same request shortly (a report already applied is answered as a duplicate)",
                 )
             }
             Error::Unidentifiable => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable", e.to_string()),

@@ -65,6 +65,7 @@ async fn xlsx(State(state): State<AppState>, signed: Signed<ReadScope>, params: 
 
 /// The list's filters; paging and sort are the export's own (everything, by id).
 fn export_filter(params: &Params) -> Result<AssetFilter, ApiError> {
+    params.only(&["status", "business_unit", "idc", "q"])?;
     Ok(AssetFilter { page: None, per_page: None, sort: None, ..list_filter(params)? })
 }
 

@@ -34,6 +34,26 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 impl Params {
+    /// Refuses a parameter not in `known`: a misspelt filter (`bussiness_unit=`) is an error,
+    /// not the whole inventory.
+    pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
+        match self.0.keys().find(|name| !known.contains(&name.as_str())) {
+            None => Ok(()),
+            Some(name) if known.is_empty() => {
+                Err(bad(name, format!("unknown parameter {:?}: this route takes none", crate::log::clip(name))))
+            }
+            Some(name) => Err(bad(
+                name,
+                format!("unknown parameter {:?}; this route takes {}", crate::log::clip(name), known.join(", ")),
+            )),
+        }
+    }
+
+    /// Whether the query names `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// An integer parameter within `range`, or `default`.
     pub fn int(&self, name: &str, range: RangeInclusive<i64>, default: Option<i64>) -> Result<Option<i64>, ApiError> {
         let Some(raw) = self.0.get(name) else { return Ok(default) };

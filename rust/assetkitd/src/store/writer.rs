@@ -463,7 +463,19 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             DbError::new(DbErrorKind::Other, "the transaction was rolled back by the database")
         })
     } else {
-        db.batch("COMMIT")
+        // A connection lost during COMMIT leaves the outcome unknown: the database may have
+        // committed before it went away. Callers are told to retry the same request; a report
+        // that did land is then answered as a duplicate (with any credential it issued).
+        db.batch("COMMIT").map_err(|e| {
+            if e.kind == DbErrorKind::Unavailable {
+                DbError::new(
+                    DbErrorKind::Unavailable,
+                    "the connection to the database was lost during COMMIT; the batch may or may not have been written",
+                )
+            } else {
+                e
+            }
+        })
     };
     match committed {
         Ok(()) => replies.into_iter().for_each(|r| r(None)),
@@ -474,7 +486,7 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             static LINES: crate::log::Limiter = crate::log::Limiter::new(5, Duration::from_secs(60));
             if error.kind == DbErrorKind::Unavailable {
                 if let Some(suppressed) = LINES.allow("lost") {
-                    tracing::warn!(%error, jobs = size, suppressed, db = %name, "database unavailable; nothing from this batch was written");
+                    tracing::warn!(%error, jobs = size, suppressed, db = %name, "database unavailable; the batch was not acknowledged");
                 }
             } else {
                 tracing::error!(%error, jobs = size, db = %name, "transaction failed; nothing from this batch was written");

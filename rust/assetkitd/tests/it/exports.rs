@@ -295,3 +295,45 @@ async fn a_hundred_thousand_asset_export_streams_in_bounded_memory() {
     assert!(grew < 8 * 1024, "the server's peak RSS grew by {grew} KiB for the larger export");
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_pages_by_id_and_refuses_unknown_parameters() {
+    let server = seeded().await;
+    let read = server.db.create_key("inventory", "read");
+    // Walking by id with a cursor: every asset once, in id order, then a null cursor.
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let path = format!("/api/v1/assets?per_page=2&after_id={after}");
+        let (status, page) = server.send_as(&read, "GET", &path, b"").await;
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["total"], 5, "{page}");
+        seen.extend(page["assets"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()));
+        match page["next_after_id"].as_i64() {
+            Some(next) => after = next,
+            None => {
+                assert!(page["next_after_id"].is_null(), "{page}");
+                break;
+            }
+        }
+    }
+    let mut all: Vec<i64> = server.db.column("SELECT id FROM assets", &[]);
+    all.sort();
+    assert_eq!(seen, all);
+    // Filters apply to the walk.
+    let (_, page) = server.send_as(&read, "GET", "/api/v1/assets?after_id=0&idc=bj-01&per_page=500", b"").await;
+    let hosts: Vec<&str> = page["assets"].as_array().unwrap().iter().filter_map(|a| a["hostname"].as_str()).collect();
+    assert_eq!(hosts, ["web-01", "db-01"], "{page}");
+    // A misspelt filter is refused, not ignored (which would answer the whole inventory).
+    for (path, field) in [
+        ("/api/v1/assets?bussiness_unit=payments", "bussiness_unit"),
+        ("/api/v1/assets.csv?page=2", "page"),
+        ("/api/v1/changes?after=3", "after"),
+        ("/api/v1/assets?after_id=0&page=2", "after_id"),
+        ("/api/v1/assets?after_id=0&sort=hostname", "after_id"),
+    ] {
+        let (status, answer) = server.send_as(&read, "GET", path, b"").await;
+        assert_eq!((status, answer["error"]["field"].as_str()), (400, Some(field)), "{path}: {answer}");
+    }
+    server.stop().await;
+}

@@ -441,6 +441,7 @@ pub fn physical(hostname: &str, serial: &str) -> Report {
                 driver: Some("ixgbe".into()),
                 addresses: vec![Address { family: "inet".into(), address: "10.1.2.3".into(), prefix_len: 24 }],
             }]),
+            power_supplies: None,
             custom: Default::default(),
         },
         errors: vec![],
@@ -718,13 +719,20 @@ pub async fn load(
                 (client.clone(), base.clone(), fleet.clone(), seen.clone(), progress.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
                 let mut creds: std::collections::HashMap<String, (String, Secret)> = Default::default();
+                // A report answered 503 is sent again as it was (same report_id), as an agent's
+                // spool does: if its batch did commit before the database went away, the retry
+                // is answered as a duplicate, with the credential it issued.
+                let mut pending: Option<(String, Report)> = None;
                 for i in 0u32.. {
                     if *stop.borrow() {
                         return;
                     }
-                    let host = format!("load-{b}-{w}-{}", i % 40);
-                    let mut r = physical(&host, &format!("LOAD-{b}-{w}-{}", i % 40));
-                    r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
+                    let (host, r) = pending.take().unwrap_or_else(|| {
+                        let host = format!("load-{b}-{w}-{}", i % 40);
+                        let mut r = physical(&host, &format!("LOAD-{b}-{w}-{}", i % 40));
+                        r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
+                        (host, r)
+                    });
                     let body = serde_json::to_vec(&r).unwrap();
                     let signer = creds.get(&host).cloned().unwrap_or_else(|| fleet.clone());
                     let h = assetkit_sign::sign(&signer.0, &signer.1, "POST", "/api/v1/reports", &body);
@@ -739,21 +747,28 @@ pub async fn load(
                     let status = resp.status().as_u16();
                     let retry_after = resp.headers().contains_key("retry-after");
                     let answer: Json = resp.json().await.unwrap_or_default();
-                    let mut seen = seen.lock().unwrap();
-                    *seen.statuses.entry(status).or_default() += 1;
-                    match status {
-                        200 => {
-                            if let (Some(id), Some(secret)) =
-                                (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
-                            {
-                                creds.insert(host, (id.to_owned(), Secret::new(secret)));
+                    {
+                        let mut seen = seen.lock().unwrap();
+                        *seen.statuses.entry(status).or_default() += 1;
+                        match status {
+                            200 => {
+                                if let (Some(id), Some(secret)) =
+                                    (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
+                                {
+                                    creds.insert(host.clone(), (id.to_owned(), Secret::new(secret)));
+                                }
+                                seen.acked.push(r.report_id.clone());
+                                progress.send_modify(|n| *n += 1);
                             }
-                            seen.acked.push(r.report_id.clone());
-                            progress.send_modify(|n| *n += 1);
+                            503 if !retry_after => seen.unavailable_without_retry_after += 1,
+                            503 => {}
+                            other => panic!("unexpected status {other}: {answer}"),
                         }
-                        503 if !retry_after => seen.unavailable_without_retry_after += 1,
-                        503 => {}
-                        other => panic!("unexpected status {other}: {answer}"),
+                    }
+                    if status == 503 {
+                        pending = Some((host, r));
+                        // Pacing, as Retry-After asks (shortened: the outage is seconds long).
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     }
                 }
             }));

@@ -226,7 +226,9 @@ fn component_table(title: &str, rows: Option<&Vec<Value>>, columns: &[(&str, &st
                 thead { tr { @for (_, label) in columns { th scope="col" { (label) } } } }
                 tbody { @for r in rows { tr { @for (key, _) in columns {
                     td class=[key.contains("serial").then_some("mono")] {
-                        @if key.ends_with("bytes") { (bytes(&r[*key])) } @else if *key == "addresses" {
+                        @if key.ends_with("bytes") { (bytes(&r[*key])) } @else if let Some(b) = r[*key].as_bool() {
+                            (if b { "yes" } else { "no" })
+                        } @else if *key == "addresses" {
                             (crate::domain::components::render(&r[*key]).filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into()))
                         } @else { (text(&r[*key])) }
                     }
@@ -319,9 +321,10 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                 }
                 p.muted { "Use re-enrolment for a reinstalled host or a lost credential; revoke a credential you no longer trust." }
             }
-            (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
+            (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("bank", "Bank"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
             (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
             (component_table("NICs", c["nic"].as_array(), &[("name", "Name"), ("mac", "MAC"), ("up", "Up"), ("speed_mbps", "Mb/s"), ("driver", "Driver"), ("addresses", "Addresses")]))
+            (component_table("Power supplies", c["psu"].as_array(), &[("location", "Location"), ("name", "Name"), ("manufacturer", "Manufacturer"), ("part_number", "Part"), ("serial_number", "Serial"), ("max_power_w", "Max W"), ("present", "Present"), ("status", "Status"), ("hot_replaceable", "Hot-swap")]))
             @if let Some(errors) = a["errors"].as_array().filter(|e| !e.is_empty()) {
                 h2 { "Plugin errors in the last report" }
                 ul { @for e in errors { li { strong { (text(&e["plugin"])) } ": " (text(&e["message"])) } } }

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql)
+packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

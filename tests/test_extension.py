@@ -72,8 +72,8 @@ def test_typed_exceptions(tmp_path):
     assert issubclass(assetkit.CollectError, assetkit.AssetkitError)
     assert issubclass(assetkit.ReportError, assetkit.AssetkitError)
     assert not issubclass(assetkit.AssetkitError, RuntimeError)
-    with pytest.raises(assetkit.ConfigError, match='unknown plugin "gpu"'):
-        assetkit.collect(only=["gpu"])
+    with pytest.raises(assetkit.ConfigError, match='unknown plugin "flux_capacitor"'):
+        assetkit.collect(only=["flux_capacitor"])
     with pytest.raises(assetkit.CollectError, match="not a directory"):
         assetkit.parse_snapshot(str(tmp_path / "missing"))
     bad = tmp_path / "bad.toml"

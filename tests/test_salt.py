@@ -55,7 +55,7 @@ def test_salt_call_collect_returns_the_report(minion_conf):
 
 
 def test_failures_set_a_nonzero_retcode(minion_conf):
-    out = salt_call(minion_conf(), "asset.collect", "only=gpu")
+    out = salt_call(minion_conf(), "asset.collect", "only=flux_capacitor")
     assert out.returncode != 0
     ret = json.loads(out.stdout)["local"]
     assert ret["result"] is False and "unknown plugin" in ret["comment"]

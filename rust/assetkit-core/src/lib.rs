@@ -6,14 +6,18 @@
 //!
 //! Invariants:
 //! - no network, no database, no global state; the only processes spawned are dmidecode and
-//!   MegaCli where no file holds the fact, and custom plugins, always under a deadline;
+//!   MegaCli where no file holds the fact, storcli, perccli, ssacli and arcconf where their
+//!   controller's driver is bound, ipmitool where an IPMI device exists, lldpctl while
+//!   lldpd runs, nvme-cli where sysfs lacks an NVMe field, nvidia-smi where the NVIDIA driver is
+//!   loaded, and custom plugins, always under a deadline;
 //! - parsers never do I/O and never panic on any input;
 //! - a failing collector is an entry in `report.errors`, never a failed report.
 //!
 //! Modules: [`model`] (report types), [`source`] (live / snapshot / recording sources),
 //! [`names`] (the host-name rule the receiver and the agent share), [`script`] (the remote
 //! snapshot script and its stream), [`smbios`] (raw table and dmidecode
-//! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release), [`placeholder`]
+//! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release, ipmitool, lldpctl,
+//! nvme-cli, nvidia-smi, pci.ids, storcli/perccli, ssacli, arcconf), [`placeholder`]
 //! (vendor junk strings), [`plugins`] (the collectors), [`collect`] (running them),
 //! [`command`] (subprocesses with a deadline and an output bound), [`trust`] (ownership and mode
 //! checks on files others could have written).

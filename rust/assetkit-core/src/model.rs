@@ -133,12 +133,25 @@ pub struct Facts {
     /// From the `disk` plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disks: Option<Vec<Disk>>,
+    /// From the `disk` plugin: RAID controllers (storcli, perccli, ssacli, arcconf) with their
+    /// logical drives; their physical drives are in `disks`. Absent when no controller tool ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raid_controllers: Option<Vec<RaidController>>,
     /// From the `nic` plugin.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nics: Option<Vec<Nic>>,
     /// From the `board` plugin (SMBIOS type 39). Absent when no SMBIOS table was read whole.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power_supplies: Option<Vec<PowerSupply>>,
+    /// From the `bmc` plugin (ipmitool). Absent when the host has no IPMI device or no ipmitool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bmc: Option<Bmc>,
+    /// From the `nic` plugin (`/sys/class/fc_host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fc_hbas: Option<Vec<FcHba>>,
+    /// From the `gpu` plugin (PCI display controllers and processing accelerators in sysfs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<Vec<Gpu>>,
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
@@ -316,8 +329,50 @@ pub struct Disk {
     pub firmware: Option<String>,
     /// Controller state for RAID members, e.g. "Online, Spun Up", "Failed", "Rebuild".
     pub state: Option<String>,
-    /// Where the disk was seen: "sysfs", "megacli" or "smartctl".
+    /// Where the disk was seen: "sysfs", "megacli", "smartctl", or the RAID tool that listed it
+    /// ("storcli", "perccli", "ssacli", "arcconf").
     pub source: String,
+}
+
+/// One RAID controller, as its management tool describes it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RaidController {
+    /// The tool's name for it: storcli's controller number, the Smart Array slot, arcconf's
+    /// controller number. The receiver's key when the serial is unknown.
+    pub id: String,
+    /// Model, e.g. "PERC H740P Adapter", "Smart Array P440ar".
+    pub model: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Firmware version.
+    pub firmware: Option<String>,
+    /// Cache memory in bytes.
+    pub cache_bytes: Option<u64>,
+    /// Battery, CacheVault or energy pack state, e.g. "Optimal", "OK", "Not Installed".
+    pub battery: Option<String>,
+    /// Controller status, e.g. "Optimal", "OK".
+    pub status: Option<String>,
+    /// The tool that listed it: "storcli", "perccli", "ssacli" or "arcconf".
+    pub source: String,
+    /// Its logical drives (virtual drives), in the tool's order.
+    pub logical_drives: Vec<LogicalDrive>,
+}
+
+/// One logical drive (virtual drive, logical device) of a RAID controller.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogicalDrive {
+    /// The controller's number for it (storcli VD, ssacli logical drive, arcconf logical device).
+    pub id: String,
+    /// Its name or label, when one is set.
+    pub name: Option<String>,
+    /// RAID level as the tool spells it: "RAID6", "RAID 1+0", "RAID 5".
+    pub raid_level: Option<String>,
+    /// Size in bytes (from the tool's rounded figure).
+    pub size_bytes: Option<u64>,
+    /// State, e.g. "Optimal", "Degraded", "OK".
+    pub state: Option<String>,
+    /// Member drives by slot, in the notation of `disks[].slot`.
+    pub members: Vec<String>,
 }
 
 /// One network interface.
@@ -335,8 +390,96 @@ pub struct Nic {
     pub speed_mbps: Option<u32>,
     /// Kernel driver.
     pub driver: Option<String>,
+    /// Adapter firmware, as the driver reports it (`ethtool -i`'s firmware-version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware: Option<String>,
     /// Addresses, sorted.
     pub addresses: Vec<Address>,
+    /// The switch port at the other end of the cable, from lldpd; absent when lldpd is not
+    /// running or heard nothing on this interface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lldp: Option<LldpNeighbor>,
+}
+
+/// The LLDP neighbour of one interface: the switch and the port the cable goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LldpNeighbor {
+    /// The switch's system name, e.g. "sw-b12.dc3".
+    pub chassis_name: Option<String>,
+    /// The switch's chassis ID (usually a MAC address).
+    pub chassis_id: Option<String>,
+    /// The port ID as the switch sends it (an interface name such as "Gi1/0/29", or a MAC).
+    pub port_id: Option<String>,
+    /// The port description, e.g. "GigabitEthernet1/0/29".
+    pub port_description: Option<String>,
+    /// The port's VLAN ID (PVID when several are sent).
+    pub vlan_id: Option<u16>,
+}
+
+/// The baseboard management controller (IPMI): its LAN address and firmware.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bmc {
+    /// IPv4 address; `null` when unset (0.0.0.0).
+    pub ip_address: Option<String>,
+    /// "static", "dhcp", "bios" or "other".
+    pub ip_source: Option<String>,
+    /// Subnet mask.
+    pub netmask: Option<String>,
+    /// Default gateway; `null` when unset.
+    pub gateway: Option<String>,
+    /// MAC address, lower case.
+    pub mac: Option<String>,
+    /// 802.1q VLAN ID; `null` when disabled.
+    pub vlan_id: Option<u16>,
+    /// Firmware revision (`ipmitool mc info`).
+    pub firmware: Option<String>,
+    /// BMC manufacturer (`ipmitool mc info`).
+    pub manufacturer: Option<String>,
+    /// Board serial number from the builtin FRU.
+    pub board_serial: Option<String>,
+    /// Product serial number from the builtin FRU (often the service tag).
+    pub product_serial: Option<String>,
+}
+
+/// One Fibre Channel HBA port (`/sys/class/fc_host/hostN`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FcHba {
+    /// SCSI host name, e.g. "host3".
+    pub host: String,
+    /// Port WWN, "0x" and 16 hex digits as the kernel prints it. The receiver's key.
+    pub port_wwn: Option<String>,
+    /// Node WWN.
+    pub node_wwn: Option<String>,
+    /// "Online", "Linkdown", ...
+    pub port_state: Option<String>,
+    /// Negotiated speed as the kernel prints it, e.g. "16 Gbit"; `null` when unknown.
+    pub speed: Option<String>,
+}
+
+/// One GPU or accelerator: a PCI function of class 0x03 (display) or 0x12 (processing
+/// accelerator).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gpu {
+    /// PCI address, e.g. "0000:3b:00.0". The receiver's key when there is no serial.
+    pub pci_address: String,
+    /// PCI class, e.g. "0x030200".
+    pub class: Option<String>,
+    /// PCI vendor ID, e.g. "0x10de".
+    pub vendor_id: Option<String>,
+    /// PCI device ID.
+    pub device_id: Option<String>,
+    /// Vendor name from pci.ids when installed.
+    pub vendor: Option<String>,
+    /// Device name from pci.ids (or nvidia-smi).
+    pub model: Option<String>,
+    /// Kernel driver.
+    pub driver: Option<String>,
+    /// Board serial number (nvidia-smi).
+    pub serial_number: Option<String>,
+    /// GPU UUID (nvidia-smi).
+    pub uuid: Option<String>,
+    /// VBIOS version (nvidia-smi).
+    pub firmware: Option<String>,
 }
 
 /// One address on an interface.

@@ -112,6 +112,142 @@ if [ -n "$megaraid" ]; then
   done
 fi
 
+# RAID controller tools, each only when its controller's driver is bound and the tool is
+# installed. The SCSI hosts' driver names go into the snapshot: the disk plugin reads them too.
+drv=" "
+for h in /sys/class/scsi_host/host*; do
+  [ -r "$h/proc_name" ] || continue
+  t "$h/proc_name"
+  n=
+  read -r n < "$h/proc_name" 2>/dev/null
+  drv="$drv$n "
+done
+# cciss (old Smart Arrays) has no SCSI host: its proc file says it is there.
+if [ -r /proc/driver/cciss/cciss0 ]; then
+  t /proc/driver/cciss/cciss0
+  drv="${drv}cciss "
+fi
+for n in megaraid_sas mpi3mr hpsa smartpqi cciss aacraid; do
+  for x in /sys/bus/pci/drivers/"$n"/*:*; do
+    [ -e "$x" ] && drv="$drv$n " && break
+  done
+done
+# first PROGRAM...: the first executable of the list, in $m.
+first() {
+  m=
+  for p in "$@"; do
+    [ -x "$p" ] && m=$p && return 0
+  done
+  return 1
+}
+case $drv in
+  *" megaraid_sas "* | *" mpi3mr "*)
+    if first /opt/MegaRAID/storcli/storcli64 /opt/MegaRAID/storcli/storcli /usr/sbin/storcli64 /usr/sbin/storcli \
+      /usr/bin/storcli64 /usr/bin/storcli /usr/local/sbin/storcli64 /opt/MegaRAID/storcli2/storcli2 /usr/sbin/storcli2 \
+      /usr/bin/storcli2; then
+      c storcli-show-all-json to "$m" /call show all J
+      c storcli-drives-json to "$m" /call/eall/sall show all J
+    elif first /opt/MegaRAID/perccli/perccli64 /opt/MegaRAID/perccli/perccli /opt/MegaRAID/perccli2/perccli2 \
+      /usr/sbin/perccli64 /usr/sbin/perccli /usr/sbin/perccli2 /usr/bin/perccli64 /usr/bin/perccli /usr/bin/perccli2; then
+      c perccli-show-all-json to "$m" /call show all J
+      c perccli-drives-json to "$m" /call/eall/sall show all J
+    fi
+    ;;
+esac
+case $drv in
+  *" hpsa "* | *" smartpqi "* | *" cciss "*)
+    if first /usr/sbin/ssacli /opt/smartstorageadmin/ssacli/bin/ssacli /usr/bin/ssacli /usr/sbin/hpssacli \
+      /opt/hp/hpssacli/bld/hpssacli /usr/sbin/hpacucli /opt/compaq/hpacucli/bld/hpacucli; then
+      c ssacli-config-detail to "$m" ctrl all show config detail
+    fi
+    ;;
+esac
+case $drv in
+  *" aacraid "* | *" smartpqi "*)
+    if first /usr/sbin/arcconf /usr/bin/arcconf /usr/Arcconf/arcconf /usr/StorMan/arcconf /opt/StorMan/arcconf; then
+      # One GETCONFIG per controller; the first says how many there are. (emit uses $n.)
+      ai=1
+      ak=1
+      while [ "$ai" -le "$ak" ] && [ "$ai" -le 64 ]; do
+        c "arcconf-getconfig-$ai" to "$m" GETCONFIG "$ai" AL || break
+        if [ "$ai" = 1 ]; then
+          ak=$(sed -n 's/^Controllers [fF]ound: *\([0-9][0-9]*\).*/\1/p' "$T" | head -n 1)
+          ak=${ak:-1}
+        fi
+        ai=$((ai + 1))
+      done
+    fi
+    ;;
+esac
+
+# NVMe through nvme-cli only where sysfs lacks a disk's model, serial or firmware.
+for d in /sys/block/nvme*; do
+  [ -e "$d" ] || continue
+  if [ ! -r "$d/device/firmware_rev" ] || [ ! -r "$d/device/serial" ] || [ ! -r "$d/device/model" ]; then
+    command -v nvme >/dev/null 2>&1 && c nvme-list-json to nvme list -o json
+    break
+  fi
+done
+
+# NIC firmware where the driver puts it in sysfs (Mellanox); Fibre Channel HBA ports.
+for x in /sys/class/net/*/device/infiniband/*/fw_ver; do
+  t "$x"
+done
+for h in /sys/class/fc_host/host*; do
+  [ -e "$h" ] || continue
+  t "$h/port_name" "$h/node_name" "$h/port_state" "$h/speed"
+done
+
+# LLDP neighbours, only while lldpd runs.
+if [ -e /run/lldpd.socket ] || [ -e /var/run/lldpd.socket ]; then
+  if command -v lldpctl >/dev/null 2>&1; then
+    c lldpctl-json to lldpctl -f json || c lldpctl-keyvalue to lldpctl -f keyvalue
+  fi
+fi
+
+# GPUs and accelerators: PCI classes 0x03 and 0x12, read by the shell (no process per function).
+gpu=
+for fn in /sys/bus/pci/devices/*; do
+  [ -r "$fn/class" ] || continue
+  t "$fn/class"
+  cls=
+  read -r cls < "$fn/class" 2>/dev/null
+  case $cls in
+    0x03* | 0x12*)
+      t "$fn/vendor" "$fn/device" "$fn/uevent"
+      gpu=1
+      ;;
+  esac
+done
+if [ -n "$gpu" ]; then
+  for i in /usr/share/misc/pci.ids /usr/share/hwdata/pci.ids /usr/share/pci.ids; do
+    if [ -r "$i" ]; then
+      f "$i"
+      break
+    fi
+  done
+  if [ -e /proc/driver/nvidia/version ] && command -v nvidia-smi >/dev/null 2>&1; then
+    c nvidia-smi-q-x to nvidia-smi -q -x
+  fi
+fi
+
+# The BMC, only where an IPMI device node exists and ipmitool is installed.
+if [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ]; then
+  if command -v ipmitool >/dev/null 2>&1; then
+    # Channel 1 is the LAN channel of most BMCs; HP iLO answers on channel 2.
+    # (As the live source does: channel 1's answer stands when channel 2 fails too.)
+    lan1=
+    to ipmitool lan print 1 > "$T" 2>/dev/null && lan1=1
+    if [ -n "$lan1" ] && grep -E '^(IP|MAC) Address +: ' "$T" | grep -Evq ': *(0\.0\.0\.0|00:00:00:00:00:00)? *$'; then
+      emit C ipmitool-lan-print
+    elif ! c ipmitool-lan-print to ipmitool lan print 2 && [ -n "$lan1" ]; then
+      c ipmitool-lan-print to ipmitool lan print 1
+    fi
+    c ipmitool-fru-print to ipmitool fru print
+    c ipmitool-mc-info to ipmitool mc info
+  fi
+fi
+
 # Custom plugins: executables that print JSON. X = their stdout, Y = why they failed.
 for p in "$PD"/*; do
   [ -f "$p" ] || continue

@@ -11,11 +11,26 @@
 //! SNAP/commands/uname-m              stdout of `uname -m`
 //! SNAP/commands/readlink-sys-block   "<name> <readlink -f /sys/block/name>" per line
 //! SNAP/commands/smartctl-<disk>      stdout of `smartctl -j -i /dev/<disk>` (or text `-i`)
+//! SNAP/commands/storcli-show-all-json  stdout of `storcli /call show all J`
+//! SNAP/commands/storcli-drives-json    stdout of `storcli /call/eall/sall show all J`
+//! SNAP/commands/perccli-show-all-json  the same from perccli or perccli2
+//! SNAP/commands/perccli-drives-json    the same from perccli or perccli2
+//! SNAP/commands/ssacli-config-detail   stdout of `ssacli ctrl all show config detail` (or hpssacli, hpacucli)
+//! SNAP/commands/arcconf-getconfig-<n>  stdout of `arcconf GETCONFIG <n> AL`, one per controller
+//! SNAP/commands/ipmitool-lan-print   stdout of `ipmitool lan print 1` (`lan print 2` when 1 says nothing)
+//! SNAP/commands/ipmitool-fru-print   stdout of `ipmitool fru print`
+//! SNAP/commands/ipmitool-mc-info     stdout of `ipmitool mc info`
+//! SNAP/commands/lldpctl-json         stdout of `lldpctl -f json`
+//! SNAP/commands/lldpctl-keyvalue     stdout of `lldpctl -f keyvalue` (where json is not built in)
+//! SNAP/commands/ethtool-i-<if>       stdout of `ethtool -i <if>` (snapshots only; never run live)
+//! SNAP/commands/nvme-list-json       stdout of `nvme list -o json`
+//! SNAP/commands/nvidia-smi-q-x       stdout of `nvidia-smi -q -x`
 //! SNAP/commands/custom/<name>        stdout of custom plugin <name>
 //! SNAP/commands/custom/<name>.error  why custom plugin <name> failed
 //! ```
 //!
-//! Absent means unknown. Nothing here parses; the plugins do.
+//! Absent means unknown. Nothing here parses; the plugins do. (One check borrows a parser's
+//! predicate: whether ipmitool's channel 1 answered with an address, else channel 2 is asked.)
 
 use std::collections::BTreeMap;
 use std::io;
@@ -153,6 +168,79 @@ impl Source for LiveSource {
                 .ok_or_else(|| not_found("MegaCli"))?;
                 self.spawn(&program, &["-PDList", "-aALL", "-NoLog"])
             }
+            // The BMC, only where an IPMI device node exists and ipmitool is installed.
+            "ipmitool-lan-print" => {
+                let program = ipmitool()?;
+                // Channel 1 is the LAN channel of most BMCs; HP iLO answers on channel 2.
+                let first = self.spawn(&program, &["lan", "print", "1"]);
+                match first {
+                    Ok(out) if crate::parse::ipmitool::lan_is_useful(&out) => Ok(out),
+                    first => self.spawn(&program, &["lan", "print", "2"]).or(first),
+                }
+            }
+            "ipmitool-fru-print" => self.spawn(&ipmitool()?, &["fru", "print"]),
+            "ipmitool-mc-info" => self.spawn(&ipmitool()?, &["mc", "info"]),
+            // LLDP neighbours, only while lldpd runs (its control socket exists).
+            "lldpctl-json" | "lldpctl-keyvalue" => {
+                if !["/run/lldpd.socket", "/var/run/lldpd.socket"].iter().any(|p| Path::new(p).exists()) {
+                    return Err(not_found("lldpd"));
+                }
+                let program = find_program(&["/usr/sbin/lldpctl", "/usr/bin/lldpctl", "/sbin/lldpctl"])
+                    .ok_or_else(|| not_found("lldpctl"))?;
+                let format = if name == "lldpctl-json" { "json" } else { "keyvalue" };
+                self.spawn(&program, &["-f", format])
+            }
+            // Only asked for when sysfs lacks an NVMe disk's model, serial or firmware.
+            "nvme-list-json" => {
+                if !Path::new("/sys/class/nvme").is_dir() {
+                    return Err(not_found("NVMe controller"));
+                }
+                let program = find_program(&["/usr/sbin/nvme", "/usr/bin/nvme", "/sbin/nvme"])
+                    .ok_or_else(|| not_found("nvme-cli"))?;
+                self.spawn(&program, &["list", "-o", "json"])
+            }
+            // GPU serials and UUIDs, only where the NVIDIA driver is loaded and nvidia-smi installed.
+            "nvidia-smi-q-x" => {
+                if !Path::new("/proc/driver/nvidia/version").exists() {
+                    return Err(not_found("NVIDIA driver"));
+                }
+                let program = find_program(&["/usr/bin/nvidia-smi", "/usr/sbin/nvidia-smi", "/bin/nvidia-smi"])
+                    .ok_or_else(|| not_found("nvidia-smi"))?;
+                self.spawn(&program, &["-q", "-x"])
+            }
+            // RAID controller tools, each only where its controller's driver is bound and the
+            // tool is installed.
+            "storcli-show-all-json" | "storcli-drives-json" | "perccli-show-all-json" | "perccli-drives-json" => {
+                if !pci_driver_bound(&["megaraid_sas", "mpi3mr"]) {
+                    return Err(not_found("MegaRAID or PERC controller"));
+                }
+                let program = if name.starts_with("storcli") {
+                    find_program(STORCLI).ok_or_else(|| not_found("storcli"))?
+                } else {
+                    find_program(PERCCLI).ok_or_else(|| not_found("perccli"))?
+                };
+                let target = if name.ends_with("-drives-json") { "/call/eall/sall" } else { "/call" };
+                self.spawn(&program, &[target, "show", "all", "J"])
+            }
+            "ssacli-config-detail" => {
+                if !pci_driver_bound(&["hpsa", "smartpqi", "cciss"]) {
+                    return Err(not_found("Smart Array controller"));
+                }
+                let program = find_program(SSACLI).ok_or_else(|| not_found("ssacli, hpssacli or hpacucli"))?;
+                self.spawn(&program, &["ctrl", "all", "show", "config", "detail"])
+            }
+            other if other.starts_with("arcconf-getconfig-") => {
+                let number = other["arcconf-getconfig-".len()..]
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=64).contains(n))
+                    .ok_or_else(|| not_found(other))?;
+                if !pci_driver_bound(&["aacraid", "smartpqi"]) {
+                    return Err(not_found("Adaptec controller"));
+                }
+                let program = find_program(ARCCONF).ok_or_else(|| not_found("arcconf"))?;
+                self.spawn(&program, &["GETCONFIG", &number.to_string(), "AL"])
+            }
             other if other.starts_with("smartctl-") => {
                 let disk = &other["smartctl-".len()..];
                 if !self.options.smartctl || !is_root() || disk.contains('/') {
@@ -223,6 +311,61 @@ fn trusted_plugin(path: &Path) -> Result<(), String> {
     crate::trust::check_owner_and_mode(path, meta.uid(), meta.mode()).map_err(|e| format!("refused: {e}"))?;
     let target = std::fs::canonicalize(path).map_err(|e| format!("cannot resolve {}: {e}", path.display()))?;
     crate::trust::check_ancestors(&target).map_err(|e| format!("refused: {e}"))
+}
+
+/// ipmitool, when an IPMI device node exists (the `ipmi_devintf` module is loaded) and ipmitool
+/// is installed.
+fn ipmitool() -> io::Result<PathBuf> {
+    if !["/dev/ipmi0", "/dev/ipmi/0", "/dev/ipmidev/0"].iter().any(|p| Path::new(p).exists()) {
+        return Err(not_found("IPMI device"));
+    }
+    find_program(&["/usr/bin/ipmitool", "/usr/sbin/ipmitool", "/bin/ipmitool", "/sbin/ipmitool"])
+        .ok_or_else(|| not_found("ipmitool"))
+}
+
+const STORCLI: &[&str] = &[
+    "/opt/MegaRAID/storcli/storcli64",
+    "/opt/MegaRAID/storcli/storcli",
+    "/usr/sbin/storcli64",
+    "/usr/sbin/storcli",
+    "/usr/bin/storcli64",
+    "/usr/bin/storcli",
+    "/usr/local/sbin/storcli64",
+    // storcli2 (the 9600 series, mpi3mr) prints perccli2's layout.
+    "/opt/MegaRAID/storcli2/storcli2",
+    "/usr/sbin/storcli2",
+    "/usr/bin/storcli2",
+];
+const PERCCLI: &[&str] = &[
+    "/opt/MegaRAID/perccli/perccli64",
+    "/opt/MegaRAID/perccli/perccli",
+    "/opt/MegaRAID/perccli2/perccli2",
+    "/usr/sbin/perccli64",
+    "/usr/sbin/perccli",
+    "/usr/sbin/perccli2",
+    "/usr/bin/perccli64",
+    "/usr/bin/perccli",
+    "/usr/bin/perccli2",
+];
+const SSACLI: &[&str] = &[
+    "/usr/sbin/ssacli",
+    "/opt/smartstorageadmin/ssacli/bin/ssacli",
+    "/usr/bin/ssacli",
+    "/usr/sbin/hpssacli",
+    "/opt/hp/hpssacli/bld/hpssacli",
+    "/usr/sbin/hpacucli",
+    "/opt/compaq/hpacucli/bld/hpacucli",
+];
+const ARCCONF: &[&str] =
+    &["/usr/sbin/arcconf", "/usr/bin/arcconf", "/usr/Arcconf/arcconf", "/usr/StorMan/arcconf", "/opt/StorMan/arcconf"];
+
+/// A PCI device is bound to one of `drivers` (the directory lists it by its address).
+fn pci_driver_bound(drivers: &[&str]) -> bool {
+    drivers.iter().any(|driver| {
+        std::fs::read_dir(format!("/sys/bus/pci/drivers/{driver}"))
+            .map(|d| d.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().contains(':')))
+            .unwrap_or(false)
+    })
 }
 
 fn megaraid_present() -> bool {

@@ -134,10 +134,10 @@ fn clear_errors_for_bad_invocations() {
     let out = run(assetkit().args(["collect", "--snapshot", "/nonexistent/snap"]));
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/snap"));
-    let out = run(assetkit().args(["collect", "--only", "cpu,gpu"]));
+    let out = run(assetkit().args(["collect", "--only", "cpu,flux_capacitor"]));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown plugin \"gpu\"") && err.contains("known plugins"), "{err}");
+    assert!(err.contains("unknown plugin \"flux_capacitor\"") && err.contains("known plugins"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "plugns = [\"cpu\"]\n").unwrap();

@@ -1,11 +1,20 @@
 //! Pure parsers: text or bytes in, plain data out. No I/O happens here, and no input makes any
 //! of them panic (the dmidecode and MegaCli parsers are property-tested against arbitrary bytes).
 
+pub mod arcconf;
 pub mod cpuinfo;
 pub mod ip;
+pub mod ipmitool;
+pub mod lldpctl;
 pub mod megacli;
+pub mod nvidia_smi;
+pub mod nvme;
 pub mod os_release;
+pub mod pci_ids;
+pub mod raid;
 pub mod smartctl;
+pub mod ssacli;
+pub mod storcli;
 
 /// First run of ASCII digits in `s` (after leading spaces), as a number.
 pub(crate) fn leading_u64(s: &str) -> Option<u64> {

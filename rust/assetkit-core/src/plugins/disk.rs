@@ -1,15 +1,20 @@
-//! `disk`: block devices from /sys/block, the physical drives behind a MegaRAID controller
-//! (MegaCli), and smartctl where a snapshot or the config provides it.
+//! `disk`: block devices from /sys/block, RAID controllers with their logical and physical
+//! drives (storcli, perccli, ssacli, arcconf: see `disk/raid.rs`; MegaCli), and smartctl where
+//! a snapshot or the config provides it. Firmware from sysfs
+//! (`device/firmware_rev`, `device/rev`); `nvme list -o json` only where sysfs lacks an NVMe field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use super::{CollectError, Collector, Ctx, Output};
 use crate::model::Disk;
-use crate::parse::{megacli, smartctl};
+use crate::parse::{megacli, nvme, smartctl};
 use crate::placeholder::{clean, clean_opt};
 use crate::source::Source;
 
-/// Physical disks: name/slot, model, serial, size, rotational, interface.
+mod raid;
+
+/// Physical disks: name/slot, model, serial, size, rotational, interface; RAID controllers and
+/// their logical drives.
 pub struct DiskCollector;
 
 /// Kernel devices that are never physical disks.
@@ -21,7 +26,7 @@ impl Collector for DiskCollector {
         "disk"
     }
     fn describe(&self) -> &'static str {
-        "disks from /sys/block, MegaCli physical drives, smartctl identity"
+        "disks from /sys/block, RAID controllers and their drives (storcli, perccli, ssacli, arcconf, MegaCli), smartctl identity"
     }
     fn collect(&self, ctx: &Ctx) -> Result<Output, CollectError> {
         let src = ctx.source.as_ref();
@@ -48,18 +53,28 @@ impl Collector for DiskCollector {
                 enrich(disk, info);
             }
         }
+        fill_from_nvme_cli(src, &mut disks)?;
         let megaraid = src.command("megacli-pdlist").ok().map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
         if let Some(drives) = &megaraid
             && drives.is_empty()
         {
             out.warnings.push("MegaCli output lists no physical drive".to_owned());
         }
-        if listing.is_err() && megaraid.is_none() {
+        let controllers = raid::read(src)?;
+        if listing.is_err() && megaraid.is_none() && controllers.is_none() {
             return Err(CollectError::Missing(
                 "/sys/block is unreadable and no RAID controller output is available".to_owned(),
             ));
         }
         disks.extend(megaraid.unwrap_or_default());
+        if let Some(found) = controllers {
+            // A drive the kernel sees directly (an HBA, a JBOD, a pass-through disk) and its
+            // controller lists is one drive: the controller's record wins, as it has the slot.
+            let listed: HashSet<&str> = found.disks.iter().filter_map(|d| d.serial_number.as_deref()).collect();
+            disks.retain(|d| d.serial_number.as_deref().is_none_or(|sn| !listed.contains(sn)));
+            disks.extend(found.disks);
+            out.facts.raid_controllers = Some(found.controllers);
+        }
         out.facts.disks = Some(disks);
         Ok(out)
     }
@@ -137,6 +152,30 @@ fn interface_of(name: &str, path: Option<&str>, uevent: &str) -> Option<String> 
         return None;
     };
     Some(kind.to_owned())
+}
+
+/// NVMe model, serial and firmware come from sysfs (`device/model`, `device/serial`,
+/// `device/firmware_rev`); `nvme list -o json` is asked for only when an NVMe disk lacks one.
+/// nvme-cli failing or cut off fails the plugin: a serial that comes and goes would re-key
+/// the disk at the receiver.
+fn fill_from_nvme_cli(src: &dyn Source, disks: &mut [Disk]) -> Result<(), CollectError> {
+    let lacking = |d: &Disk| {
+        d.interface.as_deref() == Some("nvme")
+            && (d.model.is_none() || d.serial_number.is_none() || d.firmware.is_none())
+    };
+    if !disks.iter().any(lacking) {
+        return Ok(());
+    }
+    let Some(out) = super::optional_command(src, "nvme-list-json")? else { return Ok(()) };
+    let listed = nvme::parse(&String::from_utf8_lossy(&out)).map_err(CollectError::Invalid)?;
+    for disk in disks.iter_mut().filter(|d| lacking(d)) {
+        let Some(info) = disk.name.as_ref().and_then(|n| listed.get(n)) else { continue };
+        disk.model = disk.model.take().or_else(|| info.model.clone());
+        disk.serial_number = disk.serial_number.take().or_else(|| info.serial_number.clone());
+        disk.firmware = disk.firmware.take().or_else(|| info.firmware.clone());
+        disk.size_bytes = disk.size_bytes.or(info.size_bytes);
+    }
+    Ok(())
 }
 
 fn enrich(disk: &mut Disk, info: smartctl::SmartInfo) {

@@ -10,10 +10,12 @@ use crate::model::Facts;
 use crate::smbios::{self, Smbios};
 use crate::source::Source;
 
+pub mod bmc;
 pub mod board;
 pub mod cpu;
 pub mod custom;
 pub mod disk;
+pub mod gpu;
 pub mod memory;
 pub mod nic;
 pub mod os;
@@ -56,7 +58,21 @@ pub static BUILTIN: &[&dyn Collector] = &[
     &memory::MemoryCollector,
     &disk::DiskCollector,
     &nic::NicCollector,
+    &bmc::BmcCollector,
+    &gpu::GpuCollector,
 ];
+
+/// The output of an optional tool: `None` when the host lacks it (`NotFound`: no device, not
+/// installed, not in the snapshot), an error when it ran and failed. A tool that timed out must
+/// fail its plugin, not read as "this host has no such hardware" (which the receiver would
+/// record as a change).
+pub(crate) fn optional_command(source: &dyn Source, name: &str) -> Result<Option<Vec<u8>>, CollectError> {
+    match source.command(name) {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CollectError::Invalid(format!("{name}: {e}"))),
+    }
+}
 
 /// Name of the pseudo-plugin that runs the executables in the plugins directory.
 pub const CUSTOM: &str = "custom";

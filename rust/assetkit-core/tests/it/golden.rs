@@ -22,8 +22,22 @@ fn golden_machines() {
                 "megacli" => snap.command("megacli-pdlist", data),
                 "cpuinfo" => snap.file("/proc/cpuinfo", data),
                 "ip" => snap.command("ip-addr", data),
+                "ipmitool-lan" => snap.command("ipmitool-lan-print", data),
+                "ipmitool-fru" => snap.command("ipmitool-fru-print", data),
+                "ipmitool-mc" => snap.command("ipmitool-mc-info", data),
+                // RAID tools: the kind is the snapshot command name.
+                name @ ("storcli-show-all-json"
+                | "storcli-drives-json"
+                | "perccli-show-all-json"
+                | "perccli-drives-json"
+                | "ssacli-config-detail") => snap.command(name, data),
+                name if name.starts_with("arcconf-getconfig-") => snap.command(name, data),
                 other => panic!("{}: unknown source kind {other}", case.display()),
             };
+        }
+        // Small sysfs files written inline (a SCSI host's driver name, say): path -> contents.
+        for (path, contents) in spec.get("files").and_then(|f| f.as_object()).into_iter().flatten() {
+            snap.file(path, contents.as_str().expect("inline file contents are text"));
         }
         let plugins: Vec<&str> = spec["plugins"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
         let report = snap.collect(&plugins);

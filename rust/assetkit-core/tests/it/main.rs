@@ -4,6 +4,8 @@
 mod bad_input;
 mod fuzz;
 mod golden;
+mod hardware;
+mod raid;
 mod raw_smbios;
 mod smbios_cases;
 mod support;

@@ -144,6 +144,7 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
                 page: Some(page),
                 per_page: Some(per_page),
                 sort,
+                after_id: None,
             };
             let result = inventory::list_assets(db.as_mut(), &filter, offline_cutoff())?;
             if json {
@@ -219,19 +220,35 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
                 out!("{key:<18} {}", cell(&detail[key]));
             }
             if let Some(components) = detail["components"].as_object() {
-                for kind in ["memory_module", "disk", "nic", "psu"] {
+                for kind in ["memory_module", "disk", "raid_controller", "logical_drive", "nic", "psu", "fc_hba", "gpu"]
+                {
                     let Some(list) = components.get(kind).and_then(|l| l.as_array()) else { continue };
                     out!("\n{kind} ({})", list.len());
                     for c in list {
-                        let summary: Vec<String> =
-                            ["slot", "location", "name", "model", "size_bytes", "serial_number", "mac", "addresses"]
-                                .iter()
-                                .filter_map(|k| {
-                                    c.get(*k).filter(|v| !v.is_null()).map(|v| {
-                                        format!("{k}={}", crate::domain::components::render(v).unwrap_or_default())
-                                    })
-                                })
-                                .collect();
+                        let summary: Vec<String> = [
+                            "slot",
+                            "location",
+                            "name",
+                            "host",
+                            "pci_address",
+                            "model",
+                            "raid_level",
+                            "size_bytes",
+                            "serial_number",
+                            "firmware",
+                            "state",
+                            "port_wwn",
+                            "mac",
+                            "addresses",
+                            "lldp",
+                        ]
+                        .iter()
+                        .filter_map(|k| {
+                            c.get(*k)
+                                .filter(|v| !v.is_null())
+                                .map(|v| format!("{k}={}", crate::domain::components::render(v).unwrap_or_default()))
+                        })
+                        .collect();
                         out!("  {}", summary.join("  "));
                     }
                 }

@@ -4,7 +4,13 @@
 //! Memory modules are keyed by slot, and by bank and slot ("P1/D11") where the report repeats a
 //! slot name across banks; disks by serial (else slot, else kernel name); NICs by name + MAC;
 //! power supplies by location, else name (when no other unit has it), else their place in the
-//! table ("#2"). Single sections (os, system, bios, cpu, ...) are components with an empty key.
+//! table ("#2"); Fibre Channel HBA ports by port WWN (placed by SCSI host); GPUs by serial, else
+//! PCI address (placed by PCI address, so a new serial there is a replacement). A NIC's LLDP
+//! neighbour is one of its fields: a new switch or port reads "eth2 moved to sw-b12 port 17".
+//! RAID controllers by serial, else the tool's number ("#0"), placed by that number ("RAID
+//! controller 0: firmware 4.680 → 4.740"); logical drives by their controller's key and number,
+//! placed as "0/1" ("logical drive 0/1: state Optimal → Degraded").
+//! Single sections (os, system, bios, cpu, bmc, ...) are components with an empty key.
 //! A section absent from the report (its plugin failed or is disabled) is not diffed, so a
 //! failing collector never reads as "every disk removed".
 //!
@@ -16,7 +22,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use assetkit_core::model::Facts;
+use assetkit_core::model::{Facts, RaidController};
 use serde_json::{Map, Value};
 
 /// One component as stored: kind, identity key, a human label and its data.
@@ -37,8 +43,24 @@ pub struct Component {
 const IGNORED_FIELDS: &[(&str, &str)] = &[("os", "hostname"), ("memory", "os_visible_bytes"), ("system", "source")];
 
 /// The component kinds a report's sections map to, with whether each is a list.
-pub const KINDS: &[&str] =
-    &["os", "system", "baseboard", "bios", "cpu", "memory", "memory_module", "disk", "nic", "psu", "custom"];
+pub const KINDS: &[&str] = &[
+    "os",
+    "system",
+    "baseboard",
+    "bios",
+    "cpu",
+    "memory",
+    "memory_module",
+    "disk",
+    "nic",
+    "psu",
+    "bmc",
+    "fc_hba",
+    "gpu",
+    "raid_controller",
+    "logical_drive",
+    "custom",
+];
 
 /// Components per kind for the sections present in `facts`; absent sections are absent here.
 pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
@@ -115,6 +137,38 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
             .collect();
         out.insert("psu", dedup(list));
     }
+    if let Some(bmc) = &facts.bmc {
+        out.insert("bmc", single("bmc", to_value(bmc)));
+    }
+    if let Some(hbas) = &facts.fc_hbas {
+        let list = hbas
+            .iter()
+            .map(|h| Component {
+                kind: "fc_hba",
+                key: h.port_wwn.clone().unwrap_or_else(|| format!("host:{}", h.host)),
+                position: Some(h.host.clone()),
+                data: object(to_value(h)),
+            })
+            .collect();
+        out.insert("fc_hba", dedup(list));
+    }
+    if let Some(gpus) = &facts.gpus {
+        // By serial where nvidia-smi gives one, so a card moved to another slot is the same
+        // card; else by PCI address. A new serial at an address is a replacement there.
+        let list = gpus
+            .iter()
+            .map(|g| Component {
+                kind: "gpu",
+                key: match &g.serial_number {
+                    Some(sn) => format!("sn:{sn}"),
+                    None => format!("pci:{}", g.pci_address),
+                },
+                position: Some(g.pci_address.clone()),
+                data: object(to_value(g)),
+            })
+            .collect();
+        out.insert("gpu", dedup(list));
+    }
     if let Some(disks) = &facts.disks {
         let list = disks
             .iter()
@@ -130,6 +184,11 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
             })
             .collect();
         out.insert("disk", dedup(list));
+    }
+    if let Some(controllers) = &facts.raid_controllers {
+        let (list, drives) = raid(controllers);
+        out.insert("raid_controller", list);
+        out.insert("logical_drive", drives);
     }
     if let Some(nics) = &facts.nics {
         let list = nics
@@ -158,6 +217,35 @@ pub fn extract(facts: &Facts) -> BTreeMap<&'static str, Vec<Component>> {
         out.insert("custom", list);
     }
     out
+}
+
+/// RAID controllers keyed by serial, else by the tool's number for them ("#0"), and placed by
+/// that number; their logical drives keyed by the controller's key and the drive's number, and
+/// placed as "0/1" (controller 0, drive 1). A controller's component leaves its logical drives
+/// out: they are components of their own.
+fn raid(controllers: &[RaidController]) -> (Vec<Component>, Vec<Component>) {
+    let mut list = Vec::new();
+    let mut drives = Vec::new();
+    for c in controllers {
+        let key = match &c.serial_number {
+            Some(sn) => format!("sn:{sn}"),
+            None => format!("#{}", c.id),
+        };
+        let mut data = object(serde_json::to_value(c).unwrap_or(Value::Null));
+        data.remove("logical_drives");
+        list.push(Component { kind: "raid_controller", key: key.clone(), position: Some(c.id.clone()), data });
+        for ld in &c.logical_drives {
+            let mut data = object(serde_json::to_value(ld).unwrap_or(Value::Null));
+            data.insert("controller".to_owned(), Value::String(c.id.clone()));
+            drives.push(Component {
+                kind: "logical_drive",
+                key: format!("{key}/{}", ld.id),
+                position: Some(format!("{}/{}", c.id, ld.id)),
+                data,
+            });
+        }
+    }
+    (dedup(list), dedup(drives))
 }
 
 /// Two components with one key (two disks reporting the same serial, say): keep the first and
@@ -328,7 +416,10 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             continue;
         };
         let a = added[ai];
-        out.events.extend(field_changes(kind, label(a), &r.data, &a.data, Some("replaced")));
+        // A GPU whose serial comes or goes (nvidia-smi installed or gone) is the same card.
+        let serial = |m: &Map<String, Value>| m.get("serial_number").is_some_and(|v| !v.is_null());
+        let same_card = kind == "gpu" && serial(&r.data) != serial(&a.data);
+        out.events.extend(field_changes(kind, label(a), &r.data, &a.data, (!same_card).then_some("replaced")));
         out.deletes.push(r.key.clone());
         out.upserts.push(a.clone());
         paired[ai] = true;
@@ -388,6 +479,11 @@ fn noun(kind: &str) -> &str {
         "disk" => "disk",
         "nic" => "NIC",
         "psu" => "PSU",
+        "bmc" => "BMC",
+        "fc_hba" => "FC HBA",
+        "gpu" => "GPU",
+        "raid_controller" => "RAID controller",
+        "logical_drive" => "logical drive",
         "custom" => "custom fact",
         other => other,
     }
@@ -397,6 +493,9 @@ fn noun(kind: &str) -> &str {
 /// 2", "Power Supply 1") goes by its label alone.
 fn subject(kind: &str, label: &str) -> String {
     let lower = label.to_ascii_lowercase();
+    if label.is_empty() {
+        return noun(kind).to_owned();
+    }
     if kind == "psu" && (lower.starts_with("psu") || lower.starts_with("power supply")) {
         label.to_owned()
     } else {
@@ -429,6 +528,13 @@ fn field_changes(
         let summary = match (replaced, kind) {
             (Some(_), "disk") => format!("disk in slot {label} replaced: {field} {arrow}"),
             (Some(verb), _) => format!("{where_} {verb}: {field} {arrow}"),
+            (None, "nic") if field == "lldp" => match (&old_s, &new_s) {
+                (Some(_), Some(_)) if same_link(o, n) => format!("{label}: LLDP neighbour {arrow}"),
+                (Some(_), Some(to)) => format!("{label} moved to {to}"),
+                (None, Some(to)) => format!("{label} connected to {to}"),
+                (_, None) => format!("{label}: no LLDP neighbour any more (was {arrow})"),
+            },
+            (None, "bmc") => format!("BMC {} {arrow}", bmc_field(field)),
             (None, _) => format!("{where_}: {field} {arrow}"),
         };
         events.push(Event {
@@ -444,10 +550,37 @@ fn field_changes(
     events
 }
 
-/// A value as text for the change log: strings bare, addresses as "a/p, ...", null as None.
+/// Same switch and port, whatever else (the VLAN) changed.
+fn same_link(old: &Value, new: &Value) -> bool {
+    let part = |v: &Value, k: &str| v.get(k).cloned().unwrap_or(Value::Null);
+    ["chassis_name", "chassis_id", "port_id"].iter().all(|k| part(old, k) == part(new, k))
+}
+
+/// What a BMC field is called in an event: "BMC address 10.0.0.5 → 10.0.0.6".
+fn bmc_field(field: &str) -> &str {
+    match field {
+        "ip_address" => "address",
+        "ip_source" => "address source",
+        "mac" => "MAC",
+        "vlan_id" => "VLAN",
+        "board_serial" => "board serial",
+        "product_serial" => "product serial",
+        other => other,
+    }
+}
+
+/// A value as text for the change log: strings bare, addresses as "a/p, ...", an LLDP
+/// neighbour as "sw-b12 port Gi1/0/17 (VLAN 140)", null as None.
 pub fn render(v: &Value) -> Option<String> {
     match v {
         Value::Null => None,
+        Value::Object(m) if m.contains_key("port_id") && m.contains_key("chassis_id") => {
+            let s = |k: &str| m.get(k).and_then(Value::as_str);
+            let switch = s("chassis_name").or(s("chassis_id")).unwrap_or("unknown switch");
+            let port = s("port_id").or(s("port_description")).unwrap_or("?");
+            let vlan = m.get("vlan_id").and_then(Value::as_u64).map(|v| format!(" (VLAN {v})")).unwrap_or_default();
+            Some(format!("{switch} port {port}{vlan}"))
+        }
         Value::String(s) => Some(s.clone()),
         Value::Array(items) => Some(
             items
@@ -472,6 +605,23 @@ fn describe(kind: &str, data: &Map<String, Value>) -> String {
         }
         "disk" => [s("model"), size, s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
         "nic" => [s("mac"), s("addresses").filter(|a| !a.is_empty())].into_iter().flatten().collect(),
+        "raid_controller" => [
+            s("model"),
+            s("firmware").map(|x| format!("firmware {x}")),
+            s("serial_number").map(|x| format!("serial {x}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        "logical_drive" => [s("raid_level"), size, s("state")].into_iter().flatten().collect(),
+        "bmc" => {
+            [s("ip_address"), s("mac"), s("firmware").map(|x| format!("firmware {x}"))].into_iter().flatten().collect()
+        }
+        "fc_hba" => [s("port_wwn"), s("port_state"), s("speed")].into_iter().flatten().collect(),
+        "gpu" => [s("model").or(s("device_id")), s("pci_address"), s("serial_number").map(|x| format!("serial {x}"))]
+            .into_iter()
+            .flatten()
+            .collect(),
         "psu" => [
             s("manufacturer"),
             s("part_number"),

@@ -58,6 +58,8 @@ const COLUMNS: &[(&str, Kind)] = &[
 
 /// Rows an xlsx sheet holds, header included (Excel's limit).
 pub const XLSX_MAX_ROWS: u32 = 1_048_576;
+/// Characters an xlsx cell holds (Excel's limit); longer text is cut, ending in `…`.
+pub const XLSX_MAX_CELL_CHARS: usize = 32_767;
 
 /// `text` as a spreadsheet must see it: with a leading `'` when it would start a formula.
 pub fn neutralise(text: &str) -> Cow<'_, str> {
@@ -182,7 +184,7 @@ impl XlsxSheet {
             match cell(asset, name, *kind) {
                 Cell::Empty => {}
                 Cell::Text(s) => {
-                    sheet.write_string(self.row, col as u16, s)?;
+                    sheet.write_string(self.row, col as u16, fit_cell(s))?;
                 }
                 Cell::Number(n) => {
                     sheet.write_number(self.row, col as u16, n)?;
@@ -196,6 +198,14 @@ impl XlsxSheet {
     pub fn finish<W: Write + Seek + Send>(mut self, out: W) -> Result<(), XlsxError> {
         self.workbook.save_to_writer(out)?;
         Ok(())
+    }
+}
+
+/// `text` within an xlsx cell's limit (a host with hundreds of addresses exceeds it).
+fn fit_cell(text: String) -> String {
+    match text.char_indices().nth(XLSX_MAX_CELL_CHARS - 1) {
+        Some((cut, _)) if text.chars().count() > XLSX_MAX_CELL_CHARS => format!("{}…", &text[..cut]),
+        _ => text,
     }
 }
 
@@ -214,6 +224,20 @@ mod tests {
             assert_eq!(neutralise(text), text);
             assert_eq!(unneutralise(text), text);
         }
+    }
+
+    #[test]
+    fn a_cell_longer_than_excel_allows_is_cut_not_fatal() {
+        let ips: Vec<String> = (0..3000).map(|i| format!("10.0.{}.{}", i / 250, i % 250)).collect();
+        let asset = serde_json::json!({"id": 1, "hostname": "many-addresses", "ips": ips});
+        let mut sheet = XlsxSheet::new().unwrap();
+        sheet.push(&asset).expect("a long cell is cut, not an error");
+        let mut out = std::io::Cursor::new(Vec::new());
+        sheet.finish(&mut out).unwrap();
+        assert_eq!(fit_cell("x".repeat(XLSX_MAX_CELL_CHARS)).chars().count(), XLSX_MAX_CELL_CHARS);
+        let cut = fit_cell("é".repeat(XLSX_MAX_CELL_CHARS + 5));
+        assert_eq!(cut.chars().count(), XLSX_MAX_CELL_CHARS);
+        assert!(cut.ends_with('…'));
     }
 
     #[test]

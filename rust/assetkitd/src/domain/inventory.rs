@@ -31,6 +31,8 @@ pub struct AssetFilter {
     pub per_page: Option<u32>,
     /// hostname, -hostname, last_seen, -last_seen, serial_number, id, -id.
     pub sort: Option<String>,
+    /// Only assets with a larger id: with `sort` by id, a cursor that pages without OFFSET.
+    pub after_id: Option<i64>,
 }
 
 /// One page of assets.
@@ -152,26 +154,13 @@ fn totals(
     args: &[SqlValue],
     offline_cutoff: i64,
 ) -> Result<(u64, bool)> {
-    let by_status_only =
-        [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    let by_status_only = f.after_id.is_none()
+        && [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
     if by_status_only {
         return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
     }
     let n = bounded_count(db, count_where, args, EXACT_COUNT_UP_TO + 1)?;
     Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
-}
-
-/// The list paged by id instead of by page number: the `per_page` assets after `after_id`, in id
-/// order, with the same total as [`list_assets`]. Deep pages cost what the first does, and a
-/// client walking the whole list neither skips nor repeats an asset when others are added.
-pub fn list_assets_after(db: &mut dyn Db, f: &AssetFilter, after_id: i64, offline_cutoff: i64) -> Result<AssetPage> {
-    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
-    let Some(Matching { count_where, args, .. }) = matching(db, f, offline_cutoff) else {
-        return Ok(AssetPage { total: 0, total_exact: true, page: 1, per_page, assets: Vec::new() });
-    };
-    let (total, total_exact) = totals(db, f, &count_where, &args, offline_cutoff)?;
-    let assets = assets_after(db, f, after_id, per_page, offline_cutoff)?;
-    Ok(AssetPage { total, total_exact, page: 1, per_page, assets })
 }
 
 /// How many assets match `f`, counting no further than `up_to`.
@@ -340,6 +329,10 @@ fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Mat
             &|h, p| format!("{h}a.business_unit_id = (SELECT id FROM business_units WHERE name = {})", p()),
             vec![bu.into()],
         );
+    }
+    if let Some(after) = f.after_id {
+        // Never hinted away: the primary key's range is the way in.
+        both(&mut args, &|_, p| format!("a.id > {}", p()), vec![after.into()]);
     }
     if let Some(idc) = f.idc.as_deref().filter(|s| !s.is_empty()) {
         both(&mut args, &|h, p| format!("{h}a.idc_id = (SELECT id FROM idcs WHERE name = {})", p()), vec![idc.into()]);

@@ -16,6 +16,16 @@ pub const MAX_NICS: usize = 4096;
 pub const MAX_ADDRESSES_PER_NIC: usize = 1024;
 /// Most power supplies in one report (a blade chassis reports a few dozen).
 pub const MAX_POWER_SUPPLIES: usize = 256;
+/// Most Fibre Channel HBA ports in one report.
+pub const MAX_FC_HBAS: usize = 256;
+/// Most GPUs and accelerators in one report.
+pub const MAX_GPUS: usize = 256;
+/// Most RAID controllers in one report.
+pub const MAX_RAID_CONTROLLERS: usize = 64;
+/// Most logical drives on one RAID controller.
+pub const MAX_LOGICAL_DRIVES_PER_CONTROLLER: usize = 256;
+/// Most member drives of one logical drive.
+pub const MAX_LOGICAL_DRIVE_MEMBERS: usize = 1024;
 /// Most custom facts in one report.
 pub const MAX_CUSTOM_FACTS: usize = 256;
 /// Most plugin errors, and most warnings, in one report.
@@ -46,15 +56,34 @@ pub fn check(report: &Report) -> Result<(), OverLimit> {
     let disks = f.disks.as_ref().map_or(0, Vec::len);
     let nics = f.nics.as_ref().map_or(0, Vec::len);
     let psus = f.power_supplies.as_ref().map_or(0, Vec::len);
+    let fc_hbas = f.fc_hbas.as_ref().map_or(0, Vec::len);
+    let gpus = f.gpus.as_ref().map_or(0, Vec::len);
+    let bmc = usize::from(f.bmc.is_some());
+    let controllers = f.raid_controllers.as_ref().map_or(0, Vec::len);
+    let logical_drives: usize = f.raid_controllers.iter().flatten().map(|c| c.logical_drives.len()).sum();
     at_most("facts.memory.modules", modules, MAX_MEMORY_MODULES)?;
     at_most("facts.disks", disks, MAX_DISKS)?;
     at_most("facts.nics", nics, MAX_NICS)?;
     at_most("facts.power_supplies", psus, MAX_POWER_SUPPLIES)?;
+    at_most("facts.fc_hbas", fc_hbas, MAX_FC_HBAS)?;
+    at_most("facts.gpus", gpus, MAX_GPUS)?;
+    at_most("facts.raid_controllers", controllers, MAX_RAID_CONTROLLERS)?;
+    for (i, c) in f.raid_controllers.iter().flatten().enumerate() {
+        let field = format!("facts.raid_controllers[{i}].logical_drives");
+        at_most(&field, c.logical_drives.len(), MAX_LOGICAL_DRIVES_PER_CONTROLLER)?;
+        for (j, ld) in c.logical_drives.iter().enumerate() {
+            at_most(&format!("{field}[{j}].members"), ld.members.len(), MAX_LOGICAL_DRIVE_MEMBERS)?;
+        }
+    }
     for (i, nic) in f.nics.iter().flatten().enumerate() {
         at_most(&format!("facts.nics[{i}].addresses"), nic.addresses.len(), MAX_ADDRESSES_PER_NIC)?;
     }
     at_most("facts.custom", f.custom.len(), MAX_CUSTOM_FACTS)?;
     at_most("errors", report.errors.len(), MAX_MESSAGES)?;
     at_most("warnings", report.warnings.len(), MAX_MESSAGES)?;
-    at_most("facts (components of all kinds)", modules + disks + nics + psus + f.custom.len(), MAX_COMPONENTS)
+    at_most(
+        "facts (components of all kinds)",
+        modules + disks + nics + psus + controllers + logical_drives + fc_hbas + gpus + bmc + f.custom.len(),
+        MAX_COMPONENTS,
+    )
 }

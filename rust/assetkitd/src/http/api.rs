@@ -248,6 +248,7 @@ pub(crate) fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
         page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
         per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
         sort: params.choice("sort", SORTS)?,
+        after_id: params.int("after_id", 0..=i64::MAX, None)?,
     })
 }
 
@@ -258,29 +259,23 @@ const LIST_PARAMS: &[&str] =
 async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
         params.only(LIST_PARAMS)?;
-        let filter = list_filter(&params)?;
+        let mut filter = list_filter(&params)?;
         let components = params.choice("include", &["components"])?.is_some();
-        let after_id = params.int("after_id", 0..=i64::MAX, None)?;
-        if after_id.is_some() && (params.has("page") || filter.sort.as_deref().is_some_and(|s| s != "id")) {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                "after_id pages by id: use it without page, and with sort=id or no sort",
-            )
-            .with_field("after_id"));
+        // With a cursor the list is in id order unless another order is asked for.
+        if filter.after_id.is_some() && filter.sort.is_none() {
+            filter.sort = Some("id".to_owned());
         }
+        let cursor = filter.after_id.is_some() && filter.sort.as_deref() == Some("id");
         signed_get(&state, signed).await?;
         let cutoff = state.offline_cutoff();
         let (page, next_after_id) = read(&state, move |c| {
-            let mut page = match after_id {
-                Some(after) => inventory::list_assets_after(c, &filter, after, cutoff)?,
-                None => inventory::list_assets(c, &filter, cutoff)?,
-            };
+            let mut page = inventory::list_assets(c, &filter, cutoff)?;
             if components {
                 inventory::with_components(c, &mut page.assets)?;
             }
-            // The cursor for the next page: the last id of a full page; null at the end.
-            let next = after_id.map(|_| {
+            // In id order, the cursor for the next page: the last id of a full page; null at
+            // the end.
+            let next = cursor.then(|| {
                 page.assets
                     .last()
                     .and_then(|a| a["id"].as_i64())

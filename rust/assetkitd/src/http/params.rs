@@ -49,11 +49,6 @@ impl Params {
         }
     }
 
-    /// Whether the query names `name`.
-    pub fn has(&self, name: &str) -> bool {
-        self.0.contains_key(name)
-    }
-
     /// An integer parameter within `range`, or `default`.
     pub fn int(&self, name: &str, range: RangeInclusive<i64>, default: Option<i64>) -> Result<Option<i64>, ApiError> {
         let Some(raw) = self.0.get(name) else { return Ok(default) };

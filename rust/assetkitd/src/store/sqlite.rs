@@ -130,10 +130,33 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
             .map_err(|source| StoreError::Create { path: path.display().to_string(), source })?;
     }
     let mut conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
     configure(&conn)?;
+    use_wal(&conn)?;
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Switches the file to WAL (once: the mode is stored in the file). Processes opening a new file
+/// at the same moment race for the exclusive lock the switch needs, and SQLite answers the
+/// loser "locked" at once rather than through the busy handler (waiting could deadlock): so the
+/// switch is retried within the busy timeout, and skipped once another process has made it.
+fn use_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(_) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Applies pending migrations, each in its own transaction.

@@ -121,12 +121,28 @@ async fn every_golden_report_is_taken() {
         let path = entry.unwrap().path();
         let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         let snap = tempfile::tempdir().unwrap();
+        // Small sysfs files written inline (a SCSI host's driver name, say).
+        for (file, contents) in spec.get("files").and_then(|f| f.as_object()).into_iter().flatten() {
+            let dest = snap.path().join("files").join(file.trim_start_matches('/'));
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::write(dest, contents.as_str().unwrap()).unwrap();
+        }
         for (kind, rel) in spec["sources"].as_object().unwrap() {
+            // RAID tools: the kind is the snapshot command name.
+            if ["storcli-", "perccli-", "ssacli-", "arcconf-"].iter().any(|p| kind.starts_with(p)) {
+                let dest = snap.path().join("commands").join(kind);
+                std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+                std::fs::copy(fixtures.join("raw").join(rel.as_str().unwrap()), dest).unwrap();
+                continue;
+            }
             let target = match kind.as_str() {
                 "dmidecode" => "commands/dmidecode",
                 "megacli" => "commands/megacli-pdlist",
                 "cpuinfo" => "files/proc/cpuinfo",
                 "ip" => "commands/ip-addr",
+                "ipmitool-lan" => "commands/ipmitool-lan-print",
+                "ipmitool-fru" => "commands/ipmitool-fru-print",
+                "ipmitool-mc" => "commands/ipmitool-mc-info",
                 other => panic!("unknown source kind {other}"),
             };
             let dest = snap.path().join(target);
@@ -219,6 +235,24 @@ fn full_report() -> assetkit_core::model::Report {
                 state: s("Online"),
                 source: "megacli".into(),
             }]),
+            raid_controllers: Some(vec![RaidController {
+                id: "0".into(),
+                model: s("PERC H740P Adapter"),
+                serial_number: s("0AC1234"),
+                firmware: s("5.160.00-3936"),
+                cache_bytes: Some(8 << 30),
+                battery: s("Optimal"),
+                status: s("Optimal"),
+                source: "perccli".into(),
+                logical_drives: vec![LogicalDrive {
+                    id: "0".into(),
+                    name: s("data"),
+                    raid_level: s("RAID6"),
+                    size_bytes: Some(94_046_000_000_000),
+                    state: s("Optimal"),
+                    members: vec!["32:0".into()],
+                }],
+            }]),
             nics: Some(vec![Nic {
                 name: "eno1".into(),
                 mac: s("e4:43:4b:00:00:01"),
@@ -226,7 +260,46 @@ fn full_report() -> assetkit_core::model::Report {
                 mtu: Some(1500),
                 speed_mbps: Some(10_000),
                 driver: s("ixgbe"),
+                firmware: s("0x800003e7"),
                 addresses: vec![Address { family: "inet".into(), address: "10.1.2.3".into(), prefix_len: 24 }],
+                lldp: Some(assetkit_core::model::LldpNeighbor {
+                    chassis_name: s("sw-b12.dc3"),
+                    chassis_id: s("38:20:56:67:90:80"),
+                    port_id: s("Gi1/0/17"),
+                    port_description: s("GigabitEthernet1/0/17"),
+                    vlan_id: Some(140),
+                }),
+            }]),
+            bmc: Some(assetkit_core::model::Bmc {
+                ip_address: s("10.0.0.5"),
+                ip_source: s("static"),
+                netmask: s("255.255.255.0"),
+                gateway: s("10.0.0.1"),
+                mac: s("18:fb:7b:9b:57:27"),
+                vlan_id: Some(120),
+                firmware: s("7.00"),
+                manufacturer: s("DELL Inc"),
+                board_serial: s("CNIVC0005G0184"),
+                product_serial: s("2RJF153"),
+            }),
+            fc_hbas: Some(vec![assetkit_core::model::FcHba {
+                host: "host3".into(),
+                port_wwn: s("0x21000024ff3dd1b0"),
+                node_wwn: s("0x20000024ff3dd1b0"),
+                port_state: s("Online"),
+                speed: s("16 Gbit"),
+            }]),
+            gpus: Some(vec![assetkit_core::model::Gpu {
+                pci_address: "0000:3b:00.0".into(),
+                class: s("0x030200"),
+                vendor_id: s("0x10de"),
+                device_id: s("0x1eb8"),
+                vendor: s("NVIDIA Corporation"),
+                model: s("TU104GL [Tesla T4]"),
+                driver: s("nvidia"),
+                serial_number: s("1562720012345"),
+                uuid: s("GPU-9c1b7f0e-54d3-2a8b-1c6e-0f3d2b4a5c6d"),
+                firmware: s("90.04.96.00.02"),
             }]),
             power_supplies: Some(vec![PowerSupply {
                 location: s("PSU1"),

@@ -365,7 +365,7 @@ async fn export_xlsx(State(state): State<AppState>, headers: HeaderMap, Query(fi
 }
 
 fn export_filter(filter: AssetFilter) -> AssetFilter {
-    AssetFilter { page: None, per_page: None, sort: None, ..filter }
+    AssetFilter { page: None, per_page: None, sort: None, after_id: None, ..filter }
 }
 
 async fn asset_page(

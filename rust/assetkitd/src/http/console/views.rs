@@ -228,7 +228,7 @@ fn component_table(title: &str, rows: Option<&Vec<Value>>, columns: &[(&str, &st
                     td class=[key.contains("serial").then_some("mono")] {
                         @if key.ends_with("bytes") { (bytes(&r[*key])) } @else if let Some(b) = r[*key].as_bool() {
                             (if b { "yes" } else { "no" })
-                        } @else if *key == "addresses" {
+                        } @else if *key == "addresses" || *key == "lldp" || *key == "members" {
                             (crate::domain::components::render(&r[*key]).filter(|s| !s.is_empty()).unwrap_or_else(|| "—".into()))
                         } @else { (text(&r[*key])) }
                     }
@@ -323,7 +323,12 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
             }
             (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("bank", "Bank"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
             (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
-            (component_table("NICs", c["nic"].as_array(), &[("name", "Name"), ("mac", "MAC"), ("up", "Up"), ("speed_mbps", "Mb/s"), ("driver", "Driver"), ("addresses", "Addresses")]))
+            (component_table("RAID controllers", c["raid_controller"].as_array(), &[("id", "Controller"), ("model", "Model"), ("serial_number", "Serial"), ("firmware", "Firmware"), ("cache_bytes", "Cache"), ("battery", "Battery / CacheVault"), ("status", "Status"), ("source", "Tool")]))
+            (component_table("Logical drives", c["logical_drive"].as_array(), &[("controller", "Controller"), ("id", "Drive"), ("name", "Name"), ("raid_level", "RAID level"), ("size_bytes", "Size"), ("state", "State"), ("members", "Members")]))
+            (component_table("NICs", c["nic"].as_array(), &[("name", "Name"), ("mac", "MAC"), ("up", "Up"), ("speed_mbps", "Mb/s"), ("driver", "Driver"), ("firmware", "Firmware"), ("addresses", "Addresses"), ("lldp", "Switch port (LLDP)")]))
+            (component_table("BMC", c["bmc"].as_array(), &[("ip_address", "Address"), ("ip_source", "Source"), ("netmask", "Netmask"), ("gateway", "Gateway"), ("mac", "MAC"), ("vlan_id", "VLAN"), ("firmware", "Firmware"), ("manufacturer", "Manufacturer"), ("board_serial", "Board serial"), ("product_serial", "Product serial")]))
+            (component_table("Fibre Channel HBA ports", c["fc_hba"].as_array(), &[("host", "Host"), ("port_wwn", "Port WWN"), ("node_wwn", "Node WWN"), ("port_state", "State"), ("speed", "Speed")]))
+            (component_table("GPUs and accelerators", c["gpu"].as_array(), &[("pci_address", "PCI address"), ("vendor", "Vendor"), ("model", "Model"), ("vendor_id", "Vendor ID"), ("device_id", "Device ID"), ("driver", "Driver"), ("serial_number", "Serial"), ("uuid", "UUID"), ("firmware", "VBIOS")]))
             (component_table("Power supplies", c["psu"].as_array(), &[("location", "Location"), ("name", "Name"), ("manufacturer", "Manufacturer"), ("part_number", "Part"), ("serial_number", "Serial"), ("max_power_w", "Max W"), ("present", "Present"), ("status", "Status"), ("hot_replaceable", "Hot-swap")]))
             @if let Some(errors) = a["errors"].as_array().filter(|e| !e.is_empty()) {
                 h2 { "Plugin errors in the last report" }

@@ -1,0 +1,232 @@
+//! `arcconf GETCONFIG <n> AL` -> one Adaptec / Microsemi (SmartRAID, ServeRAID 8k) controller,
+//! its logical devices and physical devices.
+//!
+//! The output is three sections under dashed titles ("Controller information", "Logical device
+//! information", "Physical Device information"; the case varies between versions), each of
+//! `Key : value` lines. Logical devices list their members as segments ("Segment 0 : Present
+//! (2861588MB, SATA, HDD, Enclosure:0, Slot:0) WD-WMC4N0EA309P"); where the parentheses hold
+//! only a channel ("(0,1)"), the serial at the end names the physical device, whose `Reported
+//! Location` gives the slot. arcconf always ends with
+//! "Command completed successfully."; an output without it was cut off.
+
+use super::raid::{Raid, RaidError, field, size_bytes, slot};
+use crate::model::{Disk, LogicalDrive, RaidController};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    Controller,
+    Battery,
+    Logical,
+    Physical,
+    Other,
+}
+
+#[derive(Debug, Default)]
+struct Device {
+    drive: bool,
+    channel: Option<String>,
+    location: Option<String>,
+    disk: Disk,
+}
+
+/// How many controllers `GETCONFIG` says the host has ("Controllers found: 2").
+pub fn controllers_found(text: &str) -> Option<u32> {
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.trim().eq_ignore_ascii_case("controllers found").then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// Parses the output for controller `number` (1 for the first).
+pub fn parse(number: u32, text: &str) -> Result<Raid, RaidError> {
+    if !text.contains("Command completed successfully") {
+        let first = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no output");
+        let looks_like_arcconf = text.contains("Controller information") || text.contains("Controller Information");
+        return Err(if looks_like_arcconf {
+            RaidError::Truncated(format!(
+                "arcconf GETCONFIG {number} output is truncated (no \"Command completed successfully.\")"
+            ))
+        } else {
+            RaidError::Failed(format!("arcconf GETCONFIG {number} failed: {first}"))
+        });
+    }
+    let prefix = (number != 1).then(|| format!("c{number}"));
+    let mut controller = RaidController { id: number.to_string(), source: "arcconf".to_owned(), ..Default::default() };
+    let mut segments: Vec<Vec<String>> = Vec::new();
+    let mut devices: Vec<Device> = Vec::new();
+    let mut section = Section::Other;
+    let mut previous_dashes = false;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.starts_with("---") {
+            previous_dashes = true;
+            continue;
+        }
+        // Titles sit between dashed lines; so, in some versions, does the first "Device #0".
+        let title = previous_dashes && !line.contains(':') && line.to_ascii_lowercase().contains("information");
+        previous_dashes = false;
+        // Older versions say "Logical drive" where newer ones say "Logical device".
+        let lower = line.to_ascii_lowercase().replace("logical drive", "logical device");
+        if title {
+            section = if lower.contains("battery") || lower.contains("zmm") || lower.contains("backup unit") {
+                Section::Battery
+            } else if lower.starts_with("controller") {
+                Section::Controller
+            } else if lower.starts_with("logical device") {
+                Section::Logical
+            } else if lower.starts_with("physical device") {
+                Section::Physical
+            } else if lower.starts_with("device phy") {
+                section
+            } else {
+                Section::Other
+            };
+            continue;
+        }
+        if let Some(n) = lower.strip_prefix("logical device number ") {
+            section = Section::Logical;
+            controller.logical_drives.push(LogicalDrive { id: n.trim().to_owned(), ..LogicalDrive::default() });
+            segments.push(Vec::new());
+            continue;
+        }
+        if section == Section::Physical && line.starts_with("Device #") {
+            devices.push(Device::default());
+            continue;
+        }
+        if section == Section::Physical && lower.starts_with("device is ") {
+            if let Some(d) = devices.last_mut() {
+                d.drive = lower.contains("hard drive") || lower.contains("solid state") || lower.contains("ssd");
+            }
+            continue;
+        }
+        let Some((key, value)) = line.split_once(" : ").or_else(|| line.split_once(':')) else {
+            continue;
+        };
+        let (key, value) = (key.trim().to_ascii_lowercase().replace("logical drive", "logical device"), value.trim());
+        match section {
+            Section::Controller => match key.as_str() {
+                "controller status" => controller.status = field(value),
+                "controller model" => controller.model = field(value),
+                "controller serial number" => controller.serial_number = field(value),
+                "installed memory" => controller.cache_bytes = size_bytes(value, true),
+                "firmware" => controller.firmware = field(value),
+                _ => {}
+            },
+            Section::Battery => {
+                if key == "status" || key == "overall backup unit status" {
+                    controller.battery = field(value);
+                }
+            }
+            Section::Logical => {
+                let Some(ld) = controller.logical_drives.last_mut() else {
+                    continue;
+                };
+                match key.as_str() {
+                    "logical device name" => ld.name = field(value),
+                    "raid level" => {
+                        ld.raid_level = field(value)
+                            .map(|l| if l.starts_with(|c: char| c.is_ascii_digit()) { format!("RAID {l}") } else { l })
+                    }
+                    "status of logical device" => ld.state = field(value),
+                    "size" => ld.size_bytes = size_bytes(value, true),
+                    k if k.starts_with("segment ") || k.contains(", segment ") => {
+                        if let Some(list) = segments.last_mut() {
+                            list.push(value.to_owned());
+                        }
+                    }
+                    // Old firmware: "Drive(s) (Channel,Device) : 0,0 0,1".
+                    "drive(s) (channel,device)" => {
+                        if let Some(list) = segments.last_mut() {
+                            list.extend(value.split_whitespace().map(|cd| format!("({cd})")));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Section::Physical => {
+                let Some(d) = devices.last_mut() else {
+                    continue;
+                };
+                let disk = &mut d.disk;
+                match key.as_str() {
+                    "state" => disk.state = field(value),
+                    "transfer speed" => disk.interface = value.split_whitespace().next().and_then(interface),
+                    "reported location" => d.location = location(value),
+                    "reported channel,device" | "reported channel,device(t:l)" => {
+                        d.channel = field(value.split('(').next().unwrap_or(value))
+                    }
+                    "vendor" => disk.vendor = field(value).filter(|v| v != "ATA"),
+                    "model" => disk.model = field(value),
+                    "firmware" => disk.firmware = field(value),
+                    "serial number" => disk.serial_number = field(value),
+                    "size" | "total size" => disk.size_bytes = size_bytes(value, true),
+                    "ssd" => disk.rotational = Some(!value.eq_ignore_ascii_case("yes")),
+                    _ => {}
+                }
+            }
+            Section::Other => {}
+        }
+    }
+    let drives: Vec<Device> = devices.into_iter().filter(|d| d.drive).collect();
+    for (ld, list) in controller.logical_drives.iter_mut().zip(&segments) {
+        ld.members = list.iter().filter_map(|s| member(s, &drives)).map(|s| slot(prefix.as_deref(), &s)).collect();
+    }
+    let disks = drives
+        .into_iter()
+        .map(|d| {
+            let local = d.location.or(d.channel).unwrap_or_else(|| "?".to_owned());
+            Disk { slot: Some(slot(prefix.as_deref(), &local)), source: "arcconf".to_owned(), ..d.disk }
+        })
+        .collect();
+    Ok(Raid { controllers: vec![controller], disks })
+}
+
+fn interface(word: &str) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    matches!(lower.as_str(), "sas" | "sata" | "nvme").then_some(lower)
+}
+
+/// "Enclosure 0, Slot 3" -> "0:3"; "Connector 0, Device 1" -> "C0:D1".
+fn location(value: &str) -> Option<String> {
+    let words: Vec<&str> =
+        value.split(|c: char| c == ',' || c == ':' || c.is_whitespace()).filter(|w| !w.is_empty()).collect();
+    let after = |name: &str| words.iter().position(|w| w.eq_ignore_ascii_case(name)).and_then(|i| words.get(i + 1));
+    match (after("Enclosure"), after("Slot"), after("Connector"), after("Device")) {
+        (Some(e), Some(s), _, _) => Some(format!("{e}:{s}")),
+        (_, _, Some(c), Some(d)) => Some(format!("C{c}:D{d}")),
+        _ => None,
+    }
+}
+
+/// A segment's drive: the place in its parentheses, else the physical device with the serial
+/// the segment ends with (masked serials repeat, places do not).
+fn member(segment: &str, drives: &[Device]) -> Option<String> {
+    let (inside, serial) = match segment.split_once('(') {
+        Some((_, rest)) => rest.split_once(')').map(|(i, s)| (i, s.trim())).unwrap_or((rest, "")),
+        None => ("", segment.trim()),
+    };
+    let place = |d: &Device| d.location.clone().or_else(|| d.channel.clone());
+    if let Some(found) = location(inside) {
+        return Some(found);
+    }
+    if let Some(d) = drives.iter().find(|d| !serial.is_empty() && d.disk.serial_number.as_deref() == Some(serial)) {
+        return place(d);
+    }
+    // Old firmware: "(0,1)" is the channel and device.
+    let channel = inside.replace(' ', "");
+    drives.iter().find(|d| d.channel.as_deref() == Some(channel.as_str())).and_then(place).or_else(|| field(&channel))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(location("Enclosure 0, Slot 3").as_deref(), Some("0:3"));
+        assert_eq!(location("Connector 1, Device 2").as_deref(), Some("C1:D2"));
+        assert_eq!(location("Controller:1,Enclosure:0,Slot:9").as_deref(), Some("0:9"));
+        assert_eq!(location("garbage"), None);
+        assert_eq!(controllers_found("Controllers found: 2\n"), Some(2));
+    }
+}

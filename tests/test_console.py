@@ -23,9 +23,10 @@ PASSWORD = "correct-horse-battery-staple"
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     receiver = start_receiver(tmp_path_factory.mktemp("console"), "--identity", "hostname")
-    for name in ("ops", "victim"):
+    # Users created without --role are admins, as they were before roles existed.
+    for name, role in (("ops", []), ("victim", []), ("watcher", ["--role", "viewer"])):
         subprocess.run(
-            [binary("assetkitd"), "users", "create", "--db", str(receiver.db), "--name", name],
+            [binary("assetkitd"), "users", "create", "--db", str(receiver.db), "--name", name, *role],
             input=PASSWORD + "\n",
             text=True,
             check=True,
@@ -105,7 +106,8 @@ def test_operator_workflow(console, browser):
     assert "/login" in browser.current_url
     shot(browser, "01-login")
     log_in(browser, console, "ops", PASSWORD)
-    assert browser.current_url.endswith("/assets")
+    assert browser.current_url == console.url + "/", "signing in lands on the dashboard"
+    browser.get(console.url + "/assets")
     assert "console-web-01" in browser.find_element(*by("table")).text
     shot(browser, "02-assets")
 
@@ -232,7 +234,7 @@ def test_wrong_passwords_are_rate_limited(console, browser):
     shot(browser, "09-login-rate-limited")
     # Another user is not locked out by it (the address allows more failures, for offices behind NAT).
     log_in(browser, console, "ops", PASSWORD)
-    assert browser.current_url.endswith("/assets")
+    assert browser.current_url == console.url + "/", "signing in lands on the dashboard"
 
 
 def test_export_buttons_download_the_filtered_list(console, browser, tmp_path):
@@ -270,3 +272,89 @@ def test_export_buttons_download_the_filtered_list(console, browser, tmp_path):
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_a_viewer_sees_no_edit_controls_and_a_forged_edit_is_refused(console, browser):
+    answer = report_host(console, "console-view-01", "CONSOLE-SN-V1")
+    asset_id = answer["asset_id"]
+    browser.delete_all_cookies()
+    log_in(browser, console, "watcher", PASSWORD)
+    assert browser.find_element(*by("#role")).text == "viewer"
+    links = [a.get_attribute("href") for a in browser.find_elements(*by("header nav a"))]
+    assert links and not any(h.endswith(("/settings", "/import", "/assets/new")) for h in links), links
+
+    # The asset reads, with its placement as text and no form, and no credential buttons.
+    browser.get(f"{console.url}/assets/{asset_id}")
+    assert "CONSOLE-SN-V1" in browser.page_source
+    assert browser.find_element(*by("#placement-facts")).is_displayed()
+    for control in (f"form[action='/assets/{asset_id}']", "#reenrol", "#revoke", "#hostname", "button[type=submit]:not(.secondary)"):
+        assert not browser.find_elements(*by(control)), f"a viewer sees {control}"
+    shot(browser, "11-viewer-asset")
+    browser.get(console.url + "/discovered")
+    assert "console-view-01" in browser.page_source
+    assert not browser.find_elements(*by("input[name=ids]")) and not browser.find_elements(*by("fieldset"))
+
+    # The edit form posted anyway, with the session's valid CSRF token: the 403 page, nothing saved.
+    browser.get(f"{console.url}/assets/{asset_id}")
+    csrf = browser.find_element(*by("input[name=csrf]")).get_attribute("value")
+    navigate(
+        browser,
+        lambda: browser.execute_script(
+            """
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = arguments[0];
+            for (const [name, value] of Object.entries(arguments[1])) {
+                const input = document.createElement("input");
+                input.type = "hidden"; input.name = name; input.value = value;
+                form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            form.submit();
+            """,
+            f"/assets/{asset_id}",
+            {"csrf": csrf, "hostname": "renamed-by-viewer", "rack": "R99"},
+        ),
+    )
+    assert "Not allowed" in browser.page_source and "Your role, viewer" in browser.page_source
+    shot(browser, "12-viewer-refused")
+    # The same over plain HTTP: 403, and the asset is as it was.
+    request = urllib.request.Request(
+        f"{console.url}/assets/{asset_id}",
+        data=urllib.parse.urlencode({"csrf": csrf, "hostname": "renamed-by-viewer", "rack": "R99"}).encode(),
+        headers={"Cookie": f"assetkit_session={_session_cookie(browser)}", "Content-Type": "application/x-www-form-urlencoded"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 403
+    asset = console.get(f"/api/v1/assets/{asset_id}")
+    assert (asset["hostname"], asset["rack"]) == ("console-view-01", None), asset
+    # Settings are admin-only: the 403 page, no keys.
+    browser.get(console.url + "/settings")
+    assert "Not allowed" in browser.page_source and "API keys" not in browser.page_source
+
+
+def test_dashboard_is_the_home_page_and_its_bars_open_the_list(console, browser):
+    report_host(console, "dash-web-01", "DASH-SN-1")
+    report_host(console, "dash-web-02", "DASH-SN-2")
+    browser.delete_all_cookies()
+    log_in(browser, console, "ops", PASSWORD)
+    assert browser.current_url == console.url + "/", "signing in lands on the dashboard"
+    charts = browser.find_elements(*by("svg.chart"))
+    assert len(charts) == 7, [c.get_attribute("aria-label") for c in charts]
+    # The browser drew every chart: each has a laid-out box (no CSP refusal, no parse error).
+    assert all(c.size["width"] > 200 and c.size["height"] > 50 for c in charts)
+    browser.set_window_size(1366, 1900)  # the whole page in one picture
+    shot(browser, "11-dashboard")
+    browser.set_window_size(1366, 900)
+
+    # The "discovered" bar says how many, and opens the list of exactly those.
+    bar = browser.find_element(*by("svg[aria-label='Assets by status'] a[href='/assets?status=discovered']"))
+    shown = int(bar.get_attribute("aria-label").rsplit(": ", 1)[1])
+    assert shown >= 2
+    navigate(browser, bar.click)
+    assert browser.current_url == console.url + "/assets?status=discovered"
+    assert f"{shown} asset(s)" in browser.page_source
+    assert "dash-web-02" in browser.find_element(*by("table")).text
+    shot(browser, "12-dashboard-bar-to-list")

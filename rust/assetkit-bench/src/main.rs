@@ -1091,6 +1091,7 @@ fn seed_postgres(db: &mut dyn assetkitd::store::Db, n: usize) -> anyhow::Result<
                FROM generate_series(0::bigint, ?1 - 1) i) s",
         &[assetkitd::store::Value::from(n), assetkitd::store::Value::from(now)],
     )?;
+    db.execute(SEED_CHANGES, &[assetkitd::store::Value::from(now)])?;
     db.batch(
         "SELECT setval(pg_get_serial_sequence('business_units', 'id'), 7, false); \
          SELECT setval(pg_get_serial_sequence('idcs', 'id'), 9, false); COMMIT",
@@ -1098,6 +1099,7 @@ fn seed_postgres(db: &mut dyn assetkitd::store::Db, n: usize) -> anyhow::Result<
     // What autovacuum does within a minute of a bulk load (statistics, the visibility map that
     // index-only counts rely on); measured after it, not during.
     db.batch("VACUUM ANALYZE assets")?;
+    db.batch("VACUUM ANALYZE changes")?;
     Ok(())
 }
 
@@ -1142,9 +1144,19 @@ fn seed_sqlite(db: &Path, n: usize) -> anyhow::Result<()> {
             ])?;
         }
     }
+    tx.execute(SEED_CHANGES, rusqlite::params![now])?;
     tx.commit()?;
     Ok(())
 }
+
+/// Change events for the dashboard's 30-day chart and hardware list: one for every tenth asset,
+/// spread over 30 days and over disks, DIMMs, NICs, the OS and admin edits.
+const SEED_CHANGES: &str = "INSERT INTO changes (asset_id, at, component, key, kind, field, old, new, actor, summary) \
+     SELECT id, ?1 - (id / 10 % 30) * 86400 - id % 3600, \
+       CASE id / 10 % 7 WHEN 0 THEN 'disk' WHEN 1 THEN 'memory_module' WHEN 2 THEN 'nic' WHEN 3 THEN 'psu' \
+         WHEN 4 THEN 'os' WHEN 5 THEN 'bios' ELSE 'asset' END, \
+       'slot-1', 'changed', 'serial_number', 'OLD', 'NEW', NULL, 'bench: part replaced' \
+     FROM assets WHERE id % 10 = 0";
 
 fn console_bench(assets: usize, requests: usize, store: &Store) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -1204,6 +1216,7 @@ fn console_bench(assets: usize, requests: usize, store: &Store) -> anyhow::Resul
             ("free-text search (IP fragment)", "/assets?q=10.7.12".to_owned()),
             ("sorted by last seen", "/assets?sort=-last_seen".to_owned()),
             ("page 1000 of the whole list", "/assets?page=1000".to_owned()),
+            ("dashboard (home page)", "/".to_owned()),
         ];
         println!("(seeded in {seed_s:.1} s)\n");
         println!("| list page | server render p50 | p95 | client wall p95 |");

@@ -36,7 +36,8 @@ macro_rules! out {
                   First steps:\n  \
                   assetkitd keys create --name agents --scope agent     a key for hosts (secret shown once)\n  \
                   assetkitd keys create --name ops --scope admin        a key for people and scripts\n  \
-                  assetkitd users create --name alice                   a console user (password from stdin)\n  \
+                  assetkitd users create --name alice                   a console admin (password from stdin)\n  \
+                  assetkitd users create --name bob --role viewer       a console user who only reads\n  \
                   assetkitd serve --listen 0.0.0.0:8600                  serve (add --tls-cert/--tls-key for HTTPS)"
 )]
 pub struct Cli {

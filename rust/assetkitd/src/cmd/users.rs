@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use super::{DbArg, cli_actor, say};
-use crate::domain::users;
+use crate::domain::users::{self, Role};
 use crate::out;
 use crate::store::{self, now};
 
@@ -22,9 +22,29 @@ pub enum UsersCommand {
         /// Login name.
         #[arg(long)]
         name: String,
+        /// What the user may do in the console: viewer (reads the inventory), operator (also
+        /// edits assets, assigns discovered hosts, imports) or admin (also users, keys,
+        /// settings). The default is admin because every user was one before roles existed:
+        /// scripts written then keep creating users who can do what they could. Pass --role
+        /// viewer for people who only need to look.
+        #[arg(long, default_value = "admin", value_parser = ["viewer", "operator", "admin"])]
+        role: String,
         /// A file holding the password.
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give a user another role (viewer, operator or admin); it holds from their next request.
+    SetRole {
+        #[command(flatten)]
+        db: DbArg,
+        /// Login name.
+        name: String,
+        /// The new role.
+        #[arg(value_parser = ["viewer", "operator", "admin"])]
+        role: String,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -94,20 +114,43 @@ fn read_password(file: Option<&std::path::Path>) -> anyhow::Result<String> {
 /// Runs `users`.
 pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
     match cmd {
-        UsersCommand::Create { db, name, password_file, json } => {
+        UsersCommand::Create { db, name, role, password_file, json } => {
+            let role: Role = role.parse()?;
             let password = read_password(password_file.as_deref())?;
             let mut db = db.open()?;
-            store::transaction(db.as_mut(), |db| users::create_user(db, &name, &password, &cli_actor(), now()))?;
-            say(json, serde_json::json!({"user": name, "created": true}), &format!("user {name} created"));
+            store::transaction(db.as_mut(), |db| {
+                users::create_user_as(db, &name, &password, role, &cli_actor(), now())
+            })?;
+            say(
+                json,
+                serde_json::json!({"user": name, "role": role, "created": true}),
+                &format!("user {name} created ({role})"),
+            );
+        }
+        UsersCommand::SetRole { db, name, role, json } => {
+            let role: Role = role.parse()?;
+            let mut db = db.open()?;
+            let old = store::transaction(db.as_mut(), |db| users::set_role(db, &name, role, &cli_actor(), now()))?;
+            say(
+                json,
+                serde_json::json!({"user": name, "role": role, "previous_role": old}),
+                &format!("{name} is now {role} (was {old})"),
+            );
         }
         UsersCommand::List { db, json } => {
             let list = users::list_users(db.open()?.as_mut())?;
             if json {
                 out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                out!("{:<24} {:<22} DISABLED", "NAME", "CREATED");
+                out!("{:<24} {:<9} {:<22} DISABLED", "NAME", "ROLE", "CREATED");
                 for u in list {
-                    out!("{:<24} {:<22} {}", u.name, u.created_at, u.disabled_at.as_deref().unwrap_or("-"));
+                    out!(
+                        "{:<24} {:<9} {:<22} {}",
+                        u.name,
+                        u.role.as_str(),
+                        u.created_at,
+                        u.disabled_at.as_deref().unwrap_or("-")
+                    );
                 }
             }
         }

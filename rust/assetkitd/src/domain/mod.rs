@@ -5,6 +5,7 @@
 //! - [`apply`]: identity, component diff, change events (one report, one savepoint).
 //! - [`components`]: components with stable keys and the typed events between two versions.
 //! - [`inventory`]: the queries behind the API, console and CLI, and the admin edits.
+//! - [`dashboard`]: the console home page's aggregates (bounded, index-served).
 //! - [`export`]: the asset list as CSV and xlsx (formula injection neutralised).
 //! - [`import`]: purchase lists (bounded xlsx/csv reading, row errors, apply).
 //! - [`keys`], [`enrolment`]: API keys and host credentials (the trust model), admins' actions
@@ -16,6 +17,7 @@
 pub mod apply;
 pub mod audit;
 pub mod components;
+pub mod dashboard;
 pub mod enrolment;
 pub mod error;
 pub mod export;

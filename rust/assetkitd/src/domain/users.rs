@@ -12,7 +12,63 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::audit;
 use crate::domain::error::{Error, Result};
-use crate::store::{Db, DbExt, rfc3339};
+use crate::store::{Db, DbExt, FromValue, rfc3339};
+
+/// What a console user may do. Each role includes the ones before it: an operator may do what a
+/// viewer does, an admin what an operator does. The order of the variants is that inclusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the inventory: assets, their changes, discovered hosts, exports. No secrets, no
+    /// settings.
+    Viewer,
+    /// Also edits assets, enters hosts, assigns discovered hosts and imports purchase lists.
+    Operator,
+    /// Also manages users, API keys, host credentials and settings (business units, IDCs).
+    Admin,
+}
+
+impl Role {
+    /// Every role, least first.
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    /// The role's name, as stored and as typed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role may do what `needed` may.
+    pub fn allows(self, needed: Role) -> bool {
+        self >= needed
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| Error::invalid_field("role", format!("{s:?} is not a role (viewer, operator, admin)")))
+    }
+}
+
+impl FromValue for Role {
+    fn from_value(v: &crate::store::Value) -> std::result::Result<Role, String> {
+        let s = String::from_value(v)?;
+        s.parse().map_err(|_| format!("expected a role, found {s:?}"))
+    }
+}
 
 /// Shortest accepted password.
 pub const MIN_PASSWORD: usize = 10;
@@ -44,8 +100,14 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// Creates a console user.
+/// Creates a console user who is an admin: what every user was before roles existed, so callers
+/// written then keep their meaning. New callers choose with [`create_user_as`].
 pub fn create_user(db: &mut dyn Db, name: &str, password: &str, actor: &str, now: i64) -> Result<i64> {
+    create_user_as(db, name, password, Role::Admin, actor, now)
+}
+
+/// Creates a console user with `role`.
+pub fn create_user_as(db: &mut dyn Db, name: &str, password: &str, role: Role, actor: &str, now: i64) -> Result<i64> {
     check_name(name)?;
     check_password(password)?;
     let exists: bool = db.scalar("SELECT EXISTS (SELECT 1 FROM users WHERE name = ?1)", crate::args![name])?;
@@ -53,11 +115,24 @@ pub fn create_user(db: &mut dyn Db, name: &str, password: &str, actor: &str, now
         return Err(Error::invalid_field("name", format!("user {name} already exists")));
     }
     let id: i64 = db.scalar(
-        "INSERT INTO users (name, password_hash, created_at) VALUES (?1, ?2, ?3) RETURNING id",
-        crate::args![name, hash_password(password)?, now],
+        "INSERT INTO users (name, password_hash, created_at, role) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        crate::args![name, hash_password(password)?, now, role.as_str()],
     )?;
-    audit::record(db, actor, "user.create", name, "", now)?;
+    audit::record(db, actor, "user.create", name, &format!("role {role}"), now)?;
     Ok(id)
+}
+
+/// Gives a user another role; returns the role they had. Their sessions stay: each request reads
+/// the role afresh, so the change holds from their next click.
+pub fn set_role(db: &mut dyn Db, name: &str, role: Role, actor: &str, now: i64) -> Result<Role> {
+    let Some(old) = db.scalar_opt::<Role>("SELECT role FROM users WHERE name = ?1", crate::args![name])? else {
+        return Err(Error::NotFound(format!("no user {name}")));
+    };
+    if old != role {
+        db.execute("UPDATE users SET role = ?2 WHERE name = ?1", crate::args![name, role.as_str()])?;
+        audit::record(db, actor, "user.role", name, &format!("{old} -> {role}"), now)?;
+    }
+    Ok(old)
 }
 
 /// Sets a user's password and ends their sessions.
@@ -92,6 +167,8 @@ pub fn disable_user(db: &mut dyn Db, name: &str, actor: &str, now: i64) -> Resul
 pub struct UserInfo {
     /// Login name.
     pub name: String,
+    /// What they may do.
+    pub role: Role,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339, when disabled.
@@ -100,11 +177,12 @@ pub struct UserInfo {
 
 /// All users.
 pub fn list_users(db: &mut dyn Db) -> Result<Vec<UserInfo>> {
-    db.query("SELECT name, created_at, disabled_at FROM users ORDER BY name", &[])?
+    db.query("SELECT name, created_at, disabled_at, role FROM users ORDER BY name", &[])?
         .iter()
         .map(|r| {
             Ok(UserInfo {
                 name: r.get(0)?,
+                role: r.get(3)?,
                 created_at: rfc3339(r.get(1)?),
                 disabled_at: r.get::<Option<i64>>(2)?.map(rfc3339),
             })
@@ -145,6 +223,8 @@ pub struct Session {
     pub user_id: i64,
     /// Login name.
     pub name: String,
+    /// What they may do, read with the session (a role change holds from the next request).
+    pub role: Role,
     /// The session's CSRF token, embedded in every form.
     pub csrf: String,
 }
@@ -164,11 +244,11 @@ pub fn create_session(db: &mut dyn Db, user_id: i64, now: i64) -> Result<String>
 /// The session a cookie token belongs to, if it is live.
 pub fn session(db: &mut dyn Db, token: &str, now: i64) -> Result<Option<Session>> {
     db.query_opt(
-        "SELECT s.user_id, u.name, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id \
+        "SELECT s.user_id, u.name, s.csrf, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
         crate::args![token_hash(token), now],
     )?
-    .map(|r| Ok(Session { user_id: r.get(0)?, name: r.get(1)?, csrf: r.get(2)? }))
+    .map(|r| Ok(Session { user_id: r.get(0)?, name: r.get(1)?, csrf: r.get(2)?, role: r.get(3)? }))
     .transpose()
 }
 

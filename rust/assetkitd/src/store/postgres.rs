@@ -29,6 +29,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("list_performance", include_str!("migrations/postgres/0003_list_performance.sql")),
     ("host_credentials", include_str!("migrations/postgres/0004_host_credentials.sql")),
     ("counts", include_str!("migrations/postgres/0005_counts.sql")),
+    ("roles", include_str!("migrations/postgres/0006_roles.sql")),
+    ("dashboard", include_str!("migrations/postgres/0007_dashboard.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

@@ -25,6 +25,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("list_performance", include_str!("migrations/sqlite/0003_list_performance.sql")),
     ("host_credentials", include_str!("migrations/sqlite/0004_host_credentials.sql")),
     ("counts", include_str!("migrations/sqlite/0005_counts.sql")),
+    ("roles", include_str!("migrations/sqlite/0006_roles.sql")),
+    ("dashboard", include_str!("migrations/sqlite/0007_dashboard.sql")),
 ];
 
 /// The schema version this build expects.

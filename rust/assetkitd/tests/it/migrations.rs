@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 5] {
+fn migrations(engine: Engine) -> [&'static str; 7] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -14,6 +14,8 @@ fn migrations(engine: Engine) -> [&'static str; 5] {
             include_str!("../../src/store/migrations/sqlite/0003_list_performance.sql"),
             include_str!("../../src/store/migrations/sqlite/0004_host_credentials.sql"),
             include_str!("../../src/store/migrations/sqlite/0005_counts.sql"),
+            include_str!("../../src/store/migrations/sqlite/0006_roles.sql"),
+            include_str!("../../src/store/migrations/sqlite/0007_dashboard.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -21,6 +23,8 @@ fn migrations(engine: Engine) -> [&'static str; 5] {
             include_str!("../../src/store/migrations/postgres/0003_list_performance.sql"),
             include_str!("../../src/store/migrations/postgres/0004_host_credentials.sql"),
             include_str!("../../src/store/migrations/postgres/0005_counts.sql"),
+            include_str!("../../src/store/migrations/postgres/0006_roles.sql"),
+            include_str!("../../src/store/migrations/postgres/0007_dashboard.sql"),
         ],
     }
 }
@@ -81,6 +85,41 @@ fn version_1_database_is_migrated_with_its_data() {
     });
     // Opening again is a no-op.
     db.with(|_| ());
+}
+
+#[test]
+fn users_from_before_roles_become_admins_and_keep_their_sessions() {
+    let db = TestDb::new();
+    // What assetkitd left at schema version 5: a user who could do everything, signed in.
+    let hash = {
+        use argon2::password_hash::PasswordHasher;
+        argon2::Argon2::default().hash_password(b"correct horse battery").unwrap().to_string()
+    };
+    let session = "f".repeat(64);
+    let token_hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(session.as_bytes()))
+    };
+    old_database(
+        &db,
+        5,
+        &[
+            &format!("INSERT INTO users (name, password_hash, created_at) VALUES ('old-hand', '{hash}', 1)"),
+            &format!(
+                "INSERT INTO sessions (token_hash, user_id, csrf, created_at, expires_at)                  VALUES ('{token_hash}', 1, 'c', 1, 9999999999)"
+            ),
+        ],
+    );
+    db.with(|conn| {
+        let people = assetkitd::domain::users::list_users(conn).unwrap();
+        assert_eq!(people.len(), 1);
+        assert_eq!((people[0].name.as_str(), people[0].role), ("old-hand", assetkitd::domain::users::Role::Admin));
+        let signed_in = assetkitd::domain::users::session(conn, &session, 2).unwrap().expect("the session survives");
+        assert_eq!(signed_in.role, assetkitd::domain::users::Role::Admin);
+        assert_eq!(assetkitd::domain::users::verify(conn, "old-hand", "correct horse battery").unwrap(), Some(1));
+        // The column only holds the three roles.
+        assert!(conn.execute("UPDATE users SET role = 'superuser'", &[]).is_err());
+    });
 }
 
 #[test]

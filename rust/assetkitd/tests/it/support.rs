@@ -104,7 +104,9 @@ impl TestDb {
                 let name = format!("t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
                 let admin = admin.to_owned();
                 blocking(|| {
-                    let mut db = store::connect(&Location::parse(&admin).unwrap()).unwrap();
+                    // Not `store::connect`: that would migrate the cluster's admin database, which
+                    // checkouts at other schema versions share.
+                    let mut db = assetkitd::store::postgres::Target::parse(&admin).unwrap().connect().unwrap();
                     db.batch(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
                     db.batch(&format!("CREATE DATABASE {name}")).unwrap();
                 });
@@ -205,7 +207,7 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg {
             blocking(|| {
-                if let Ok(mut db) = store::connect(&Location::parse(admin).unwrap()) {
+                if let Ok(mut db) = assetkitd::store::postgres::Target::parse(admin).unwrap().connect() {
                     let _ = db.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
                 }
             });

@@ -3,8 +3,11 @@
 //! failed logins are rate-limited ([`throttle`]); every write is a change event (or an audit
 //! entry) with the acting user. Everything is served from the binary: no CDN, no build step.
 //!
-//! No body is read before the session is known: form handlers check the session cookie, then
-//! read at most [`MAX_FORM_BYTES`]; the import upload checks its CSRF field, which the form sends
+//! Every handler names the least role it admits by taking [`roles::User`]`<Viewer|Operator|Admin>`
+//! (see [`roles`]): the session and its role are checked before the handler runs.
+//!
+//! No body is read before the session and its role are known: form handlers read at most
+//! [`MAX_FORM_BYTES`]; the import upload checks its CSRF field, which the form sends
 //! first, before it reads the file within the import limit. Pending import previews are bounded
 //! per user and in total ([`previews`]).
 
@@ -27,8 +30,12 @@ use crate::domain::{audit, enrolment, keys};
 use crate::http::api::read;
 use crate::http::state::AppState;
 use crate::store::Db;
+use roles::{Admin, Operator, User, Viewer};
 
+pub mod charts;
+mod dashboard;
 pub mod previews;
+pub mod roles;
 pub mod throttle;
 mod views;
 
@@ -53,7 +60,7 @@ pub struct ConsoleState {
 pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
     let upload_limit = usize::try_from(config.import.file_bytes).unwrap_or(usize::MAX).saturating_add(MAX_FORM_BYTES);
     Router::new()
-        .route("/", get(|| async { Redirect::to("/assets") }))
+        .route("/", get(dashboard::dashboard_page))
         .route("/static/console.css", get(|| async { static_file("text/css", include_str!("console.css")) }))
         .route("/static/console.js", get(|| async { static_file("text/javascript", include_str!("console.js")) }))
         .route("/login", get(login_page).post(login))
@@ -120,15 +127,6 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> Header
         .expect("cookie is ASCII")
 }
 
-/// The logged-in user, or the redirect to the login page.
-async fn session(state: &AppState, headers: &HeaderMap, next: &str) -> Result<Session, Response> {
-    let login = || Redirect::to(&format!("/login?next={}", urlencode(next))).into_response();
-    let Some(token) = cookie(headers, SESSION_COOKIE).map(str::to_owned) else { return Err(login()) };
-    let found =
-        read(state, move |db| users::session(db, &token, crate::store::now())).await.map_err(|e| e.into_response())?;
-    found.ok_or_else(login)
-}
-
 /// A path on this server, never another origin: browsers read "//host" and "/\\host" as hosts.
 fn local_path(next: &str) -> bool {
     next.starts_with('/')
@@ -175,18 +173,17 @@ fn forbidden(started: Instant) -> Response {
     )
 }
 
-/// A form POSTed by a logged-in user with a valid CSRF token, or the response to send instead.
-/// The session is checked before a byte of the body is read, and the body is read within
+/// A form POSTed by `user` (whose session and role were checked before a byte of the body was
+/// read) with a valid CSRF token, or the response to send instead. The body is read within
 /// [`MAX_FORM_BYTES`].
-async fn posted(state: &AppState, headers: &HeaderMap, body: Body, from: &str) -> Result<(Session, Form), Response> {
+async fn posted(user: &Session, headers: &HeaderMap, body: Body) -> Result<Form, Response> {
     let started = Instant::now();
-    let user = session(state, headers, from).await?;
     let body = read_form(headers, body).await?;
     let form = Form::parse(&body);
     if !csrf_ok(&user.csrf, form.get("csrf")) {
         return Err(forbidden(started));
     }
-    Ok((user, form))
+    Ok(form)
 }
 
 /// A form body within [`MAX_FORM_BYTES`], or the error page.
@@ -208,11 +205,8 @@ async fn write<T: Send + 'static>(
 async fn login_page(State(_state): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
     let started = Instant::now();
     let token = assetkit_sign::random_hex(16);
-    let mut resp = page(
-        StatusCode::OK,
-        started,
-        views::login(&token, q.get("next").map(String::as_str).unwrap_or("/assets"), None),
-    );
+    let mut resp =
+        page(StatusCode::OK, started, views::login(&token, q.get("next").map(String::as_str).unwrap_or("/"), None));
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&format!("{LOGIN_COOKIE}={token}; Path=/login; HttpOnly; SameSite=Strict; Max-Age=1800"))
@@ -233,7 +227,7 @@ async fn login(
         Err(r) => return r,
     };
     let form = Form::parse(&body);
-    let next = form.get("next").filter(|n| local_path(n)).unwrap_or("/assets").to_owned();
+    let next = form.get("next").filter(|n| local_path(n)).unwrap_or("/").to_owned();
     let again = |status, message: &str| {
         let token = assetkit_sign::random_hex(16);
         let mut resp = page(status, started, views::login(&token, &next, Some(message)));
@@ -308,8 +302,8 @@ async fn login(
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    if let Err(r) = posted(&state, &headers, body, "/assets").await {
+async fn logout(State(state): State<AppState>, user: User<Viewer>, headers: HeaderMap, body: Body) -> Response {
+    if let Err(r) = posted(&user, &headers, body).await {
         return r;
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE).map(str::to_owned) {
@@ -320,17 +314,8 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Body) -
     resp
 }
 
-async fn assets_page(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-    Query(filter): Query<AssetFilter>,
-) -> Response {
+async fn assets_page(State(state): State<AppState>, user: User<Viewer>, Query(filter): Query<AssetFilter>) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, uri.path_and_query().map(|p| p.as_str()).unwrap_or("/assets")).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let cutoff = state.offline_cutoff();
     let f = filter.clone();
     let data = read(&state, move |db| {
@@ -346,22 +331,12 @@ async fn assets_page(
 }
 
 /// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
-async fn export_csv(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AssetFilter>) -> Response {
-    match session(&state, &headers, "/assets").await {
-        Ok(_) => {
-            crate::http::export::export_csv(&state, export_filter(filter)).unwrap_or_else(IntoResponse::into_response)
-        }
-        Err(r) => r,
-    }
+async fn export_csv(State(state): State<AppState>, _: User<Viewer>, Query(filter): Query<AssetFilter>) -> Response {
+    crate::http::export::export_csv(&state, export_filter(filter)).unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn export_xlsx(State(state): State<AppState>, headers: HeaderMap, Query(filter): Query<AssetFilter>) -> Response {
-    match session(&state, &headers, "/assets").await {
-        Ok(_) => crate::http::export::export_xlsx(&state, export_filter(filter))
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        Err(r) => r,
-    }
+async fn export_xlsx(State(state): State<AppState>, _: User<Viewer>, Query(filter): Query<AssetFilter>) -> Response {
+    crate::http::export::export_xlsx(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 fn export_filter(filter: AssetFilter) -> AssetFilter {
@@ -370,15 +345,11 @@ fn export_filter(filter: AssetFilter) -> AssetFilter {
 
 async fn asset_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    user: User<Viewer>,
     Path(id): Path<i64>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, &format!("/assets/{id}")).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let cutoff = state.offline_cutoff();
     let data = read(&state, move |db| {
         let mut detail = inventory::asset_detail(db, id, cutoff)?;
@@ -403,11 +374,16 @@ async fn asset_page(
     }
 }
 
-async fn reenrol_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Body) -> Response {
-    let (user, _) = match posted(&state, &headers, body, &format!("/assets/{id}")).await {
-        Ok(posted) => posted,
-        Err(r) => return r,
-    };
+async fn reenrol_asset(
+    State(state): State<AppState>,
+    user: User<Admin>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Body,
+) -> Response {
+    if let Err(r) = posted(&user, &headers, body).await {
+        return r;
+    }
     let actor = format!("console:{}", user.name);
     let msg = match write(&state, move |db, now| enrolment::allow_reenrolment(db, id, &actor, now)).await {
         Ok(()) => "Re-enrolment allowed: the next report signed with the fleet key binds a new credential.".to_owned(),
@@ -416,11 +392,16 @@ async fn reenrol_asset(State(state): State<AppState>, headers: HeaderMap, Path(i
     Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
 }
 
-async fn revoke_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Body) -> Response {
-    let (user, _) = match posted(&state, &headers, body, &format!("/assets/{id}")).await {
-        Ok(posted) => posted,
-        Err(r) => return r,
-    };
+async fn revoke_asset(
+    State(state): State<AppState>,
+    user: User<Admin>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Body,
+) -> Response {
+    if let Err(r) = posted(&user, &headers, body).await {
+        return r;
+    }
     let actor = format!("console:{}", user.name);
     let msg = match write(&state, move |db, now| enrolment::revoke(db, id, &actor, now)).await {
         Ok(n) => {
@@ -443,9 +424,15 @@ fn patch_from(form: &Form) -> AssetPatch {
     }
 }
 
-async fn edit_asset(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<i64>, body: Body) -> Response {
-    let (user, form) = match posted(&state, &headers, body, &format!("/assets/{id}")).await {
-        Ok(posted) => posted,
+async fn edit_asset(
+    State(state): State<AppState>,
+    user: User<Operator>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Body,
+) -> Response {
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let patch = patch_from(&form);
@@ -459,22 +446,18 @@ async fn edit_asset(State(state): State<AppState>, headers: HeaderMap, Path(id):
     Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
 }
 
-async fn new_asset_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn new_asset_page(State(state): State<AppState>, user: User<Operator>) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/assets/new").await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     match read(&state, inventory::choices).await {
         Ok(choices) => page(StatusCode::OK, started, views::new_asset(&user, &choices, None)),
         Err(e) => e.into_response(),
     }
 }
 
-async fn new_asset(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn new_asset(State(state): State<AppState>, user: User<Operator>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    let (user, form) = match posted(&state, &headers, body, "/assets/new").await {
-        Ok(posted) => posted,
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let input = NewAsset {
@@ -501,14 +484,10 @@ async fn new_asset(State(state): State<AppState>, headers: HeaderMap, body: Body
 
 async fn discovered_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    user: User<Viewer>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/discovered").await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let cutoff = state.offline_cutoff();
     let data = read(&state, move |db| {
         let filter = AssetFilter {
@@ -528,9 +507,14 @@ async fn discovered_page(
     }
 }
 
-async fn assign_discovered(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (user, form) = match posted(&state, &headers, body, "/discovered").await {
-        Ok(posted) => posted,
+async fn assign_discovered(
+    State(state): State<AppState>,
+    user: User<Operator>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let ids: Vec<i64> = form.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
@@ -561,12 +545,9 @@ async fn assign_discovered(State(state): State<AppState>, headers: HeaderMap, bo
     Redirect::to(&format!("/discovered?msg={}", urlencode(&msg))).into_response()
 }
 
-async fn import_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn import_page(user: User<Operator>) -> Response {
     let started = Instant::now();
-    match session(&state, &headers, "/import").await {
-        Ok(user) => page(StatusCode::OK, started, views::import(&user, None, None, None)),
-        Err(r) => r,
-    }
+    page(StatusCode::OK, started, views::import(&user, None, None, None))
 }
 
 /// Reads a multipart field within `limit` bytes.
@@ -581,12 +562,8 @@ async fn field_bytes(field: &mut axum::extract::multipart::Field<'_>, limit: usi
     Ok(out)
 }
 
-async fn import_preview(State(state): State<AppState>, headers: HeaderMap, mut multipart: Multipart) -> Response {
+async fn import_preview(State(state): State<AppState>, user: User<Operator>, mut multipart: Multipart) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/import").await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let failed = |status, message: &str| page(status, started, views::import(&user, None, None, Some(message)));
     // The form sends its CSRF token first; nothing else is read until it matches.
     match multipart.next_field().await {
@@ -643,10 +620,10 @@ async fn import_preview(State(state): State<AppState>, headers: HeaderMap, mut m
     }
 }
 
-async fn import_apply(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn import_apply(State(state): State<AppState>, user: User<Operator>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    let (user, form) = match posted(&state, &headers, body, "/import").await {
-        Ok(posted) => posted,
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let token = form.get("token").unwrap_or("");
@@ -678,10 +655,15 @@ async fn import_apply(State(state): State<AppState>, headers: HeaderMap, body: B
     }
 }
 
-async fn import_cancel(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn import_cancel(
+    State(state): State<AppState>,
+    user: User<Operator>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let started = Instant::now();
-    let (user, form) = match posted(&state, &headers, body, "/import").await {
-        Ok(posted) => posted,
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let dropped = state.console.previews.take(form.get("token").unwrap_or(""), &user.name).is_some();
@@ -701,14 +683,10 @@ fn settings_data(db: &mut dyn Db) -> crate::domain::Result<views::SettingsData> 
 
 async fn settings_page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    user: User<Admin>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let started = Instant::now();
-    let user = match session(&state, &headers, "/settings").await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     match read(&state, settings_data).await {
         Ok(data) => {
             page(StatusCode::OK, started, views::settings(&user, &data, q.get("msg").map(String::as_str), None))
@@ -717,9 +695,9 @@ async fn settings_page(
     }
 }
 
-async fn add_name(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (user, form) = match posted(&state, &headers, body, "/settings").await {
-        Ok(posted) => posted,
+async fn add_name(State(state): State<AppState>, user: User<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let list = match form.get("kind") {
@@ -738,10 +716,10 @@ async fn add_name(State(state): State<AppState>, headers: HeaderMap, body: Body)
     Redirect::to(&format!("/settings?msg={}", urlencode(&msg))).into_response()
 }
 
-async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+async fn create_key(State(state): State<AppState>, user: User<Admin>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    let (user, form) = match posted(&state, &headers, body, "/settings").await {
-        Ok(posted) => posted,
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let (name, scope) = (form.get("name").unwrap_or("").to_owned(), form.get("scope").unwrap_or("agent").to_owned());
@@ -764,9 +742,9 @@ async fn create_key(State(state): State<AppState>, headers: HeaderMap, body: Bod
     }
 }
 
-async fn revoke_key(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (user, form) = match posted(&state, &headers, body, "/settings").await {
-        Ok(posted) => posted,
+async fn revoke_key(State(state): State<AppState>, user: User<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let form = match posted(&user, &headers, body).await {
+        Ok(form) => form,
         Err(r) => return r,
     };
     let key_id = form.get("key_id").unwrap_or("").to_owned();

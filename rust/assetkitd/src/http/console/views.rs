@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::domain::import::Preview;
 use crate::domain::inventory::{AssetFilter, AssetPage, Choices, STATUSES};
 use crate::domain::keys::KeyInfo;
-use crate::domain::users::{Session, UserInfo};
+use crate::domain::users::{Role, Session, UserInfo};
 
 fn text(v: &Value) -> String {
     match v {
@@ -22,13 +22,15 @@ fn bytes(v: &Value) -> String {
     v.as_u64().map(crate::domain::components::human_bytes).unwrap_or_else(|| "—".into())
 }
 
-fn layout(title: &str, user: Option<&Session>, active: &str, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, user: Option<&Session>, active: &str, body: Markup) -> Markup {
+    // Each link with the least role that may use it: a link leads nowhere a role cannot go.
     let nav = [
-        ("/assets", "Assets"),
-        ("/discovered", "Discovered"),
-        ("/assets/new", "Enter a host"),
-        ("/import", "Import"),
-        ("/settings", "Settings"),
+        ("/", "Dashboard", Role::Viewer),
+        ("/assets", "Assets", Role::Viewer),
+        ("/discovered", "Discovered", Role::Viewer),
+        ("/assets/new", "Enter a host", Role::Operator),
+        ("/import", "Import", Role::Operator),
+        ("/settings", "Settings", Role::Admin),
     ];
     html! {
         (DOCTYPE)
@@ -43,15 +45,15 @@ fn layout(title: &str, user: Option<&Session>, active: &str, body: Markup) -> Ma
             body {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
-                    a.brand href="/assets" { "assetkit" }
+                    a.brand href="/" { "assetkit" }
                     @if let Some(user) = user {
                         nav aria-label="Main" {
-                            @for (href, label) in nav {
-                                a href=(href) aria-current=[(active == href).then_some("page")] { (label) }
+                            @for (href, label, _) in nav.iter().filter(|(_, _, least)| user.role.allows(*least)) {
+                                a href=(href) aria-current=[(active == *href).then_some("page")] { (label) }
                             }
                         }
                         div.who {
-                            span { "Signed in as " strong { (user.name) } }
+                            span { "Signed in as " strong { (user.name) } " " span #role class={ "badge role-" (user.role) } { (user.role) } }
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(user.csrf);
                                 button.secondary type="submit" { "Sign out" }
@@ -278,6 +280,15 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                 }
                 section aria-labelledby="placement" {
                     h2 #placement { "Placement" }
+                    @if !user.role.allows(Role::Operator) {
+                        dl.facts #placement-facts {
+                            dt { "Hostname" } dd { (text(&a["hostname"])) }
+                            dt { "Business unit" } dd { (text(&a["business_unit"])) }
+                            dt { "IDC" } dd { (text(&a["idc"])) }
+                            dt { "Rack" } dd { (text(&a["rack"])) }
+                            dt { "Position" } dd { (text(&a["position"])) }
+                        }
+                    } @else {
                     form method="post" action={ "/assets/" (a["id"]) } {
                         input type="hidden" name="csrf" value=(user.csrf);
                         dl.facts {
@@ -294,6 +305,7 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                         datalist #idc-list { @for i in &choices.idcs { option value=(i) {} } }
                         p { button type="submit" { "Save" } " " span.muted { "Renaming here is the rename hosts accept: their cert files follow." } }
                     }
+                    }
                 }
             }
             section aria-labelledby="credential" {
@@ -308,6 +320,7 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                         _ => { "No credential yet: the next report signed with a fleet key enrols this host." }
                     }
                 }
+                @if user.role.allows(Role::Admin) {
                 div.actions {
                     form.inline method="post" action={ "/assets/" (a["id"]) "/reenrol" } {
                         input type="hidden" name="csrf" value=(user.csrf);
@@ -320,6 +333,7 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                     }
                 }
                 p.muted { "Use re-enrolment for a reinstalled host or a lost credential; revoke a credential you no longer trust." }
+                }
             }
             (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("bank", "Bank"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
             (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
@@ -384,6 +398,25 @@ pub fn new_asset(user: &Session, choices: &Choices, error: Option<&str>) -> Mark
 
 /// The discovered queue with bulk assignment.
 pub fn discovered(user: &Session, list: &AssetPage, choices: &Choices, msg: Option<&str>) -> Markup {
+    let assign = user.role.allows(Role::Operator);
+    let table = html! {
+                table {
+                    thead { tr {
+                        @if assign { th scope="col" { input #select-all type="checkbox" aria-label="Select all"; } }
+                        th scope="col" { "Hostname" } th scope="col" { "Serial" } th scope="col" { "Model" } th scope="col" { "IP" } th scope="col" { "Seen" }
+                    } }
+                    tbody { @for a in &list.assets {
+                        tr {
+                            @if assign { td { input type="checkbox" name="ids" value=(a["id"]) aria-label={ "Select " (text(&a["hostname"])) }; } }
+                            td { a href={ "/assets/" (a["id"]) } { (text(&a["hostname"])) } }
+                            td.mono { (text(&a["serial_number"])) }
+                            td { (text(&a["model"])) }
+                            td.mono { (a["ips"].as_array().and_then(|i| i.first()).map(text).unwrap_or_else(|| "—".into())) }
+                            td { (text(&a["first_seen"])) }
+                        }
+                    } }
+                }
+    };
     layout(
         "Discovered",
         Some(user),
@@ -392,6 +425,7 @@ pub fn discovered(user: &Session, list: &AssetPage, choices: &Choices, msg: Opti
             h1 { "Discovered assets (" (list.total) ")" }
             p.muted { "New hosts waiting for a business unit, an IDC and a rack. Assigning all three puts them online." }
             (flash(msg))
+            @if !assign { (table) } @else {
             form method="post" action="/discovered" {
                 input type="hidden" name="csrf" value=(user.csrf);
                 fieldset.panel {
@@ -404,22 +438,8 @@ pub fn discovered(user: &Session, list: &AssetPage, choices: &Choices, msg: Opti
                         button type="submit" { "Assign" }
                     }
                 }
-                table {
-                    thead { tr {
-                        th scope="col" { input #select-all type="checkbox" aria-label="Select all"; }
-                        th scope="col" { "Hostname" } th scope="col" { "Serial" } th scope="col" { "Model" } th scope="col" { "IP" } th scope="col" { "Seen" }
-                    } }
-                    tbody { @for a in &list.assets {
-                        tr {
-                            td { input type="checkbox" name="ids" value=(a["id"]) aria-label={ "Select " (text(&a["hostname"])) }; }
-                            td { a href={ "/assets/" (a["id"]) } { (text(&a["hostname"])) } }
-                            td.mono { (text(&a["serial_number"])) }
-                            td { (text(&a["model"])) }
-                            td.mono { (a["ips"].as_array().and_then(|i| i.first()).map(text).unwrap_or_else(|| "—".into())) }
-                            td { (text(&a["first_seen"])) }
-                        }
-                    } }
-                }
+                (table)
+            }
             }
         },
     )
@@ -541,8 +561,8 @@ pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key:
                 button type="submit" { "Create key" }
             }
             h2 { "Users" }
-            ul { @for u in &data.people { li { (u.name) @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
-            p.muted { "Users are managed with " code { "assetkitd users create|passwd|disable" } "." }
+            ul #users { @for u in &data.people { li { (u.name) " " span class={ "badge role-" (u.role) } { (u.role) } @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
+            p.muted { "Users are managed with " code { "assetkitd users create|set-role|passwd|disable" } ". Viewers read the inventory; operators also edit assets, assign discovered hosts and import; admins also manage users, keys and settings." }
             h2 { "Audit log" }
             table {
                 thead { tr { th { "When" } th { "Who" } th { "What" } th { "Target" } th { "Detail" } } }

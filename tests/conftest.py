@@ -193,16 +193,29 @@ def golden_cases() -> list[dict]:
 
 def build_snapshot(spec: dict, root: Path) -> Path:
     """A snapshot directory from a golden case's raw sources."""
+    # The same mapping as rust/assetkit-core/tests/it/golden.rs.
     targets = {
         "dmidecode": "commands/dmidecode",
         "megacli": "commands/megacli-pdlist",
         "cpuinfo": "files/proc/cpuinfo",
         "ip": "commands/ip-addr",
+        "ipmitool-lan": "commands/ipmitool-lan-print",
+        "ipmitool-fru": "commands/ipmitool-fru-print",
+        "ipmitool-mc": "commands/ipmitool-mc-info",
     }
+    raid = ("storcli-show-all-json", "storcli-drives-json", "perccli-show-all-json", "perccli-drives-json", "ssacli-config-detail")
     for kind, rel in spec["sources"].items():
-        dest = root / targets[kind]
+        if kind in raid or kind.startswith("arcconf-getconfig-"):
+            dest = root / "commands" / kind  # RAID tools: the kind is the snapshot command name
+        else:
+            dest = root / targets[kind]
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(FIXTURES / "raw" / rel, dest)
+    # Small sysfs files written inline (a SCSI host's driver name, say): path -> contents.
+    for path, contents in spec.get("files", {}).items():
+        dest = root / "files" / path.lstrip("/")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(contents)
     return root
 
 

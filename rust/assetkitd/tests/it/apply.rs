@@ -277,16 +277,7 @@ async fn psu_replaced_in_its_bay_then_pulled_and_put_back() {
 
     // The console's asset page lists them.
     let console = crate::support::Console::login(&s.base, "alice", "correct horse battery").await;
-    let page = console
-        .client
-        .get(format!("{}/assets/{id}", console.base))
-        .header("cookie", &console.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console.page(&format!("/assets/{id}")).await;
     assert!(page.contains("Power supplies (2)") && page.contains("P2K4ACG52ST0414"), "{page}");
 
     // More units than the schema allows are refused, naming the list.

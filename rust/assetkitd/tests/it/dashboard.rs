@@ -107,16 +107,7 @@ async fn dashboard_counts_links_silent_hosts_and_hardware_changes() {
     assert!(hardware.contains("disk in slot 32:3 replaced"), "{hardware}");
 
     // A bar's link lands on the list it counts.
-    let list = console
-        .client
-        .get(format!("{}/assets?idc=dc1", s.base))
-        .header("cookie", &console.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let list = console.page("/assets?idc=dc1").await;
     assert!(["web01", "web02", "db01"].iter().all(|h| list.contains(h)) && !list.contains("vm01"));
 
     // Signed out, the home page asks for a login.

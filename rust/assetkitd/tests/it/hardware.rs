@@ -54,16 +54,7 @@ async fn bmc_address_and_firmware_changes_are_events() {
     // The console's asset page shows it.
     s.db.with(|db| assetkitd::domain::users::create_user(db, "alice", "correct horse battery", "test", 0).unwrap());
     let console = crate::support::Console::login(&s.base, "alice", "correct horse battery").await;
-    let page = console
-        .client
-        .get(format!("{}/assets/{id}", console.base))
-        .header("cookie", &console.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console.page(&format!("/assets/{id}")).await;
     assert!(page.contains("BMC (1)") && page.contains("10.0.0.6") && page.contains("7.10"), "{page}");
     s.stop().await;
 }
@@ -99,16 +90,7 @@ async fn nic_moved_to_another_switch_port() {
     // The console shows the switch port.
     s.db.with(|db| assetkitd::domain::users::create_user(db, "alice", "correct horse battery", "test", 0).unwrap());
     let console = crate::support::Console::login(&s.base, "alice", "correct horse battery").await;
-    let page = console
-        .client
-        .get(format!("{}/assets/{id}", console.base))
-        .header("cookie", &console.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console.page(&format!("/assets/{id}")).await;
     assert!(page.contains("Switch port (LLDP)") && page.contains("sw-b12 port Ethernet17"), "{page}");
     s.stop().await;
 }

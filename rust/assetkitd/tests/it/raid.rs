@@ -104,16 +104,7 @@ async fn controller_firmware_logical_drive_state_and_a_drive_replaced_in_its_slo
 
     // The console's asset page has a table for each.
     let console = crate::support::Console::login(&s.base, "alice", "correct horse battery").await;
-    let page = console
-        .client
-        .get(format!("{}/assets/{id}", console.base))
-        .header("cookie", &console.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = console.page(&format!("/assets/{id}")).await;
     assert!(page.contains("RAID controllers (1)") && page.contains("4.740.00-8452"), "{page}");
     assert!(page.contains("Logical drives (1)") && page.contains("64:0, 64:1, 64:2, 64:3"), "{page}");
     s.stop().await;

@@ -587,6 +587,12 @@ impl Console {
         Console { base: base.to_owned(), cookie, csrf, client }
     }
 
+    /// A console page's HTML, fetched with this session.
+    pub async fn page(&self, path: &str) -> String {
+        let resp = self.client.get(format!("{}{path}", self.base)).header("cookie", &self.cookie).send().await.unwrap();
+        resp.text().await.unwrap()
+    }
+
     /// Uploads a purchase list to the import preview.
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, String) {
         let form = reqwest::multipart::Form::new()

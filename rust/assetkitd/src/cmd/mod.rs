@@ -9,6 +9,7 @@ pub mod keys;
 pub mod serve;
 pub mod storage;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -38,6 +39,7 @@ macro_rules! out {
                   assetkitd keys create --name ops --scope admin        a key for people and scripts\n  \
                   assetkitd users create --name alice                   a console admin (password from stdin)\n  \
                   assetkitd users create --name bob --role viewer       a console user who only reads\n  \
+                  assetkitd webhooks add --url URL --secret-file F       change events to a chat or an alert manager\n  \
                   assetkitd serve --listen 0.0.0.0:8600                  serve (add --tls-cert/--tls-key for HTTPS)"
 )]
 pub struct Cli {
@@ -102,6 +104,9 @@ pub enum Command {
     /// Host credentials: pre-enrol a host, allow a re-enrolment, revoke a credential.
     #[command(subcommand)]
     Hosts(hosts::HostsCommand),
+    /// Webhooks: endpoints that receive change events (signed POSTs), their dead deliveries.
+    #[command(subcommand)]
+    Webhooks(webhooks::WebhooksCommand),
     /// Move the inventory to another store (SQLite to PostgreSQL), and compare two stores.
     #[command(subcommand)]
     Store(storage::StoreCommand),
@@ -128,6 +133,7 @@ impl Cli {
             Command::Users(cmd) => users::run(cmd),
             Command::Hosts(cmd) => hosts::run(cmd),
             Command::Store(cmd) => storage::run(cmd),
+            Command::Webhooks(cmd) => webhooks::run(cmd),
         }
     }
 }

@@ -46,9 +46,30 @@ pub struct ServeArgs {
     /// Largest purchase-list file accepted by the console upload (bytes).
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_import_bytes: u64,
-    /// An online asset with no report for this long is listed as offline.
+    /// An online asset with no report for this long is listed as offline, and the offline
+    /// sweep sends one host.offline event per silence (host.online when it reports again).
     #[arg(long, default_value = "7d", value_parser = duration, value_name = "DURATION")]
     offline_after: Duration,
+    /// How often the offline sweep looks for silent hosts.
+    #[arg(long, default_value = "1m", value_parser = duration, value_name = "DURATION")]
+    offline_sweep_every: Duration,
+    /// Longest a webhook POST may take (connect, send, answer); a slower endpoint is retried.
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    webhook_timeout: Duration,
+    /// First delay before a failed webhook delivery is retried; it doubles per attempt (with
+    /// jitter) up to --webhook-retry-max.
+    #[arg(long, default_value = "10s", value_parser = duration, value_name = "DURATION")]
+    webhook_retry_base: Duration,
+    /// Longest delay between two attempts of one delivery.
+    #[arg(long, default_value = "1h", value_parser = duration, value_name = "DURATION")]
+    webhook_retry_max: Duration,
+    /// A delivery still failing this long after its event is dead: listed in the console
+    /// (Settings) and `assetkitd webhooks dead`, redeliverable.
+    #[arg(long, default_value = "24h", value_parser = duration, value_name = "DURATION")]
+    webhook_give_up: Duration,
+    /// How often the outbox is checked for deliveries due.
+    #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
+    webhook_poll: Duration,
     /// TLS certificate chain (PEM); serve HTTPS with --tls-key.
     #[arg(long, requires = "tls_key", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -83,6 +104,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.http.request_timeout = args.request_timeout;
     config.import.file_bytes = args.max_import_bytes;
     config.offline_after = args.offline_after;
+    config.webhooks = crate::http::webhooks::WebhookSettings {
+        timeout: args.webhook_timeout.max(Duration::from_millis(100)),
+        retry_base: args.webhook_retry_base.max(Duration::from_millis(10)),
+        retry_max: args.webhook_retry_max.max(args.webhook_retry_base),
+        give_up_after: args.webhook_give_up,
+        poll: args.webhook_poll.max(Duration::from_millis(10)),
+        sweep_every: args.offline_sweep_every.max(Duration::from_millis(10)),
+    };
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;
     config.readers = args.readers;

@@ -316,6 +316,9 @@ pub struct Event {
     pub new: Option<String>,
     /// One line for people: "disk in slot 32:3 replaced: serial A -> B".
     pub summary: String,
+    /// One of the field changes of a part replaced in its place (a replacement records one
+    /// event per field that differs; a webhook sends one alert for them all).
+    pub replaced: bool,
 }
 
 impl Event {
@@ -336,6 +339,7 @@ impl Event {
             old: old.map(str::to_owned),
             new: new.map(str::to_owned),
             summary,
+            replaced: false,
         }
     }
 }
@@ -433,6 +437,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             old: Some(describe(kind, &r.data)),
             new: None,
             summary: format!("{} removed ({})", subject(kind, &label(r)), describe(kind, &r.data)),
+            replaced: false,
         });
         out.deletes.push(r.key.clone());
     }
@@ -445,6 +450,7 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             old: None,
             new: Some(describe(kind, &a.data)),
             summary: format!("{} added ({})", subject(kind, &label(a)), describe(kind, &a.data)),
+            replaced: false,
         });
         out.upserts.push(a.clone());
     }
@@ -545,6 +551,7 @@ fn field_changes(
             old: old_s,
             new: new_s,
             summary,
+            replaced: replaced.is_some(),
         });
     }
     events

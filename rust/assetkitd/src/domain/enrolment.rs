@@ -42,7 +42,7 @@ pub fn standing(db: &mut dyn Db, id: i64) -> Result<Option<Standing>> {
 
 fn security(db: &mut dyn Db, id: i64, actor: &str, old: &str, new: &str, summary: String, now: i64) -> Result<()> {
     let event = Event::whole("security", "security", Some("enrolment"), Some(old), Some(new), summary);
-    record(db, id, None, now, Some(actor), &event)
+    record(db, id, None, now, Some(actor), &event).map(drop)
 }
 
 fn current(db: &mut dyn Db, id: i64) -> Result<String> {

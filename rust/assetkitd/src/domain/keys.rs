@@ -193,5 +193,5 @@ pub fn reseal_all(db: &mut dyn Db, ring: &Keyring) -> Result<usize> {
             crate::args![key_id.as_str(), ring.seal(&key_id, &plain)],
         )?;
     }
-    Ok(rows.len())
+    Ok(rows.len() + crate::domain::webhooks::reseal(db, ring)?)
 }

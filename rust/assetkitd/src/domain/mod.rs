@@ -28,5 +28,6 @@ pub mod keys;
 pub mod limits;
 pub mod maintenance;
 pub mod users;
+pub mod webhooks;
 
 pub use error::{Error, Result};

@@ -17,3 +17,4 @@ pub mod metrics;
 pub mod params;
 pub mod server;
 pub mod state;
+pub mod webhooks;

@@ -186,6 +186,7 @@ pub async fn serve(
         exports: Arc::new(tokio::sync::Semaphore::new(crate::http::export::EXPORTS_AT_ONCE)),
     };
     drop(store.writer);
+    let app_state = state.clone();
     let app = router(state);
 
     // The writer's supervisor: the threads only end when every handle is gone (shutdown) or
@@ -213,6 +214,8 @@ pub async fn serve(
         })
     };
     drop(writer);
+    // Webhook deliveries and the offline sweep.
+    let deliveries = tokio::spawn(crate::http::webhooks::run(app_state));
     let died = async move {
         watcher.death().await;
         Some("a writer thread died".to_owned())
@@ -261,6 +264,8 @@ pub async fn serve(
     };
     housekeeping.abort();
     let _ = housekeeping.await;
+    deliveries.abort();
+    let _ = deliveries.await;
     // Handlers are gone, so are their writer handles: the writers drain and stop.
     let _ = tokio::task::spawn_blocking(move || writer_threads.into_iter().for_each(|t| drop(t.join()))).await;
     result?;

@@ -72,6 +72,8 @@ pub struct ServerConfig {
     pub writers: u32,
     /// Cap on the database size; reports are refused (nothing written) once it is reached.
     pub max_db_bytes: Option<u64>,
+    /// Webhook delivery and offline-sweep settings.
+    pub webhooks: crate::http::webhooks::WebhookSettings,
     /// Test-only fault injection.
     pub failpoint: Option<Failpoint>,
 }
@@ -98,6 +100,7 @@ impl ServerConfig {
             readers: 8,
             writers: 4,
             max_db_bytes: None,
+            webhooks: Default::default(),
             failpoint: None,
         }
     }

@@ -32,10 +32,13 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("users", &["id"]),
     ("sessions", &["token_hash"]),
     ("admin_events", &["id"]),
+    ("webhooks", &["id"]),
+    ("outbox", &["id"]),
 ];
 
 /// Tables whose `id` is generated (the sequence is moved past the copied ids on PostgreSQL).
-const GENERATED_IDS: &[&str] = &["business_units", "idcs", "assets", "changes", "users", "admin_events"];
+const GENERATED_IDS: &[&str] =
+    &["business_units", "idcs", "assets", "changes", "users", "admin_events", "webhooks", "outbox"];
 
 /// Rows read per page.
 const PAGE: usize = 2000;

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("counts", include_str!("migrations/postgres/0005_counts.sql")),
     ("roles", include_str!("migrations/postgres/0006_roles.sql")),
     ("dashboard", include_str!("migrations/postgres/0007_dashboard.sql")),
+    ("webhooks", include_str!("migrations/postgres/0008_webhooks.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

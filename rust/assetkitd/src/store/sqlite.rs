@@ -27,6 +27,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("counts", include_str!("migrations/sqlite/0005_counts.sql")),
     ("roles", include_str!("migrations/sqlite/0006_roles.sql")),
     ("dashboard", include_str!("migrations/sqlite/0007_dashboard.sql")),
+    ("webhooks", include_str!("migrations/sqlite/0008_webhooks.sql")),
 ];
 
 /// The schema version this build expects.

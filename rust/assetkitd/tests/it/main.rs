@@ -18,3 +18,4 @@ mod replicas;
 mod roles;
 mod store_copy;
 mod support;
+mod webhooks;

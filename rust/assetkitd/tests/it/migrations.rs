@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 7] {
+fn migrations(engine: Engine) -> [&'static str; 8] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -16,6 +16,7 @@ fn migrations(engine: Engine) -> [&'static str; 7] {
             include_str!("../../src/store/migrations/sqlite/0005_counts.sql"),
             include_str!("../../src/store/migrations/sqlite/0006_roles.sql"),
             include_str!("../../src/store/migrations/sqlite/0007_dashboard.sql"),
+            include_str!("../../src/store/migrations/sqlite/0008_webhooks.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -25,6 +26,7 @@ fn migrations(engine: Engine) -> [&'static str; 7] {
             include_str!("../../src/store/migrations/postgres/0005_counts.sql"),
             include_str!("../../src/store/migrations/postgres/0006_roles.sql"),
             include_str!("../../src/store/migrations/postgres/0007_dashboard.sql"),
+            include_str!("../../src/store/migrations/postgres/0008_webhooks.sql"),
         ],
     }
 }

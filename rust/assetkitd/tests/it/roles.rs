@@ -107,6 +107,17 @@ async fn each_role_reaches_exactly_its_routes_and_a_refused_request_writes_nothi
             post("/settings/names", &[("kind", "idc"), ("name", &format!("dc-{me}"))], Role::Admin),
             post("/settings/keys", &[("name", &format!("key-{me}")), ("scope", "read")], Role::Admin),
             post("/settings/keys/revoke", &[("key_id", &spare_key)], Role::Admin),
+            post(
+                "/settings/webhooks",
+                &[
+                    ("url", &format!("http://127.0.0.1:9/{me}")),
+                    ("events", "host.offline"),
+                    ("secret", "a-webhook-secret-of-some-length"),
+                ],
+                Role::Admin,
+            ),
+            post("/settings/webhooks/redeliver", &[("id", "1")], Role::Admin),
+            post("/settings/webhooks/remove", &[("id", "999")], Role::Admin),
             post(format!("/assets/{asset}/reenrol"), &[], Role::Admin),
             post(format!("/assets/{asset}/revoke"), &[], Role::Admin),
         ];
@@ -142,6 +153,8 @@ async fn each_role_reaches_exactly_its_routes_and_a_refused_request_writes_nothi
     assert!(!audit.iter().any(|a| a.starts_with("console:viewer") || a.contains("operator key")), "{audit:?}");
     let idcs: Vec<String> = s.db.column("SELECT name FROM idcs WHERE name LIKE 'dc-%' ORDER BY 1", &[]);
     assert_eq!(idcs, ["dc-admin"]);
+    let hooks: Vec<String> = s.db.column("SELECT url_shown FROM webhooks ORDER BY id", &[]);
+    assert_eq!(hooks, ["http://127.0.0.1:9/admin"]);
 
     // Pages show each role its own controls only, and its role.
     let (_, viewer_asset) = send(&consoles[0].1, &get(format!("/assets/{asset}"), Role::Viewer)).await;

@@ -90,6 +90,8 @@ pub struct AssetRow {
     pub purchase: Option<String>,
     /// none, enrolled, reenrol or revoked (see the 0004 migration).
     pub enrolment: String,
+    /// When the offline sweep flagged it silent (its next report is "back online").
+    pub silent_since: Option<i64>,
 }
 
 impl AssetRow {
@@ -114,7 +116,7 @@ pub enum Via {
     Credential,
 }
 
-const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment";
+const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since";
 
 fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
@@ -125,6 +127,7 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
         facts_digest: r.get(4)?,
         purchase: r.get(5)?,
         enrolment: r.get(6)?,
+        silent_since: r.get(7)?,
     })
 }
 
@@ -257,6 +260,17 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
             "UPDATE assets SET mismatches = ?2 WHERE id = ?1",
             crate::args![asset.id, serde_json::to_string(&found).unwrap_or_default()],
         )?;
+    }
+    if let Some(since) = asset.silent_since {
+        let silent = crate::store::time::rfc3339(since);
+        events.push(Event::whole(
+            "host",
+            "changed",
+            Some("online"),
+            Some("offline"),
+            Some("online"),
+            format!("back online: reporting again (silent since {silent})"),
+        ));
     }
     let mut hostname = asset.hostname.clone();
     if hostname.is_none() {

@@ -213,9 +213,6 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     write::components(db, asset.id, &diffs, ctx.failpoint)?;
     let mut events = change.events;
     events.extend(diffs.into_iter().flat_map(|(_, d)| d.events));
-    for e in &events {
-        write::record(db, asset.id, Some(&report.report_id), ctx.now, None, e)?;
-    }
     let row = write::AssetColumns {
         hostname: change.hostname.as_deref(),
         current: names.current.as_deref(),
@@ -225,6 +222,8 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         digest: &digest,
     };
     write::asset(db, asset.id, &row, report, raw, ctx.now)?;
+    // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
+    write::record_all(db, asset.id, Some(&report.report_id), ctx.now, &events)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
     finish(db, report, asset.id, action, change.hostname, events.len(), ctx)
 }
@@ -301,8 +300,9 @@ fn security_event(db: &mut dyn Db, asset_id: i64, report: &Report, ctx: &Context
         old: None,
         new: Some(crate::log::clip(ctx.sender.key_id())),
         summary: summary.to_owned(),
+        replaced: false,
     };
-    write::record(db, asset_id, Some(&report.report_id), ctx.now, None, &event)
+    write::record(db, asset_id, Some(&report.report_id), ctx.now, None, &event).map(drop)
 }
 
 /// A fleet-key report that wrote an asset binds it: the asset gets its own credential, and the
@@ -391,8 +391,9 @@ fn discover(
         old: None,
         new: hostname.clone(),
         summary: format!("asset discovered: {shown}{via_text}, via {mode}"),
+        replaced: false,
     };
-    write::record(db, asset_id, Some(&report.report_id), now, None, &event)?;
+    write::record_all(db, asset_id, Some(&report.report_id), now, std::slice::from_ref(&event))?;
     finish(db, report, asset_id, Action::Created, hostname, 1, ctx)
 }
 

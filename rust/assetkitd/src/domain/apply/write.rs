@@ -9,9 +9,9 @@ use super::{Action, AssetRow, Context, Failpoint};
 use crate::domain::components::{self, Component, Diff, Event};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys::HostCredential;
-use crate::store::Db;
+use crate::store::{Db, DbExt};
 
-/// Inserts one change event.
+/// Inserts one change event; its id.
 pub fn record(
     db: &mut dyn Db,
     asset_id: i64,
@@ -19,10 +19,10 @@ pub fn record(
     at: i64,
     actor: Option<&str>,
     e: &Event,
-) -> Result<()> {
-    db.execute(
+) -> Result<i64> {
+    Ok(db.scalar(
         "INSERT INTO changes (asset_id, report_id, at, component, key, kind, field, old, new, actor, summary) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
         crate::args![
             asset_id,
             report_id,
@@ -36,8 +36,17 @@ pub fn record(
             actor,
             e.summary.as_str()
         ],
-    )?;
-    Ok(())
+    )?)
+}
+
+/// Records a report's events and puts those the webhooks select into the outbox, in this
+/// transaction.
+pub fn record_all(db: &mut dyn Db, asset_id: i64, report_id: Option<&str>, at: i64, events: &[Event]) -> Result<()> {
+    let mut ids = Vec::with_capacity(events.len());
+    for e in events {
+        ids.push(record(db, asset_id, report_id, at, None, e)?);
+    }
+    crate::domain::webhooks::enqueue(db, asset_id, at, report_id, events, &ids)
 }
 
 /// Applies the diffs' deletes and upserts. The test-only failpoint fails halfway.
@@ -99,7 +108,7 @@ pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, 
          status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
          cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
          ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
-         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
+         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19, silent_since = NULL WHERE id = ?1",
         crate::args![
             id,
             row.hostname,
@@ -134,7 +143,7 @@ pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, 
 /// An unchanged report: only `last_seen` and what the host calls itself move.
 pub fn touch(db: &mut dyn Db, asset: &AssetRow, report: &Report, current: Option<&str>, now: i64) -> Result<()> {
     db.execute(
-        "UPDATE assets SET last_seen = ?2, last_report_id = ?3, last_mode = ?4, reported_hostname = ?5 WHERE id = ?1",
+        "UPDATE assets SET last_seen = ?2, last_report_id = ?3, last_mode = ?4, reported_hostname = ?5, silent_since = NULL WHERE id = ?1",
         crate::args![asset.id, now, report.report_id.as_str(), report.agent.mode.as_str(), current],
     )?;
     Ok(())

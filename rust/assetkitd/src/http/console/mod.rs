@@ -38,6 +38,7 @@ pub mod previews;
 pub mod roles;
 pub mod throttle;
 mod views;
+mod webhooks;
 
 const SESSION_COOKIE: &str = "assetkit_session";
 const LOGIN_COOKIE: &str = "assetkit_login";
@@ -83,6 +84,9 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/settings/names", post(add_name))
         .route("/settings/keys", post(create_key))
         .route("/settings/keys/revoke", post(revoke_key))
+        .route("/settings/webhooks", post(webhooks::add))
+        .route("/settings/webhooks/remove", post(webhooks::remove))
+        .route("/settings/webhooks/redeliver", post(webhooks::redeliver))
 }
 
 fn static_file(content_type: &'static str, body: &'static str) -> Response {
@@ -678,6 +682,8 @@ fn settings_data(db: &mut dyn Db) -> crate::domain::Result<views::SettingsData> 
         keys: keys::list(db)?,
         people: users::list_users(db)?,
         events: audit::latest(db, 50)?,
+        webhooks: crate::domain::webhooks::list(db)?,
+        dead: crate::domain::webhooks::dead_letters(db, 50)?,
     })
 }
 
@@ -733,7 +739,10 @@ async fn create_key(State(state): State<AppState>, user: User<Admin>, headers: H
     .await;
     let Ok(data) = read(&state, settings_data).await else { return Redirect::to("/settings").into_response() };
     match created {
-        Ok((id, secret)) => page(StatusCode::OK, started, views::settings(&user, &data, None, Some((&id, &secret)))),
+        Ok((id, secret)) => {
+            let what = format!("Key {id} created");
+            page(StatusCode::OK, started, views::settings(&user, &data, None, Some((&what, &secret))))
+        }
         Err(e) => page(
             StatusCode::UNPROCESSABLE_ENTITY,
             started,

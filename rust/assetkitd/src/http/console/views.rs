@@ -509,10 +509,15 @@ pub struct SettingsData {
     pub people: Vec<UserInfo>,
     /// The latest admin events.
     pub events: Vec<Value>,
+    /// Webhook endpoints.
+    pub webhooks: Vec<crate::domain::webhooks::Endpoint>,
+    /// The latest dead webhook deliveries.
+    pub dead: Vec<crate::domain::webhooks::DeadLetter>,
 }
 
 /// Business units, IDCs, API keys, users and the audit log.
-pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key: Option<(&str, &str)>) -> Markup {
+/// `shown_once`: what was just created ("Key ak_... created") and its secret, shown this once.
+pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, shown_once: Option<(&str, &str)>) -> Markup {
     let name_form = |kind: &str, label: &str| {
         html! {
             form.filters method="post" action="/settings/names" {
@@ -530,9 +535,9 @@ pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key:
         html! {
             h1 { "Settings" }
             (flash(msg))
-            @if let Some((id, secret)) = new_key {
+            @if let Some((what, secret)) = shown_once {
                 div.panel.flash.warn role="alert" {
-                    p { "Key " code { (id) } " created. Its secret is shown once; store it in a file of mode 0600:" }
+                    p { (what) ". Its secret is shown once; store it in a file of mode 0600:" }
                     p.secret.mono #new-secret { (secret) }
                 }
             }
@@ -560,9 +565,10 @@ pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, new_key:
                 label for="key-scope" { "Scope" select #key-scope name="scope" { option value="agent" { "agent (fleet key: hosts enrol with it)" } option value="read" { "read (GET the inventory)" } option value="admin" { "admin (everything)" } } }
                 button type="submit" { "Create key" }
             }
+            (super::webhooks::section(user, data))
             h2 { "Users" }
             ul #users { @for u in &data.people { li { (u.name) " " span class={ "badge role-" (u.role) } { (u.role) } @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
-            p.muted { "Users are managed with " code { "assetkitd users create|set-role|passwd|disable" } ". Viewers read the inventory; operators also edit assets, assign discovered hosts and import; admins also manage users, keys and settings." }
+            p.muted { "Users are managed with " code { "assetkitd users create|set-role|passwd|disable" } ". Viewers read the inventory; operators also edit assets, assign discovered hosts and import; admins also manage users, keys, webhooks and settings." }
             h2 { "Audit log" }
             table {
                 thead { tr { th { "When" } th { "Who" } th { "What" } th { "Target" } th { "Detail" } } }

@@ -1,0 +1,189 @@
+//! `assetkitd webhooks`: endpoints that receive change events, and their dead deliveries.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use super::{DbArg, cli_actor, say};
+use crate::domain::webhooks::{self, Format, NewEndpoint};
+use crate::out;
+use crate::store::{self, now};
+
+/// The `webhooks` subcommands (their doc comments are the help text).
+#[allow(missing_docs)]
+#[derive(Subcommand)]
+pub enum WebhooksCommand {
+    /// Add an endpoint. Each change event its filters select is queued in the transaction that
+    /// records it and POSTed, signed, until it is delivered (retried with backoff for
+    /// --webhook-give-up, 24 h by default; then dead, redeliverable).
+    #[command(after_help = "Examples:\n  \
+        assetkitd webhooks add --url https://ops.example/hooks/assetkit --secret-file /etc/assetkit/hook.secret\n  \
+        assetkitd webhooks add --url https://hooks.slack.com/services/T0/B0/XXXX --secret-file hook.secret \\\n      \
+        --format slack --events disk.*,memory_module.*,host.offline --idc dc1\n  \
+        assetkitd webhooks add --url http://alertmanager:9093/api/v2/alerts --secret-file hook.secret \\\n      \
+        --format alertmanager --events host.offline,host.online\n\n\
+        Events: disk|memory_module|nic|psu.added|removed|replaced (or PART.*), hostname.drift,\n\
+        asset.discovered, purchase.mismatch, host.offline, host.online. Without --events: all of them.")]
+    Add {
+        #[command(flatten)]
+        db: DbArg,
+        /// Where to POST (http:// or https://). Shown in lists as scheme, host and first path
+        /// segment only: stored sealed, like the secret.
+        #[arg(long)]
+        url: String,
+        /// A file of mode 0600 holding the HMAC secret (16+ characters) the endpoint checks
+        /// X-Assetkit-Signature with.
+        #[arg(long, value_name = "FILE")]
+        secret_file: PathBuf,
+        /// Comma-separated event types to send (default: all).
+        #[arg(long, value_name = "KIND,...", default_value = "")]
+        events: String,
+        /// Body format: json (the event), slack (Slack/Mattermost text), alertmanager (the
+        /// /api/v2/alerts body).
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Only assets of this business unit.
+        #[arg(long, value_name = "NAME")]
+        business_unit: Option<String>,
+        /// Only assets in this IDC.
+        #[arg(long, value_name = "NAME")]
+        idc: Option<String>,
+        /// Only assets with this status (discovered, online, in_stock, retired).
+        #[arg(long)]
+        status: Option<String>,
+        /// Print {"id": ...}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List endpoints with their waiting and dead deliveries (never URLs' paths or secrets).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint and drop its undelivered events.
+    Remove {
+        #[command(flatten)]
+        db: DbArg,
+        /// The endpoint id (see `list`).
+        id: i64,
+    },
+    /// List dead deliveries (given up after the retry horizon), newest first.
+    Dead {
+        #[command(flatten)]
+        db: DbArg,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a dead delivery again (same event id), with a fresh retry horizon.
+    Redeliver {
+        #[command(flatten)]
+        db: DbArg,
+        /// The delivery id (see `dead`).
+        id: i64,
+    },
+}
+
+fn read_secret(path: &std::path::Path) -> anyhow::Result<assetkit_sign::Secret> {
+    let rules = assetkit_core::trust::ReadRules { no_symlink: false, owner_and_mode: true, max_bytes: 4096 };
+    let file = assetkit_core::trust::read(path, rules).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(file.bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+    Ok(assetkit_sign::Secret::new(text))
+}
+
+/// Runs `webhooks`.
+pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
+    match cmd {
+        WebhooksCommand::Add { db, url, secret_file, events, format, business_unit, idc, status, json } => {
+            let new = NewEndpoint {
+                url,
+                secret: read_secret(&secret_file)?,
+                format,
+                events: webhooks::parse_events(&events)?,
+                business_unit,
+                idc,
+                status,
+            };
+            let (mut db, ring) = db.open_with_keys()?;
+            let id = store::transaction(db.as_mut(), |db| webhooks::add(db, &ring, &new, &cli_actor(), now()))?;
+            let selected = if new.events.is_empty() { "every event".to_owned() } else { new.events.join(", ") };
+            say(
+                json,
+                serde_json::json!({ "id": id }),
+                &format!(
+                    "webhook {id} added ({} format, {selected}); running servers deliver to it from their next event",
+                    new.format.as_str()
+                ),
+            );
+        }
+        WebhooksCommand::List { db, json } => {
+            let mut db = db.open()?;
+            let list = webhooks::list(db.as_mut())?;
+            if json {
+                out!("{}", serde_json::to_string(&list)?);
+            } else if list.is_empty() {
+                out!("no webhooks; add one with `assetkitd webhooks add --url URL --secret-file FILE`");
+            } else {
+                out!("{:<4} {:<13} {:<40} {:<30} {:>8} {:>5}", "ID", "FORMAT", "URL", "FILTERS", "PENDING", "DEAD");
+                for w in list {
+                    let mut filters: Vec<String> = Vec::new();
+                    if !w.events.is_empty() {
+                        filters.push(w.events.clone());
+                    }
+                    for (name, v) in [("bu", &w.business_unit), ("idc", &w.idc), ("status", &w.status)] {
+                        if let Some(v) = v {
+                            filters.push(format!("{name}={v}"));
+                        }
+                    }
+                    let filters = if filters.is_empty() { "all events".to_owned() } else { filters.join(" ") };
+                    out!("{:<4} {:<13} {:<40} {:<30} {:>8} {:>5}", w.id, w.format, w.url, filters, w.pending, w.dead);
+                }
+            }
+        }
+        WebhooksCommand::Remove { db, id } => {
+            let mut db = db.open()?;
+            if !store::transaction(db.as_mut(), |db| webhooks::remove(db, id, &cli_actor(), now()))? {
+                anyhow::bail!("no webhook {id} (see `assetkitd webhooks list`)");
+            }
+            out!("webhook {id} removed with its undelivered events");
+        }
+        WebhooksCommand::Dead { db, limit, json } => {
+            let mut db = db.open()?;
+            let dead = webhooks::dead_letters(db.as_mut(), limit.min(1000))?;
+            if json {
+                out!("{}", serde_json::to_string(&dead)?);
+            } else if dead.is_empty() {
+                out!("no dead deliveries");
+            } else {
+                for d in dead {
+                    out!(
+                        "{}  webhook {} {}  {}  asset {}  {} attempts  {}  last error: {}",
+                        d.id,
+                        d.webhook_id,
+                        d.url,
+                        d.event,
+                        d.asset_id,
+                        d.attempts,
+                        d.dead_at,
+                        d.last_error.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        WebhooksCommand::Redeliver { db, id } => {
+            let mut db = db.open()?;
+            if !store::transaction(db.as_mut(), |db| webhooks::redeliver(db, id, &cli_actor(), now()))? {
+                anyhow::bail!("delivery {id} is not dead (see `assetkitd webhooks dead`)");
+            }
+            out!("delivery {id} queued again");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,858 @@
+//! Webhooks for change events: endpoints and their filters, the outbox written in the
+//! transaction that records the events, the offline sweep, and what one delivery sends (the
+//! three payload formats). The worker that POSTs lives in `http::webhooks`.
+//!
+//! A change event becomes an *alert* when it is one an operator wants to hear about: a disk,
+//! memory module, NIC or PSU added, removed or replaced; hostname drift; a discovered asset; a
+//! purchase-list mismatch; a host gone offline or back. The several field events of one
+//! replacement make one alert. Each alert gets an id (`X-Assetkit-Event-Id`, the same on every
+//! retry and for every endpoint) and one outbox row per endpoint whose filters select it.
+
+use assetkit_sign::Secret;
+use serde_json::{Value, json};
+
+use crate::domain::components::Event;
+use crate::domain::error::{Error, Result};
+use crate::store::secrets::Keyring;
+use crate::store::{Db, DbError, DbErrorKind, DbExt, Row};
+
+/// The parts whose arrival, removal and replacement are alerts, by component kind.
+const PARTS: &[&str] = &["disk", "memory_module", "nic", "psu"];
+
+/// Every alert type an endpoint can select (`--events`); `disk.*` selects a part's three.
+pub const EVENT_TYPES: &[&str] = &[
+    "disk.added",
+    "disk.removed",
+    "disk.replaced",
+    "memory_module.added",
+    "memory_module.removed",
+    "memory_module.replaced",
+    "nic.added",
+    "nic.removed",
+    "nic.replaced",
+    "psu.added",
+    "psu.removed",
+    "psu.replaced",
+    "hostname.drift",
+    "asset.discovered",
+    "purchase.mismatch",
+    "host.offline",
+    "host.online",
+];
+
+/// Endpoints at most: each is checked for every alert, inside the writer's transaction.
+pub const MAX_ENDPOINTS: usize = 100;
+/// Longest accepted URL.
+pub const MAX_URL: usize = 2048;
+
+/// What a delivery's body looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The event as JSON (see the README's "Webhooks").
+    Json,
+    /// A Slack or Mattermost incoming webhook: `{"text": "..."}`.
+    Slack,
+    /// Alertmanager's `POST /api/v2/alerts` body: a list of one alert.
+    Alertmanager,
+}
+
+impl Format {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Slack => "slack",
+            Format::Alertmanager => "alertmanager",
+        }
+    }
+
+    /// The format a stored or posted name stands for.
+    pub fn parse(s: &str) -> Result<Format> {
+        match s {
+            "json" => Ok(Format::Json),
+            "slack" => Ok(Format::Slack),
+            "alertmanager" => Ok(Format::Alertmanager),
+            other => Err(Error::invalid_field(
+                "format",
+                format!("format {:?} is not one of json, slack, alertmanager", crate::log::clip(other)),
+            )),
+        }
+    }
+}
+
+/// An endpoint to add.
+#[derive(Debug)]
+pub struct NewEndpoint {
+    /// http:// or https:// URL.
+    pub url: String,
+    /// The HMAC key of its deliveries.
+    pub secret: Secret,
+    /// Body format.
+    pub format: Format,
+    /// Alert types (or `part.*`); empty: every type.
+    pub events: Vec<String>,
+    /// Only assets of this business unit.
+    pub business_unit: Option<String>,
+    /// Only assets in this IDC.
+    pub idc: Option<String>,
+    /// Only assets with this status.
+    pub status: Option<String>,
+}
+
+/// A configured endpoint, as lists show it (never its secret or full URL).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Endpoint {
+    /// Id.
+    pub id: i64,
+    /// Scheme, host, port and first path segment.
+    pub url: String,
+    /// Body format.
+    pub format: String,
+    /// Selected alert types ("" = all).
+    pub events: String,
+    /// Business-unit filter.
+    pub business_unit: Option<String>,
+    /// IDC filter.
+    pub idc: Option<String>,
+    /// Status filter.
+    pub status: Option<String>,
+    /// Who added it.
+    pub created_by: String,
+    /// When (RFC 3339).
+    pub created_at: String,
+    /// Deliveries waiting.
+    pub pending: i64,
+    /// Deliveries given up on (redeliverable).
+    pub dead: i64,
+}
+
+/// What a URL shows in lists and logs: a Slack or Mattermost URL's path is its credential.
+pub fn shown_url(url: &url::Url) -> String {
+    let mut out = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
+    if let Some(port) = url.port() {
+        out.push_str(&format!(":{port}"));
+    }
+    let mut segments = url.path_segments().into_iter().flatten().filter(|s| !s.is_empty());
+    if let Some(first) = segments.next() {
+        out.push('/');
+        out.push_str(&crate::log::clip(first));
+        if segments.next().is_some() || url.query().is_some() {
+            out.push_str("/…");
+        }
+    }
+    out
+}
+
+fn checked_url(text: &str) -> Result<url::Url> {
+    let text = text.trim();
+    if text.len() > MAX_URL {
+        return Err(Error::invalid_field("url", format!("the URL is longer than {MAX_URL} characters")));
+    }
+    let url = url::Url::parse(text)
+        .map_err(|e| Error::invalid_field("url", format!("not a URL ({e}): give http(s)://HOST[:PORT]/PATH")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(Error::invalid_field("url", "a webhook URL is http:// or https:// with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_field(
+            "url",
+            "credentials in the URL are not accepted: endpoints authenticate deliveries by their signature",
+        ));
+    }
+    Ok(url)
+}
+
+/// The selected alert types, checked: known types, or a part with `.*`.
+pub fn parse_events(list: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let known = EVENT_TYPES.contains(&item)
+            || item.strip_suffix(".*").is_some_and(|p| EVENT_TYPES.iter().any(|t| t.split('.').next() == Some(p)));
+        if !known {
+            return Err(Error::invalid_field(
+                "events",
+                format!(
+                    "unknown event {:?}; choose among {} (or PART.* such as disk.*)",
+                    crate::log::clip(item),
+                    EVENT_TYPES.join(", ")
+                ),
+            ));
+        }
+        if !out.iter().any(|e| e == item) {
+            out.push(item.to_owned());
+        }
+    }
+    Ok(out)
+}
+
+fn selects(events: &str, event_type: &str) -> bool {
+    events.is_empty()
+        || events
+            .split(',')
+            .any(|e| e == event_type || e.strip_suffix(".*").is_some_and(|p| event_type.split('.').next() == Some(p)))
+}
+
+/// Adds an endpoint; its id. Filters name existing business units and IDCs.
+pub fn add(db: &mut dyn Db, ring: &Keyring, new: &NewEndpoint, actor: &str, now: i64) -> Result<i64> {
+    let url = checked_url(&new.url)?;
+    if new.secret.expose().len() < 16 {
+        return Err(Error::invalid_field("secret", "a webhook secret has at least 16 characters"));
+    }
+    let count: i64 = db.scalar("SELECT COUNT(*) FROM webhooks", &[])?;
+    if count as usize >= MAX_ENDPOINTS {
+        return Err(Error::invalid(format!("at most {MAX_ENDPOINTS} webhook endpoints; remove one first")));
+    }
+    for (field, table, value) in [("business_unit", "business_units", &new.business_unit), ("idc", "idcs", &new.idc)] {
+        if let Some(v) = value {
+            let found: Option<i64> =
+                db.scalar_opt(&format!("SELECT id FROM {table} WHERE name = ?1"), crate::args![v.as_str()])?;
+            if found.is_none() {
+                return Err(Error::invalid_field(field, format!("no {field} named {:?}", crate::log::clip(v))));
+            }
+        }
+    }
+    if let Some(s) = &new.status
+        && !crate::domain::inventory::STATUSES.contains(&s.as_str())
+    {
+        return Err(Error::invalid_field(
+            "status",
+            format!("status filter must be one of {}", crate::domain::inventory::STATUSES.join(", ")),
+        ));
+    }
+    let shown = shown_url(&url);
+    let id: i64 = db.scalar(
+        "INSERT INTO webhooks (url, url_shown, secret, format, events, business_unit, idc, status, created_at, created_by) \
+         VALUES ('', ?1, '', ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        crate::args![
+            shown.as_str(),
+            new.format.as_str(),
+            new.events.join(","),
+            &new.business_unit,
+            &new.idc,
+            &new.status,
+            now,
+            actor
+        ],
+    )?;
+    db.execute(
+        "UPDATE webhooks SET url = ?2, secret = ?3 WHERE id = ?1",
+        crate::args![
+            id,
+            ring.seal(&format!("webhook-url:{id}"), url.as_str()),
+            ring.seal(&format!("webhook:{id}"), new.secret.expose())
+        ],
+    )?;
+    crate::domain::audit::record(db, actor, "webhook.add", &id.to_string(), &shown, now)?;
+    Ok(id)
+}
+
+/// Removes an endpoint and its undelivered events; whether it existed.
+pub fn remove(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<bool> {
+    db.execute("DELETE FROM outbox WHERE webhook_id = ?1", crate::args![id])?;
+    let gone = db.execute("DELETE FROM webhooks WHERE id = ?1", crate::args![id])? > 0;
+    if gone {
+        crate::domain::audit::record(db, actor, "webhook.remove", &id.to_string(), "", now)?;
+    }
+    Ok(gone)
+}
+
+/// The endpoints, with their queue counts.
+pub fn list(db: &mut dyn Db) -> Result<Vec<Endpoint>> {
+    let rows = db.query(
+        "SELECT w.id, w.url_shown, w.format, w.events, w.business_unit, w.idc, w.status, w.created_by, w.created_at, \
+         (SELECT COUNT(*) FROM outbox o WHERE o.webhook_id = w.id AND o.state = 'pending'), \
+         (SELECT COUNT(*) FROM outbox o WHERE o.webhook_id = w.id AND o.state = 'dead') \
+         FROM webhooks w ORDER BY w.id",
+        &[],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Endpoint {
+                id: r.get(0)?,
+                url: r.get(1)?,
+                format: r.get(2)?,
+                events: r.get(3)?,
+                business_unit: r.get(4)?,
+                idc: r.get(5)?,
+                status: r.get(6)?,
+                created_by: r.get(7)?,
+                created_at: crate::store::time::rfc3339(r.get(8)?),
+                pending: r.get(9)?,
+                dead: r.get(10)?,
+            })
+        })
+        .collect()
+}
+
+/// Where and how to deliver to an endpoint (its URL and secret opened).
+#[derive(Clone)]
+pub struct Target {
+    /// The full URL.
+    pub url: String,
+    /// Shown form of the URL, for logs.
+    pub url_shown: String,
+    /// HMAC key.
+    pub secret: Secret,
+    /// Body format.
+    pub format: Format,
+}
+
+/// The delivery target of endpoint `id`, if it still exists.
+pub fn target(db: &mut dyn Db, ring: &Keyring, id: i64) -> Result<Option<Target>> {
+    let Some(r) =
+        db.query_opt("SELECT url, url_shown, secret, format FROM webhooks WHERE id = ?1", crate::args![id])?
+    else {
+        return Ok(None);
+    };
+    let open = |aad: String, sealed: String| {
+        ring.open_sealed(&aad, &sealed).map_err(|e| Error::from(DbError::new(DbErrorKind::Other, e.to_string())))
+    };
+    Ok(Some(Target {
+        url: open(format!("webhook-url:{id}"), r.get(0)?)?,
+        url_shown: r.get(1)?,
+        secret: Secret::new(open(format!("webhook:{id}"), r.get(2)?)?),
+        format: Format::parse(&r.get::<String>(3)?)?,
+    }))
+}
+
+/// Seals every webhook URL and secret again with the newest server key (`keys rotate-master`).
+pub fn reseal(db: &mut dyn Db, ring: &Keyring) -> Result<usize> {
+    let rows = db.query("SELECT id, url, secret FROM webhooks", &[])?;
+    for r in &rows {
+        let id: i64 = r.get(0)?;
+        let (url_aad, secret_aad) = (format!("webhook-url:{id}"), format!("webhook:{id}"));
+        let failed =
+            |e: crate::store::secrets::SecretError| Error::from(DbError::new(DbErrorKind::Other, e.to_string()));
+        let url = ring.open_sealed(&url_aad, &r.get::<String>(1)?).map_err(failed)?;
+        let secret = ring.open_sealed(&secret_aad, &r.get::<String>(2)?).map_err(failed)?;
+        db.execute(
+            "UPDATE webhooks SET url = ?2, secret = ?3 WHERE id = ?1",
+            crate::args![id, ring.seal(&url_aad, &url), ring.seal(&secret_aad, &secret)],
+        )?;
+    }
+    Ok(rows.len())
+}
+
+/// One alert made from a report's events.
+struct Alert<'a> {
+    event_type: String,
+    first: &'a Event,
+    changes: Vec<(i64, &'a Event)>,
+}
+
+/// The alert type of one event, `None` for the events no webhook hears about.
+pub fn alert_type(e: &Event, report_id: Option<&str>) -> Option<String> {
+    let c = e.component.as_str();
+    if PARTS.contains(&c) {
+        return match e.kind {
+            "added" | "removed" => Some(format!("{c}.{}", e.kind)),
+            "changed" if e.replaced => Some(format!("{c}.replaced")),
+            _ => None,
+        };
+    }
+    match (c, e.kind, e.field.as_deref()) {
+        ("host", "changed", Some("hostname")) => Some("hostname.drift".into()),
+        ("host", "changed", Some("online")) if e.new.as_deref() == Some("offline") => Some("host.offline".into()),
+        ("host", "changed", Some("online")) => Some("host.online".into()),
+        // Discovered by a report (an import or a manual entry has no report id).
+        ("asset", "added", _) if report_id.is_some() => Some("asset.discovered".into()),
+        ("asset", "changed", Some("purchase")) => Some("purchase.mismatch".into()),
+        _ => None,
+    }
+}
+
+/// The alerts among `events` (recorded with `ids`): one per event, except a replacement's
+/// field events, which make one.
+fn alerts<'a>(events: &'a [Event], ids: &[i64], report_id: Option<&str>) -> Vec<Alert<'a>> {
+    let mut out: Vec<Alert<'a>> = Vec::new();
+    for (e, id) in events.iter().zip(ids) {
+        let Some(event_type) = alert_type(e, report_id) else { continue };
+        if e.replaced
+            && let Some(a) = out
+                .iter_mut()
+                .find(|a| a.event_type == event_type && a.first.component == e.component && a.first.key == e.key)
+        {
+            a.changes.push((*id, e));
+            continue;
+        }
+        out.push(Alert { event_type, first: e, changes: vec![(*id, e)] });
+    }
+    out
+}
+
+struct Filter {
+    id: i64,
+    events: String,
+    business_unit: Option<String>,
+    idc: Option<String>,
+    status: Option<String>,
+}
+
+/// Puts the alerts among a report's recorded events into the outbox, one row per endpoint
+/// whose filters select it, in the caller's transaction. Events that are no alert cost nothing;
+/// alerts without endpoints, one small read.
+pub fn enqueue(
+    db: &mut dyn Db,
+    asset_id: i64,
+    at: i64,
+    report_id: Option<&str>,
+    events: &[Event],
+    ids: &[i64],
+) -> Result<()> {
+    let alerts = alerts(events, ids, report_id);
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let filters: Vec<Filter> = db
+        .query("SELECT id, events, business_unit, idc, status FROM webhooks ORDER BY id", &[])?
+        .iter()
+        .map(|r| {
+            Ok(Filter { id: r.get(0)?, events: r.get(1)?, business_unit: r.get(2)?, idc: r.get(3)?, status: r.get(4)? })
+        })
+        .collect::<Result<_>>()?;
+    if filters.is_empty() {
+        return Ok(());
+    }
+    let Some(asset) = db.query_opt(
+        "SELECT a.hostname, a.serial_number, a.status, bu.name, idc.name FROM assets a \
+         LEFT JOIN business_units bu ON bu.id = a.business_unit_id LEFT JOIN idcs idc ON idc.id = a.idc_id WHERE a.id = ?1",
+        crate::args![asset_id],
+    )?
+    else {
+        return Ok(());
+    };
+    let asset = AssetFacts::of(&asset, asset_id)?;
+    for alert in &alerts {
+        let chosen: Vec<i64> = filters
+            .iter()
+            .filter(|f| {
+                selects(&f.events, &alert.event_type)
+                    && f.business_unit.as_ref().is_none_or(|b| asset.business_unit.as_ref() == Some(b))
+                    && f.idc.as_ref().is_none_or(|i| asset.idc.as_ref() == Some(i))
+                    && f.status.as_ref().is_none_or(|s| *s == asset.status)
+            })
+            .map(|f| f.id)
+            .collect();
+        if chosen.is_empty() {
+            continue;
+        }
+        let event_id = uuid::Uuid::new_v4().to_string();
+        let payload = payload(&event_id, alert, &asset, at, report_id).to_string();
+        for webhook_id in chosen {
+            db.execute(
+                "INSERT INTO outbox (webhook_id, asset_id, event_id, event, payload, created_at, next_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                crate::args![
+                    webhook_id,
+                    asset_id,
+                    event_id.as_str(),
+                    alert.event_type.as_str(),
+                    payload.as_str(),
+                    at,
+                    at * 1000
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+struct AssetFacts {
+    id: i64,
+    hostname: Option<String>,
+    serial_number: Option<String>,
+    status: String,
+    business_unit: Option<String>,
+    idc: Option<String>,
+}
+
+impl AssetFacts {
+    fn of(r: &Row, id: i64) -> Result<AssetFacts> {
+        Ok(AssetFacts {
+            id,
+            hostname: r.get(0)?,
+            serial_number: r.get(1)?,
+            status: r.get(2)?,
+            business_unit: r.get(3)?,
+            idc: r.get(4)?,
+        })
+    }
+}
+
+/// The plain JSON event (the `json` format's body, and what the templates are made from).
+fn payload(event_id: &str, alert: &Alert<'_>, asset: &AssetFacts, at: i64, report_id: Option<&str>) -> Value {
+    let summary = alert
+        .changes
+        .iter()
+        .find(|(_, e)| e.field.as_deref() == Some("serial_number"))
+        .map_or(&alert.first.summary, |(_, e)| &e.summary);
+    json!({
+        "id": event_id,
+        "type": alert.event_type,
+        "at": crate::store::time::rfc3339(at),
+        "summary": summary,
+        "asset": {
+            "id": asset.id,
+            "hostname": asset.hostname,
+            "serial_number": asset.serial_number,
+            "status": asset.status,
+            "business_unit": asset.business_unit,
+            "idc": asset.idc,
+        },
+        "component": alert.first.component,
+        "key": alert.first.key,
+        "changes": alert.changes.iter().map(|(id, e)| json!({
+            "change_id": id, "kind": e.kind, "field": e.field, "old": e.old, "new": e.new, "summary": e.summary,
+        })).collect::<Vec<_>>(),
+        "report_id": report_id,
+    })
+}
+
+/// The body of a delivery in `format`, from the stored plain event.
+pub fn render(format: Format, payload: &str) -> Vec<u8> {
+    let event: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+    let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    let asset = &event["asset"];
+    let host = asset["hostname"].as_str().or(asset["serial_number"].as_str()).unwrap_or("?").to_owned();
+    match format {
+        Format::Json => payload.as_bytes().to_vec(),
+        Format::Slack => {
+            let place: Vec<String> =
+                [&asset["business_unit"], &asset["idc"]].iter().filter_map(|v| v.as_str()).map(str::to_owned).collect();
+            let place = if place.is_empty() { String::new() } else { format!(" ({})", place.join(", ")) };
+            json!({ "text": format!("[assetkit] {host}{place}: {} ({})", text(&event["summary"]), text(&event["type"])) })
+                .to_string()
+                .into_bytes()
+        }
+        Format::Alertmanager => {
+            let event_type = text(&event["type"]);
+            let at = text(&event["at"]);
+            // A host silent is a condition that lasts until it reports again ("host.online"
+            // resolves it: same labels, ending now); a change is a fact, shown for a day.
+            let (alertname, ends) = match event_type.as_str() {
+                "host.offline" => ("AssetkitHostOffline", None),
+                "host.online" => ("AssetkitHostOffline", Some(at.clone())),
+                _ => ("AssetkitChange", Some(plus_a_day(&at))),
+            };
+            let mut labels = json!({
+                "alertname": alertname,
+                "asset_id": asset["id"].to_string(),
+                "hostname": host,
+                "severity": if alertname == "AssetkitHostOffline" { "warning" } else { "info" },
+            });
+            if alertname == "AssetkitChange" {
+                labels["event"] = json!(event_type);
+                labels["event_id"] = event["id"].clone();
+                labels["component"] = event["component"].clone();
+                labels["key"] = event["key"].clone();
+            }
+            for (label, field) in [("business_unit", "business_unit"), ("idc", "idc")] {
+                if let Some(v) = asset[field].as_str() {
+                    labels[label] = json!(v);
+                }
+            }
+            let mut alert = json!({
+                "labels": labels,
+                "annotations": { "summary": text(&event["summary"]), "event_type": event_type },
+                "startsAt": at,
+            });
+            if let Some(ends) = ends {
+                alert["endsAt"] = json!(ends);
+            }
+            json!([alert]).to_string().into_bytes()
+        }
+    }
+}
+
+fn plus_a_day(rfc3339: &str) -> String {
+    humantime::parse_rfc3339(rfc3339)
+        .map(|t| humantime::format_rfc3339_seconds(t + std::time::Duration::from_secs(86_400)).to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// An outbox row due for delivery.
+#[derive(Debug, Clone)]
+pub struct Due {
+    /// Outbox row.
+    pub id: i64,
+    /// Endpoint.
+    pub webhook_id: i64,
+    /// Asset (deliveries of one asset to one endpoint go in order).
+    pub asset_id: i64,
+    /// X-Assetkit-Event-Id.
+    pub event_id: String,
+    /// Alert type.
+    pub event: String,
+    /// Plain JSON event.
+    pub payload: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it was queued (unix seconds; the retry horizon runs from here).
+    pub created_at: i64,
+}
+
+/// Rows due at `now_ms`: for each endpoint and asset, only the oldest pending one (so an asset's
+/// events arrive in the order they happened), oldest first.
+pub fn due(db: &mut dyn Db, now_ms: i64, limit: usize) -> Result<Vec<Due>> {
+    let rows = db.query(
+        "SELECT o.id, o.webhook_id, o.asset_id, o.event_id, o.event, o.payload, o.attempts, o.created_at FROM outbox o \
+         WHERE o.state = 'pending' AND o.next_at <= ?1 AND NOT EXISTS (SELECT 1 FROM outbox p \
+         WHERE p.state = 'pending' AND p.webhook_id = o.webhook_id AND p.asset_id = o.asset_id AND p.id < o.id) \
+         ORDER BY o.next_at, o.id LIMIT ?2",
+        crate::args![now_ms, limit],
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok(Due {
+                id: r.get(0)?,
+                webhook_id: r.get(1)?,
+                asset_id: r.get(2)?,
+                event_id: r.get(3)?,
+                event: r.get(4)?,
+                payload: r.get(5)?,
+                attempts: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        })
+        .collect()
+}
+
+/// Takes a due row for one attempt: it is not due again before `lease_until_ms` (so another
+/// replica leaves it alone, and a crash mid-attempt retries it then). False if another worker
+/// took it first.
+pub fn claim(db: &mut dyn Db, id: i64, now_ms: i64, lease_until_ms: i64) -> Result<bool> {
+    Ok(db.execute(
+        "UPDATE outbox SET next_at = ?3, attempts = attempts + 1 WHERE id = ?1 AND state = 'pending' AND next_at <= ?2",
+        crate::args![id, now_ms, lease_until_ms],
+    )? == 1)
+}
+
+/// The endpoint answered 2xx.
+pub fn delivered(db: &mut dyn Db, id: i64, now_ms: i64) -> Result<()> {
+    db.execute(
+        "UPDATE outbox SET state = 'delivered', done_at = ?2, last_error = NULL WHERE id = ?1",
+        crate::args![id, now_ms],
+    )?;
+    Ok(())
+}
+
+/// An attempt failed: tried again at `retry_at_ms`, or dead when `None`.
+pub fn failed(db: &mut dyn Db, id: i64, retry_at_ms: Option<i64>, error: &str, now_ms: i64) -> Result<()> {
+    let error = crate::log::clip(error);
+    match retry_at_ms {
+        Some(at) => db.execute(
+            "UPDATE outbox SET next_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'pending'",
+            crate::args![id, at, error],
+        )?,
+        None => db.execute(
+            "UPDATE outbox SET state = 'dead', done_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'pending'",
+            crate::args![id, now_ms, error],
+        )?,
+    };
+    Ok(())
+}
+
+/// Sends a dead event again, with a fresh retry horizon; false if it is not dead.
+pub fn redeliver(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<bool> {
+    let done = db.execute(
+        "UPDATE outbox SET state = 'pending', attempts = 0, created_at = ?2, next_at = ?3, done_at = NULL \
+         WHERE id = ?1 AND state = 'dead'",
+        crate::args![id, now, now * 1000],
+    )? == 1;
+    if done {
+        crate::domain::audit::record(db, actor, "webhook.redeliver", &id.to_string(), "", now)?;
+    }
+    Ok(done)
+}
+
+/// A dead delivery, as the console lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeadLetter {
+    /// Outbox row (what "redeliver" names).
+    pub id: i64,
+    /// Endpoint id.
+    pub webhook_id: i64,
+    /// Endpoint URL (shown form).
+    pub url: String,
+    /// Alert type.
+    pub event: String,
+    /// Event id.
+    pub event_id: String,
+    /// Asset.
+    pub asset_id: i64,
+    /// The event's summary.
+    pub summary: String,
+    /// Attempts made.
+    pub attempts: i64,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When it was given up (RFC 3339).
+    pub dead_at: String,
+}
+
+/// The most recent dead deliveries.
+pub fn dead_letters(db: &mut dyn Db, limit: usize) -> Result<Vec<DeadLetter>> {
+    let rows = db.query(
+        "SELECT o.id, o.webhook_id, w.url_shown, o.event, o.event_id, o.asset_id, o.payload, o.attempts, o.last_error, o.done_at \
+         FROM outbox o JOIN webhooks w ON w.id = o.webhook_id WHERE o.state = 'dead' ORDER BY o.id DESC LIMIT ?1",
+        crate::args![limit],
+    )?;
+    rows.iter()
+        .map(|r| {
+            let payload: Value = serde_json::from_str(&r.get::<String>(6)?).unwrap_or(Value::Null);
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                webhook_id: r.get(1)?,
+                url: r.get(2)?,
+                event: r.get(3)?,
+                event_id: r.get(4)?,
+                asset_id: r.get(5)?,
+                summary: payload["summary"].as_str().unwrap_or("").to_owned(),
+                attempts: r.get(7)?,
+                last_error: r.get(8)?,
+                dead_at: crate::store::time::rfc3339(r.get::<Option<i64>>(9)?.unwrap_or(0) / 1000),
+            })
+        })
+        .collect()
+}
+
+/// The queue as metrics show it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueueStats {
+    /// Deliveries waiting.
+    pub pending: i64,
+    /// Age of the oldest waiting one, seconds (0 when none waits).
+    pub oldest_age_secs: i64,
+    /// Dead deliveries.
+    pub dead: i64,
+}
+
+/// Queue depth, oldest undelivered age, dead count.
+pub fn queue_stats(db: &mut dyn Db, now: i64) -> Result<QueueStats> {
+    let r = db.query_one(
+        "SELECT COUNT(*), MIN(created_at), (SELECT COUNT(*) FROM outbox WHERE state = 'dead') FROM outbox WHERE state = 'pending'",
+        &[],
+    )?;
+    let oldest: Option<i64> = r.get(1)?;
+    Ok(QueueStats { pending: r.get(0)?, oldest_age_secs: oldest.map_or(0, |o| (now - o).max(0)), dead: r.get(2)? })
+}
+
+/// Forgets delivered rows older than `keep_secs` (dead ones stay until redelivered or their
+/// endpoint is removed).
+pub fn purge_delivered(db: &mut dyn Db, now: i64, keep_secs: i64) -> Result<u64> {
+    Ok(db.execute(
+        "DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?1",
+        crate::args![(now - keep_secs) * 1000],
+    )?)
+}
+
+/// Hosts flagged by one sweep at most: the rest are flagged by the next.
+pub const SWEEP_BATCH: usize = 1000;
+
+/// The offline sweep: a reporting asset (online, or discovered and not yet assigned) with no
+/// report since `cutoff` gets one "gone offline"
+/// event (and its alert), once per silence: it is flagged `silent_since` until it reports
+/// again. The number of assets flagged.
+pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
+    let rows = db.query(
+        "SELECT id, last_seen FROM assets WHERE status IN ('online', 'discovered') AND last_seen < ?1 \
+         AND silent_since IS NULL ORDER BY id LIMIT ?2",
+        crate::args![cutoff, SWEEP_BATCH],
+    )?;
+    for r in &rows {
+        let (id, last_seen): (i64, i64) = (r.get(0)?, r.get(1)?);
+        let since = crate::store::time::rfc3339(last_seen);
+        let event = Event::whole(
+            "host",
+            "changed",
+            Some("online"),
+            Some("online"),
+            Some("offline"),
+            format!("host gone offline: no report since {since}"),
+        );
+        let change_id = crate::domain::apply::write::record(db, id, None, now, Some("offline-sweep"), &event)?;
+        enqueue(db, id, now, None, std::slice::from_ref(&event), &[change_id])?;
+        db.execute("UPDATE assets SET silent_since = ?2 WHERE id = ?1", crate::args![id, now])?;
+    }
+    Ok(rows.len())
+}
+
+/// The delay before attempt `attempts + 1`: doubling from `base`, at most `cap`, with "equal
+/// jitter" (half fixed, half random, so retries of many events spread out).
+pub fn backoff(attempts: i64, base: std::time::Duration, cap: std::time::Duration, random: u64) -> std::time::Duration {
+    let exp = u32::try_from(attempts.clamp(1, 31) - 1).unwrap_or(30);
+    let full = base.saturating_mul(1u32 << exp).min(cap);
+    let half = full / 2;
+    let spread = half.as_millis() as u64;
+    half + std::time::Duration::from_millis(if spread == 0 { 0 } else { random % (spread + 1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn replaced(field: &str) -> Event {
+        Event {
+            component: "disk".into(),
+            key: "32:3".into(),
+            kind: "changed",
+            field: Some(field.into()),
+            old: Some("A".into()),
+            new: Some("B".into()),
+            summary: format!("disk in slot 32:3 replaced: {field} A → B"),
+            replaced: true,
+        }
+    }
+
+    #[test]
+    fn one_replacement_is_one_alert_whatever_the_fields() {
+        let events = [replaced("model"), replaced("serial_number"), replaced("size_bytes")];
+        let a = alerts(&events, &[1, 2, 3], Some("r"));
+        assert_eq!(a.len(), 1);
+        assert_eq!(a[0].event_type, "disk.replaced");
+        assert_eq!(a[0].changes.len(), 3);
+    }
+
+    #[test]
+    fn only_the_listed_events_are_alerts() {
+        let nic_state = Event::whole("nic", "changed", Some("state"), Some("up"), Some("down"), "eth0: state".into());
+        assert_eq!(alert_type(&nic_state, Some("r")), None);
+        let imported = Event::whole("asset", "added", None, None, Some("SN1"), "in stock".into());
+        assert_eq!(alert_type(&imported, None), None, "an import is not a discovery");
+        assert_eq!(alert_type(&imported, Some("r")).as_deref(), Some("asset.discovered"));
+        let back = Event::whole("host", "changed", Some("online"), Some("offline"), Some("online"), "back".into());
+        assert_eq!(alert_type(&back, Some("r")).as_deref(), Some("host.online"));
+    }
+
+    #[test]
+    fn filters_select_types_and_parts() {
+        assert!(selects("", "disk.added"));
+        assert!(selects("disk.*,host.offline", "disk.replaced"));
+        assert!(!selects("disk.*,host.offline", "nic.added"));
+        assert!(!selects("memory_module.added", "memory_module.removed"));
+        assert!(parse_events("disk.*, host.offline").is_ok());
+        assert!(parse_events("disk.exploded").is_err());
+        assert!(parse_events("gpu.*").is_err());
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_secret_path() {
+        let u = url::Url::parse("https://hooks.slack.com/services/T000/B000/XXXXSECRET").unwrap();
+        assert_eq!(shown_url(&u), "https://hooks.slack.com/services/…");
+        assert!(checked_url("ftp://x/").is_err());
+        assert!(checked_url("https://user:pw@x/").is_err());
+        assert!(checked_url("http://127.0.0.1:9/hook").is_ok());
+    }
+
+    #[test]
+    fn backoff_doubles_within_its_cap_with_jitter() {
+        let (base, cap) = (Duration::from_secs(10), Duration::from_secs(3600));
+        assert_eq!(backoff(1, base, cap, 0), Duration::from_secs(5));
+        assert_eq!(backoff(1, base, cap, 5000), Duration::from_secs(10));
+        assert!(
+            backoff(3, base, cap, 7) >= Duration::from_secs(20) && backoff(3, base, cap, 7) <= Duration::from_secs(40)
+        );
+        assert!(backoff(60, base, cap, 123_456) <= cap);
+    }
+}

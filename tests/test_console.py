@@ -22,7 +22,12 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
-    receiver = start_receiver(tmp_path_factory.mktemp("console"), "--identity", "hostname")
+    # Webhook deliveries give up at the first failure here (24 h by default), so that the
+    # dead-letter list can be shown without waiting a day.
+    receiver = start_receiver(
+        tmp_path_factory.mktemp("console"),
+        *("--identity", "hostname", "--webhook-give-up", "0s", "--webhook-poll", "50ms"),
+    )
     # Users created without --role are admins, as they were before roles existed.
     for name, role in (("ops", []), ("victim", []), ("watcher", ["--role", "viewer"])):
         subprocess.run(
@@ -358,3 +363,93 @@ def test_dashboard_is_the_home_page_and_its_bars_open_the_list(console, browser)
     assert f"{shown} asset(s)" in browser.page_source
     assert "dash-web-02" in browser.find_element(*by("table")).text
     shot(browser, "12-dashboard-bar-to-list")
+
+
+class _Endpoint:
+    """A local webhook endpoint: records every POST, answers `status`."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        endpoint = self
+        self.status = 500
+        self.received: list[tuple[dict, bytes]] = []
+        self.arrived = threading.Condition()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with endpoint.arrived:
+                    endpoint.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                    endpoint.arrived.notify_all()
+                self.send_response(endpoint.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/console"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, n: int) -> list[tuple[dict, bytes]]:
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.received) >= n, timeout=30), self.received
+            return list(self.received)
+
+    def close(self):
+        self.server.shutdown()
+
+
+def test_an_admin_adds_a_webhook_and_redelivers_a_dead_delivery(console, browser):
+    import hashlib
+    import hmac
+
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    endpoint = _Endpoint()
+    try:
+        log_in(browser, console, "ops", PASSWORD)
+        browser.get(console.url + "/settings")
+        browser.find_element(*by("#hook-url")).send_keys(endpoint.url)
+        Select(browser.find_element(*by("#hook-events"))).select_by_value("asset.discovered")
+        navigate(browser, browser.find_element(*by("#hook-url")).submit)
+        # A generated secret is shown once, like an API key's.
+        hook_id = browser.find_element(*by("[role=alert] code")).text
+        secret = browser.find_element(*by("#new-secret")).text
+        assert hook_id.isdigit() and len(secret) >= 32
+        assert "/hooks/…" in browser.find_element(*by("#webhook-list")).text
+        assert endpoint.url not in browser.page_source, "the full URL is shown"
+        browser.execute_script("document.getElementById('webhooks').scrollIntoView()")
+        shot(browser, "30-webhook-added")
+
+        # The endpoint fails: with --webhook-give-up 0s the first failure is final.
+        report_host(console, "console-hook-01", "CONSOLE-HOOK-1")
+        first = endpoint.wait_for(1)
+        WebDriverWait(browser, 30).until(lambda d: d.get(console.url + "/settings") or "dead-list" in d.page_source)
+        dead = browser.find_element(*by("#dead-list")).text
+        assert "asset.discovered" in dead and "HTTP 500" in dead, dead
+        browser.execute_script("document.getElementById('dead-letters').scrollIntoView()")
+        shot(browser, "31-webhook-dead")
+
+        endpoint.status = 204
+        navigate(browser, browser.find_element(*by("#dead-list button")).click)
+        assert "queued again" in browser.page_source
+        headers, body = endpoint.wait_for(2)[1]
+        assert headers["x-assetkit-event-id"] == first[0][0]["x-assetkit-event-id"]
+        signed = headers["x-assetkit-timestamp"].encode() + b"." + body
+        expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(expected, headers["x-assetkit-signature"])
+        event = json.loads(body)
+        assert (event["type"], event["asset"]["hostname"]) == ("asset.discovered", "console-hook-01")
+        WebDriverWait(browser, 30).until(lambda d: d.get(console.url + "/settings") or "no-dead" in d.page_source)
+
+        # Removed, it receives nothing more.
+        browser.execute_script("window.confirm = () => true;")  # answer the page's "Remove webhook ...?"
+        navigate(browser, browser.find_element(*by("#webhook-list button.danger")).click)
+        assert f"Webhook {hook_id} removed" in browser.page_source
+    finally:
+        endpoint.close()
+

@@ -3,6 +3,7 @@
 //! tail (p95 or p99) over repeated runs, never a single run.
 #![allow(clippy::print_stdout)]
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -102,6 +103,19 @@ enum What {
         /// Runs (each on a fresh database).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Webhooks: discovery reports applied with and without an endpoint configured (the cost of
+    /// the outbox), then how fast and how soon their alerts reach a local endpoint.
+    Webhooks {
+        /// Distinct hosts reporting for the first time (one asset.discovered alert each).
+        #[arg(long, default_value_t = 5000)]
+        reports: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// On PostgreSQL: the URL of a cluster's admin database (a fresh database is made).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
     },
     /// Everything above with default settings.
     All,
@@ -527,10 +541,10 @@ impl Drop for Receiver {
 }
 
 fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
-    start_receiver_of(&release_bin("assetkitd")?, store, 1)
+    start_receiver_of(&release_bin("assetkitd")?, store, 1, &[])
 }
 
-fn start_receiver_of(assetkitd: &Path, store: &Store, replicas: usize) -> anyhow::Result<Receiver> {
+fn start_receiver_of(assetkitd: &Path, store: &Store, replicas: usize, serve: &[&str]) -> anyhow::Result<Receiver> {
     let dir = tempfile::tempdir()?;
     let (db, pg) = match store {
         Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
@@ -566,6 +580,7 @@ fn start_receiver_of(assetkitd: &Path, store: &Store, replicas: usize) -> anyhow
             .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--identity", "hostname"])
             .args(&receiver.db_args)
             .args(["--writers", &WRITERS.load(Ordering::SeqCst).to_string()])
+            .args(serve)
             .env("ASSETKIT_LOG", "warn")
             .stdout(Stdio::piped())
             .spawn()?;
@@ -793,7 +808,7 @@ fn measure_apply(
     connections: usize,
     duration: Duration,
 ) -> anyhow::Result<ApplyRun> {
-    let receiver = Arc::new(start_receiver_of(assetkitd, store, replicas)?);
+    let receiver = Arc::new(start_receiver_of(assetkitd, store, replicas, &[])?);
     let outcome = runtime.block_on(async {
         // Seed: every host reports once (created, and enrolled: the fleet key's answer carries
         // the host's own credential, which signs everything after).
@@ -1348,6 +1363,137 @@ fn import_bench(rows: usize, runs: usize) -> anyhow::Result<()> {
     save("import", &json!({"machine": machine(), "rows": rows, "stats": s}))
 }
 
+/// Runs `f` on a thread of its own: the PostgreSQL driver starts its own runtime, which cannot
+/// start inside this one.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+}
+
+/// Posts the first report of `reports` distinct hosts over `connections`; when each was
+/// acknowledged, by hostname, and the whole time.
+async fn discover_all(
+    r: &Receiver,
+    reports: usize,
+    connections: usize,
+) -> anyhow::Result<(HashMap<String, Instant>, Duration)> {
+    let client = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..connections {
+        let (client, next, base, key) = (client.clone(), next.clone(), r.bases[0].clone(), r.key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= reports {
+                    break;
+                }
+                let mut report = host_report(i);
+                report.report_id = format!("hook-{w}-{i}");
+                post(&client, &base, &key, &report).await?;
+                acked.push((report.host.hostname.clone().unwrap_or_default(), Instant::now()));
+            }
+            anyhow::Ok(acked)
+        }));
+    }
+    let mut acked = HashMap::new();
+    for t in tasks {
+        acked.extend(t.await??);
+    }
+    Ok((acked, started.elapsed()))
+}
+
+fn webhook_bench(reports: usize, connections: usize, store: &Store) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let assetkitd = release_bin("assetkitd")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        // The endpoint: notes when each host's alert arrived.
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+        let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+            let tx = tx.clone();
+            async move {
+                let event: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                let host = event["asset"]["hostname"].as_str().unwrap_or_default().to_owned();
+                let _ = tx.send((host, Instant::now()));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}/hook", listener.local_addr()?);
+        let sink = tokio::spawn(async move { axum::serve(listener, app).await });
+
+        let plain = off_runtime(|| start_receiver(store))?;
+        let (_, without) = discover_all(&plain, reports, connections).await?;
+        off_runtime(move || drop(plain));
+
+        let dir = tempfile::tempdir()?;
+        let secret = dir.path().join("hook.secret");
+        std::fs::write(&secret, "bench-webhook-secret-0123456789")?;
+        std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+        let with_webhook = |serve: &[&str]| -> anyhow::Result<Receiver> {
+            let r = off_runtime(|| start_receiver_of(&assetkitd, store, 1, serve))?;
+            let out = Command::new(&assetkitd)
+                .args(["webhooks", "add", "--url", &url, "--secret-file", &secret.display().to_string()])
+                .args(&r.db_args)
+                .output()?;
+            anyhow::ensure!(out.status.success(), "webhooks add: {}", String::from_utf8_lossy(&out.stderr));
+            Ok(r)
+        };
+        // The outbox alone: the worker parked (it polls once an hour), nothing sent meanwhile.
+        let parked = with_webhook(&["--webhook-poll", "1h"])?;
+        let (_, queued) = discover_all(&parked, reports, connections).await?;
+        off_runtime(move || drop(parked));
+
+        // Everything at once on this machine: reports, deliveries and the endpoint.
+        let r = with_webhook(&[])?;
+        let first = Instant::now();
+        let (acked, with) = discover_all(&r, reports, connections).await?;
+        let mut arrived: HashMap<String, Instant> = HashMap::new();
+        while arrived.len() < reports {
+            let (host, at) = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+                .await
+                .context("alerts stopped arriving")?
+                .context("endpoint gone")?;
+            arrived.entry(host).or_insert(at);
+        }
+        let last = arrived.values().max().copied().unwrap_or(first);
+        let delays: Vec<Duration> =
+            acked.iter().filter_map(|(h, at)| arrived.get(h).map(|a| a.saturating_duration_since(*at))).collect();
+        let lag = stats(delays);
+        sink.abort();
+        off_runtime(move || drop(r));
+        let rate = |d: Duration| reports as f64 / d.as_secs_f64();
+        println!("## Webhooks on {} ({})\n", store.name(), machine());
+        println!("| measurement | value |");
+        println!("| --- | ---: |");
+        println!("| {reports} discovery reports applied, no webhook | {:.0} reports/s |", rate(without));
+        println!(
+            "| the same with one webhook, deliveries parked (the outbox row alone) | {:.0} reports/s ({:.2}x) |",
+            rate(queued),
+            rate(queued) / rate(without)
+        );
+        println!(
+            "| the same while delivering to a local endpoint (same 2 cores) | {:.0} reports/s ({:.2}x) |",
+            rate(with),
+            rate(with) / rate(without)
+        );
+        println!("| alerts delivered, first report to last alert | {:.0} alerts/s |", rate(last - first));
+        println!(
+            "| report acknowledged → alert at the endpoint | p50 {:.0} ms, p99 {:.0} ms |\n",
+            lag.median_ms, lag.p99_ms
+        );
+        save(
+            &format!("webhooks-{}", store.name().to_lowercase()),
+            &json!({"machine": machine(), "engine": store.name(), "reports": reports, "connections": connections,
+                    "apply_without_per_s": rate(without), "apply_queued_per_s": rate(queued),
+                    "apply_while_delivering_per_s": rate(with),
+                    "delivered_per_s": rate(last - first), "lag_p50_ms": lag.median_ms, "lag_p99_ms": lag.p99_ms}),
+        )
+    })
+}
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
@@ -1363,13 +1509,17 @@ fn main() -> anyhow::Result<()> {
         }
         What::Export { assets, pg } => export_bench(assets, &pg.map_or(Store::Sqlite, Store::Postgres)),
         What::Import { rows, runs } => import_bench(rows, runs),
+        What::Webhooks { reports, connections, pg } => {
+            webhook_bench(reports, connections, &pg.map_or(Store::Sqlite, Store::Postgres))
+        }
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20), None, None, &[])?;
             sweep_bench(&[50, 200], 32)?;
             console_bench(100_000, 200, &Store::Sqlite)?;
             export_bench(100_000, &Store::Sqlite)?;
-            import_bench(10_000, 5)
+            import_bench(10_000, 5)?;
+            webhook_bench(5000, 32, &Store::Sqlite)
         }
     }
 }

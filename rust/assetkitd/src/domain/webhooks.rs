@@ -80,8 +80,7 @@ impl Format {
     }
 }
 
-/// An endpoint to add.
-#[derive(Debug)]
+/// An endpoint to add (no `Debug`: its URL may be a credential).
 pub struct NewEndpoint {
     /// http:// or https:// URL.
     pub url: String,
@@ -528,11 +527,13 @@ pub fn render(format: Format, payload: &str) -> Vec<u8> {
             let event_type = text(&event["type"]);
             let at = text(&event["at"]);
             // A host silent is a condition that lasts until it reports again ("host.online"
-            // resolves it: same labels, ending now); a change is a fact, shown for a day.
+            // resolves it: same labels, ending now). Alertmanager resolves an alert without
+            // `endsAt` after its resolve_timeout (5 minutes) unless it is sent again, so the
+            // silence is sent ending in 30 days. A change is a fact, shown for a day.
             let (alertname, ends) = match event_type.as_str() {
-                "host.offline" => ("AssetkitHostOffline", None),
+                "host.offline" => ("AssetkitHostOffline", Some(plus(&at, 30 * 86_400))),
                 "host.online" => ("AssetkitHostOffline", Some(at.clone())),
-                _ => ("AssetkitChange", Some(plus_a_day(&at))),
+                _ => ("AssetkitChange", Some(plus(&at, 86_400))),
             };
             let mut labels = json!({
                 "alertname": alertname,
@@ -564,9 +565,9 @@ pub fn render(format: Format, payload: &str) -> Vec<u8> {
     }
 }
 
-fn plus_a_day(rfc3339: &str) -> String {
+fn plus(rfc3339: &str, secs: u64) -> String {
     humantime::parse_rfc3339(rfc3339)
-        .map(|t| humantime::format_rfc3339_seconds(t + std::time::Duration::from_secs(86_400)).to_string())
+        .map(|t| humantime::format_rfc3339_seconds(t + std::time::Duration::from_secs(secs)).to_string())
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
@@ -617,38 +618,85 @@ pub fn due(db: &mut dyn Db, now_ms: i64, limit: usize) -> Result<Vec<Due>> {
         .collect()
 }
 
+/// A row taken for one attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    /// Outbox row.
+    pub id: i64,
+    /// Attempts, this one included: the claim's fence.
+    pub attempts: i64,
+    /// Endpoint.
+    pub webhook_id: i64,
+    /// Asset.
+    pub asset_id: i64,
+}
+
 /// Takes a due row for one attempt: it is not due again before `lease_until_ms` (so another
-/// replica leaves it alone, and a crash mid-attempt retries it then). False if another worker
+/// replica leaves it alone, and a crash mid-attempt retries it then). `None` if another worker
 /// took it first.
-pub fn claim(db: &mut dyn Db, id: i64, now_ms: i64, lease_until_ms: i64) -> Result<bool> {
-    Ok(db.execute(
-        "UPDATE outbox SET next_at = ?3, attempts = attempts + 1 WHERE id = ?1 AND state = 'pending' AND next_at <= ?2",
+pub fn claim(db: &mut dyn Db, id: i64, now_ms: i64, lease_until_ms: i64) -> Result<Option<Claim>> {
+    let row = db.query_opt(
+        "UPDATE outbox SET next_at = ?3, attempts = attempts + 1 WHERE id = ?1 AND state = 'pending' AND next_at <= ?2 \
+         RETURNING attempts, webhook_id, asset_id",
         crate::args![id, now_ms, lease_until_ms],
-    )? == 1)
-}
-
-/// The endpoint answered 2xx.
-pub fn delivered(db: &mut dyn Db, id: i64, now_ms: i64) -> Result<()> {
-    db.execute(
-        "UPDATE outbox SET state = 'delivered', done_at = ?2, last_error = NULL WHERE id = ?1",
-        crate::args![id, now_ms],
     )?;
-    Ok(())
+    row.map(|r| Ok(Claim { id, attempts: r.get(0)?, webhook_id: r.get(1)?, asset_id: r.get(2)? })).transpose()
 }
 
-/// An attempt failed: tried again at `retry_at_ms`, or dead when `None`.
-pub fn failed(db: &mut dyn Db, id: i64, retry_at_ms: Option<i64>, error: &str, now_ms: i64) -> Result<()> {
-    let error = crate::log::clip(error);
-    match retry_at_ms {
-        Some(at) => db.execute(
-            "UPDATE outbox SET next_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'pending'",
-            crate::args![id, at, error],
-        )?,
-        None => db.execute(
-            "UPDATE outbox SET state = 'dead', done_at = ?2, last_error = ?3 WHERE id = ?1 AND state = 'pending'",
-            crate::args![id, now_ms, error],
-        )?,
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// It failed; try again then.
+    Retry {
+        /// Unix milliseconds.
+        at_ms: i64,
+        /// Why it failed.
+        error: String,
+    },
+    /// It failed past the retry horizon.
+    Dead(String),
+}
+
+/// Writes an attempt's outcome, if its claim still holds (a worker whose lease ran out, and
+/// whose row another worker took, changes nothing). The rows queued behind it for the same
+/// endpoint and asset wait for the retry, or are due now that it is done.
+pub fn settle(db: &mut dyn Db, claim: &Claim, outcome: &Outcome, now_ms: i64) -> Result<()> {
+    let (id, attempts) = (claim.id, claim.attempts);
+    let (changed, followers_at) = match outcome {
+        Outcome::Delivered => (
+            db.execute(
+                "UPDATE outbox SET state = 'delivered', done_at = ?3, last_error = NULL \
+                 WHERE id = ?1 AND attempts = ?2 AND state = 'pending'",
+                crate::args![id, attempts, now_ms],
+            )?,
+            now_ms,
+        ),
+        Outcome::Retry { at_ms, error } => (
+            db.execute(
+                "UPDATE outbox SET next_at = ?3, last_error = ?4 WHERE id = ?1 AND attempts = ?2 AND state = 'pending'",
+                crate::args![id, attempts, *at_ms, crate::log::clip(error)],
+            )?,
+            *at_ms,
+        ),
+        Outcome::Dead(error) => (
+            db.execute(
+                "UPDATE outbox SET state = 'dead', done_at = ?3, last_error = ?4 \
+                 WHERE id = ?1 AND attempts = ?2 AND state = 'pending'",
+                crate::args![id, attempts, now_ms, crate::log::clip(error)],
+            )?,
+            now_ms,
+        ),
     };
+    // Only after a failure or with rows waiting: the followers' next_at keeps `due` from
+    // scanning rows that cannot go yet.
+    if changed == 1 && (claim.attempts > 1 || !matches!(outcome, Outcome::Delivered)) {
+        db.execute(
+            "UPDATE outbox SET next_at = ?4 WHERE webhook_id = ?1 AND asset_id = ?2 AND id > ?3 AND state = 'pending'",
+            crate::args![claim.webhook_id, claim.asset_id, claim.id, followers_at],
+        )?;
+    }
     Ok(())
 }
 
@@ -737,12 +785,14 @@ pub fn queue_stats(db: &mut dyn Db, now: i64) -> Result<QueueStats> {
     Ok(QueueStats { pending: r.get(0)?, oldest_age_secs: oldest.map_or(0, |o| (now - o).max(0)), dead: r.get(2)? })
 }
 
-/// Forgets delivered rows older than `keep_secs` (dead ones stay until redelivered or their
-/// endpoint is removed).
-pub fn purge_delivered(db: &mut dyn Db, now: i64, keep_secs: i64) -> Result<u64> {
+/// Forgets delivered rows older than `keep_secs`, and dead ones older than `keep_dead_secs`.
+pub fn purge(db: &mut dyn Db, now: i64, keep_secs: i64, keep_dead_secs: i64) -> Result<u64> {
     Ok(db.execute(
         "DELETE FROM outbox WHERE state = 'delivered' AND done_at < ?1",
         crate::args![(now - keep_secs) * 1000],
+    )? + db.execute(
+        "DELETE FROM outbox WHERE state = 'dead' AND done_at < ?1",
+        crate::args![(now - keep_dead_secs) * 1000],
     )?)
 }
 
@@ -759,8 +809,22 @@ pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
          AND silent_since IS NULL ORDER BY id LIMIT ?2",
         crate::args![cutoff, SWEEP_BATCH],
     )?;
+    let mut flagged = 0;
     for r in &rows {
         let (id, last_seen): (i64, i64) = (r.get(0)?, r.get(1)?);
+        // The flag first, on the same conditions: of two replicas sweeping together, or a sweep
+        // and the host's report, one wins the row and the other changes nothing. The asset row is
+        // locked before the event's outbox row exists, as a report locks it before its own: an
+        // asset's alerts commit in the order of their ids.
+        let won = db.execute(
+            "UPDATE assets SET silent_since = ?2 WHERE id = ?1 AND silent_since IS NULL AND last_seen < ?3 \
+             AND status IN ('online', 'discovered')",
+            crate::args![id, now, cutoff],
+        )? == 1;
+        if !won {
+            continue;
+        }
+        flagged += 1;
         let since = crate::store::time::rfc3339(last_seen);
         let event = Event::whole(
             "host",
@@ -772,9 +836,18 @@ pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
         );
         let change_id = crate::domain::apply::write::record(db, id, None, now, Some("offline-sweep"), &event)?;
         enqueue(db, id, now, None, std::slice::from_ref(&event), &[change_id])?;
-        db.execute("UPDATE assets SET silent_since = ?2 WHERE id = ?1", crate::args![id, now])?;
     }
-    Ok(rows.len())
+    Ok(flagged)
+}
+
+/// A silent asset reporting again: its flag cleared, if it still has one; whether this call
+/// cleared it. (A report racing the sweep that flags its host leaves the flag: the next report
+/// clears it, with its "back online".)
+pub fn clear_silence(db: &mut dyn Db, asset_id: i64) -> Result<bool> {
+    Ok(db.execute(
+        "UPDATE assets SET silent_since = NULL WHERE id = ?1 AND silent_since IS NOT NULL",
+        crate::args![asset_id],
+    )? == 1)
 }
 
 /// The delay before attempt `attempts + 1`: doubling from `base`, at most `cap`, with "equal

@@ -1,14 +1,14 @@
 //! The webhook delivery worker and the offline sweep: one task per server.
 //!
 //! Each round reads the outbox rows that are due (the oldest pending row of each endpoint and
-//! asset, so an asset's events arrive in order), *claims* them through the writer (a lease: the
-//! row is not due again before the attempt's timeout has passed, so a second replica leaves it
-//! alone and a crash mid-attempt retries it later), POSTs them a few at once, and writes the
-//! outcomes back in one transaction. Delivery is at least once: a crash between the endpoint's
-//! answer and the write-back sends the event again, with the same `X-Assetkit-Event-Id`.
+//! asset, so an asset's events arrive in order). Each endpoint's batch is then *claimed* through
+//! the writer (a lease: the rows are not due again before the POSTs' timeout has passed, so a
+//! second replica leaves them alone and a crash mid-attempt retries them later), POSTed together,
+//! and the outcomes written, each fenced by its claim. Delivery is at least once: a crash between the
+//! endpoint's answer and the write-back sends the event again, with the same
+//! `X-Assetkit-Event-Id`.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -16,12 +16,18 @@ use futures_util::StreamExt;
 use crate::domain::webhooks::{self, Due, Target};
 use crate::http::state::AppState;
 
-/// Deliveries attempted at once.
-const IN_FLIGHT: usize = 16;
+/// Deliveries to one endpoint per round, sent together.
+const PER_ENDPOINT: usize = 16;
+/// Endpoints served at once (so at most 64 POSTs in flight).
+const ENDPOINTS_AT_ONCE: usize = 4;
+/// A claim outlives its POSTs' timeout by this much (the claim and the write-back around them).
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// Rows read per round.
 const ROUND: usize = 256;
-/// Delivered rows are kept this long (the console and metrics count them), then purged.
+/// Delivered rows are kept this long, then purged.
 const KEEP_DELIVERED: i64 = 7 * 86_400;
+/// Dead rows are kept this long (listed, redeliverable), then purged.
+const KEEP_DEAD: i64 = 30 * 86_400;
 
 /// Webhook and offline-sweep settings (`assetkitd serve --webhook-*`, `--offline-*`).
 #[derive(Debug, Clone, Copy)]
@@ -106,7 +112,7 @@ async fn sweep(state: &AppState) {
         .writer
         .run(None, move |db, now| {
             let flagged = webhooks::sweep_offline(db, now, now - offline_after)?;
-            webhooks::purge_delivered(db, now, KEEP_DELIVERED)?;
+            webhooks::purge(db, now, KEEP_DELIVERED, KEEP_DEAD)?;
             Ok::<_, crate::domain::Error>(flagged)
         })
         .await;
@@ -128,104 +134,121 @@ async fn gauges(state: &AppState) {
     }
 }
 
-/// One round: due rows claimed, sent, outcomes written. The number attempted.
+/// One round: the due rows read (16 per endpoint at most), then each endpoint's batch claimed in
+/// one write (a lease that covers the batch: its POSTs run together, each within the timeout),
+/// sent, and its outcomes written in one write, fenced by the claims; a few endpoints at once,
+/// so a slow one holds up only its own batch. The number attempted.
 async fn round(state: &AppState, client: &reqwest::Client) -> Result<usize, crate::domain::Error> {
-    let settings = state.config.webhooks;
     let readers = state.readers.clone();
     let ring = state.keyring.clone();
-    let (due, targets) = tokio::task::spawn_blocking(move || {
+    let batches = tokio::task::spawn_blocking(move || {
         readers.with(|db| {
-            let due = webhooks::due(db, now_ms(), ROUND)?;
-            let mut targets: HashMap<i64, Option<Target>> = HashMap::new();
-            for d in &due {
-                if let std::collections::hash_map::Entry::Vacant(slot) = targets.entry(d.webhook_id) {
-                    slot.insert(webhooks::target(db, &ring, d.webhook_id)?);
+            let mut batches: BTreeMap<i64, Vec<Due>> = BTreeMap::new();
+            for d in webhooks::due(db, now_ms(), ROUND)? {
+                let batch = batches.entry(d.webhook_id).or_default();
+                if batch.len() < PER_ENDPOINT {
+                    batch.push(d);
                 }
             }
-            Ok::<_, crate::domain::Error>((due, targets))
+            // An endpoint whose URL or secret cannot be opened (a wrong server key file) fails
+            // its own deliveries, with the reason; the others go on.
+            let mut out = Vec::with_capacity(batches.len());
+            for (id, rows) in batches {
+                let target = match webhooks::target(db, &ring, id) {
+                    Ok(Some(t)) => Ok(t),
+                    Ok(None) => Err("the endpoint was removed".to_owned()),
+                    Err(e) => Err(format!("the endpoint's URL or secret cannot be opened: {e}")),
+                };
+                out.push((target, rows));
+            }
+            Ok::<_, crate::domain::Error>(out)
         })
     })
     .await
     .map_err(|e| crate::domain::Error::invalid(e.to_string()))??;
-    if due.is_empty() {
-        return Ok(0);
-    }
-    let lease = settings.timeout + Duration::from_secs(2);
-    let ids: Vec<i64> = due.iter().map(|d| d.id).collect();
-    let claimed: Vec<i64> = state
-        .writer
-        .run(None, move |db, _| {
-            let (now, until) = (now_ms(), now_ms() + lease.as_millis() as i64);
-            let mut mine = Vec::new();
-            for id in ids {
-                if webhooks::claim(db, id, now, until)? {
-                    mine.push(id);
-                }
-            }
-            Ok::<_, crate::domain::Error>(mine)
-        })
-        .await?;
-    let targets = Arc::new(targets);
-    let work: Vec<Due> = due.into_iter().filter(|d| claimed.contains(&d.id)).collect();
-    let attempted = work.len();
-    let outcomes: Vec<(Due, Result<(), String>)> = futures_util::stream::iter(work)
-        .map(|d| {
-            let (client, targets) = (client.clone(), targets.clone());
-            async move {
-                let result = match targets.get(&d.webhook_id).and_then(Option::as_ref) {
-                    Some(t) => deliver(&client, t, &d).await,
-                    None => Err("the endpoint was removed".to_owned()),
-                };
-                (d, result)
-            }
-        })
-        .buffer_unordered(IN_FLIGHT)
+    let attempted = batches.iter().map(|(_, rows)| rows.len()).sum();
+    let results: Vec<Result<(), crate::domain::Error>> = futures_util::stream::iter(batches)
+        .map(|(target, rows)| batch(state, client, target, rows))
+        .buffer_unordered(ENDPOINTS_AT_ONCE)
         .collect()
         .await;
-    let mut writes = Vec::with_capacity(outcomes.len());
-    for (d, result) in outcomes {
-        let shown =
-            targets.get(&d.webhook_id).and_then(Option::as_ref).map_or("-", |t| t.url_shown.as_str()).to_owned();
-        match result {
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
+    Ok(attempted)
+}
+
+/// One endpoint's batch: claimed (rows another worker took are skipped), POSTed together, and
+/// each outcome written only if its claim still holds (a worker whose lease ran out does not
+/// overwrite the next one's).
+async fn batch(
+    state: &AppState,
+    client: &reqwest::Client,
+    target: Result<Target, String>,
+    rows: Vec<Due>,
+) -> Result<(), crate::domain::Error> {
+    let settings = state.config.webhooks;
+    let lease = settings.timeout + LEASE_MARGIN;
+    let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
+    let claims: Vec<webhooks::Claim> = state
+        .writer
+        .run(None, move |db, _| {
+            let now = now_ms();
+            let mut claims = Vec::with_capacity(ids.len());
+            for id in ids {
+                claims.extend(webhooks::claim(db, id, now, now + lease.as_millis() as i64)?);
+            }
+            Ok::<_, crate::domain::Error>(claims)
+        })
+        .await?;
+    let shown = target.as_ref().map_or("-", |t| t.url_shown.as_str()).to_owned();
+    let sends = rows.into_iter().filter_map(|d| {
+        let claim = *claims.iter().find(|c| c.id == d.id)?;
+        let target = &target;
+        Some(async move {
+            let result = match target {
+                Ok(t) => deliver(client, t, &d).await,
+                Err(e) => Err(e.clone()),
+            };
+            (d, claim, result)
+        })
+    });
+    let mut outcomes = Vec::new();
+    for (d, claim, result) in futures_util::future::join_all(sends).await {
+        let outcome = match result {
             Ok(()) => {
                 state.metrics.webhook_outcome("delivered");
                 tracing::debug!(event = %d.event, event_id = %d.event_id, url = %shown, "webhook delivered");
-                writes.push((d.id, None, None));
+                webhooks::Outcome::Delivered
             }
             Err(error) => {
-                let age = crate::store::now() - d.created_at;
-                let attempts = d.attempts + 1;
-                let give_up = age >= settings.give_up_after.as_secs() as i64;
-                let retry_at = (!give_up).then(|| {
-                    let delay = webhooks::backoff(attempts, settings.retry_base, settings.retry_max, random());
-                    now_ms() + delay.as_millis() as i64
-                });
+                let give_up = crate::store::now() - d.created_at >= settings.give_up_after.as_secs() as i64;
                 state.metrics.webhook_outcome(if give_up { "dead" } else { "failed" });
                 if give_up {
-                    tracing::warn!(event = %d.event, event_id = %d.event_id, url = %shown, attempts, error = %error,
-                        "webhook delivery given up: dead, redeliverable from the console");
+                    tracing::warn!(event = %d.event, event_id = %d.event_id, url = %shown, attempts = claim.attempts,
+                        error = %error, "webhook delivery given up: dead, redeliverable from the console");
+                    webhooks::Outcome::Dead(error)
                 } else {
-                    tracing::info!(event = %d.event, event_id = %d.event_id, url = %shown, attempts, error = %error,
-                        "webhook delivery failed; retried later");
+                    let delay = webhooks::backoff(claim.attempts, settings.retry_base, settings.retry_max, random());
+                    tracing::info!(event = %d.event, event_id = %d.event_id, url = %shown, attempts = claim.attempts,
+                        error = %error, retry_in = ?delay, "webhook delivery failed; retried later");
+                    webhooks::Outcome::Retry { at_ms: now_ms() + delay.as_millis() as i64, error }
                 }
-                writes.push((d.id, Some(retry_at), Some(error)));
             }
-        }
+        };
+        outcomes.push((claim, outcome));
+    }
+    if outcomes.is_empty() {
+        return Ok(());
     }
     state
         .writer
         .run(None, move |db, _| {
             let now = now_ms();
-            for (id, retry, error) in writes {
-                match retry {
-                    None => webhooks::delivered(db, id, now)?,
-                    Some(at) => webhooks::failed(db, id, at, error.as_deref().unwrap_or(""), now)?,
-                }
+            for (claim, outcome) in &outcomes {
+                webhooks::settle(db, claim, outcome, now)?;
             }
-            Ok::<_, crate::domain::Error>(())
+            Ok(())
         })
-        .await?;
-    Ok(attempted)
+        .await
 }
 
 fn random() -> u64 {

@@ -261,7 +261,9 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
             crate::args![asset.id, serde_json::to_string(&found).unwrap_or_default()],
         )?;
     }
-    if let Some(since) = asset.silent_since {
+    if let Some(since) = asset.silent_since
+        && crate::domain::webhooks::clear_silence(db, asset.id)?
+    {
         let silent = crate::store::time::rfc3339(since);
         events.push(Event::whole(
             "host",

@@ -108,7 +108,7 @@ pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, 
          status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
          cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
          ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
-         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19, silent_since = NULL WHERE id = ?1",
+         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
         crate::args![
             id,
             row.hostname,
@@ -143,7 +143,7 @@ pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, 
 /// An unchanged report: only `last_seen` and what the host calls itself move.
 pub fn touch(db: &mut dyn Db, asset: &AssetRow, report: &Report, current: Option<&str>, now: i64) -> Result<()> {
     db.execute(
-        "UPDATE assets SET last_seen = ?2, last_report_id = ?3, last_mode = ?4, reported_hostname = ?5, silent_since = NULL WHERE id = ?1",
+        "UPDATE assets SET last_seen = ?2, last_report_id = ?3, last_mode = ?4, reported_hostname = ?5 WHERE id = ?1",
         crate::args![asset.id, now, report.report_id.as_str(), report.agent.mode.as_str(), current],
     )?;
     Ok(())

@@ -740,8 +740,7 @@ async fn create_key(State(state): State<AppState>, user: User<Admin>, headers: H
     let Ok(data) = read(&state, settings_data).await else { return Redirect::to("/settings").into_response() };
     match created {
         Ok((id, secret)) => {
-            let what = format!("Key {id} created");
-            page(StatusCode::OK, started, views::settings(&user, &data, None, Some((&what, &secret))))
+            page(StatusCode::OK, started, views::settings(&user, &data, None, Some(("Key", &id, &secret))))
         }
         Err(e) => page(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -516,8 +516,13 @@ pub struct SettingsData {
 }
 
 /// Business units, IDCs, API keys, users and the audit log.
-/// `shown_once`: what was just created ("Key ak_... created") and its secret, shown this once.
-pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, shown_once: Option<(&str, &str)>) -> Markup {
+/// `shown_once`: what was just created ("Key", "ak_..."), and its secret, shown this once.
+pub fn settings(
+    user: &Session,
+    data: &SettingsData,
+    msg: Option<&str>,
+    shown_once: Option<(&str, &str, &str)>,
+) -> Markup {
     let name_form = |kind: &str, label: &str| {
         html! {
             form.filters method="post" action="/settings/names" {
@@ -535,9 +540,9 @@ pub fn settings(user: &Session, data: &SettingsData, msg: Option<&str>, shown_on
         html! {
             h1 { "Settings" }
             (flash(msg))
-            @if let Some((what, secret)) = shown_once {
+            @if let Some((what, id, secret)) = shown_once {
                 div.panel.flash.warn role="alert" {
-                    p { (what) ". Its secret is shown once; store it in a file of mode 0600:" }
+                    p { (what) " " code { (id) } " created. Its secret is shown once; store it in a file of mode 0600:" }
                     p.secret.mono #new-secret { (secret) }
                 }
             }

@@ -117,8 +117,8 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
     match added {
         Ok(id) if generated => {
             let Ok(data) = read(&state, settings_data).await else { return back("Added.") };
-            let what = format!("Webhook {id} added");
-            page(StatusCode::OK, started, views::settings(&user, &data, None, Some((&what, secret.expose()))))
+            let id = id.to_string();
+            page(StatusCode::OK, started, views::settings(&user, &data, None, Some(("Webhook", &id, secret.expose()))))
         }
         Ok(id) => back(&format!("Webhook {id} added.")),
         Err(e) => back(&format!("Not added: {e}")),

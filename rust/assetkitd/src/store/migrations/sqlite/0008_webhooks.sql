@@ -47,3 +47,8 @@ CREATE INDEX outbox_done ON outbox (done_at) WHERE state = 'delivered';
 -- When the offline sweep flagged the asset silent (NULL: reporting). Cleared, with a
 -- "back online" event, by its next report: one event per silence.
 ALTER TABLE assets ADD COLUMN silent_since INTEGER;
+-- Hosts already silent for the default --offline-after (7 days) when this version first starts
+-- are flagged without an event: upgrading does not send one alert per long-gone host. Their
+-- next report sends "back online".
+UPDATE assets SET silent_since = last_seen
+    WHERE status IN ('online', 'discovered') AND last_seen < CAST(strftime('%s', 'now') AS INTEGER) - 604800;

@@ -70,6 +70,10 @@ pub struct ServeArgs {
     /// How often the outbox is checked for deliveries due.
     #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
     webhook_poll: Duration,
+    /// This replica neither delivers webhooks nor runs the offline sweep (others sharing the
+    /// PostgreSQL database do); its reports still queue their events.
+    #[arg(long)]
+    no_webhook_worker: bool,
     /// TLS certificate chain (PEM); serve HTTPS with --tls-key.
     #[arg(long, requires = "tls_key", value_name = "FILE")]
     tls_cert: Option<PathBuf>,
@@ -111,6 +115,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         give_up_after: args.webhook_give_up,
         poll: args.webhook_poll.max(Duration::from_millis(10)),
         sweep_every: args.offline_sweep_every.max(Duration::from_millis(10)),
+        worker: !args.no_webhook_worker,
     };
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;

@@ -388,8 +388,8 @@ struct Filter {
 }
 
 /// Puts the alerts among a report's recorded events into the outbox, one row per endpoint
-/// whose filters select it, in the caller's transaction. Events that are no alert cost nothing;
-/// alerts without endpoints, one small read.
+/// whose filters select it, in the caller's transaction; how many rows. Events that are no alert
+/// cost nothing; alerts without endpoints, one small read.
 pub fn enqueue(
     db: &mut dyn Db,
     asset_id: i64,
@@ -397,10 +397,10 @@ pub fn enqueue(
     report_id: Option<&str>,
     events: &[Event],
     ids: &[i64],
-) -> Result<()> {
+) -> Result<usize> {
     let alerts = alerts(events, ids, report_id);
     if alerts.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let filters: Vec<Filter> = db
         .query("SELECT id, events, business_unit, idc, status FROM webhooks ORDER BY id", &[])?
@@ -410,7 +410,7 @@ pub fn enqueue(
         })
         .collect::<Result<_>>()?;
     if filters.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let Some(asset) = db.query_opt(
         "SELECT a.hostname, a.serial_number, a.status, bu.name, idc.name FROM assets a \
@@ -418,9 +418,10 @@ pub fn enqueue(
         crate::args![asset_id],
     )?
     else {
-        return Ok(());
+        return Ok(0);
     };
     let asset = AssetFacts::of(&asset, asset_id)?;
+    let mut queued = 0;
     for alert in &alerts {
         let chosen: Vec<i64> = filters
             .iter()
@@ -451,9 +452,10 @@ pub fn enqueue(
                     at * 1000
                 ],
             )?;
+            queued += 1;
         }
     }
-    Ok(())
+    Ok(queued)
 }
 
 struct AssetFacts {

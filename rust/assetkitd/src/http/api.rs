@@ -190,6 +190,9 @@ async fn post_report_inner(
     };
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
+    if outcome.alerts > 0 {
+        state.webhook_wake.notify_one();
+    }
     let mut answer = json!({
         "asset_id": outcome.asset_id,
         "action": outcome.action,

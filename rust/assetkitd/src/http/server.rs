@@ -184,6 +184,7 @@ pub async fn serve(
         console: Arc::default(),
         keyring,
         exports: Arc::new(tokio::sync::Semaphore::new(crate::http::export::EXPORTS_AT_ONCE)),
+        webhook_wake: Arc::default(),
     };
     drop(store.writer);
     let app_state = state.clone();

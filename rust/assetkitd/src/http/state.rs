@@ -125,6 +125,8 @@ pub struct AppState {
     pub keyring: Arc<crate::store::secrets::Keyring>,
     /// Slots for exports running at once.
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// Wakes the webhook worker when a report queued deliveries.
+    pub webhook_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -44,6 +44,8 @@ pub struct WebhookSettings {
     pub poll: Duration,
     /// How often the offline sweep runs.
     pub sweep_every: Duration,
+    /// Whether this server delivers and sweeps (replicas may leave it to others).
+    pub worker: bool,
 }
 
 impl Default for WebhookSettings {
@@ -55,6 +57,7 @@ impl Default for WebhookSettings {
             give_up_after: Duration::from_secs(86_400),
             poll: Duration::from_secs(1),
             sweep_every: Duration::from_secs(60),
+            worker: true,
         }
     }
 }
@@ -66,6 +69,10 @@ fn now_ms() -> i64 {
 /// Runs deliveries and the offline sweep until the task is aborted.
 pub async fn run(state: AppState) {
     let settings = state.config.webhooks;
+    if !settings.worker {
+        tracing::info!("webhook deliveries and the offline sweep are left to other replicas (--no-webhook-worker)");
+        return;
+    }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = match reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -84,8 +91,14 @@ pub async fn run(state: AppState) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // The first sweep runs one interval after the start, not with it.
     let mut last_sweep = Instant::now();
+    let wake = state.webhook_wake.clone();
     loop {
-        tick.tick().await;
+        // A report that queued deliveries wakes the worker at once; the poll is for retries
+        // coming due, the sweep, other replicas' events and the gauges.
+        let polled = tokio::select! {
+            _ = tick.tick() => true,
+            () = wake.notified() => false,
+        };
         if last_sweep.elapsed() >= settings.sweep_every {
             last_sweep = Instant::now();
             sweep(&state).await;
@@ -101,7 +114,9 @@ pub async fn run(state: AppState) {
                 }
             }
         }
-        gauges(&state).await;
+        if polled {
+            gauges(&state).await;
+        }
     }
 }
 

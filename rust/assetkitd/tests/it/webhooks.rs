@@ -129,6 +129,7 @@ fn fast() -> WebhookSettings {
         give_up_after: Duration::from_secs(86_400),
         poll: Duration::from_millis(25),
         sweep_every: Duration::from_secs(3600),
+        worker: true,
     }
 }
 
@@ -527,5 +528,18 @@ async fn two_sweeps_at_once_flag_each_silent_host_once() {
     let events: i64 = s.db.scalar("SELECT COUNT(*) FROM changes WHERE field = 'online'", &[]);
     let queued: i64 = s.db.scalar("SELECT COUNT(*) FROM outbox WHERE event = 'host.offline'", &[]);
     assert_eq!((events, queued), (20, 20));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_that_queues_an_alert_wakes_the_worker_without_waiting_for_the_poll() {
+    let hook = Endpoint::start().await;
+    // Polled once at the start, then once an hour: only the report's wake-up can send it.
+    let s =
+        TestServer::start_with(|c| c.webhooks = WebhookSettings { poll: Duration::from_secs(3600), ..fast() }).await;
+    add_webhook(&s.db, &format!("{}/wake", hook.base), &[]);
+    let asset = s.report_ok(&physical("wake01", "SN-WAKE01")).await["asset_id"].as_i64().unwrap();
+    let got = hook.until(1).await;
+    assert_eq!(got[0].json()["asset"]["id"], asset);
     s.stop().await;
 }

@@ -70,6 +70,8 @@ pub struct Outcome {
     pub changes: usize,
     /// True when this report_id had already been applied.
     pub duplicate: bool,
+    /// Webhook deliveries queued by this report (the delivery worker is woken for them).
+    pub alerts: usize,
     /// The host's own credential, when this report enrolled it.
     pub credential: Option<HostCredential>,
 }
@@ -206,6 +208,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
             cert_hostname: change.hostname,
             changes: 0,
             duplicate: false,
+            alerts: 0,
             credential,
         }));
     }
@@ -223,9 +226,9 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     };
     write::asset(db, asset.id, &row, report, raw, ctx.now)?;
     // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
-    write::record_all(db, asset.id, Some(&report.report_id), ctx.now, &events)?;
+    let alerts = write::record_all(db, asset.id, Some(&report.report_id), ctx.now, &events)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
-    finish(db, report, asset.id, action, change.hostname, events.len(), ctx)
+    finish(db, report, asset.id, action, change.hostname, (events.len(), alerts), ctx)
 }
 
 /// Which asset a report is for, and whether its sender may write it.
@@ -344,6 +347,7 @@ pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> R
         cert_hostname: r.get(2)?,
         changes: 0,
         duplicate: true,
+        alerts: 0,
         credential,
     }))
 }
@@ -393,8 +397,8 @@ fn discover(
         summary: format!("asset discovered: {shown}{via_text}, via {mode}"),
         replaced: false,
     };
-    write::record_all(db, asset_id, Some(&report.report_id), now, std::slice::from_ref(&event))?;
-    finish(db, report, asset_id, Action::Created, hostname, 1, ctx)
+    let alerts = write::record_all(db, asset_id, Some(&report.report_id), now, std::slice::from_ref(&event))?;
+    finish(db, report, asset_id, Action::Created, hostname, (1, alerts), ctx)
 }
 
 /// The component diff of every kind the report carries against what is stored.
@@ -415,11 +419,11 @@ fn finish(
     asset_id: i64,
     action: Action,
     cert_hostname: Option<String>,
-    changes: usize,
+    (changes, alerts): (usize, usize),
     ctx: &Context<'_>,
 ) -> Result<Answer> {
     write::replace_errors(db, asset_id, report, ctx.now)?;
     let credential = enrol(db, asset_id, ctx)?;
     write::remember(db, report, asset_id, action, cert_hostname.as_deref(), ctx, credential.as_ref())?;
-    Ok(Answer::Applied(Outcome { asset_id, action, cert_hostname, changes, duplicate: false, credential }))
+    Ok(Answer::Applied(Outcome { asset_id, action, cert_hostname, changes, duplicate: false, alerts, credential }))
 }

@@ -40,8 +40,8 @@ pub fn record(
 }
 
 /// Records a report's events and puts those the webhooks select into the outbox, in this
-/// transaction.
-pub fn record_all(db: &mut dyn Db, asset_id: i64, report_id: Option<&str>, at: i64, events: &[Event]) -> Result<()> {
+/// transaction; the number of deliveries queued.
+pub fn record_all(db: &mut dyn Db, asset_id: i64, report_id: Option<&str>, at: i64, events: &[Event]) -> Result<usize> {
     let mut ids = Vec::with_capacity(events.len());
     for e in events {
         ids.push(record(db, asset_id, report_id, at, None, e)?);

@@ -66,17 +66,14 @@ impl Format {
         }
     }
 
-    /// The format a stored or posted name stands for.
+    /// The format a stored or posted name stands for (the names `--format` takes).
     pub fn parse(s: &str) -> Result<Format> {
-        match s {
-            "json" => Ok(Format::Json),
-            "slack" => Ok(Format::Slack),
-            "alertmanager" => Ok(Format::Alertmanager),
-            other => Err(Error::invalid_field(
+        <Format as clap::ValueEnum>::from_str(s, false).map_err(|_| {
+            Error::invalid_field(
                 "format",
-                format!("format {:?} is not one of json, slack, alertmanager", crate::log::clip(other)),
-            )),
-        }
+                format!("format {:?} is not one of json, slack, alertmanager", crate::log::clip(s)),
+            )
+        })
     }
 }
 
@@ -909,6 +906,14 @@ mod tests {
         assert!(parse_events("disk.*, host.offline").is_ok());
         assert!(parse_events("disk.exploded").is_err());
         assert!(parse_events("gpu.*").is_err());
+    }
+
+    #[test]
+    fn stored_format_names_are_the_ones_the_cli_takes() {
+        for f in <Format as clap::ValueEnum>::value_variants() {
+            assert_eq!(Format::parse(f.as_str()).unwrap(), *f);
+        }
+        assert!(Format::parse("Slack").is_err());
     }
 
     #[test]

@@ -22,8 +22,9 @@ const PER_ENDPOINT: usize = 16;
 const ENDPOINTS_AT_ONCE: usize = 4;
 /// A claim outlives its POSTs' timeout by this much (the claim and the write-back around them).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// Rows read per round.
-const ROUND: usize = 256;
+/// Rows read per round: as many as a round can send (rows beyond an endpoint's batch are read
+/// and left, so a larger read only carries payloads that wait for the next round).
+const ROUND: usize = PER_ENDPOINT * ENDPOINTS_AT_ONCE;
 /// Delivered rows are kept this long, then purged.
 const KEEP_DELIVERED: i64 = 7 * 86_400;
 /// Dead rows are kept this long (listed, redeliverable), then purged.

@@ -55,20 +55,48 @@ pub struct Answer {
     /// The host's own credential, when this report enrolled it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key_id: Option<String>,
-    /// Its secret (kept in the credential file, never printed).
+    /// Its secret in clear, to a report without an enrolment key (kept in the credential file,
+    /// never printed).
     #[serde(default, skip_serializing)]
     pub host_secret: Option<SecretText>,
+    /// Its secret sealed to the enrolment key the report carried.
+    #[serde(default, skip_serializing)]
+    pub host_secret_sealed: Option<SecretText>,
+    /// The credential was issued to the first sender of a keyless report and is not repeated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub credential_withheld: bool,
 }
 
 impl Answer {
-    /// The credential this answer issued.
-    pub fn credential(&self) -> Option<crate::credential::HostCredential> {
-        match (&self.host_key_id, &self.host_secret) {
-            (Some(key_id), Some(secret)) => {
-                Some(crate::credential::HostCredential { key_id: key_id.clone(), secret: Secret::new(&secret.0) })
+    /// The credential this answer issued, opened with the host's enrolment key; `Ok(None)` when
+    /// it issued none.
+    pub fn credential(
+        &self,
+        enrol_key: Option<&assetkit_sign::enrol::EnrolKey>,
+    ) -> Result<Option<crate::credential::HostCredential>, SendError> {
+        let Some(key_id) = &self.host_key_id else { return Ok(None) };
+        let secret = match (&self.host_secret_sealed, &self.host_secret, enrol_key) {
+            (Some(sealed), _, Some(key)) => {
+                let plain = key.open(&sealed.0).map_err(|e| SendError::Credential(e.to_string()))?;
+                String::from_utf8(plain)
+                    .map_err(|_| SendError::Credential("the sealed credential is not text".into()))?
             }
-            _ => None,
-        }
+            (Some(_), _, None) => {
+                return Err(SendError::Credential(
+                    "the receiver sealed a credential to an enrolment key this client did not send".into(),
+                ));
+            }
+            (None, Some(clear), _) => clear.0.clone(),
+            (None, None, _) if self.credential_withheld => {
+                return Err(SendError::Credential(format!(
+                    "the receiver issued credential {key_id} for this report to its first sender and does not \
+                     repeat it; if that was this host, an admin allows a re-enrolment: assetkitd hosts reenrol {}",
+                    self.asset_id
+                )));
+            }
+            (None, None, _) => return Ok(None),
+        };
+        Ok(Some(crate::credential::HostCredential { key_id: key_id.clone(), secret: Secret::new(secret) }))
     }
 }
 
@@ -112,6 +140,10 @@ impl SendError {
             SendError::Refused { status, .. } => *status >= 500 || *status == 429,
             SendError::Setup(_) | SendError::Credential(_) => false,
         }
+    }
+    /// Over a budget (429): worth sending again later, not at once.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, SendError::Refused { status: 429, .. })
     }
     /// The receiver does not accept the signing key (unknown, or a revoked host credential).
     pub fn is_unknown_key(&self) -> bool {
@@ -286,7 +318,8 @@ impl Client {
         loop {
             match self.post_report(report, Some(deadline)).await {
                 Ok(a) => return Ok(a),
-                Err(e) if e.is_transient() && Instant::now() + delay < deadline => {
+                // Over a budget: hammering makes it worse; the report waits for the next run.
+                Err(e) if e.is_transient() && !e.is_throttled() && Instant::now() + delay < deadline => {
                     tracing::info!(error = %e, retry_in = ?delay, "send failed; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));

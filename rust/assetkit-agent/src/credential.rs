@@ -3,13 +3,15 @@
 //! re-enrolment an admin allows).
 //!
 //! One JSON line, `{"key_id": "hk_...", "secret": "aks_..."}`, in a file of mode 0600 owned by
-//! the agent's user, written atomically. A control machine (SSH sweeps, the Salt master) keeps one
+//! the agent's user, written atomically. Until it exists, `<file>.enrol` (also 0600) holds the
+//! private half of the key the host enrols with (`assetkit_sign::enrol`). A control machine (SSH sweeps, the Salt master) keeps one
 //! such file per target in a directory of mode 0700 ([`CredentialStore`]).
 
 use std::path::{Path, PathBuf};
 
 use assetkit_core::trust::{self, ReadRules, TrustError};
 use assetkit_sign::Secret;
+use assetkit_sign::enrol::EnrolKey;
 use serde::{Deserialize, Serialize};
 
 use crate::cert::write_atomic;
@@ -113,6 +115,40 @@ impl CredentialFile {
         Ok(Some(HostCredential { key_id: disk.key_id, secret: Secret::new(disk.secret) }))
     }
 
+    /// Where the enrolment key lives: beside the credential, `<file>.enrol`.
+    pub fn enrol_key_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().map(std::ffi::OsString::from).unwrap_or_default();
+        name.push(".enrol");
+        self.path.with_file_name(name)
+    }
+
+    /// The key this host enrols with: read from [`CredentialFile::enrol_key_path`], or made and
+    /// written there (mode 0600) on first use. The same key serves every retry of an enrolment
+    /// until the credential is stored, so that a report whose answer was lost is answered again
+    /// with a credential only this host opens.
+    pub fn enrol_key(&self) -> Result<EnrolKey, CredentialError> {
+        let path = self.enrol_key_path();
+        let shown = path.display().to_string();
+        let rules = ReadRules { no_symlink: true, owner_and_mode: true, max_bytes: MAX_CREDENTIAL_BYTES };
+        match trust::read(&path, rules) {
+            Ok(file) => {
+                if file.mode & 0o077 != 0 {
+                    return Err(CredentialError::Mode { path: shown, mode: file.mode });
+                }
+                let text = String::from_utf8_lossy(&file.bytes);
+                EnrolKey::from_private_hex(&text)
+                    .map_err(|e| CredentialError::Malformed { path: shown, reason: e.to_string() })
+            }
+            Err(e) if e.is_not_found() => {
+                let key = EnrolKey::generate();
+                write_atomic(&path, format!("{}\n", key.private_hex()).as_bytes(), 0o600)
+                    .map_err(|source| CredentialError::Write { path: shown, source })?;
+                Ok(key)
+            }
+            Err(e) => Err(CredentialError::Untrusted(e)),
+        }
+    }
+
     /// Stores `credential` (mode 0600, atomically: a crash leaves the old one or the new one).
     pub fn store(&self, credential: &HostCredential) -> Result<(), CredentialError> {
         let line = serde_json::to_string(&OnDisk {
@@ -121,7 +157,15 @@ impl CredentialFile {
         })
         .expect("two strings serialise");
         write_atomic(&self.path, format!("{line}\n").as_bytes(), 0o600)
-            .map_err(|source| CredentialError::Write { path: self.path.display().to_string(), source })
+            .map_err(|source| CredentialError::Write { path: self.path.display().to_string(), source })?;
+        // Enrolled: the key served its purpose (a later re-enrolment makes a new one).
+        match std::fs::remove_file(self.enrol_key_path()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                tracing::warn!(file = %self.enrol_key_path().display(), error = %e, "cannot remove the used enrolment key");
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -181,6 +225,24 @@ mod tests {
         assert!(!format!("{:?}", file.load().unwrap()).contains("aks_s"));
         std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(file.load().unwrap_err().to_string().contains("chmod 600"));
+    }
+
+    #[test]
+    fn the_enrolment_key_is_kept_until_the_credential_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = CredentialFile::new(dir.path().join("host.key"));
+        let key = file.enrol_key().unwrap();
+        let path = file.enrol_key_path();
+        assert_eq!(path, dir.path().join("host.key.enrol"));
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        // A retry (another run) uses the same key.
+        assert_eq!(file.enrol_key().unwrap().public_hex(), key.public_hex());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(file.enrol_key().unwrap_err().to_string().contains("chmod 600"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        file.store(&HostCredential { key_id: "hk_1".into(), secret: Secret::new("aks_s") }).unwrap();
+        assert!(!path.exists(), "the used enrolment key is removed");
+        assert_ne!(file.enrol_key().unwrap().public_hex(), key.public_hex(), "a re-enrolment gets a new key");
     }
 
     #[test]

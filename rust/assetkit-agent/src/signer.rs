@@ -1,5 +1,7 @@
 //! Which key signs a report: the host's own credential once it has one, the fleet key before
-//! (enrolment), and the credential the receiver's answer carries is kept for next time.
+//! (enrolment), and the credential the receiver's answer carries is kept for next time. An
+//! enrolling report carries the public half of the host's enrolment key, and the answer's
+//! credential comes sealed to it: a copy of the report sent by someone else gets ciphertext.
 //!
 //! Every way a report reaches the receiver goes through here: the agent (`assetkit report`),
 //! the SSH sweep, the Python extension (Salt, Ansible). So one host's reports are always signed
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use assetkit_core::Report;
 use assetkit_sign::Secret;
+use assetkit_sign::enrol::EnrolKey;
 
 use crate::client::{Answer, Client, SendError};
 use crate::credential::{CredentialFile, HostCredential};
@@ -66,20 +69,20 @@ impl Signer {
     /// the answer is stored before the answer is returned; if it cannot be stored, the error
     /// says so and the caller keeps the report, whose retry brings the same credential again.
     pub async fn post_report(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
-        let answer = match self.host_credential()? {
+        let (answer, enrol_key) = match self.host_credential()? {
             Some(credential) => {
                 let host = self.host_client(&credential)?;
                 match host.post_report_with_retry(report, deadline).await {
                     Err(e) if e.is_unknown_key() && self.fleet.is_some() => {
                         tracing::warn!(key_id = %credential.key_id, error = %e, "the host credential was refused; asking to enrol again with the fleet key");
-                        self.fleet_client()?.post_report_with_retry(report, deadline).await?
+                        self.enrol(report, deadline).await?
                     }
-                    other => other?,
+                    other => (other?, None),
                 }
             }
-            None => self.fleet_client()?.post_report_with_retry(report, deadline).await?,
+            None => self.enrol(report, deadline).await?,
         };
-        if let Some(credential) = answer.credential() {
+        if let Some(credential) = answer.credential(enrol_key.as_ref())? {
             self.credential.store(&credential).map_err(|e| {
                 SendError::Credential(format!(
                     "the receiver issued credential {} but it could not be stored: {e}",
@@ -89,6 +92,16 @@ impl Signer {
             tracing::info!(key_id = %credential.key_id, file = %self.credential.path().display(), "host credential stored; later reports are signed with it");
         }
         Ok(answer)
+    }
+
+    /// Sends `report` with the fleet key, carrying the public half of this host's enrolment key:
+    /// the receiver seals the credential it issues to it.
+    async fn enrol(&self, report: &Report, deadline: Instant) -> Result<(Answer, Option<EnrolKey>), SendError> {
+        let fleet = self.fleet_client()?;
+        let key = self.credential.enrol_key().map_err(|e| SendError::Setup(e.to_string()))?;
+        let mut report = report.clone();
+        report.agent.enrol_key = Some(key.public_hex());
+        Ok((fleet.post_report_with_retry(&report, deadline).await?, Some(key)))
     }
 
     fn fleet_client(&self) -> Result<&Client, SendError> {

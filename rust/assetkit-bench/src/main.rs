@@ -447,7 +447,7 @@ fn host_report(i: usize) -> Report {
         schema_version: 1,
         report_id: String::new(),
         collected_at: "2026-11-26T00:00:00Z".into(),
-        agent: Agent { name: "assetkit".into(), version: "bench".into(), mode: Mode::Agent },
+        agent: Agent { name: "assetkit".into(), version: "bench".into(), mode: Mode::Agent, enrol_key: None },
         host: Host { hostname: Some(format!("bench-{i:05}")), cert_hostname: Some(format!("bench-{i:05}")) },
         facts: Facts {
             os: Some(Os {

@@ -194,7 +194,12 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         schema_version: SCHEMA_VERSION,
         report_id: uuid::Uuid::new_v4().to_string(),
         collected_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        agent: Agent { name: "assetkit".to_owned(), version: crate::VERSION.to_owned(), mode: options.mode },
+        agent: Agent {
+            name: "assetkit".to_owned(),
+            version: crate::VERSION.to_owned(),
+            mode: options.mode,
+            enrol_key: None,
+        },
         host: Host { hostname, cert_hostname: None },
         facts,
         errors,

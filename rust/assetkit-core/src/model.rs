@@ -44,6 +44,11 @@ pub struct Agent {
     pub version: String,
     /// The way the report reached the server.
     pub mode: Mode,
+    /// The public half of the key the host enrols with (64 hex digits): sent with reports
+    /// signed by the fleet key, so that the receiver seals the host's credential to it. See
+    /// `assetkit_sign::enrol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrol_key: Option<String>,
 }
 
 /// The ways a report reaches the server.

@@ -15,8 +15,13 @@
 //! Invariants: signatures are compared in constant time; nothing here logs or formats a secret
 //! (the [`Secret`] type's `Debug` is redacted). Replay protection (remembering nonces) is the
 //! receiver's job; this crate only checks the nonce's shape and the timestamp window.
+//!
+//! [`enrol`] is the other half of the trust model: the key a host enrols with, to which the
+//! receiver seals the host's credential.
 
 use std::fmt;
+
+pub mod enrol;
 
 use hmac::{KeyInit, Mac};
 use sha2::{Digest, Sha256};

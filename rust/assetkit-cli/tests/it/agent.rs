@@ -371,3 +371,79 @@ fn an_invalid_cert_hostname_in_an_answer_is_never_written() {
     assert_eq!(host.cert().as_deref(), Some("web01"), "the old cert is kept");
     assert_eq!(host.spooled(), 0, "the report was acknowledged, not spooled");
 }
+
+/// A proxy to `upstream` that forwards every request, and throws away the answer to the first
+/// one (the connection is closed instead): an enrolment whose answer was lost on the way back.
+fn answer_losing_proxy(upstream: std::net::SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().enumerate() {
+            let Ok(mut client) = stream else { continue };
+            // One request per connection: read its head and its Content-Length body.
+            let mut request = Vec::new();
+            let mut buf = [0u8; 65536];
+            let body_len = loop {
+                let Ok(read) = client.read(&mut buf) else { break None };
+                if read == 0 {
+                    break None;
+                }
+                request.extend_from_slice(&buf[..read]);
+                if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .map_or(0, |v| v.trim().parse().unwrap());
+                    while request.len() < end + 4 + len {
+                        let read = client.read(&mut buf).unwrap();
+                        request.extend_from_slice(&buf[..read]);
+                    }
+                    break Some(len);
+                }
+            };
+            if body_len.is_none() {
+                continue;
+            }
+            // The upstream closes after answering, so its answer is read to the end.
+            let head_end = request.windows(2).position(|w| w == b"\r\n").unwrap();
+            request.splice(head_end..head_end, b"\r\nConnection: close".iter().copied());
+            let mut server = std::net::TcpStream::connect(upstream).unwrap();
+            server.write_all(&request).unwrap();
+            let mut answer = Vec::new();
+            server.read_to_end(&mut answer).unwrap();
+            if n > 0 {
+                let _ = client.write_all(&answer);
+            }
+            // The first answer is lost: the client sees the connection close.
+        }
+    });
+    url
+}
+
+#[test]
+fn an_enrolment_whose_answer_was_lost_enrols_on_the_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&answer_losing_proxy(receiver.addr), &receiver.agent_key);
+    let out = host.report(&["--no-splay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The receiver applied the report once and issued one credential; the retry was answered
+    // with that credential, sealed to the host's enrolment key, and the host kept it.
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM applied_reports"), [1]);
+    let issued = receiver.query::<String>("SELECT key_id FROM api_keys WHERE scope = 'host' AND revoked_at IS NULL");
+    assert_eq!(issued.len(), 1);
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(host.dir.path().join("host.key")).unwrap()).unwrap();
+    assert_eq!(stored["key_id"], issued[0]);
+    assert!(!host.dir.path().join("host.key.enrol").exists(), "the used enrolment key is left behind");
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["answer"]["duplicate"], true, "{outcome}");
+    // And it works: the next report is signed with it.
+    std::fs::remove_file(host.dir.path().join("key")).unwrap();
+    let out = host.report(&["--no-splay"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(receiver.query::<String>("SELECT key_id FROM applied_reports ORDER BY at DESC LIMIT 1"), issued);
+}

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::domain::apply::{Answer, Context, Sender};
+use crate::domain::apply::{Answer, Context, Issued, Sender};
 use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
@@ -200,9 +200,20 @@ async fn post_report_inner(
         "changes": outcome.changes,
         "duplicate": outcome.duplicate,
     });
-    if let Some(credential) = outcome.credential {
-        answer["host_key_id"] = json!(credential.key_id);
-        answer["host_secret"] = json!(credential.secret.expose());
+    match outcome.credential {
+        Some(Issued::Sealed { key_id, sealed }) => {
+            answer["host_key_id"] = json!(key_id);
+            answer["host_secret_sealed"] = json!(sealed);
+        }
+        Some(Issued::Clear(credential)) => {
+            answer["host_key_id"] = json!(credential.key_id);
+            answer["host_secret"] = json!(credential.secret.expose());
+        }
+        Some(Issued::Withheld { key_id }) => {
+            answer["host_key_id"] = json!(key_id);
+            answer["credential_withheld"] = json!(true);
+        }
+        None => {}
     }
     Ok(Json(answer))
 }

@@ -170,7 +170,7 @@ fn full_report() -> assetkit_core::model::Report {
         schema_version: SCHEMA_VERSION,
         report_id: "full-1".into(),
         collected_at: "2026-11-27T10:00:00Z".into(),
-        agent: Agent { name: "assetkit".into(), version: "1".into(), mode: Mode::Agent },
+        agent: Agent { name: "assetkit".into(), version: "1".into(), mode: Mode::Agent, enrol_key: None },
         host: Host { hostname: s("full"), cert_hostname: s("full") },
         facts: Facts {
             os: Some(Os {

@@ -6,6 +6,7 @@ mod contract;
 mod credentials;
 mod dashboard;
 mod durability;
+mod enrolment_replay;
 mod exports;
 mod hardening;
 mod hardware;

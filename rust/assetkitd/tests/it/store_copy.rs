@@ -40,7 +40,7 @@ fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
                         let Answer::Applied(outcome) = apply::apply(db, r, &raw, &ctx)? else {
                             panic!("report of host {i} refused")
                         };
-                        if let Some(c) = &outcome.credential {
+                        if let Some(apply::Issued::Clear(c)) = &outcome.credential {
                             sender = Sender::Host { key_id: c.key_id.clone(), asset_id: outcome.asset_id };
                             credential.get_or_insert_with(|| (c.key_id.clone(), c.secret.clone()));
                         }

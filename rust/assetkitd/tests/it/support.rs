@@ -399,7 +399,7 @@ pub fn physical(hostname: &str, serial: &str) -> Report {
         schema_version: 1,
         report_id: uuid::Uuid::new_v4().to_string(),
         collected_at: "2026-11-26T12:00:00Z".into(),
-        agent: Agent { name: "assetkit".into(), version: "test".into(), mode: Mode::Agent },
+        agent: Agent { name: "assetkit".into(), version: "test".into(), mode: Mode::Agent, enrol_key: None },
         host: Host { hostname: Some(hostname.into()), cert_hostname: None },
         facts: Facts {
             os: Some(Os {

@@ -73,7 +73,53 @@ pub struct Outcome {
     /// Webhook deliveries queued by this report (the delivery worker is woken for them).
     pub alerts: usize,
     /// The host's own credential, when this report enrolled it.
-    pub credential: Option<HostCredential>,
+    pub credential: Option<Issued>,
+}
+
+/// A credential as the answer carries it.
+#[derive(Debug, Clone)]
+pub enum Issued {
+    /// Sealed to the enrolment key the report carried (`agent.enrol_key`): only the host
+    /// holding its private half opens it, so the answer may be repeated to a retry.
+    Sealed {
+        /// `hk_...`.
+        key_id: String,
+        /// The secret, sealed (libsodium `crypto_box_seal`, hex).
+        sealed: String,
+    },
+    /// In clear, to a report without an enrolment key (clients of the first protocol): only in
+    /// the first answer, never repeated.
+    Clear(HostCredential),
+    /// Issued to the first sender of this keyless report and not repeated: a retry is
+    /// indistinguishable from a copy.
+    Withheld {
+        /// `hk_...`.
+        key_id: String,
+    },
+}
+
+impl Issued {
+    /// The credential's key id.
+    pub fn key_id(&self) -> &str {
+        match self {
+            Issued::Sealed { key_id, .. } | Issued::Withheld { key_id } => key_id,
+            Issued::Clear(c) => &c.key_id,
+        }
+    }
+
+    /// How `credential` travels in the answer to `report`: sealed to its enrolment key if it has
+    /// one, else in clear (a first answer) or withheld (a retry).
+    fn deliver(credential: HostCredential, report: &Report, retry: bool) -> Result<Issued> {
+        match report.agent.enrol_key.as_deref() {
+            Some(public) => {
+                let sealed = assetkit_sign::enrol::seal(public, credential.secret.expose().as_bytes())
+                    .map_err(|e| Error::invalid_field("agent.enrol_key", e.to_string()))?;
+                Ok(Issued::Sealed { key_id: credential.key_id, sealed })
+            }
+            None if retry => Ok(Issued::Withheld { key_id: credential.key_id }),
+            None => Ok(Issued::Clear(credential)),
+        }
+    }
 }
 
 /// What became of a report.
@@ -200,7 +246,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     let change = identity::changes(db, &asset, report, &names)?;
     if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
         write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
-        let credential = enrol(db, asset.id, ctx)?;
+        let credential = enrol(db, asset.id, report, ctx)?;
         write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
         return Ok(Answer::Applied(Outcome {
             asset_id: asset.id,
@@ -310,10 +356,13 @@ fn security_event(db: &mut dyn Db, asset_id: i64, report: &Report, ctx: &Context
 
 /// A fleet-key report that wrote an asset binds it: the asset gets its own credential, and the
 /// answer carries it. A host credential's report binds nothing new.
-pub fn enrol(db: &mut dyn Db, asset_id: i64, ctx: &Context<'_>) -> Result<Option<HostCredential>> {
+pub fn enrol(db: &mut dyn Db, asset_id: i64, report: &Report, ctx: &Context<'_>) -> Result<Option<Issued>> {
     match ctx.sender {
         Sender::Host { .. } => Ok(None),
-        Sender::Fleet { .. } => keys::issue_host_credential(db, ctx.ring, asset_id, ctx.now).map(Some),
+        Sender::Fleet { .. } => {
+            let credential = keys::issue_host_credential(db, ctx.ring, asset_id, ctx.now)?;
+            Issued::deliver(credential, report, false).map(Some)
+        }
     }
 }
 
@@ -329,17 +378,24 @@ pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> R
     };
     let (key_id, body_digest, host_key_id): (Option<String>, Option<String>, Option<String>) =
         (r.get(3)?, r.get(4)?, r.get(5)?);
-    // The same sender, or the credential that report issued (the host retrying a report whose
-    // answer it already acted on). Ids remembered before senders were recorded carry no
-    // binding; they age out in 30 days.
+    // The same sender with the same body, or the credential that report issued (the host
+    // retrying a report whose answer it already acted on: it sends it without the enrolment key
+    // now, so the body differs, and it needs no credential). Ids remembered before senders were
+    // recorded carry no binding; they age out in 30 days.
     let sender = ctx.sender.key_id();
-    let same_sender = key_id.as_deref().is_none_or(|k| k == sender) || host_key_id.as_deref() == Some(sender);
-    if !same_sender || body_digest.is_some_and(|d| d != ctx.body_digest) {
+    let by_issued = host_key_id.as_deref() == Some(sender);
+    let same_sender = key_id.as_deref().is_none_or(|k| k == sender);
+    if !by_issued && (!same_sender || body_digest.is_some_and(|d| d != ctx.body_digest)) {
         return Err(Error::ReportIdConflict(crate::log::clip(&report.report_id)));
     }
+    // The fleet key is shared and reports are readable (read keys, the console), so the same
+    // bytes may come from a copier: the credential is only ever repeated sealed to the
+    // enrolment key in those bytes, which only the enrolling host can open.
     let credential = match host_key_id {
-        Some(k) => keys::host_credential(db, ctx.ring, &k)?,
-        None => None,
+        Some(k) if !by_issued => {
+            keys::host_credential(db, ctx.ring, &k)?.map(|c| Issued::deliver(c, report, true)).transpose()?
+        }
+        _ => None,
     };
     Ok(Some(Outcome {
         asset_id: r.get(0)?,
@@ -423,7 +479,7 @@ fn finish(
     ctx: &Context<'_>,
 ) -> Result<Answer> {
     write::replace_errors(db, asset_id, report, ctx.now)?;
-    let credential = enrol(db, asset_id, ctx)?;
+    let credential = enrol(db, asset_id, report, ctx)?;
     write::remember(db, report, asset_id, action, cert_hostname.as_deref(), ctx, credential.as_ref())?;
     Ok(Answer::Applied(Outcome { asset_id, action, cert_hostname, changes, duplicate: false, alerts, credential }))
 }

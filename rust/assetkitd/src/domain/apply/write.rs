@@ -5,10 +5,9 @@ use std::collections::BTreeMap;
 
 use assetkit_core::model::Report;
 
-use super::{Action, AssetRow, Context, Failpoint};
+use super::{Action, AssetRow, Context, Failpoint, Issued};
 use crate::domain::components::{self, Component, Diff, Event};
 use crate::domain::error::{Error, Result};
-use crate::domain::keys::HostCredential;
 use crate::store::{Db, DbExt};
 
 /// Inserts one change event; its id.
@@ -157,7 +156,7 @@ pub fn remember(
     action: Action,
     cert: Option<&str>,
     ctx: &Context<'_>,
-    credential: Option<&HostCredential>,
+    credential: Option<&Issued>,
 ) -> Result<()> {
     db.execute(
         "INSERT INTO applied_reports (report_id, asset_id, action, cert_hostname, at, key_id, body_digest, host_key_id) \
@@ -170,7 +169,7 @@ pub fn remember(
             ctx.now,
             ctx.sender.key_id(),
             ctx.body_digest,
-            credential.map(|c| c.key_id.as_str())
+            credential.map(Issued::key_id)
         ],
     )?;
     Ok(())

@@ -9,6 +9,7 @@ import http.client
 import http.server
 import json
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -521,9 +522,9 @@ def test_concurrent_pillar_compilations_share_one_fetch(receiver, read_key, tmp_
         recorder.close()
 
 
-def test_salt_ssh_roster_targets_and_reaches_hosts(receiver, recorder, read_key, tmp_path, sshd_env):
-    seed(receiver, tmp_path)
-    conf = tmp_path / "salt-ssh"
+def salt_ssh_runner(conf: Path, server: str, read_key, sshd_env):
+    """salt-ssh with the assetkit roster over `server`, reaching the loopback sshd: a function
+    that runs it with the given arguments and returns its JSON output."""
     conf.mkdir()
     settings = {
         "root_dir": str(conf),
@@ -535,7 +536,7 @@ def test_salt_ssh_roster_targets_and_reaches_hosts(receiver, recorder, read_key,
         "roster_dirs": [str(SALT_MODULE / "_roster")],
         "utils_dirs": [str(SALT_MODULE / "_utils")],
         "assetkit_roster": {
-            "server": recorder.url,
+            "server": server,
             "key_id": read_key[0],
             "key_file": str(read_key[1]),
             "status": "online",
@@ -562,6 +563,12 @@ def test_salt_ssh_roster_targets_and_reaches_hosts(receiver, recorder, read_key,
         assert out.returncode == 0, out.stdout + out.stderr
         return json.loads(out.stdout)
 
+    return salt_ssh
+
+
+def test_salt_ssh_roster_targets_and_reaches_hosts(receiver, recorder, read_key, tmp_path, sshd_env):
+    seed(receiver, tmp_path)
+    salt_ssh = salt_ssh_runner(tmp_path / "salt-ssh", recorder.url, read_key, sshd_env)
     # The online hosts of both IDCs that match the glob; vm-search-02 is online but not node-*,
     # node-old-01 (retired) and node-new-01 (discovered) are left out by the receiver.
     assert salt_ssh("node-*", "test.ping") == {"node-pay-01": True, "node-pay-02": True, "node-search-01": True}
@@ -573,3 +580,33 @@ def test_salt_ssh_roster_targets_and_reaches_hosts(receiver, recorder, read_key,
     for line in conn.values():
         assert line.startswith("127.0.0.1 ") and line.endswith(f" 127.0.0.1 {sshd_env['SSHD_PORT']}"), conn
     assert salt_ssh("-E", r"^node-pay-0[2-9]$", "test.ping") == {"node-pay-02": True}
+
+
+def test_a_reported_address_that_is_not_one_never_reaches_ssh(receiver, read_key, tmp_path, sshd_env):
+    """A database written before addresses were checked at intake (the row is edited here, as an
+    old database could hold it): neither ansible-inventory nor salt-ssh hands ssh anything but an
+    IP address or a host name."""
+    ids = seed(receiver, tmp_path)
+    marker = tmp_path / "pwned"
+    evil = f"-oProxyCommand=touch${{IFS}}{marker} x"
+    with sqlite3.connect(receiver.db) as db:
+        for (data,) in db.execute("SELECT data FROM components WHERE asset_id = ? AND kind = 'nic'", (ids["node-pay-02"],)).fetchall():
+            nic_data = json.loads(data)
+            nic_data["addresses"] = [{"family": "inet", "address": evil, "prefix_len": 24}, {"family": "inet", "address": "127.0.0.1", "prefix_len": 8}]
+            db.execute("UPDATE components SET data = ? WHERE asset_id = ? AND kind = 'nic'", (json.dumps(nic_data), ids["node-pay-02"]))
+        db.execute("UPDATE assets SET ips = ? WHERE id = ?", (f"{evil} 127.0.0.1", ids["node-pay-02"]))
+        # And a name that was never a host name, on another asset.
+        db.execute("UPDATE assets SET hostname = ? WHERE id = ?", (evil, ids["node-search-01"]))
+
+    inventory = inventory_list(write_inventory(tmp_path / "inv", receiver.url, read_key))
+    hostvars = inventory["_meta"]["hostvars"]
+    assert hostvars["node-pay-02"]["ansible_host"] == "127.0.0.1"
+    assert all(not name.startswith("-") for name in hostvars), sorted(hostvars)
+    assert all(not str(v.get("ansible_host", "")).startswith("-") for v in hostvars.values())
+    assert f"asset-{ids['node-search-01']}" in hostvars
+
+    salt_ssh = salt_ssh_runner(tmp_path / "salt-ssh", receiver.url, read_key, sshd_env)
+    assert salt_ssh("node-pay-02", "test.ping") == {"node-pay-02": True}
+    # The asset whose name is not a host name goes by the name it reported, reached at its address.
+    assert salt_ssh("-L", "node-search-01", "test.ping") == {"node-search-01": True}
+    assert not marker.exists(), "a reported address ran a command on the control machine"

@@ -96,6 +96,11 @@ def targets(tgt, tgt_type="glob", **kwargs):  # pylint: disable=unused-argument
             log.warning("assetkit roster: asset %s is named %s like another asset; skipped", asset["id"], name)
             continue
         host = __utils__["assetkit_inventory.ssh_address"](asset) if host_from == "address" else None
-        raw[name] = dict(defaults, host=host or name)
+        # Checked again where the value leaves for ssh: an IP address or an RFC 1123 name only.
+        host = __utils__["assetkit_inventory.ssh_destination"](host or name)
+        if host is None:
+            log.warning("assetkit roster: asset %s has no address or name ssh may be given; skipped", asset["id"])
+            continue
+        raw[name] = dict(defaults, host=host)
     # roster_defaults, then the entry above, as the flat roster does.
     return __utils__["roster_matcher.targets"](raw, tgt, tgt_type, "ipv4")

@@ -13,9 +13,11 @@ the master's ``extension_modules``), or a directory named in the master's ``util
 
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import json
 import os
+import re
 import secrets
 import ssl
 import stat
@@ -146,11 +148,41 @@ def fetch(server, key_id, key_file, filters=None, per_page=500, timeout=30, ca_f
     return [by_id[k] for k in sorted(by_id)]
 
 
+# An RFC 1123 host name, as the receiver's report schema spells it.
+HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+
+
+def is_ip_address(value):
+    """True for an IPv4 or IPv6 address (a scope id allowed) and nothing else."""
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_hostname(value):
+    """True for an RFC 1123 host name."""
+    return isinstance(value, str) and HOSTNAME.match(value) is not None
+
+
+def ssh_destination(value):
+    """
+    ``value`` if ssh may be handed it, else None: an IP address or an RFC 1123 host name. What
+    hosts report is data; anything else (a leading ``-`` is an ssh option) never leaves here,
+    whatever the receiver's database holds (rows written before it checked addresses included).
+    """
+    return value if is_ip_address(value) or is_hostname(value) else None
+
+
 def ssh_address(asset):
     """
     The address to connect to, the rule the Ansible inventory plugin uses for ``ansible_host``:
     the first IPv4 address of the first NIC that is up and has one (NICs in the receiver's
-    order, which needs the components), else the first of the asset's ``ips``, else None.
+    order, which needs the components), else the first of the asset's ``ips``, else None. Only
+    IP addresses count: any other value is passed over.
     """
     components = asset.get("components")
     nics = components.get("nic") if isinstance(components, dict) else None
@@ -158,15 +190,21 @@ def ssh_address(asset):
         if not isinstance(nic, dict) or nic.get("up") is not True:
             continue
         for address in nic.get("addresses") or []:
-            if isinstance(address, dict) and address.get("family") == "inet" and address.get("address"):
+            if isinstance(address, dict) and address.get("family") == "inet" and is_ip_address(address.get("address")):
                 return address["address"]
     ips = asset.get("ips") or []
-    return ips[0] if ips else None
+    return next((ip for ip in ips if is_ip_address(ip)), None)
 
 
 def minion_id(asset):
-    """The name an asset goes by: its hostname, else the hostname it reported, else ``asset-<id>``."""
-    return asset.get("hostname") or asset.get("reported_hostname") or f"asset-{asset['id']}"
+    """
+    The name an asset goes by: its hostname, else the hostname it reported, else
+    ``asset-<id>``. A stored name that is not an RFC 1123 name is not used.
+    """
+    for name in (asset.get("hostname"), asset.get("reported_hostname")):
+        if is_hostname(name):
+            return name
+    return f"asset-{asset['id']}"
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

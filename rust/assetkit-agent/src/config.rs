@@ -22,6 +22,11 @@ pub struct Config {
     pub key_id: Option<String>,
     /// File holding the fleet key's secret, alone, mode 0600 (used to enrol).
     pub key_file: PathBuf,
+    /// A read key's id (`ak_...`), for `assetkit sweep --pending` on a control machine: the list
+    /// of hosts entered by hand is not given to the fleet key.
+    pub read_key_id: Option<String>,
+    /// File holding that read key's secret, mode 0600.
+    pub read_key_file: Option<PathBuf>,
     /// The host's own credential, issued at enrolment (mode 0600, written by the agent).
     pub host_key_file: PathBuf,
     /// A control machine's credentials for the hosts it sweeps, one file per host (mode 0700).
@@ -59,6 +64,8 @@ impl Default for Config {
             server: None,
             key_id: None,
             key_file: PathBuf::from("/etc/assetkit/key"),
+            read_key_id: None,
+            read_key_file: None,
             host_key_file: PathBuf::from("/etc/assetkit/host.key"),
             credentials_dir: PathBuf::from("/var/lib/assetkit/credentials"),
             cert_file: PathBuf::from("/etc/assetkit/cert"),

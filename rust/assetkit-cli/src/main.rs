@@ -78,7 +78,8 @@ struct ReportArgs {
 #[derive(Args)]
 #[command(group = clap::ArgGroup::new("targets").required(true).args(["pending", "hosts", "inventory"]))]
 struct SweepArgs {
-    /// Targets: the hosts an admin entered on the receiver that have not reported today.
+    /// Targets: the hosts an admin entered on the receiver that have not reported today (read
+    /// with the read key of read_key_id/read_key_file).
     #[arg(long)]
     pending: bool,
     /// Targets: a file with one host a line ([user@]host[:port]).
@@ -277,12 +278,10 @@ fn report(config: &Config, args: ReportArgs) -> anyhow::Result<ExitCode> {
 fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
-        let needs_client = !args.no_send || args.pending;
+        let needs_client = !args.no_send;
         let client = if needs_client {
-            let server = config
-                .server
-                .as_deref()
-                .context("`server` is not set in the config (needed to send reports or read --pending)")?;
+            let server =
+                config.server.as_deref().context("`server` is not set in the config (needed to send reports)")?;
             let key_id = config.key_id.as_deref().context("`key_id` is not set in the config")?;
             let secret = assetkit_agent::key::load(&config.key_file)?;
             Some(assetkit_agent::Client::new(
@@ -296,8 +295,22 @@ fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let targets = if args.pending {
-            let client = client.as_ref().expect("client built for --pending");
-            client
+            let server = config.server.as_deref().context("`server` is not set in the config")?;
+            let (Some(read_id), Some(read_file)) = (config.read_key_id.as_deref(), config.read_key_file.as_deref())
+            else {
+                anyhow::bail!(
+                    "--pending reads the hosts entered by hand with a read key (the fleet key may not list them): \
+                     set read_key_id and read_key_file in the config (assetkitd keys create --scope read)"
+                );
+            };
+            let reader = assetkit_agent::Client::new(
+                server,
+                read_id,
+                assetkit_agent::key::load(read_file)?,
+                config.ca_file.as_deref(),
+                Duration::from_secs(30),
+            )?;
+            reader
                 .pending_hosts()
                 .await?
                 .into_iter()

@@ -151,6 +151,18 @@ pub async fn run(sweep: Arc<Sweep>, targets: Vec<Target>, print_reports: bool) -
 type One = (Status, String, Option<i64>, Option<String>);
 
 async fn one(sweep: &Sweep, target: &Target) -> One {
+    let destination = target.address.as_deref().unwrap_or(&target.name);
+    // Targets may come from the receiver (--pending) or an inventory: data, checked as it
+    // leaves for ssh.
+    if let Err(why) = assetkit_core::names::check_destination(destination) {
+        let shown: String = destination.chars().take(80).flat_map(char::escape_debug).collect();
+        return (Status::Failed, format!("not swept: the address \"{shown}\" {why}"), None, None);
+    }
+    if let Some(user) = target.user.as_ref().or(sweep.user.as_ref())
+        && (user.is_empty() || user.starts_with('-') || user.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return (Status::Failed, "not swept: the ssh user name is not a user name".to_owned(), None, None);
+    }
     let mut cmd = tokio::process::Command::new(&sweep.ssh);
     if let Some(config) = &sweep.ssh_config {
         cmd.arg("-F").arg(config);
@@ -165,7 +177,7 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
     if let Some(user) = target.user.as_ref().or(sweep.user.as_ref()) {
         cmd.arg("-l").arg(user);
     }
-    cmd.arg("--").arg(target.address.as_deref().unwrap_or(&target.name)).arg("sh -s");
+    cmd.arg("--").arg(destination).arg("sh -s");
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,

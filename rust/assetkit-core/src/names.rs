@@ -51,6 +51,17 @@ pub fn check_hostname(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks a value that is about to be handed to ssh (or Ansible, or Salt) as a host to connect
+/// to: an IP address or an RFC 1123 host name, nothing else. What hosts report is data, and a
+/// leading `-` is an ssh option; this is checked where a value leaves, whatever was checked where
+/// it came in.
+pub fn check_destination(value: &str) -> Result<(), String> {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    check_hostname(value).map_err(|why| format!("is neither an IP address nor a host name: it {why}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +92,15 @@ mod tests {
         }
         assert!(check_hostname(&"a".repeat(300)).unwrap_err().contains("300 bytes"));
         assert!(check_hostname(&format!("{}.x", "a".repeat(64))).unwrap_err().contains("label 1 is 64"));
+    }
+
+    #[test]
+    fn destinations_are_addresses_or_names() {
+        for ok in ["10.0.0.1", "::1", "fe80::1", "web01", "web01.dc1.example.com"] {
+            assert!(check_destination(ok).is_ok(), "{ok}");
+        }
+        for bad in ["-oProxyCommand=touch${IFS}/tmp/pwned x", "-l", "web 01", "a;b", "", "10.0.0.1 -oX"] {
+            assert!(check_destination(bad).unwrap_err().contains("neither an IP address"), "{bad}");
+        }
     }
 }

@@ -127,6 +127,16 @@ impl AgentHost {
         std::fs::write(dir.path().join("agent.toml"), config).unwrap();
         AgentHost { dir }
     }
+    /// Adds a read key (`sweep --pending` lists the hosts entered by hand with it).
+    pub fn add_read_key(&self, key: &(String, assetkit_sign::Secret)) {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let file = self.dir.path().join("read.key");
+        std::fs::write(&file, format!("{}\n", key.1.expose())).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut config = std::fs::OpenOptions::new().append(true).open(self.config()).unwrap();
+        writeln!(config, "read_key_id = \"{}\"\nread_key_file = \"{}\"", key.0, file.display()).unwrap();
+    }
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("agent.toml")
     }

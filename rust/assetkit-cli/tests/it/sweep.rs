@@ -63,13 +63,22 @@ fn pending_hosts_are_swept_and_reported_in_ssh_mode() {
     {
         let mut conn = assetkitd::store::sqlite::open(&receiver.db).unwrap();
         for name in ["node-1", "node-2", "node-3"] {
-            let input = assetkitd::domain::inventory::NewAsset { hostname: name.into(), ..Default::default() };
+            // Entered open to the fleet key's first report (the sweep enrols them).
+            let input = assetkitd::domain::inventory::NewAsset {
+                hostname: name.into(),
+                open_enrolment: true,
+                ..Default::default()
+            };
             assetkitd::domain::inventory::create_asset(&mut conn, &input, "admin:test", assetkitd::store::now())
                 .unwrap();
         }
     }
     receiver.start();
     let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let out = assetkit().arg("--config").arg(host.config()).args(["sweep", "--pending", "-F", sshd.config()]).output();
+    let stderr = String::from_utf8_lossy(&out.unwrap().stderr).into_owned();
+    assert!(stderr.contains("read_key_id"), "the fleet key alone does not list pending hosts: {stderr}");
+    host.add_read_key(&assetkitd::cmd::keys::create_key(&receiver.db.clone().into(), None, "sweeps", "read").unwrap());
     let (code, json, stderr) = sweep(&host, &sshd, &["--pending"]);
     assert_eq!(code, Some(0), "{json}\n{stderr}");
     assert_eq!(
@@ -178,4 +187,19 @@ fn each_swept_host_enrols_once_then_signs_with_its_own_credential() {
     expected.sort();
     assert_eq!(used, expected, "the fleet key enrolled each host once; then each signed for itself");
     assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [2]);
+}
+
+#[test]
+fn a_target_that_is_not_an_address_or_a_name_never_reaches_ssh() {
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("pwned");
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, format!("-oProxyCommand=touch${{IFS}}{}\n", marker.display())).unwrap();
+    let host = AgentHost::new("http://127.0.0.1:9", &("ak_x".into(), assetkit_sign::Secret::new("aks_x")));
+    let (code, json, stderr) = sweep(&host, &sshd, &["--no-send", "--hosts", hosts.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{json}\n{stderr}");
+    let detail = json["hosts"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains("not swept") && detail.contains("neither an IP address nor a host name"), "{json}");
+    assert!(!marker.exists(), "the target ran a command on the control machine");
 }

@@ -73,6 +73,11 @@ pub enum AssetsCommand {
         /// Position in the rack.
         #[arg(long)]
         position: Option<String>,
+        /// Let the first report signed with the fleet key that names this host bind it. Without
+        /// it, such a report waits for `assetkitd hosts approve` (or pre-enrol the host with
+        /// `assetkitd hosts enrol`).
+        #[arg(long)]
+        open_enrolment: bool,
         /// JSON output.
         #[arg(long)]
         json: bool,
@@ -270,10 +275,28 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        AssetsCommand::Add { db, hostname, serial_number, business_unit, idc, rack, position, json } => {
+        AssetsCommand::Add {
+            db,
+            hostname,
+            serial_number,
+            business_unit,
+            idc,
+            rack,
+            position,
+            open_enrolment,
+            json,
+        } => {
             let mut db = db.open()?;
-            let input =
-                inventory::NewAsset { hostname, serial_number, business_unit, idc, rack, position, status: None };
+            let input = inventory::NewAsset {
+                hostname,
+                serial_number,
+                business_unit,
+                idc,
+                rack,
+                position,
+                status: None,
+                open_enrolment,
+            };
             let id = store::transaction(db.as_mut(), |db| inventory::create_asset(db, &input, &cli_actor(), now()))?;
             if json {
                 out!("{}", serde_json::json!({"asset_id": id}));

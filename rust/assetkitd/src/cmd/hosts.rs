@@ -24,6 +24,18 @@ pub enum HostsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Approve the claim on a host entered by hand: the next report signed with the fleet key
+    /// that names it binds it. (Until then such reports are refused, 403 approval_required, and
+    /// the latest waits on the console's Discovered page.)
+    Approve {
+        #[command(flatten)]
+        db: DbArg,
+        /// Asset id or hostname.
+        asset: String,
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke this asset's credential: its reports get 401 at once (within 5 s on other
     /// servers), and the fleet key cannot bind it again until `hosts reenrol`.
     Revoke {
@@ -67,7 +79,7 @@ fn resolve(db: &mut dyn Db, asset: &str) -> anyhow::Result<i64> {
         return Ok(id);
     }
     let id: Option<i64> = db.scalar_opt(
-        "SELECT id FROM assets WHERE hostname = ?1 ORDER BY status = 'retired', id LIMIT 1",
+        "SELECT id FROM assets WHERE lower(hostname) = lower(?1) ORDER BY status = 'retired', id LIMIT 1",
         crate::args![asset],
     )?;
     id.ok_or_else(|| anyhow::anyhow!("no asset with hostname {asset}"))
@@ -84,6 +96,16 @@ pub fn run(cmd: HostsCommand) -> anyhow::Result<()> {
                 json,
                 serde_json::json!({"asset_id": id, "enrolment": "reenrol"}),
                 &format!("asset {id}: the next report signed with the fleet key binds a new credential"),
+            );
+        }
+        HostsCommand::Approve { db, asset, json } => {
+            let mut db = db.open()?;
+            let id = resolve(db.as_mut(), &asset)?;
+            store::transaction(db.as_mut(), |db| enrolment::approve(db, id, &cli_actor(), now()))?;
+            say(
+                json,
+                serde_json::json!({"asset_id": id, "claim": "approved"}),
+                &format!("asset {id}: approved; the next report signed with the fleet key that names it binds it"),
             );
         }
         HostsCommand::Revoke { db, asset, json } => {

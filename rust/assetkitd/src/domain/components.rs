@@ -25,6 +25,8 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use assetkit_core::model::{Facts, RaidController};
 use serde_json::{Map, Value};
 
+pub use crate::domain::changelog::Event;
+
 /// One component as stored: kind, identity key, a human label and its data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
@@ -295,51 +297,6 @@ mod erased {
     impl<T: serde::Serialize> Serialize for T {
         fn to_json(&self) -> serde_json::Value {
             serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
-        }
-    }
-}
-
-/// A typed change event, before it gets an asset and a time.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Event {
-    /// Component kind.
-    pub component: String,
-    /// Where: slot, disk, NIC name, or "" for single sections.
-    pub key: String,
-    /// "added", "removed" or "changed".
-    pub kind: &'static str,
-    /// The field that changed, for "changed".
-    pub field: Option<String>,
-    /// Old value, rendered.
-    pub old: Option<String>,
-    /// New value, rendered.
-    pub new: Option<String>,
-    /// One line for people: "disk in slot 32:3 replaced: serial A -> B".
-    pub summary: String,
-    /// One of the field changes of a part replaced in its place (a replacement records one
-    /// event per field that differs; a webhook sends one alert for them all).
-    pub replaced: bool,
-}
-
-impl Event {
-    /// An event about a whole thing (the asset, the host, a single section), not one component.
-    pub fn whole(
-        component: &str,
-        kind: &'static str,
-        field: Option<&str>,
-        old: Option<&str>,
-        new: Option<&str>,
-        summary: String,
-    ) -> Event {
-        Event {
-            component: component.to_owned(),
-            key: String::new(),
-            kind,
-            field: field.map(str::to_owned),
-            old: old.map(str::to_owned),
-            new: new.map(str::to_owned),
-            summary,
-            replaced: false,
         }
     }
 }

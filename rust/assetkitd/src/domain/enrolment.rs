@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::apply::write::record;
+use crate::domain::changelog::record;
 use crate::domain::components::Event;
 use crate::domain::error::{Error, Result};
 use crate::domain::inventory::{self, NewAsset};
@@ -62,6 +62,41 @@ pub fn allow_reenrolment(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Res
         &old,
         "reenrol",
         format!("re-enrolment allowed by {actor}: the next report signed with a fleet key binds a new credential"),
+        now,
+    )
+}
+
+/// Approves the claim on a host entered by hand: the next report signed with a fleet key that
+/// names it binds it (and enrols it). Refused for an asset that waits for no approval.
+pub fn approve(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<()> {
+    let claim = db
+        .query_opt("SELECT claim, claim_request FROM assets WHERE id = ?1", crate::args![id])?
+        .ok_or_else(|| Error::NotFound(format!("no asset {id}")))?;
+    let (claim, request): (Option<String>, Option<String>) = (claim.get(0)?, claim.get(1)?);
+    if claim.as_deref() != Some("approval") {
+        return Err(Error::invalid(format!(
+            "asset {id} waits for no approval: a fleet-key report may already claim it"
+        )));
+    }
+    db.execute("UPDATE assets SET claim = NULL, claim_request = NULL WHERE id = ?1", crate::args![id])?;
+    let from = request
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .map(|r| {
+            format!(
+                " (last request: {} via {})",
+                r["hostname"].as_str().unwrap_or("-"),
+                r["mode"].as_str().unwrap_or("-")
+            )
+        })
+        .unwrap_or_default();
+    security(
+        db,
+        id,
+        actor,
+        "approval",
+        "approved",
+        format!("claim approved by {actor}{from}: the next report signed with a fleet key binds this host"),
         now,
     )
 }

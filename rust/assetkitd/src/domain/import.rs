@@ -464,7 +464,7 @@ pub fn apply(db: &mut dyn Db, preview: &Preview, actor: &str, now: i64) -> error
              VALUES (?1, 'in_stock', ?2, ?3, ?4, ?5, ?6, 'import', ?7, ?8, ?8) RETURNING id",
             crate::args![sn, row.get("vendor"), row.get("model"), idc, row.get("rack"), row.get("position"), purchase.to_string(), now],
         )?;
-        crate::domain::apply::write::record(
+        crate::domain::changelog::record(
             db,
             id,
             None,

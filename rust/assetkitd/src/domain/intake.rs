@@ -131,6 +131,26 @@ fn schema_refusal(value: &Value) -> Option<Refusal> {
                 };
                 return Some(Refusal::InvalidName { field, message });
             }
+            Kind::Pattern { .. } if e.instance().as_str().is_some_and(|t| t.contains('\0')) => {
+                let message = "contains a NUL character, which no text field may hold".to_owned();
+                return Some(Refusal::InvalidReport { field, message });
+            }
+            // Custom facts are any JSON without NUL: the offending string is somewhere inside.
+            Kind::AnyOf { .. } if field.starts_with("facts.custom") => {
+                let inner = nul_path(e.instance().as_ref()).unwrap_or_default();
+                let message = "contains a NUL character, which no text field may hold".to_owned();
+                return Some(Refusal::InvalidReport { field: format!("{field}{inner}"), message });
+            }
+            Kind::PropertyNames { .. } => {
+                let message = "a key contains a NUL character, which no text field may hold".to_owned();
+                return Some(Refusal::InvalidReport { field, message });
+            }
+            Kind::Format { format } if field.ends_with(".address") => {
+                let shown = e.instance().as_str().map(crate::log::clip).unwrap_or_default();
+                let family = if format.as_str() == "ipv4" { "an IPv4 (family inet)" } else { "an IPv6 (family inet6)" };
+                let message = format!("{shown:?} is not {family} address");
+                return Some(Refusal::InvalidReport { field, message });
+            }
             _ => return Some(Refusal::InvalidReport { field, message: crate::log::clip_long(&e.to_string()) }),
         }
     }
@@ -156,6 +176,19 @@ fn dotted(pointer: &str) -> String {
         }
     }
     if out.is_empty() { "(report)".into() } else { out }
+}
+
+/// Where in `value` the first string or key holding a NUL character is, as a path suffix
+/// (`.weight`, `[2]`).
+fn nul_path(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if s.contains('\0') => Some(String::new()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v).map(|p| format!("[{i}]{p}"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') { Some(String::new()) } else { nul_path(v).map(|p| format!(".{k}{p}")) }
+        }),
+        _ => None,
+    }
 }
 
 /// `2.0` as `2`, wherever the model reads integers (JSON Schema's `integer` admits integral
@@ -230,6 +263,44 @@ mod tests {
         assert_eq!(field, "facts.system.virtual");
         assert!(message.contains("boolean"), "{message}");
         assert_eq!(refused(|v| v["facts"]["nics"][0]["mtu"] = 4_294_967_296u64.into()).0, "facts.nics[0].mtu");
+    }
+
+    #[test]
+    fn addresses_are_ip_addresses_of_their_family() {
+        fn address(family: &'static str, a: &'static str) -> impl FnOnce(&mut Value) {
+            move |v: &mut Value| {
+                v["facts"]["nics"][0]["addresses"] =
+                    serde_json::json!([{"family": family, "address": a, "prefix_len": 24}]);
+            }
+        }
+        let (field, message) = refused(address("inet", "-oProxyCommand=touch${IFS}/tmp/pwned x"));
+        assert_eq!(field, "facts.nics[0].addresses[0].address");
+        assert!(message.contains("is not an IPv4"), "{message}");
+        assert_eq!(refused(address("inet", "fe80::1")).0, "facts.nics[0].addresses[0].address");
+        assert_eq!(refused(address("inet6", "10.0.0.1")).0, "facts.nics[0].addresses[0].address");
+        for (family, a) in [("inet", "10.0.0.1"), ("inet6", "fe80::5054:ff:fe12:3456"), ("inet6", "2001:db8::1")] {
+            let mut v = report();
+            address(family, a)(&mut v);
+            assert!(decode(v.to_string().as_bytes()).is_ok(), "{a}");
+        }
+    }
+
+    #[test]
+    fn no_text_holds_a_nul_character() {
+        type Edit = fn(&mut Value);
+        let cases: [(&str, Edit); 4] = [
+            ("facts.system.manufacturer", |v| v["facts"]["system"]["manufacturer"] = "Dell\u{0}".into()),
+            ("facts.disks[0].model", |v| v["facts"]["disks"][0]["model"] = "X\u{0}Y".into()),
+            ("errors[0].message", |v| v["errors"] = serde_json::json!([{"plugin": "disk", "message": "a\u{0}b"}])),
+            ("facts.custom.rack_label.weight", |v| v["facts"]["custom"]["rack_label"]["weight"] = "\u{0}".into()),
+        ];
+        for (path, edit) in cases {
+            let (field, message) = refused(edit);
+            assert_eq!(field, path);
+            assert!(message.contains("NUL"), "{message}");
+        }
+        let (field, message) = refused(|v| v["facts"]["custom"]["a\u{0}b"] = serde_json::json!(1));
+        assert!(field.starts_with("facts.custom") && message.contains("NUL"), "{field}: {message}");
     }
 
     #[test]

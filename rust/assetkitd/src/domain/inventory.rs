@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::domain::apply::write::record;
+use crate::domain::changelog::record;
 use crate::domain::components::Event;
 use crate::domain::error::{Error, Result};
 use crate::store::{Db, DbExt, Engine, Row, Value as SqlValue, rfc3339};
@@ -76,7 +76,8 @@ fn like(term: &str) -> String {
 
 const ASSET_COLUMNS: &str = "a.id, a.hostname, a.serial_number, a.status, a.manufacturer, a.model, a.os, a.ips, a.macs, \
     bu.name, idc.name, a.rack, a.position, a.last_seen, a.virtual, a.reported_hostname, a.last_mode, a.cpu_model, \
-    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase, a.enrolment";
+    a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase, a.enrolment, \
+    a.claim, a.claim_request";
 
 fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
     let status: String = r.get(3)?;
@@ -111,6 +112,8 @@ fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
         "mismatches": r.get::<Option<String>>(24)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()).unwrap_or(Value::Array(vec![])),
         "purchase": r.get::<Option<String>>(25)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()),
         "enrolment": r.get::<String>(26)?,
+        "claim": r.get::<Option<String>>(27)?,
+        "claim_request": r.get::<Option<String>>(28)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()),
     }))
 }
 
@@ -462,10 +465,12 @@ fn change_json(r: &Row) -> Result<Value> {
         "new": r.get::<Option<String>>(9)?,
         "actor": r.get::<Option<String>>(10)?,
         "summary": r.get::<String>(11)?,
+        "repeats": r.get::<i64>(12)?,
     }))
 }
 
-const CHANGE_COLUMNS: &str = "id, asset_id, report_id, at, component, key, kind, field, old, new, actor, summary";
+const CHANGE_COLUMNS: &str =
+    "id, asset_id, report_id, at, component, key, kind, field, old, new, actor, summary, repeats";
 
 /// An asset's change timeline, newest first; `before` pages backwards by change id.
 pub fn asset_changes(db: &mut dyn Db, asset_id: i64, limit: u32, before: Option<i64>) -> Result<Vec<Value>> {
@@ -533,6 +538,11 @@ pub struct NewAsset {
     /// Initial status (default online).
     #[serde(default)]
     pub status: Option<String>,
+    /// Let the first report signed with a fleet key that names this host bind it, without an
+    /// admin's approval (the behaviour before version 9 of the schema). Off: the claim waits on
+    /// the Discovered page until an admin approves it, unless the host is pre-enrolled.
+    #[serde(default)]
+    pub open_enrolment: bool,
 }
 
 impl NewAsset {
@@ -599,9 +609,11 @@ pub fn named_id(db: &mut dyn Db, list: NameList, name: Option<&str>) -> Result<O
     Ok(Some(db.scalar(&format!("SELECT id FROM {table} WHERE name = ?1"), crate::args![name])?))
 }
 
-fn hostname_owner(db: &mut dyn Db, name: &str, except: Option<i64>) -> Result<Option<i64>> {
+/// The live asset other than `except` that goes by `name`, without regard to case: one live
+/// asset per name, as DNS, Salt and the pillar compare names.
+pub fn hostname_owner(db: &mut dyn Db, name: &str, except: Option<i64>) -> Result<Option<i64>> {
     Ok(db.scalar_opt(
-        "SELECT id FROM assets WHERE hostname = ?1 AND status <> 'retired' AND id <> ?2 LIMIT 1",
+        "SELECT id FROM assets WHERE lower(hostname) = lower(?1) AND status <> 'retired' AND id <> ?2 ORDER BY id LIMIT 1",
         crate::args![name, except.unwrap_or(-1)],
     )?)
 }
@@ -628,9 +640,19 @@ pub fn create_asset(db: &mut dyn Db, input: &NewAsset, actor: &str, now: i64) ->
     let idc = named_id(db, NameList::Idcs, input.idc.as_deref())?;
     let serial = input.serial_number.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let id: i64 = db.scalar(
-        "INSERT INTO assets (hostname, serial_number, status, business_unit_id, idc_id, rack, position, source, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'manual', ?8, ?8) RETURNING id",
-        crate::args![hostname, serial, status, bu, idc, &input.rack, &input.position, now],
+        "INSERT INTO assets (hostname, serial_number, status, business_unit_id, idc_id, rack, position, source, created_at, updated_at, claim) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'manual', ?8, ?8, ?9) RETURNING id",
+        crate::args![
+            hostname,
+            serial,
+            status,
+            bu,
+            idc,
+            &input.rack,
+            &input.position,
+            now,
+            (!input.open_enrolment).then_some("approval")
+        ],
     )?;
     record(
         db,

@@ -3,6 +3,8 @@
 //!
 //! - [`intake`], [`limits`]: what a body must be to be taken in as a report.
 //! - [`apply`]: identity, component diff, change events (one report, one savepoint).
+//! - [`changelog`]: the one owner of change events (recording, repeats, budgets) and of the
+//!   outbox rows of those that are alerts.
 //! - [`components`]: components with stable keys and the typed events between two versions.
 //! - [`inventory`]: the queries behind the API, console and CLI, and the admin edits.
 //! - [`dashboard`]: the console home page's aggregates (bounded, index-served).
@@ -16,6 +18,7 @@
 
 pub mod apply;
 pub mod audit;
+pub mod changelog;
 pub mod components;
 pub mod dashboard;
 pub mod enrolment;

@@ -1,44 +1,16 @@
-//! Webhooks for change events: endpoints and their filters, the outbox written in the
-//! transaction that records the events, the offline sweep, and what one delivery sends (the
-//! three payload formats). The worker that POSTs lives in `http::webhooks`.
-//!
-//! A change event becomes an *alert* when it is one an operator wants to hear about: a disk,
-//! memory module, NIC or PSU added, removed or replaced; hostname drift; a discovered asset; a
-//! purchase-list mismatch; a host gone offline or back. The several field events of one
-//! replacement make one alert. Each alert gets an id (`X-Assetkit-Event-Id`, the same on every
-//! retry and for every endpoint) and one outbox row per endpoint whose filters select it.
+//! Webhooks for change events: endpoints and their filters, what one delivery sends (the three
+//! payload formats), the outbox's bookkeeping (due rows, claims, outcomes, dead letters) and the
+//! offline sweep. Which events are alerts, and their outbox rows, belong to the change log
+//! ([`crate::domain::changelog`]); the worker that POSTs lives in `http::webhooks`.
 
 use assetkit_sign::Secret;
 use serde_json::{Value, json};
 
-use crate::domain::components::Event;
+pub use crate::domain::changelog::alerts::EVENT_TYPES;
+use crate::domain::changelog::{self, Event};
 use crate::domain::error::{Error, Result};
 use crate::store::secrets::Keyring;
-use crate::store::{Db, DbError, DbErrorKind, DbExt, Row};
-
-/// The parts whose arrival, removal and replacement are alerts, by component kind.
-const PARTS: &[&str] = &["disk", "memory_module", "nic", "psu"];
-
-/// Every alert type an endpoint can select (`--events`); `disk.*` selects a part's three.
-pub const EVENT_TYPES: &[&str] = &[
-    "disk.added",
-    "disk.removed",
-    "disk.replaced",
-    "memory_module.added",
-    "memory_module.removed",
-    "memory_module.replaced",
-    "nic.added",
-    "nic.removed",
-    "nic.replaced",
-    "psu.added",
-    "psu.removed",
-    "psu.replaced",
-    "hostname.drift",
-    "asset.discovered",
-    "purchase.mismatch",
-    "host.offline",
-    "host.online",
-];
+use crate::store::{Db, DbError, DbErrorKind, DbExt};
 
 /// Endpoints at most: each is checked for every alert, inside the writer's transaction.
 pub const MAX_ENDPOINTS: usize = 100;
@@ -181,13 +153,6 @@ pub fn parse_events(list: &str) -> Result<Vec<String>> {
     Ok(out)
 }
 
-fn selects(events: &str, event_type: &str) -> bool {
-    events.is_empty()
-        || events
-            .split(',')
-            .any(|e| e == event_type || e.strip_suffix(".*").is_some_and(|p| event_type.split('.').next() == Some(p)))
-}
-
 /// Adds an endpoint; its id. Filters name existing business units and IDCs.
 pub fn add(db: &mut dyn Db, ring: &Keyring, new: &NewEndpoint, actor: &str, now: i64) -> Result<i64> {
     let url = checked_url(&new.url)?;
@@ -327,183 +292,6 @@ pub fn reseal(db: &mut dyn Db, ring: &Keyring) -> Result<usize> {
         )?;
     }
     Ok(rows.len())
-}
-
-/// One alert made from a report's events.
-struct Alert<'a> {
-    event_type: String,
-    first: &'a Event,
-    changes: Vec<(i64, &'a Event)>,
-}
-
-/// The alert type of one event, `None` for the events no webhook hears about.
-pub fn alert_type(e: &Event, report_id: Option<&str>) -> Option<String> {
-    let c = e.component.as_str();
-    if PARTS.contains(&c) {
-        return match e.kind {
-            "added" | "removed" => Some(format!("{c}.{}", e.kind)),
-            "changed" if e.replaced => Some(format!("{c}.replaced")),
-            _ => None,
-        };
-    }
-    match (c, e.kind, e.field.as_deref()) {
-        ("host", "changed", Some("hostname")) => Some("hostname.drift".into()),
-        ("host", "changed", Some("online")) if e.new.as_deref() == Some("offline") => Some("host.offline".into()),
-        ("host", "changed", Some("online")) => Some("host.online".into()),
-        // Discovered by a report (an import or a manual entry has no report id).
-        ("asset", "added", _) if report_id.is_some() => Some("asset.discovered".into()),
-        ("asset", "changed", Some("purchase")) => Some("purchase.mismatch".into()),
-        _ => None,
-    }
-}
-
-/// The alerts among `events` (recorded with `ids`): one per event, except a replacement's
-/// field events, which make one.
-fn alerts<'a>(events: &'a [Event], ids: &[i64], report_id: Option<&str>) -> Vec<Alert<'a>> {
-    let mut out: Vec<Alert<'a>> = Vec::new();
-    for (e, id) in events.iter().zip(ids) {
-        let Some(event_type) = alert_type(e, report_id) else { continue };
-        if e.replaced
-            && let Some(a) = out
-                .iter_mut()
-                .find(|a| a.event_type == event_type && a.first.component == e.component && a.first.key == e.key)
-        {
-            a.changes.push((*id, e));
-            continue;
-        }
-        out.push(Alert { event_type, first: e, changes: vec![(*id, e)] });
-    }
-    out
-}
-
-struct Filter {
-    id: i64,
-    events: String,
-    business_unit: Option<String>,
-    idc: Option<String>,
-    status: Option<String>,
-}
-
-/// Puts the alerts among a report's recorded events into the outbox, one row per endpoint
-/// whose filters select it, in the caller's transaction; how many rows. Events that are no alert
-/// cost nothing; alerts without endpoints, one small read.
-pub fn enqueue(
-    db: &mut dyn Db,
-    asset_id: i64,
-    at: i64,
-    report_id: Option<&str>,
-    events: &[Event],
-    ids: &[i64],
-) -> Result<usize> {
-    let alerts = alerts(events, ids, report_id);
-    if alerts.is_empty() {
-        return Ok(0);
-    }
-    let filters: Vec<Filter> = db
-        .query("SELECT id, events, business_unit, idc, status FROM webhooks ORDER BY id", &[])?
-        .iter()
-        .map(|r| {
-            Ok(Filter { id: r.get(0)?, events: r.get(1)?, business_unit: r.get(2)?, idc: r.get(3)?, status: r.get(4)? })
-        })
-        .collect::<Result<_>>()?;
-    if filters.is_empty() {
-        return Ok(0);
-    }
-    let Some(asset) = db.query_opt(
-        "SELECT a.hostname, a.serial_number, a.status, bu.name, idc.name FROM assets a \
-         LEFT JOIN business_units bu ON bu.id = a.business_unit_id LEFT JOIN idcs idc ON idc.id = a.idc_id WHERE a.id = ?1",
-        crate::args![asset_id],
-    )?
-    else {
-        return Ok(0);
-    };
-    let asset = AssetFacts::of(&asset, asset_id)?;
-    let mut queued = 0;
-    for alert in &alerts {
-        let chosen: Vec<i64> = filters
-            .iter()
-            .filter(|f| {
-                selects(&f.events, &alert.event_type)
-                    && f.business_unit.as_ref().is_none_or(|b| asset.business_unit.as_ref() == Some(b))
-                    && f.idc.as_ref().is_none_or(|i| asset.idc.as_ref() == Some(i))
-                    && f.status.as_ref().is_none_or(|s| *s == asset.status)
-            })
-            .map(|f| f.id)
-            .collect();
-        if chosen.is_empty() {
-            continue;
-        }
-        let event_id = uuid::Uuid::new_v4().to_string();
-        let payload = payload(&event_id, alert, &asset, at, report_id).to_string();
-        for webhook_id in chosen {
-            db.execute(
-                "INSERT INTO outbox (webhook_id, asset_id, event_id, event, payload, created_at, next_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                crate::args![
-                    webhook_id,
-                    asset_id,
-                    event_id.as_str(),
-                    alert.event_type.as_str(),
-                    payload.as_str(),
-                    at,
-                    at * 1000
-                ],
-            )?;
-            queued += 1;
-        }
-    }
-    Ok(queued)
-}
-
-struct AssetFacts {
-    id: i64,
-    hostname: Option<String>,
-    serial_number: Option<String>,
-    status: String,
-    business_unit: Option<String>,
-    idc: Option<String>,
-}
-
-impl AssetFacts {
-    fn of(r: &Row, id: i64) -> Result<AssetFacts> {
-        Ok(AssetFacts {
-            id,
-            hostname: r.get(0)?,
-            serial_number: r.get(1)?,
-            status: r.get(2)?,
-            business_unit: r.get(3)?,
-            idc: r.get(4)?,
-        })
-    }
-}
-
-/// The plain JSON event (the `json` format's body, and what the templates are made from).
-fn payload(event_id: &str, alert: &Alert<'_>, asset: &AssetFacts, at: i64, report_id: Option<&str>) -> Value {
-    let summary = alert
-        .changes
-        .iter()
-        .find(|(_, e)| e.field.as_deref() == Some("serial_number"))
-        .map_or(&alert.first.summary, |(_, e)| &e.summary);
-    json!({
-        "id": event_id,
-        "type": alert.event_type,
-        "at": crate::store::time::rfc3339(at),
-        "summary": summary,
-        "asset": {
-            "id": asset.id,
-            "hostname": asset.hostname,
-            "serial_number": asset.serial_number,
-            "status": asset.status,
-            "business_unit": asset.business_unit,
-            "idc": asset.idc,
-        },
-        "component": alert.first.component,
-        "key": alert.first.key,
-        "changes": alert.changes.iter().map(|(id, e)| json!({
-            "change_id": id, "kind": e.kind, "field": e.field, "old": e.old, "new": e.new, "summary": e.summary,
-        })).collect::<Vec<_>>(),
-        "report_id": report_id,
-    })
 }
 
 /// The body of a delivery in `format`, from the stored plain event.
@@ -833,8 +621,7 @@ pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
             Some("offline"),
             format!("host gone offline: no report since {since}"),
         );
-        let change_id = crate::domain::apply::write::record(db, id, None, now, Some("offline-sweep"), &event)?;
-        enqueue(db, id, now, None, std::slice::from_ref(&event), &[change_id])?;
+        changelog::record_all(db, id, None, now, Some("offline-sweep"), std::slice::from_ref(&event))?;
     }
     Ok(flagged)
 }
@@ -864,45 +651,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn replaced(field: &str) -> Event {
-        Event {
-            component: "disk".into(),
-            key: "32:3".into(),
-            kind: "changed",
-            field: Some(field.into()),
-            old: Some("A".into()),
-            new: Some("B".into()),
-            summary: format!("disk in slot 32:3 replaced: {field} A → B"),
-            replaced: true,
-        }
-    }
-
     #[test]
-    fn one_replacement_is_one_alert_whatever_the_fields() {
-        let events = [replaced("model"), replaced("serial_number"), replaced("size_bytes")];
-        let a = alerts(&events, &[1, 2, 3], Some("r"));
-        assert_eq!(a.len(), 1);
-        assert_eq!(a[0].event_type, "disk.replaced");
-        assert_eq!(a[0].changes.len(), 3);
-    }
-
-    #[test]
-    fn only_the_listed_events_are_alerts() {
-        let nic_state = Event::whole("nic", "changed", Some("state"), Some("up"), Some("down"), "eth0: state".into());
-        assert_eq!(alert_type(&nic_state, Some("r")), None);
-        let imported = Event::whole("asset", "added", None, None, Some("SN1"), "in stock".into());
-        assert_eq!(alert_type(&imported, None), None, "an import is not a discovery");
-        assert_eq!(alert_type(&imported, Some("r")).as_deref(), Some("asset.discovered"));
-        let back = Event::whole("host", "changed", Some("online"), Some("offline"), Some("online"), "back".into());
-        assert_eq!(alert_type(&back, Some("r")).as_deref(), Some("host.online"));
-    }
-
-    #[test]
-    fn filters_select_types_and_parts() {
-        assert!(selects("", "disk.added"));
-        assert!(selects("disk.*,host.offline", "disk.replaced"));
-        assert!(!selects("disk.*,host.offline", "nic.added"));
-        assert!(!selects("memory_module.added", "memory_module.removed"));
+    fn endpoints_select_known_types_and_parts() {
         assert!(parse_events("disk.*, host.offline").is_ok());
         assert!(parse_events("disk.exploded").is_err());
         assert!(parse_events("gpu.*").is_err());

@@ -15,7 +15,7 @@ use crate::domain::apply::{Answer, Context, Issued, Sender};
 use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::http::auth::{Admin, Agent, Caller, Read, Report, Signed};
+use crate::http::auth::{Admin, Caller, Read, Report, Signed};
 use crate::http::error::ApiError;
 use crate::http::params::{self, Params};
 use crate::http::state::AppState;
@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/hosts/enrol", post(preenrol))
         .route("/api/v1/assets/{id}/reenrol", post(reenrol))
         .route("/api/v1/assets/{id}/revoke", post(revoke))
+        .route("/api/v1/assets/{id}/approve", post(approve))
         .route("/api/v1/schema/report", get(report_schema))
 }
 
@@ -174,12 +175,14 @@ async fn post_report_inner(
         _ => Sender::Fleet { key_id: caller.key_id.clone() },
     };
     let body_digest = assetkit_sign::body_digest(&bytes);
-    let (policy, failpoint, ring) = (state.config.policy, state.config.failpoint, state.keyring.clone());
+    let (policy, failpoint, ring, budget) =
+        (state.config.policy, state.config.failpoint, state.keyring.clone(), state.config.event_budget);
     let locks = crate::domain::apply::locks(&report, &sender);
     let answer = state
         .writer
         .run_locked(Some(caller.nonce), locks, move |db, now| {
-            let ctx = Context { policy, failpoint, ring: &ring, sender: &sender, body_digest: &body_digest, now };
+            let ctx =
+                Context { policy, failpoint, ring: &ring, sender: &sender, body_digest: &body_digest, now, budget };
             crate::domain::apply::apply(db, &report, &raw, &ctx)
         })
         .await
@@ -234,7 +237,7 @@ pub(crate) async fn read<T: Send + 'static>(
     tokio::task::spawn_blocking(move || readers.with(f).map_err(ApiError::from)).await.map_err(ApiError::internal)?
 }
 
-async fn pending(State(state): State<AppState>, signed: Signed<Agent>) -> Response {
+async fn pending(State(state): State<AppState>, signed: Signed<Read>) -> Response {
     let result = async {
         signed_get(&state, signed).await?;
         let now = crate::store::now();
@@ -473,6 +476,24 @@ async fn reenrol(State(state): State<AppState>, signed: Signed<Admin>, Path(id):
             .await
             .map_err(ApiError::from)?;
         Ok(Json(json!({"asset_id": id, "enrolment": "reenrol"})))
+    }
+    .await;
+    counted(&state, result)
+}
+
+/// `POST /api/v1/assets/{id}/approve`: the next fleet-key report naming this hand-entered host
+/// binds it.
+async fn approve(State(state): State<AppState>, signed: Signed<Admin>, Path(id): Path<String>) -> Response {
+    let result = async {
+        let id = params::id(&id)?;
+        let caller = signed.verify(b"")?;
+        let actor = format!("key:{}", caller.key_id);
+        state
+            .writer
+            .run(Some(caller.nonce), move |db, now| enrolment::approve(db, id, &actor, now))
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Json(json!({"asset_id": id, "claim": "approved"})))
     }
     .await;
     counted(&state, result)

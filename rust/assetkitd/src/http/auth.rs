@@ -27,7 +27,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::NonceUse;
 
-/// A route's required scope, as a type (`Signed<Report>`, `Signed<Agent>`, `Signed<Read>`, `Signed<Admin>`):
+/// A route's required scope, as a type (`Signed<Report>`, `Signed<Read>`, `Signed<Admin>`):
 /// the key scopes it admits.
 pub trait RequiredScope: Send + Sync + 'static {
     /// Key scopes allowed on the route.
@@ -36,8 +36,6 @@ pub trait RequiredScope: Send + Sync + 'static {
 
 /// `POST /reports`: the fleet key (enrolment), a host's own credential, an admin key.
 pub struct Report;
-/// Routes a fleet's control machines use (the pending host list).
-pub struct Agent;
 /// Reading the inventory and its changes (Ansible and Salt inventories, exports, dashboards).
 pub struct Read;
 /// Routes for people and their scripts.
@@ -45,9 +43,6 @@ pub struct Admin;
 
 impl RequiredScope for Report {
     const ALLOWED: &'static [&'static str] = &["agent", "host", "admin"];
-}
-impl RequiredScope for Agent {
-    const ALLOWED: &'static [&'static str] = &["agent", "admin"];
 }
 impl RequiredScope for Read {
     const ALLOWED: &'static [&'static str] = &["read", "admin"];

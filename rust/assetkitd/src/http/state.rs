@@ -74,6 +74,8 @@ pub struct ServerConfig {
     pub max_db_bytes: Option<u64>,
     /// Webhook delivery and offline-sweep settings.
     pub webhooks: crate::http::webhooks::WebhookSettings,
+    /// What one report, and one asset in a day, may add to the change log.
+    pub event_budget: crate::domain::changelog::Budget,
     /// Test-only fault injection.
     pub failpoint: Option<Failpoint>,
 }
@@ -101,6 +103,7 @@ impl ServerConfig {
             writers: 4,
             max_db_bytes: None,
             webhooks: Default::default(),
+            event_budget: Default::default(),
             failpoint: None,
         }
     }

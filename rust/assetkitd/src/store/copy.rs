@@ -34,6 +34,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("admin_events", &["id"]),
     ("webhooks", &["id"]),
     ("outbox", &["id"]),
+    ("event_budgets", &["asset_id"]),
 ];
 
 /// Tables whose `id` is generated (the sequence is moved past the copied ids on PostgreSQL).

@@ -7,8 +7,11 @@ use crate::support::{TestServer, physical};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_entry_pending_and_assignment() {
     let s = TestServer::start(Policy::Auto).await;
+    // Entered open to the fleet key's first report (an admin's approval given in advance; see
+    // trust_claims.rs for hosts that wait for one).
     for host in ["sweep-a", "sweep-b"] {
-        let body = serde_json::json!({"hostname": host, "business_unit": "payments", "idc": "dc1", "rack": "R12", "position": "U7"});
+        let body = serde_json::json!({"hostname": host, "business_unit": "payments", "idc": "dc1", "rack": "R12",
+                                      "position": "U7", "open_enrolment": true});
         let (status, out) = s.send_as(&s.admin, "POST", "/api/v1/assets", body.to_string().as_bytes()).await;
         assert_eq!(status, 201, "{out}");
     }
@@ -18,13 +21,14 @@ async fn manual_entry_pending_and_assignment() {
         (409, Some("hostname_taken"), Some("hostname")),
         "{dup}"
     );
-    // Agents see both as pending; once sweep-a reports, only sweep-b.
-    let (status, pending) = s.send_as(&s.agent, "GET", "/api/v1/hosts/pending", b"").await;
+    // A read key sees both as pending; once sweep-a reports, only sweep-b.
+    let read = s.db.create_key("sweeps", "read");
+    let (status, pending) = s.send_as(&read, "GET", "/api/v1/hosts/pending", b"").await;
     assert_eq!(status, 200, "{pending}");
     assert_eq!(pending["hosts"], serde_json::json!(["sweep-a", "sweep-b"]));
     let out = s.report_ok(&physical("sweep-a", "SWEEP-A")).await;
     assert_eq!(out["action"], "updated");
-    let (_, pending) = s.send_as(&s.agent, "GET", "/api/v1/hosts/pending", b"").await;
+    let (_, pending) = s.send_as(&read, "GET", "/api/v1/hosts/pending", b"").await;
     assert_eq!(pending["hosts"], serde_json::json!(["sweep-b"]));
 
     // A discovered asset becomes online once it has a business unit, an IDC and a rack.

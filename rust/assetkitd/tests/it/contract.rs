@@ -170,7 +170,12 @@ fn full_report() -> assetkit_core::model::Report {
         schema_version: SCHEMA_VERSION,
         report_id: "full-1".into(),
         collected_at: "2026-11-27T10:00:00Z".into(),
-        agent: Agent { name: "assetkit".into(), version: "1".into(), mode: Mode::Agent, enrol_key: None },
+        agent: Agent {
+            name: "assetkit".into(),
+            version: "1".into(),
+            mode: Mode::Agent,
+            enrol_key: Some("ab".repeat(32)),
+        },
         host: Host { hostname: s("full"), cert_hostname: s("full") },
         facts: Facts {
             os: Some(Os {

@@ -49,9 +49,14 @@ async fn seeded() -> TestServer {
 async fn a_read_key_reads_the_inventory_and_its_changes_and_writes_nothing() {
     let server = seeded().await;
     let read = server.db.create_key("ansible inventory", "read");
-    for path in
-        ["/api/v1/assets", "/api/v1/assets/1", "/api/v1/assets/1/changes", "/api/v1/changes", "/api/v1/assets.csv"]
-    {
+    for path in [
+        "/api/v1/assets",
+        "/api/v1/assets/1",
+        "/api/v1/assets/1/changes",
+        "/api/v1/changes",
+        "/api/v1/assets.csv",
+        "/api/v1/hosts/pending",
+    ] {
         let (status, _, body) = get_raw(&server, &read, path).await;
         assert_eq!(status, 200, "GET {path} with a read key: {}", String::from_utf8_lossy(&body));
     }
@@ -62,7 +67,6 @@ async fn a_read_key_reads_the_inventory_and_its_changes_and_writes_nothing() {
         ("PATCH", "/api/v1/assets/1", br#"{"rack": "R99"}"#.as_slice()),
         ("POST", "/api/v1/assets", br#"{"hostname": "made-up"}"#.as_slice()),
         ("POST", "/api/v1/assets/1/revoke", b"".as_slice()),
-        ("GET", "/api/v1/hosts/pending", b"".as_slice()),
     ] {
         let (status, answer) = server.send_as(&read, method, path, body).await;
         assert_eq!(status, 403, "{method} {path} with a read key: {answer}");

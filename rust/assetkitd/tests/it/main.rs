@@ -19,4 +19,5 @@ mod replicas;
 mod roles;
 mod store_copy;
 mod support;
+mod trust_claims;
 mod webhooks;

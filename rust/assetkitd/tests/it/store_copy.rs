@@ -36,6 +36,7 @@ fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
                             sender: &sender,
                             body_digest: &assetkit_sign::body_digest(raw.as_bytes()),
                             now: 1_795_000_000 + i as i64,
+                            budget: Default::default(),
                         };
                         let Answer::Applied(outcome) = apply::apply(db, r, &raw, &ctx)? else {
                             panic!("report of host {i} refused")

@@ -92,6 +92,10 @@ pub struct AssetRow {
     pub enrolment: String,
     /// When the offline sweep flagged it silent (its next report is "back online").
     pub silent_since: Option<i64>,
+    /// Its serial number (a purchase list's, for an asset in stock).
+    pub serial_number: Option<String>,
+    /// `approval`: entered by hand, a fleet key claims it only once an admin approves.
+    pub claim: Option<String>,
 }
 
 impl AssetRow {
@@ -116,7 +120,8 @@ pub enum Via {
     Credential,
 }
 
-const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since";
+const COLS: &str =
+    "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since, serial_number, claim";
 
 fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
@@ -128,6 +133,8 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
         purchase: r.get(5)?,
         enrolment: r.get(6)?,
         silent_since: r.get(7)?,
+        serial_number: r.get(8)?,
+        claim: r.get(9)?,
     })
 }
 
@@ -160,11 +167,14 @@ pub fn by_serial(db: &mut dyn Db, serial: &str) -> Result<Option<AssetRow>> {
     )
 }
 
-/// The live asset called `name` now, or most recently.
+/// The live asset called `name` now, or most recently, without regard to case (as DNS, Salt
+/// and the pillar compare names).
 pub fn by_name(db: &mut dyn Db, name: &str) -> Result<Option<AssetRow>> {
     if let Some(a) = load(
         db,
-        &format!("SELECT {COLS} FROM assets WHERE hostname = ?1 AND status <> 'retired' ORDER BY id LIMIT 1"),
+        &format!(
+            "SELECT {COLS} FROM assets WHERE lower(hostname) = lower(?1) AND status <> 'retired' ORDER BY id LIMIT 1"
+        ),
         name,
     )? {
         return Ok(Some(a));
@@ -173,7 +183,7 @@ pub fn by_name(db: &mut dyn Db, name: &str) -> Result<Option<AssetRow>> {
         db,
         &format!(
             "SELECT {COLS} FROM assets WHERE id = (SELECT n.asset_id FROM asset_names n JOIN assets a ON a.id = n.asset_id \
-             WHERE n.name = ?1 AND a.status <> 'retired' ORDER BY n.until DESC LIMIT 1)"
+             WHERE lower(n.name) = lower(?1) AND a.status <> 'retired' ORDER BY n.until DESC LIMIT 1)"
         ),
         name,
     )
@@ -197,7 +207,7 @@ pub fn resolve(db: &mut dyn Db, names: &Names) -> Result<Option<(AssetRow, Via)>
     {
         return Ok(Some((a, Via::Serial)));
     }
-    if let Some(c) = names.cert.as_deref().filter(|c| Some(*c) != names.current.as_deref())
+    if let Some(c) = names.cert.as_deref().filter(|c| !same_name(Some(c), names.current.as_deref()))
         && let Some(a) = by_name(db, c)?
     {
         return Ok(Some((a, Via::Cert)));
@@ -213,6 +223,15 @@ pub fn resolve(db: &mut dyn Db, names: &Names) -> Result<Option<(AssetRow, Via)>
         return Ok(Some((a, Via::Purchase)));
     }
     Ok(None)
+}
+
+/// Two host names are one name when they differ only in case.
+pub fn same_name(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (None, None) => true,
+        _ => false,
+    }
 }
 
 /// What a report changes about the asset's identity.
@@ -275,20 +294,37 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
         ));
     }
     let mut hostname = asset.hostname.clone();
-    if hostname.is_none() {
-        hostname = names.cert.clone().or_else(|| names.current.clone());
-        events.push(Event::whole(
-            "asset",
-            "changed",
-            Some("hostname"),
-            None,
-            hostname.as_deref(),
-            format!("hostname set to {}", hostname.as_deref().unwrap_or("?")),
-        ));
+    if hostname.is_none()
+        && let Some(wanted) = names.cert.clone().or_else(|| names.current.clone())
+    {
+        // One live asset per name: a nameless asset's report cannot take a name another asset
+        // goes by (in any case).
+        match crate::domain::inventory::hostname_owner(db, &wanted, Some(asset.id))? {
+            None => {
+                events.push(Event::whole(
+                    "asset",
+                    "changed",
+                    Some("hostname"),
+                    None,
+                    Some(&wanted),
+                    format!("hostname set to {wanted}"),
+                ));
+                hostname = Some(wanted);
+            }
+            Some(owner) => events.push(Event::whole(
+                "security",
+                "security",
+                Some("hostname"),
+                None,
+                Some(&wanted),
+                format!("the host reported the name {wanted}, which asset {owner} goes by; this asset stays nameless"),
+            )),
+        }
     }
     // The cert file holds an older name, and the inventory already carries the new one: an
     // admin renamed the asset, and the host has now been renamed to match.
-    if cert.is_some_and(|c| Some(c) != current) && current.is_some() && asset.hostname.as_deref() == current {
+    if cert.is_some() && !same_name(cert, current) && current.is_some() && same_name(asset.hostname.as_deref(), current)
+    {
         events.push(Event::whole(
             "host",
             "changed",
@@ -299,8 +335,8 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
         ));
     }
     if let (Some(now_name), Some(name)) = (current, hostname.as_deref())
-        && now_name != name
-        && asset.reported_hostname.as_deref() != Some(now_name)
+        && !now_name.eq_ignore_ascii_case(name)
+        && !same_name(asset.reported_hostname.as_deref(), Some(now_name))
     {
         events.push(Event::whole(
             "host",

@@ -12,6 +12,7 @@
 //! that resolves to an enrolled asset changes nothing: it is refused (403 `host_enrolled`) and
 //! recorded as a security event on that asset. A host credential writes its own asset only.
 
+pub mod claim;
 pub mod identity;
 pub mod write;
 
@@ -19,12 +20,14 @@ use assetkit_core::model::Report;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::domain::components::{self, Diff, Event};
+use crate::domain::changelog;
+use crate::domain::components::{self, Diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys::{self, HostCredential};
 use crate::store::secrets::Keyring;
 use crate::store::{Db, DbExt};
 
+pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
 
 /// What happened to the asset.
@@ -178,6 +181,8 @@ pub struct Context<'a> {
     pub body_digest: &'a str,
     /// Unix time of the write.
     pub now: i64,
+    /// What one report may add to the change log.
+    pub budget: changelog::Budget,
 }
 
 /// Test-only fault injection.
@@ -237,7 +242,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     }
     let names = Names::of(report, ctx.policy);
     let digest = digest(report);
-    let (asset, via) = match identify(db, report, &names, ctx)? {
+    let (asset, via) = match claim::identify(db, report, &names, ctx)? {
         Identified::Asset(asset, via) => (asset, via),
         Identified::New => return discover(db, report, raw, &names, &digest, ctx),
         Identified::Refused(answer) => return Ok(answer),
@@ -272,86 +277,9 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     };
     write::asset(db, asset.id, &row, report, raw, ctx.now)?;
     // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
-    let alerts = write::record_all(db, asset.id, Some(&report.report_id), ctx.now, &events)?;
+    let alerts = changelog::record_report(db, asset.id, &report.report_id, ctx.now, &events, ctx.budget)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
     finish(db, report, asset.id, action, change.hostname, (events.len(), alerts), ctx)
-}
-
-/// Which asset a report is for, and whether its sender may write it.
-enum Identified {
-    Asset(AssetRow, Via),
-    New,
-    Refused(Answer),
-}
-
-/// A host credential writes its own asset (refused if its cert file names another one); a
-/// fleet key finds the asset by the identity rules and may write it only while it has no
-/// credential of its own.
-fn identify(db: &mut dyn Db, report: &Report, names: &Names, ctx: &Context<'_>) -> Result<Identified> {
-    match ctx.sender {
-        Sender::Host { key_id, asset_id } => {
-            let asset =
-                identity::by_id(db, *asset_id)?.ok_or_else(|| Error::NotFound(format!("no asset {asset_id}")))?;
-            if let Some(other) = identity::claimed_elsewhere(db, names, asset.id)? {
-                let message = format!(
-                    "refused: host credential {} claimed asset {} ({}) through its cert file; a credential writes its own asset only",
-                    crate::log::clip(key_id),
-                    other.id,
-                    other.hostname.as_deref().unwrap_or("?")
-                );
-                security_event(db, asset.id, report, ctx, &message)?;
-                security_event(db, other.id, report, ctx, &message)?;
-                return Ok(Identified::Refused(Answer::Refused {
-                    asset_id: asset.id,
-                    code: "credential_mismatch",
-                    message: format!(
-                        "this credential belongs to asset {}, but the report's cert hostname names asset {}; nothing was written",
-                        asset.id, other.id
-                    ),
-                }));
-            }
-            Ok(Identified::Asset(asset, Via::Credential))
-        }
-        Sender::Fleet { key_id } => match identity::resolve(db, names)? {
-            None => Ok(Identified::New),
-            Some((asset, _)) if asset.is_bound() => {
-                let message = format!(
-                    "refused: a report signed with fleet key {} claimed this {} host (hostname {}, cert hostname {}, serial {}); only its own credential may write it",
-                    crate::log::clip(key_id),
-                    asset.enrolment,
-                    crate::log::clip(names.current.as_deref().unwrap_or("-")),
-                    crate::log::clip(names.cert.as_deref().unwrap_or("-")),
-                    crate::log::clip(names.serial.as_deref().unwrap_or("-")),
-                );
-                security_event(db, asset.id, report, ctx, &message)?;
-                Ok(Identified::Refused(Answer::Refused {
-                    asset_id: asset.id,
-                    code: "host_enrolled",
-                    message: format!(
-                        "asset {} is enrolled: only its own credential writes it, and this report was signed with a fleet key; \
-                         nothing was written. If the host was reinstalled or lost its credential, an admin runs \
-                         `assetkitd hosts reenrol {}`",
-                        asset.id, asset.id
-                    ),
-                }))
-            }
-            Some((asset, via)) => Ok(Identified::Asset(asset, via)),
-        },
-    }
-}
-
-fn security_event(db: &mut dyn Db, asset_id: i64, report: &Report, ctx: &Context<'_>, summary: &str) -> Result<()> {
-    let event = Event {
-        component: "security".into(),
-        key: String::new(),
-        kind: "security",
-        field: Some("credential".into()),
-        old: None,
-        new: Some(crate::log::clip(ctx.sender.key_id())),
-        summary: summary.to_owned(),
-        replaced: false,
-    };
-    write::record(db, asset_id, Some(&report.report_id), ctx.now, None, &event).map(drop)
 }
 
 /// A fleet-key report that wrote an asset binds it: the asset gets its own credential, and the
@@ -453,7 +381,7 @@ fn discover(
         summary: format!("asset discovered: {shown}{via_text}, via {mode}"),
         replaced: false,
     };
-    let alerts = write::record_all(db, asset_id, Some(&report.report_id), now, std::slice::from_ref(&event))?;
+    let alerts = changelog::record_all(db, asset_id, Some(&report.report_id), now, None, std::slice::from_ref(&event))?;
     finish(db, report, asset_id, Action::Created, hostname, (1, alerts), ctx)
 }
 

@@ -6,47 +6,9 @@ use std::collections::BTreeMap;
 use assetkit_core::model::Report;
 
 use super::{Action, AssetRow, Context, Failpoint, Issued};
-use crate::domain::components::{self, Component, Diff, Event};
+use crate::domain::components::{self, Component, Diff};
 use crate::domain::error::{Error, Result};
-use crate::store::{Db, DbExt};
-
-/// Inserts one change event; its id.
-pub fn record(
-    db: &mut dyn Db,
-    asset_id: i64,
-    report_id: Option<&str>,
-    at: i64,
-    actor: Option<&str>,
-    e: &Event,
-) -> Result<i64> {
-    Ok(db.scalar(
-        "INSERT INTO changes (asset_id, report_id, at, component, key, kind, field, old, new, actor, summary) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) RETURNING id",
-        crate::args![
-            asset_id,
-            report_id,
-            at,
-            e.component.as_str(),
-            e.key.as_str(),
-            e.kind,
-            &e.field,
-            &e.old,
-            &e.new,
-            actor,
-            e.summary.as_str()
-        ],
-    )?)
-}
-
-/// Records a report's events and puts those the webhooks select into the outbox, in this
-/// transaction; the number of deliveries queued.
-pub fn record_all(db: &mut dyn Db, asset_id: i64, report_id: Option<&str>, at: i64, events: &[Event]) -> Result<usize> {
-    let mut ids = Vec::with_capacity(events.len());
-    for e in events {
-        ids.push(record(db, asset_id, report_id, at, None, e)?);
-    }
-    crate::domain::webhooks::enqueue(db, asset_id, at, report_id, events, &ids)
-}
+use crate::store::Db;
 
 /// Applies the diffs' deletes and upserts. The test-only failpoint fails halfway.
 pub fn components(

@@ -472,6 +472,8 @@ async fn new_asset(State(state): State<AppState>, user: User<Operator>, headers:
         rack: form.opt("rack").filter(|s| !s.is_empty()),
         position: form.opt("position").filter(|s| !s.is_empty()),
         status: None,
+        // Opening a host to the fleet key is an admin's approval given in advance.
+        open_enrolment: user.role.allows(crate::domain::users::Role::Admin) && form.get("open_enrolment") == Some("on"),
     };
     let actor = format!("console:{}", user.name);
     match write(&state, move |db, now| inventory::create_asset(db, &input, &actor, now)).await {

@@ -387,6 +387,13 @@ pub fn new_asset(user: &Session, choices: &Choices, error: Option<&str>) -> Mark
                     dt { label for="idc" { "IDC" } } dd { input #idc name="idc" list="idc-list"; }
                     dt { label for="rack" { "Rack" } } dd { input #rack name="rack"; }
                     dt { label for="position" { "Position" } } dd { input #position name="position"; }
+                    @if user.role.allows(Role::Admin) {
+                        dt { label for="open_enrolment" { "Enrolment" } }
+                        dd {
+                            input #open_enrolment type="checkbox" name="open_enrolment";
+                            " The first report signed with the fleet key that names this host may claim it (otherwise the claim waits for an admin's approval on the Discovered page)"
+                        }
+                    }
                 }
                 datalist #bu-list { @for b in &choices.business_units { option value=(b) {} } }
                 datalist #idc-list { @for i in &choices.idcs { option value=(i) {} } }

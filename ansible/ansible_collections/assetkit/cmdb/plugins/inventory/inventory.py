@@ -171,6 +171,7 @@ key_file: ~/.config/assetkit/read.key     # chmod 600
 
 import hashlib
 import hmac
+import ipaddress
 import itertools
 import json
 import os
@@ -239,19 +240,41 @@ def signature_headers(method, path_and_query, body, key_id, secret):
     }
 
 
+# An RFC 1123 host name, as the receiver's report schema spells it.
+HOSTNAME = re.compile(r"(?=.{1,253}\Z)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z")
+
+
+def is_ip_address(value):
+    """True for an IPv4 or IPv6 address (a scope id allowed) and nothing else."""
+    if not isinstance(value, str):
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_hostname(value):
+    """True for an RFC 1123 host name."""
+    return isinstance(value, str) and HOSTNAME.match(value) is not None
+
+
 def ssh_address(asset):
     """The address to connect to: the first IPv4 address of the first NIC that is up and has
-    one (NICs in the receiver's order), else the first of the asset's ips, else None."""
+    one (NICs in the receiver's order), else the first of the asset's ips, else None. Only IP
+    addresses count: what hosts report is data, and anything else (a leading "-" is an ssh
+    option) never becomes ansible_host, whatever the receiver's database holds."""
     components = asset.get("components")
     nics = components.get("nic") if isinstance(components, dict) else None
     for nic in nics or []:
         if not isinstance(nic, dict) or nic.get("up") is not True:
             continue
         for address in nic.get("addresses") or []:
-            if isinstance(address, dict) and address.get("family") == "inet" and address.get("address"):
+            if isinstance(address, dict) and address.get("family") == "inet" and is_ip_address(address.get("address")):
                 return address["address"]
     ips = asset.get("ips") or []
-    return ips[0] if ips else None
+    return next((ip for ip in ips if is_ip_address(ip)), None)
 
 
 def group_name(prefix, *values):
@@ -443,9 +466,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         taken = set()
         for asset in assets:
             name = next((str(asset[f]) for f in fields if asset.get(f)), None)
-            if name is None or name in taken:
-                if name is not None:
-                    self.display.warning(f"assetkit: asset {asset['id']} is named {name} like another asset; added as asset-{asset['id']}")
+            if name is not None and not is_hostname(name):
+                # Without ansible_host, Ansible hands the inventory name to ssh.
+                self.display.warning(f"assetkit: asset {asset['id']} has a name that is not an RFC 1123 host name; added as asset-{asset['id']}")
+                name = None
+            elif name is not None and name in taken:
+                self.display.warning(f"assetkit: asset {asset['id']} is named {name} like another asset; added as asset-{asset['id']}")
+                name = None
+            if name is None:
                 name = f"asset-{asset['id']}"
             taken.add(name)
             host = self.inventory.add_host(name)

@@ -51,6 +51,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Where webhooks may deliver beyond the public internet, shared by `serve` (which delivers)
+/// and `webhooks add` (which checks an endpoint before it is stored).
+#[derive(Args, Clone, Debug)]
+pub struct WebhookNetworks {
+    /// A network webhook deliveries may reach although it is loopback, private or link-local
+    /// (repeat it, or give a comma-separated list in the variable): 10.20.0.0/16, 127.0.0.1.
+    /// Without it such destinations, and the cloud metadata address, are refused.
+    #[arg(
+        long = "webhook-allow-network",
+        value_name = "CIDR",
+        env = "ASSETKIT_WEBHOOK_ALLOW_NETWORKS",
+        value_delimiter = ','
+    )]
+    pub allow: Vec<String>,
+}
+
+impl WebhookNetworks {
+    /// The policy the flags give.
+    pub fn destinations(&self) -> anyhow::Result<crate::domain::webhooks::destinations::Destinations> {
+        crate::domain::webhooks::destinations::Destinations::parse(&self.allow.join(",")).map_err(anyhow::Error::msg)
+    }
+}
+
 /// `--db` and `--secret-key-file`, shared by every subcommand that touches the store.
 #[derive(Args, Clone)]
 pub struct DbArg {

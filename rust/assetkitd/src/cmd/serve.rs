@@ -70,6 +70,16 @@ pub struct ServeArgs {
     /// How often the outbox is checked for deliveries due.
     #[arg(long, default_value = "1s", value_parser = duration, value_name = "DURATION")]
     webhook_poll: Duration,
+    #[command(flatten)]
+    webhook_networks: super::WebhookNetworks,
+    /// Change events itemized for one report; a report's further changes are summed up in one
+    /// event (the inventory itself is updated in full).
+    #[arg(long, default_value_t = 512, value_name = "N")]
+    max_events_per_report: usize,
+    /// Change events itemized for one asset in a UTC day; further changes that day are summed up
+    /// in one event, counted in place.
+    #[arg(long, default_value_t = 2_000, value_name = "N")]
+    max_events_per_day: i64,
     /// This replica neither delivers webhooks nor runs the offline sweep (others sharing the
     /// PostgreSQL database do); its reports still queue their events.
     #[arg(long)]
@@ -116,6 +126,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         poll: args.webhook_poll.max(Duration::from_millis(10)),
         sweep_every: args.offline_sweep_every.max(Duration::from_millis(10)),
         worker: !args.no_webhook_worker,
+    };
+    config.webhook_destinations = args.webhook_networks.destinations()?;
+    config.event_budget = crate::domain::changelog::Budget {
+        per_report: args.max_events_per_report.max(1),
+        per_day: args.max_events_per_day.max(1),
     };
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;

@@ -52,6 +52,8 @@ pub enum WebhooksCommand {
         /// Only assets with this status (discovered, online, in_stock, retired).
         #[arg(long)]
         status: Option<String>,
+        #[command(flatten)]
+        networks: super::WebhookNetworks,
         /// Print {"id": ...}.
         #[arg(long)]
         json: bool,
@@ -101,10 +103,17 @@ fn read_secret(path: &std::path::Path) -> anyhow::Result<assetkit_sign::Secret> 
 /// Runs `webhooks`.
 pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
     match cmd {
-        WebhooksCommand::Add { db, url, secret_file, events, format, business_unit, idc, status, json } => {
+        WebhooksCommand::Add { db, url, secret_file, events, format, business_unit, idc, status, networks, json } => {
+            let secret = read_secret(&secret_file)?;
+            let checked = webhooks::checked_url(&url)?;
+            let policy = networks.destinations()?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime
+                .block_on(crate::http::webhooks::check_destination(&checked, &policy))
+                .map_err(|why| anyhow::anyhow!("not added: {why}"))?;
             let new = NewEndpoint {
                 url,
-                secret: read_secret(&secret_file)?,
+                secret,
                 format,
                 events: webhooks::parse_events(&events)?,
                 business_unit,

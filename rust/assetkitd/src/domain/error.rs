@@ -36,6 +36,21 @@ pub enum Error {
         "report_id {0} was already used by another sender or for another report; generate a fresh report_id per report"
     )]
     ReportIdConflict(String),
+    /// The key that signed the request was revoked or replaced (checked in the write's own
+    /// transaction, so it holds at once on every server).
+    #[error("this key is revoked")]
+    KeyRevoked {
+        /// A host credential (401 `credential_revoked`), else any other key.
+        host: bool,
+    },
+    /// A budget is spent (429 `over_budget`, with `Retry-After`).
+    #[error("{what}; try again in {retry_after} s")]
+    OverBudget {
+        /// Which budget, and its size.
+        what: String,
+        /// Seconds until the budget has room again.
+        retry_after: u64,
+    },
     /// The test-only failpoint fired.
     #[error("failpoint: injected failure after {0} component writes")]
     Failpoint(usize),

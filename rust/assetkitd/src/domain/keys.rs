@@ -130,6 +130,17 @@ pub fn revoke(db: &mut dyn Db, key_id: &str, now: i64) -> Result<bool> {
     )? > 0)
 }
 
+/// Refuses a key revoked (or replaced) since it was looked up: checked inside the write's own
+/// transaction, so a revocation holds at once on every server, whatever their key caches hold.
+pub fn check_active(db: &mut dyn Db, key_id: &str) -> Result<()> {
+    let row = db.query_opt("SELECT scope, revoked_at IS NULL FROM api_keys WHERE key_id = ?1", crate::args![key_id])?;
+    match row {
+        Some(r) if r.get::<bool>(1)? => Ok(()),
+        Some(r) => Err(Error::KeyRevoked { host: r.get::<String>(0)? == "host" }),
+        None => Err(Error::KeyRevoked { host: false }),
+    }
+}
+
 /// A key as the verifier needs it.
 #[derive(Debug, Clone)]
 pub struct StoredKey {

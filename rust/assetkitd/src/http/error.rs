@@ -20,12 +20,19 @@ pub struct ApiError {
     pub message: String,
     /// The offending field (a JSON path or parameter name), when there is one.
     pub field: Option<String>,
+    /// Seconds to wait before trying again (`Retry-After`), for 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// A new error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError { status, code, message: message.into(), field: None, retry_after: None }
+    }
+    /// The same error, telling the client when to try again.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
     /// The same error, naming its field.
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -46,9 +53,10 @@ impl IntoResponse for ApiError {
             error["field"] = json!(field);
         }
         let mut response = (self.status, Json(json!({ "error": error }))).into_response();
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            // Agents keep the report in their spool and come back.
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        // Agents keep the report in their spool and come back.
+        let retry_after = self.retry_after.or((self.status == StatusCode::SERVICE_UNAVAILABLE).then_some(5));
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(secs));
         }
         response
     }
@@ -90,6 +98,13 @@ impl From<Error> for ApiError {
             Error::Store(WriteFailure::Db(_)) => {
                 tracing::error!(error = %crate::log::clip(&e.to_string()), "database operation failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", e.to_string())
+            }
+            Error::KeyRevoked { host: true } => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "credential_revoked", e.to_string())
+            }
+            Error::KeyRevoked { host: false } => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+            Error::OverBudget { retry_after, .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "over_budget", e.to_string()).with_retry_after(retry_after)
             }
             Error::Failpoint(_) => {
                 tracing::error!(error = %crate::log::clip(&e.to_string()), "write failed");

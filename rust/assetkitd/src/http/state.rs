@@ -74,6 +74,8 @@ pub struct ServerConfig {
     pub max_db_bytes: Option<u64>,
     /// Webhook delivery and offline-sweep settings.
     pub webhooks: crate::http::webhooks::WebhookSettings,
+    /// The networks webhook deliveries may reach beyond the public internet.
+    pub webhook_destinations: crate::domain::webhooks::destinations::Destinations,
     /// What one report, and one asset in a day, may add to the change log.
     pub event_budget: crate::domain::changelog::Budget,
     /// Test-only fault injection.
@@ -103,6 +105,7 @@ impl ServerConfig {
             writers: 4,
             max_db_bytes: None,
             webhooks: Default::default(),
+            webhook_destinations: Default::default(),
             event_budget: Default::default(),
             failpoint: None,
         }

@@ -1,29 +1,37 @@
 //! The webhook delivery worker and the offline sweep: one task per server.
 //!
-//! Each round reads the outbox rows that are due (the oldest pending row of each endpoint and
-//! asset, so an asset's events arrive in order). Each endpoint's batch is then *claimed* through
-//! the writer (a lease: the rows are not due again before the POSTs' timeout has passed, so a
-//! second replica leaves them alone and a crash mid-attempt retries them later), POSTed together,
-//! and the outcomes written, each fenced by its claim. Delivery is at least once: a crash between the
-//! endpoint's answer and the write-back sends the event again, with the same
-//! `X-Assetkit-Event-Id`.
+//! Endpoints are served independently: each round reads the due rows of the endpoints that have
+//! no batch in flight (the oldest pending row of each endpoint and asset, so an asset's events
+//! arrive in order), and starts a batch per endpoint on a task of its own: its rows *claimed*
+//! through the writer (a lease: not due again before the POSTs' timeout has passed, so a second
+//! replica leaves them alone and a crash mid-attempt retries them later), POSTed together, and
+//! the outcomes written, each fenced by its claim. A slow endpoint holds up only its own batch.
+//! Delivery is at least once: a crash between the endpoint's answer and the write-back sends the
+//! event again, with the same `X-Assetkit-Event-Id`.
+//!
+//! Every connection goes through [`Guarded`], which resolves the endpoint's name and refuses
+//! internal addresses (loopback, private, link-local, cloud metadata) unless the operator allowed
+//! their network. Failures are told coarsely (the HTTP status, or "could not be reached"), so the
+//! outbox is no port scanner.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use tokio::task::JoinSet;
 
+use crate::domain::webhooks::destinations::Destinations;
 use crate::domain::webhooks::{self, Due, Target};
 use crate::http::state::AppState;
 
-/// Deliveries to one endpoint per round, sent together.
+/// Deliveries to one endpoint per batch, sent together.
 const PER_ENDPOINT: usize = 16;
-/// Endpoints served at once (so at most 64 POSTs in flight).
-const ENDPOINTS_AT_ONCE: usize = 4;
+/// Endpoints with a batch in flight at once (so at most 256 POSTs in flight).
+const ENDPOINTS_AT_ONCE: usize = 16;
 /// A claim outlives its POSTs' timeout by this much (the claim and the write-back around them).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-/// Rows read per round: as many as a round can send (rows beyond an endpoint's batch are read
-/// and left, so a larger read only carries payloads that wait for the next round).
+/// Rows read per round.
 const ROUND: usize = PER_ENDPOINT * ENDPOINTS_AT_ONCE;
 /// Delivered rows are kept this long, then purged.
 const KEEP_DELIVERED: i64 = 7 * 86_400;
@@ -67,6 +75,20 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
+/// The client every delivery goes through: no redirects, no proxy, the timeout, and the
+/// destination guard on every name it resolves.
+pub fn client(settings: &WebhookSettings, destinations: &Destinations) -> reqwest::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .timeout(settings.timeout)
+        .connect_timeout(settings.timeout)
+        .dns_resolver(Arc::new(Guarded(destinations.clone())))
+        .user_agent(concat!("assetkitd/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Runs deliveries and the offline sweep until the task is aborted.
 pub async fn run(state: AppState) {
     let settings = state.config.webhooks;
@@ -74,14 +96,7 @@ pub async fn run(state: AppState) {
         tracing::info!("webhook deliveries and the offline sweep are left to other replicas (--no-webhook-worker)");
         return;
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = match reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(settings.timeout)
-        .connect_timeout(settings.timeout)
-        .user_agent(concat!("assetkitd/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    let client = match client(&settings, &state.config.webhook_destinations) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook deliveries disabled: the HTTP client could not be built");
@@ -93,27 +108,29 @@ pub async fn run(state: AppState) {
     // The first sweep runs one interval after the start, not with it.
     let mut last_sweep = Instant::now();
     let wake = state.webhook_wake.clone();
+    // Endpoints with a batch in flight, and those batches.
+    let mut busy: Vec<i64> = Vec::new();
+    let mut batches: JoinSet<i64> = JoinSet::new();
     loop {
-        // A report that queued deliveries wakes the worker at once; the poll is for retries
-        // coming due, the sweep, other replicas' events and the gauges.
+        // A report that queued deliveries wakes the worker at once; a batch ending frees its
+        // endpoint; the poll is for retries coming due, the sweep, other replicas' events and
+        // the gauges.
         let polled = tokio::select! {
             _ = tick.tick() => true,
             () = wake.notified() => false,
+            Some(done) = batches.join_next(), if !batches.is_empty() => {
+                if let Ok(id) = done {
+                    busy.retain(|b| *b != id);
+                }
+                false
+            }
         };
         if last_sweep.elapsed() >= settings.sweep_every {
             last_sweep = Instant::now();
             sweep(&state).await;
         }
-        // Rounds follow each other while there is work; the poll interval is for idle times.
-        loop {
-            match round(&state, &client).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook round failed; tried again shortly");
-                    break;
-                }
-            }
+        if let Err(e) = start_batches(&state, &client, &mut busy, &mut batches).await {
+            tracing::warn!(error = %e, "webhook round failed; tried again shortly");
         }
         if polled {
             gauges(&state).await;
@@ -150,46 +167,58 @@ async fn gauges(state: &AppState) {
     }
 }
 
-/// One round: the due rows read (16 per endpoint at most), then each endpoint's batch claimed in
-/// one write (a lease that covers the batch: its POSTs run together, each within the timeout),
-/// sent, and its outcomes written in one write, fenced by the claims; a few endpoints at once,
-/// so a slow one holds up only its own batch. The number attempted.
-async fn round(state: &AppState, client: &reqwest::Client) -> Result<usize, crate::domain::Error> {
-    let readers = state.readers.clone();
-    let ring = state.keyring.clone();
-    let batches = tokio::task::spawn_blocking(move || {
+/// Starts a batch for every endpoint that has due rows and none in flight (at most
+/// [`ENDPOINTS_AT_ONCE`] in flight), each on a task of its own.
+async fn start_batches(
+    state: &AppState,
+    client: &reqwest::Client,
+    busy: &mut Vec<i64>,
+    batches: &mut JoinSet<i64>,
+) -> Result<(), crate::domain::Error> {
+    if busy.len() >= ENDPOINTS_AT_ONCE {
+        return Ok(());
+    }
+    let (readers, ring, skip) = (state.readers.clone(), state.keyring.clone(), busy.clone());
+    let room = ENDPOINTS_AT_ONCE - busy.len();
+    let ready = tokio::task::spawn_blocking(move || {
         readers.with(|db| {
-            let mut batches: BTreeMap<i64, Vec<Due>> = BTreeMap::new();
-            for d in webhooks::due(db, now_ms(), ROUND)? {
-                let batch = batches.entry(d.webhook_id).or_default();
+            let mut ready: BTreeMap<i64, Vec<Due>> = BTreeMap::new();
+            for d in webhooks::due(db, now_ms(), ROUND, &skip)? {
+                if ready.len() >= room && !ready.contains_key(&d.webhook_id) {
+                    continue;
+                }
+                let batch = ready.entry(d.webhook_id).or_default();
                 if batch.len() < PER_ENDPOINT {
                     batch.push(d);
                 }
             }
             // An endpoint whose URL or secret cannot be opened (a wrong server key file) fails
             // its own deliveries, with the reason; the others go on.
-            let mut out = Vec::with_capacity(batches.len());
-            for (id, rows) in batches {
+            let mut out = Vec::with_capacity(ready.len());
+            for (id, rows) in ready {
                 let target = match webhooks::target(db, &ring, id) {
                     Ok(Some(t)) => Ok(t),
                     Ok(None) => Err("the endpoint was removed".to_owned()),
                     Err(e) => Err(format!("the endpoint's URL or secret cannot be opened: {e}")),
                 };
-                out.push((target, rows));
+                out.push((id, target, rows));
             }
             Ok::<_, crate::domain::Error>(out)
         })
     })
     .await
     .map_err(|e| crate::domain::Error::invalid(e.to_string()))??;
-    let attempted = batches.iter().map(|(_, rows)| rows.len()).sum();
-    let results: Vec<Result<(), crate::domain::Error>> = futures_util::stream::iter(batches)
-        .map(|(target, rows)| batch(state, client, target, rows))
-        .buffer_unordered(ENDPOINTS_AT_ONCE)
-        .collect()
-        .await;
-    results.into_iter().collect::<Result<Vec<()>, _>>()?;
-    Ok(attempted)
+    for (id, target, rows) in ready {
+        busy.push(id);
+        let (state, client) = (state.clone(), client.clone());
+        batches.spawn(async move {
+            if let Err(e) = batch(&state, &client, target, rows).await {
+                tracing::warn!(error = %e, webhook = id, "webhook batch failed; its rows are retried after their lease");
+            }
+            id
+        });
+    }
+    Ok(())
 }
 
 /// One endpoint's batch: claimed (rows another worker took are skipped), POSTed together, and
@@ -221,7 +250,7 @@ async fn batch(
         let target = &target;
         Some(async move {
             let result = match target {
-                Ok(t) => deliver(client, t, &d).await,
+                Ok(t) => deliver(client, &state.config.webhook_destinations, t, &d).await,
                 Err(e) => Err(e.clone()),
             };
             (d, claim, result)
@@ -273,14 +302,21 @@ fn random() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// One POST: 2xx is delivered; anything else (a status, a timeout, a refused connection) is an
-/// error message for the outbox row. The answer's body is not read.
-async fn deliver(client: &reqwest::Client, target: &Target, d: &Due) -> Result<(), String> {
+/// One POST: 2xx is delivered; anything else is an error message for the outbox row, coarse on
+/// purpose: the HTTP status, or that the endpoint could not be reached (a refused connection, a
+/// timeout, a TLS or DNS failure read alike), or that its address is not allowed. The answer's
+/// body is not read.
+async fn deliver(client: &reqwest::Client, policy: &Destinations, target: &Target, d: &Due) -> Result<(), String> {
+    let url = reqwest::Url::parse(&target.url).map_err(|_| "the endpoint's URL does not parse".to_owned())?;
+    // A literal address is never resolved, so the guard sees it here.
+    if let Some(ip) = literal_ip(&url) {
+        policy.check(ip)?;
+    }
     let body = webhooks::render(target.format, &d.payload);
     let timestamp = assetkit_sign::unix_now();
     let signature = assetkit_sign::webhook_signature(&target.secret, timestamp, &body);
     let sent = client
-        .post(&target.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(assetkit_sign::HEADER_WEBHOOK_SIGNATURE, signature)
         .header(assetkit_sign::HEADER_TIMESTAMP, timestamp.to_string())
@@ -293,16 +329,72 @@ async fn deliver(client: &reqwest::Client, target: &Target, d: &Due) -> Result<(
         Ok(r) if r.status().is_success() => Ok(()),
         Ok(r) => Err(format!("the endpoint answered HTTP {}", r.status().as_u16())),
         Err(e) => {
-            let e = e.without_url();
-            let mut text = e.to_string();
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
+                if let Some(refused) = s.downcast_ref::<NotAllowed>() {
+                    return Err(refused.0.clone());
+                }
                 source = s.source();
             }
-            // reqwest names the URL; a Slack URL's path is a credential.
-            Err(text.replace(target.url.as_str(), &target.url_shown))
+            Err("the endpoint could not be reached (no connection, TLS or answer within the timeout)".to_owned())
         }
     }
+}
+
+fn literal_ip(url: &url::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(ip) => Some(IpAddr::V4(ip)),
+        url::Host::Ipv6(ip) => Some(IpAddr::V6(ip)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+/// A connection the destination policy refused.
+#[derive(Debug)]
+struct NotAllowed(String);
+
+impl std::fmt::Display for NotAllowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotAllowed {}
+
+/// A resolver that drops the addresses the policy refuses. DNS is asked at every connection, so
+/// a name that pointed outside when the endpoint was added cannot point inside later.
+struct Guarded(Destinations);
+
+impl reqwest::dns::Resolve for Guarded {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.0.clone();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0)).await?.collect();
+            let mut refusal = None;
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| policy.check(a.ip()).map_err(|why| refusal.get_or_insert(why)).is_ok())
+                .collect();
+            if allowed.is_empty() {
+                let why = refusal.unwrap_or_else(|| "the endpoint's name does not resolve".to_owned());
+                return Err(Box::new(NotAllowed(why)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Checks where an endpoint's URL points before it is added: its name resolved here and every
+/// address checked against the policy (as it is again at every delivery).
+pub async fn check_destination(url: &url::Url, policy: &Destinations) -> Result<(), String> {
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<SocketAddr> = match (literal_ip(url), url.host_str()) {
+        (Some(ip), _) => vec![SocketAddr::new(ip, port)],
+        (None, Some(name)) => tokio::net::lookup_host((name, port))
+            .await
+            .map_err(|_| format!("{name} does not resolve from this server"))?
+            .collect(),
+        (None, None) => return Err("the URL has no host".to_owned()),
+    };
+    addrs.iter().try_for_each(|a| policy.check(a.ip()))
 }

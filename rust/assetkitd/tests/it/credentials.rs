@@ -229,3 +229,30 @@ async fn a_host_pre_enrolled_by_an_admin_never_uses_the_fleet_key() {
     assert_eq!(query::<String>(&s, "SELECT key_id FROM applied_reports"), std::slice::from_ref(&credential.0));
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_revoked_by_another_process_stops_writing_at_once() {
+    let s = TestServer::start(Policy::Auto).await;
+    let a = physical("host-a", "SN-A");
+    s.report_ok(&a).await;
+    // The credential is cached by the server now.
+    let credential = s.credential("host-a");
+    assert_eq!(s.report_as(&credential, &again(&a)).await.0, 200);
+    // Revoked by the CLI (another process), then used again within the cache's lifetime.
+    let (ok, out, err) = crate::support::cli(&s.db, &["hosts", "revoke", "host-a"]);
+    assert!(ok, "{out}{err}");
+    let (status, body) = s.report_as(&credential, &again(&a)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("credential_revoked")), "{body}");
+
+    // Replaced by a re-enrolment: the old credential stops at once too.
+    let b = physical("host-b", "SN-B");
+    let id = s.report_ok(&b).await["asset_id"].as_i64().unwrap();
+    let old = s.credential("host-b");
+    assert_eq!(s.report_as(&old, &again(&b)).await.0, 200);
+    assert_eq!(s.send_as(&s.admin, "POST", &format!("/api/v1/assets/{id}/reenrol"), b"").await.0, 200);
+    let answer = s.report_as(&s.agent, &again(&b)).await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let (status, body) = s.report_as(&old, &again(&b)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("credential_revoked")), "{body}");
+    s.stop().await;
+}

@@ -21,3 +21,4 @@ mod store_copy;
 mod support;
 mod trust_claims;
 mod webhooks;
+mod webhooks_guard;

@@ -12,10 +12,12 @@ use crate::support::{TestDb, TestServer, again, blocking, cli, cli_raw, physical
 /// host's first report, then a second that replaces a disk and changes an MTU (change events).
 /// Returns one host's issued credential.
 fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
+    // A real fleet key: a report's sender must be a key the store holds, not revoked.
+    let (fleet_key, _) = db.create_key("seed", "agent");
     blocking(|| {
         let ring = Keyring::open_or_create(&db.key_file).unwrap();
         let mut conn = store::connect(&db.location).unwrap();
-        let fleet = Sender::Fleet { key_id: "ak_seed".into() };
+        let fleet = Sender::Fleet { key_id: fleet_key };
         let mut credential = None;
         for chunk in (0..hosts).collect::<Vec<_>>().chunks(1000) {
             store::transaction(conn.as_mut(), |db| {

@@ -19,7 +19,7 @@ const SECRET: &str = "whsec-0123456789abcdef-test";
 
 /// How an endpoint answers.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mode {
+pub(crate) enum Mode {
     Ok,
     Fail(u16),
     /// Receives the request and never answers.
@@ -28,7 +28,7 @@ enum Mode {
 
 /// One POST the endpoint received.
 #[derive(Clone, Debug)]
-struct Received {
+pub(crate) struct Received {
     path: String,
     headers: HeaderMap,
     body: Vec<u8>,
@@ -49,15 +49,15 @@ impl Received {
 }
 
 /// A local HTTP endpoint recording every request.
-struct Endpoint {
-    base: String,
+pub(crate) struct Endpoint {
+    pub(crate) base: String,
     mode: Arc<Mutex<Mode>>,
     seen: tokio::sync::watch::Sender<Vec<Received>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Endpoint {
-    async fn start() -> Endpoint {
+    pub(crate) async fn start() -> Endpoint {
         Self::on(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap())
     }
 
@@ -88,12 +88,12 @@ impl Endpoint {
         Endpoint { base, mode, seen, task }
     }
 
-    fn set(&self, mode: Mode) {
+    pub(crate) fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
     /// Waits until `n` requests arrived; all of them.
-    async fn until(&self, n: usize) -> Vec<Received> {
+    pub(crate) async fn until(&self, n: usize) -> Vec<Received> {
         let mut rx = self.seen.subscribe();
         let got = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|v| v.len() >= n)).await;
         let all = self.seen.borrow().clone();
@@ -101,7 +101,7 @@ impl Endpoint {
         all
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.seen.borrow().clone()
     }
 }
@@ -113,7 +113,7 @@ impl Drop for Endpoint {
 }
 
 /// Polls `check` (a database read) until it holds, for at most a minute.
-async fn until(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) async fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while !check() {
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -121,7 +121,7 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
     }
 }
 
-fn fast() -> WebhookSettings {
+pub(crate) fn fast() -> WebhookSettings {
     WebhookSettings {
         timeout: Duration::from_secs(5),
         retry_base: Duration::from_millis(50),
@@ -133,7 +133,13 @@ fn fast() -> WebhookSettings {
     }
 }
 
-fn secret_file() -> (tempfile::TempDir, String) {
+/// `settings`, and deliveries allowed to reach the loopback endpoints these tests run.
+pub(crate) fn local(c: &mut assetkitd::ServerConfig, settings: WebhookSettings) {
+    c.webhooks = settings;
+    c.webhook_destinations = webhooks::destinations::Destinations::parse("127.0.0.0/8").unwrap();
+}
+
+pub(crate) fn secret_file() -> (tempfile::TempDir, String) {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hook.secret");
@@ -144,16 +150,26 @@ fn secret_file() -> (tempfile::TempDir, String) {
 }
 
 /// `assetkitd webhooks add` through the real CLI; the endpoint id.
-fn add_webhook(db: &TestDb, url: &str, extra: &[&str]) -> i64 {
+pub(crate) fn add_webhook(db: &TestDb, url: &str, extra: &[&str]) -> i64 {
     let (_dir, secret) = secret_file();
-    let mut args = vec!["webhooks", "add", "--url", url, "--secret-file", &secret, "--json"];
+    let mut args = vec![
+        "webhooks",
+        "add",
+        "--url",
+        url,
+        "--secret-file",
+        &secret,
+        "--json",
+        "--webhook-allow-network",
+        "127.0.0.1",
+    ];
     args.extend_from_slice(extra);
     let (ok, out, err) = cli(db, &args);
     assert!(ok, "webhooks add failed: {out}{err}");
     serde_json::from_str::<Json>(&out).unwrap()["id"].as_i64().unwrap()
 }
 
-fn outbox_states(db: &TestDb) -> Vec<String> {
+pub(crate) fn outbox_states(db: &TestDb) -> Vec<String> {
     db.column("SELECT state FROM outbox ORDER BY id", &[])
 }
 
@@ -167,7 +183,7 @@ fn replaced_disk(r: &Report) -> Report {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disk_replacement_is_exactly_one_signed_post_with_the_event() {
     let hook = Endpoint::start().await;
-    let s = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let s = TestServer::start_with(|c| local(c, fast())).await;
     let id = add_webhook(&s.db, &format!("{}/hooks/assetkit", hook.base), &["--events", "disk.*"]);
     let r = physical("db01", "SN-DB01");
     let asset = s.report_ok(&r).await["asset_id"].as_i64().unwrap();
@@ -196,9 +212,10 @@ async fn a_disk_replacement_is_exactly_one_signed_post_with_the_event() {
     let mut forged = post.clone();
     forged.body = post.body.iter().map(|b| if *b == b'3' { b'4' } else { *b }).collect();
     assert!(!forged.verified());
-    // The CLI lists the endpoint without its path.
+    // The CLI lists the endpoint without its path (scheme, host and port: a path can be a
+    // credential).
     let (ok, out, _) = cli(&s.db, &["webhooks", "list"]);
-    assert!(ok && out.contains(&format!("{}/hooks/…", hook.base)) && !out.contains("/assetkit"), "{out}");
+    assert!(ok && out.contains(&format!("{}/…", hook.base)) && !out.contains("/hooks"), "{out}");
     let (ok, out, _) = cli(&s.db, &["webhooks", "remove", &id.to_string()]);
     assert!(ok, "{out}");
     assert!(s.db.scalar::<i64>("SELECT COUNT(*) FROM webhooks", &[]) == 0);
@@ -211,7 +228,7 @@ async fn with_the_endpoint_down_delivery_retries_and_arrives_once_it_is_up() {
     let reserved = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = reserved.local_addr().unwrap();
     drop(reserved);
-    let s = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let s = TestServer::start_with(|c| local(c, fast())).await;
     add_webhook(&s.db, &format!("http://{addr}/down"), &[]);
     let asset = s.report_ok(&physical("web01", "SN-WEB01")).await["asset_id"].as_i64().unwrap();
     until("three failed attempts", || {
@@ -261,7 +278,16 @@ async fn sigkill_between_the_event_and_its_delivery_still_delivers_once_per_even
     let db = TestDb::new();
     let key = db.create_key("agents", "agent");
     add_webhook(&db, &format!("{}/dedupe", hook.base), &[]);
-    let flags = ["--webhook-poll", "20ms", "--webhook-timeout", "2s", "--webhook-retry-base", "50ms"];
+    let flags = [
+        "--webhook-poll",
+        "20ms",
+        "--webhook-timeout",
+        "2s",
+        "--webhook-retry-base",
+        "50ms",
+        "--webhook-allow-network",
+        "127.0.0.1",
+    ];
     let mut server = spawn_binary(&db, &flags, "warn", std::process::Stdio::inherit()).await;
     assert_eq!(post_report(&server.base, &key, &physical("kill01", "SN-KILL01")).await, 200);
     // Acknowledged: the event and its outbox row are committed together.
@@ -295,7 +321,7 @@ async fn a_dead_delivery_is_listed_in_the_console_and_redelivered_from_it() {
     let hook = Endpoint::start().await;
     hook.set(Mode::Fail(500));
     let s = TestServer::start_with(|c| {
-        c.webhooks = WebhookSettings { give_up_after: Duration::ZERO, ..fast() };
+        local(c, WebhookSettings { give_up_after: Duration::ZERO, ..fast() });
     })
     .await;
     add_webhook(&s.db, &format!("{}/dead", hook.base), &["--format", "slack"]);
@@ -336,7 +362,7 @@ async fn the_offline_sweep_fires_once_per_silence_and_back_online_resolves_it() 
     let hook = Endpoint::start().await;
     let s = TestServer::start_with(|c| {
         c.offline_after = Duration::from_secs(1);
-        c.webhooks = WebhookSettings { sweep_every: Duration::from_millis(50), ..fast() };
+        local(c, WebhookSettings { sweep_every: Duration::from_millis(50), ..fast() });
     })
     .await;
     add_webhook(&s.db, &format!("{}/am", hook.base), &["--format", "alertmanager", "--events", "host.*"]);
@@ -373,7 +399,7 @@ async fn the_offline_sweep_fires_once_per_silence_and_back_online_resolves_it() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_format_and_filter_gets_the_body_it_documents() {
     let hook = Endpoint::start().await;
-    let s = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let s = TestServer::start_with(|c| local(c, fast())).await;
     s.db.with(|db| {
         assetkitd::domain::inventory::add_name(db, assetkitd::domain::inventory::NameList::Idcs, "dc9", "t", 0).unwrap()
     });
@@ -417,14 +443,14 @@ async fn each_format_and_filter_gets_the_body_it_documents() {
 #[test]
 fn webhook_urls_and_secrets_are_sealed_and_survive_a_master_key_rotation() {
     let db = TestDb::new();
-    add_webhook(&db, "https://hooks.example/services/T0/B0/SECRETPATH", &["--format", "slack"]);
+    add_webhook(&db, "https://203.0.113.7/services/T0/B0/SECRETPATH", &["--format", "slack"]);
     let sealed: String = db.scalar("SELECT url FROM webhooks", &[]);
     assert!(!sealed.contains("SECRETPATH"), "the URL is stored in the clear");
     let (ok, out, err) = cli(&db, &["keys", "rotate-master"]);
     assert!(ok, "{out}{err}");
     let ring = assetkitd::store::secrets::Keyring::open(&db.key_file).unwrap();
     let target = db.with(|conn| webhooks::target(conn, &ring, 1).unwrap().unwrap());
-    assert_eq!(target.url, "https://hooks.example/services/T0/B0/SECRETPATH");
+    assert_eq!(target.url, "https://203.0.113.7/services/T0/B0/SECRETPATH");
     assert_eq!(target.secret.expose(), SECRET);
     assert_eq!(target.format, webhooks::Format::Slack);
 }
@@ -438,7 +464,7 @@ fn a_webhook_with_an_unknown_filter_is_refused_with_the_reason() {
         (vec!["--idc", "nowhere"], "no idc named"),
         (vec!["--status", "offline"], "status filter must be one of"),
     ] {
-        let mut all = vec!["webhooks", "add", "--url", "http://127.0.0.1:9/x", "--secret-file", &secret];
+        let mut all = vec!["webhooks", "add", "--url", "http://203.0.113.9:9/x", "--secret-file", &secret];
         all.extend(args);
         let (ok, _, err) = cli(&db, &all);
         assert!(!ok && err.contains(expected), "{err}");
@@ -450,7 +476,7 @@ fn a_webhook_with_an_unknown_filter_is_refused_with_the_reason() {
 async fn an_assets_events_wait_behind_a_failing_one_and_arrive_in_order() {
     let hook = Endpoint::start().await;
     hook.set(Mode::Fail(503));
-    let s = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let s = TestServer::start_with(|c| local(c, fast())).await;
     add_webhook(&s.db, &format!("{}/order", hook.base), &[]);
     let r = physical("order01", "SN-ORDER01");
     s.report_ok(&r).await;
@@ -481,9 +507,9 @@ async fn an_assets_events_wait_behind_a_failing_one_and_arrive_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_deliver_each_event_once() {
     let hook = Endpoint::start().await;
-    let a = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let a = TestServer::start_with(|c| local(c, fast())).await;
     add_webhook(&a.db, &format!("{}/replicas", hook.base), &[]);
-    let b = TestServer::start_on(a.db.share(), |c| c.webhooks = fast()).await;
+    let b = TestServer::start_on(a.db.share(), |c| local(c, fast())).await;
     for i in 0..40 {
         let server = if i % 2 == 0 { &a } else { &b };
         server.report_ok(&physical(&format!("rep{i:02}"), &format!("SN-REP{i:02}"))).await;
@@ -503,7 +529,7 @@ async fn two_replicas_deliver_each_event_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_sweeps_at_once_flag_each_silent_host_once() {
-    let s = TestServer::start_with(|c| c.webhooks = fast()).await;
+    let s = TestServer::start_with(|c| local(c, fast())).await;
     add_webhook(&s.db, "http://127.0.0.1:9/never", &["--events", "host.offline"]);
     for i in 0..20 {
         s.report_ok(&physical(&format!("sil{i:02}"), &format!("SN-SIL{i:02}"))).await;
@@ -535,8 +561,7 @@ async fn two_sweeps_at_once_flag_each_silent_host_once() {
 async fn a_report_that_queues_an_alert_wakes_the_worker_without_waiting_for_the_poll() {
     let hook = Endpoint::start().await;
     // Polled once at the start, then once an hour: only the report's wake-up can send it.
-    let s =
-        TestServer::start_with(|c| c.webhooks = WebhookSettings { poll: Duration::from_secs(3600), ..fast() }).await;
+    let s = TestServer::start_with(|c| local(c, WebhookSettings { poll: Duration::from_secs(3600), ..fast() })).await;
     add_webhook(&s.db, &format!("{}/wake", hook.base), &[]);
     let asset = s.report_ok(&physical("wake01", "SN-WAKE01")).await["asset_id"].as_i64().unwrap();
     let got = hook.until(1).await;

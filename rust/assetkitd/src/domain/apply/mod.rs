@@ -232,6 +232,7 @@ pub fn locks(report: &Report, sender: &Sender) -> Vec<String> {
 
 /// Applies `report` (whose raw JSON is `raw`).
 pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> Result<Answer> {
+    keys::check_active(db, ctx.sender.key_id())?;
     if let Some(first) = already_applied(db, report, ctx)? {
         return Ok(Answer::Applied(first));
     }

@@ -102,8 +102,16 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
         Ok(p) => p,
         Err(e) => return back(&format!("Not added: {e}")),
     };
+    let url = form.get("url").unwrap_or("").to_owned();
+    let checked = match webhooks::checked_url(&url) {
+        Ok(u) => u,
+        Err(e) => return back(&format!("Not added: {e}")),
+    };
+    if let Err(why) = crate::http::webhooks::check_destination(&checked, &state.config.webhook_destinations).await {
+        return back(&format!("Not added: {why}"));
+    }
     let new = NewEndpoint {
-        url: form.get("url").unwrap_or("").to_owned(),
+        url,
         secret: secret.clone(),
         format,
         events,

@@ -17,3 +17,6 @@ CREATE TABLE event_budgets (
     events     BIGINT NOT NULL,
     summary_id BIGINT
 );
+
+UPDATE webhooks SET url_shown = regexp_replace(url_shown, '^([a-z]+://[^/]+)/.*$', '\1/…')
+    WHERE url_shown ~ '^[a-z]+://[^/]+/';

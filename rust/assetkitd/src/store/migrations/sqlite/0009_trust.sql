@@ -25,3 +25,8 @@ CREATE TABLE event_budgets (
     events     INTEGER NOT NULL,
     summary_id INTEGER
 );
+
+-- A webhook's URL is shown as scheme, host and port only: a path can be a credential (ntfy
+-- topics, healthchecks.io UUIDs, Telegram's bot<token>). Earlier rows kept the first segment.
+UPDATE webhooks SET url_shown = substr(url_shown, 1, 8 + instr(substr(url_shown, 9), '/') - 1) || '/…'
+    WHERE instr(substr(url_shown, 9), '/') > 0;

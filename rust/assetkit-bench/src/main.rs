@@ -582,6 +582,7 @@ fn start_receiver_of(assetkitd: &Path, store: &Store, replicas: usize, serve: &[
             .args(["--writers", &WRITERS.load(Ordering::SeqCst).to_string()])
             .args(serve)
             .env("ASSETKIT_LOG", "warn")
+            .env("ASSETKIT_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
             .stdout(Stdio::piped())
             .spawn()?;
         let mut line = String::new();
@@ -1437,6 +1438,7 @@ fn webhook_bench(reports: usize, connections: usize, store: &Store) -> anyhow::R
             let out = Command::new(&assetkitd)
                 .args(["webhooks", "add", "--url", &url, "--secret-file", &secret.display().to_string()])
                 .args(&r.db_args)
+                .env("ASSETKIT_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
                 .output()?;
             anyhow::ensure!(out.status.success(), "webhooks add: {}", String::from_utf8_lossy(&out.stderr));
             Ok(r)

@@ -346,3 +346,62 @@ async fn the_list_pages_by_id_and_refuses_unknown_parameters() {
     }
     server.stop().await;
 }
+
+/// `n` imported assets written straight into the store, each row of the CSV export a few hundred
+/// bytes: enough for an export that outgrows the sockets' buffers.
+fn bulk(db: &crate::support::TestDb, n: i64) {
+    db.with(|c| {
+        c.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1) \
+             INSERT INTO assets (hostname, serial_number, status, model, manufacturer, source, created_at, updated_at) \
+             SELECT 'bulk-' || i, 'SN-BULK-' || i, 'in_stock', \
+             'a model name long enough to make each exported row a few hundred bytes, as real ones can be ' || i, \
+             'a manufacturer with a long name, to make the export outgrow every socket buffer on its way', \
+             'import', 1700000000, 1700000000 FROM n",
+            assetkitd::args![n],
+        )
+        .unwrap();
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_a_client_falls_behind_on_is_cut_never_ended_and_says_its_row_count() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start_with(|c| c.http.request_timeout = std::time::Duration::from_secs(1)).await;
+    bulk(&s.db, 30_000);
+    let read = s.db.create_key("exports", "read");
+    // A reader that keeps up: every row, the count in the header, and the encoding's end.
+    let headers = assetkit_sign::sign(&read.0, &read.1, "GET", "/api/v1/assets.csv", b"");
+    let mut req = s.client.get(format!("{}/api/v1/assets.csv", s.base));
+    for (name, value) in headers.pairs() {
+        req = req.header(name, value);
+    }
+    let resp = req.send().await.unwrap();
+    assert_eq!(resp.headers()["x-assetkit-row-count"], "30000");
+    let whole = resp.bytes().await.expect("a complete export ends cleanly");
+    assert_eq!(whole.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count(), 30_001);
+
+    // A reader with a small window that stops reading for longer than the request timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(crate::support::addr_of(&s.base).parse().unwrap()).await.unwrap();
+    let head = format!(
+        "GET /api/v1/assets.csv HTTP/1.1\r\nhost: x\r\n{}\r\n",
+        crate::support::signed_head(&read, "GET", "/api/v1/assets.csv", b"")
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut got = vec![0u8; 65536];
+    let first = stream.read(&mut got).await.unwrap();
+    let head = String::from_utf8_lossy(&got[..first]).to_lowercase();
+    assert!(head.contains("x-assetkit-row-count: 30000") && head.contains("transfer-encoding: chunked"), "{head}");
+    // The stall itself (the client's behaviour under test), three times the server's limit.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), stream.read_to_end(&mut rest)).await;
+    let mut all = got[..first].to_vec();
+    all.extend_from_slice(&rest);
+    assert!(!all.ends_with(b"\r\n0\r\n\r\n"), "a cut export ended like a complete one ({} bytes)", all.len());
+    let lines = all.split(|b| *b == b'\n').filter(|l| l.starts_with(b"bulk-") || l.contains(&b',')).count();
+    assert!(lines < 30_001, "the whole export arrived; the stall did not cut it");
+    s.stop().await;
+}

@@ -222,3 +222,42 @@ fn the_cli_creates_users_with_a_role_admin_by_default_and_lists_them() {
     let refused = db.with(|conn| conn.execute("UPDATE users SET role = 'root' WHERE name = 'looker'", &[]).is_err());
     assert!(refused, "the CHECK constraint let an unknown role in");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flash_messages_belong_to_the_session_not_to_the_url() {
+    let s = TestServer::start(Policy::Auto).await;
+    s.db.with(|db| users::create_user_as(db, "ops", PASSWORD, Role::Admin, "test", 0).unwrap());
+    let id = s.report_ok(&physical("flash01", "SN-FLASH01")).await["asset_id"].as_i64().unwrap();
+    let ops = Console::login(&s.base, "ops", PASSWORD).await;
+    // A link someone crafted: its text is never shown.
+    let page = ops.page(&format!("/assets/{id}?msg=Your+account+is+locked%2C+call+555-0100")).await;
+    assert!(!page.contains("555-0100"), "the page shows text from its URL");
+    // A message the server sets after a form is shown once, to this session.
+    let resp = ops
+        .client
+        .post(format!("{}/assets/{id}/reenrol", s.base))
+        .header("cookie", &ops.cookie)
+        .form(&[("csrf", ops.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    let flash = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .find(|c| c.starts_with("assetkit_flash="))
+        .expect("a flash cookie");
+    let with_flash = format!("{}; {flash}", ops.cookie);
+    let shown = ops.client.get(format!("{}/assets/{id}", s.base)).header("cookie", &with_flash).send().await.unwrap();
+    assert!(shown.headers().get_all("set-cookie").iter().any(|v| v.to_str().unwrap().contains("Max-Age=0")));
+    assert!(shown.text().await.unwrap().contains("Re-enrolment allowed"), "the message is shown");
+    // Another session presenting that cookie sees nothing.
+    s.db.with(|db| users::create_user_as(db, "eve", PASSWORD, Role::Viewer, "test", 0).unwrap());
+    let eve = Console::login(&s.base, "eve", PASSWORD).await;
+    let stolen = format!("{}; {flash}", eve.cookie);
+    let page = eve.client.get(format!("{}/assets/{id}", s.base)).header("cookie", &stolen).send().await.unwrap();
+    assert!(!page.text().await.unwrap().contains("Re-enrolment allowed"));
+    s.stop().await;
+}

@@ -34,6 +34,7 @@ use roles::{Admin, Operator, User, Viewer};
 
 pub mod charts;
 mod dashboard;
+mod flash;
 pub mod previews;
 pub mod roles;
 pub mod throttle;
@@ -336,7 +337,7 @@ async fn assets_page(State(state): State<AppState>, user: User<Viewer>, Query(fi
 
 /// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
 async fn export_csv(State(state): State<AppState>, _: User<Viewer>, Query(filter): Query<AssetFilter>) -> Response {
-    crate::http::export::export_csv(&state, export_filter(filter)).unwrap_or_else(IntoResponse::into_response)
+    crate::http::export::export_csv(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn export_xlsx(State(state): State<AppState>, _: User<Viewer>, Query(filter): Query<AssetFilter>) -> Response {
@@ -351,7 +352,7 @@ async fn asset_page(
     State(state): State<AppState>,
     user: User<Viewer>,
     Path(id): Path<i64>,
-    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
     let started = Instant::now();
     let cutoff = state.offline_cutoff();
@@ -364,11 +365,11 @@ async fn asset_page(
     })
     .await;
     match data {
-        Ok((Some(asset), changes, choices)) => page(
-            StatusCode::OK,
-            started,
-            views::asset(&user, &asset, &changes, &choices, q.get("msg").map(String::as_str)),
-        ),
+        Ok((Some(asset), changes, choices)) => {
+            let msg = flash::take(&headers, &user);
+            let view = views::asset(&user, &asset, &changes, &choices, msg.as_deref());
+            flash::shown(page(StatusCode::OK, started, view), msg.is_some())
+        }
         Ok((None, ..)) => page(
             StatusCode::NOT_FOUND,
             started,
@@ -393,7 +394,7 @@ async fn reenrol_asset(
         Ok(()) => "Re-enrolment allowed: the next report signed with the fleet key binds a new credential.".to_owned(),
         Err(e) => format!("Not changed: {e}"),
     };
-    Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), &format!("/assets/{id}"), &msg)
 }
 
 async fn revoke_asset(
@@ -414,7 +415,7 @@ async fn revoke_asset(
         }
         Err(e) => format!("Not revoked: {e}"),
     };
-    Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), &format!("/assets/{id}"), &msg)
 }
 
 fn patch_from(form: &Form) -> AssetPatch {
@@ -447,7 +448,7 @@ async fn edit_asset(
         Ok(n) => format!("Saved: {n} change(s) recorded."),
         Err(e) => format!("Not saved: {e}"),
     };
-    Redirect::to(&format!("/assets/{id}?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), &format!("/assets/{id}"), &msg)
 }
 
 async fn new_asset_page(State(state): State<AppState>, user: User<Operator>) -> Response {
@@ -477,10 +478,12 @@ async fn new_asset(State(state): State<AppState>, user: User<Operator>, headers:
     };
     let actor = format!("console:{}", user.name);
     match write(&state, move |db, now| inventory::create_asset(db, &input, &actor, now)).await {
-        Ok(id) => {
-            Redirect::to(&format!("/assets/{id}?msg={}", urlencode("Host entered. It is pending until it reports.")))
-                .into_response()
-        }
+        Ok(id) => flash::redirect(
+            &user,
+            state.config.tls.is_some(),
+            &format!("/assets/{id}"),
+            "Host entered. It is pending until it reports.",
+        ),
         Err(e) => {
             let choices = read(&state, inventory::choices).await.unwrap_or_default();
             page(StatusCode::UNPROCESSABLE_ENTITY, started, views::new_asset(&user, &choices, Some(&e.to_string())))
@@ -488,11 +491,7 @@ async fn new_asset(State(state): State<AppState>, user: User<Operator>, headers:
     }
 }
 
-async fn discovered_page(
-    State(state): State<AppState>,
-    user: User<Viewer>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn discovered_page(State(state): State<AppState>, user: User<Viewer>, headers: HeaderMap) -> Response {
     let started = Instant::now();
     let cutoff = state.offline_cutoff();
     let data = read(&state, move |db| {
@@ -507,7 +506,11 @@ async fn discovered_page(
     .await;
     match data {
         Ok((list, choices)) => {
-            page(StatusCode::OK, started, views::discovered(&user, &list, &choices, q.get("msg").map(String::as_str)))
+            let msg = flash::take(&headers, &user);
+            flash::shown(
+                page(StatusCode::OK, started, views::discovered(&user, &list, &choices, msg.as_deref())),
+                msg.is_some(),
+            )
         }
         Err(e) => e.into_response(),
     }
@@ -525,7 +528,7 @@ async fn assign_discovered(
     };
     let ids: Vec<i64> = form.all("ids").iter().filter_map(|i| i.parse().ok()).collect();
     if ids.is_empty() {
-        return Redirect::to(&format!("/discovered?msg={}", urlencode("Select at least one asset."))).into_response();
+        return flash::redirect(&user, state.config.tls.is_some(), "/discovered", "Select at least one asset.");
     }
     let patch = AssetPatch {
         business_unit: form.opt("business_unit").filter(|s| !s.is_empty()),
@@ -548,7 +551,7 @@ async fn assign_discovered(
         Ok(n) => format!("Assigned {count} asset(s): {n} change(s) recorded."),
         Err(e) => format!("Nothing assigned: {e}"),
     };
-    Redirect::to(&format!("/discovered?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), "/discovered", &msg)
 }
 
 async fn import_page(user: User<Operator>) -> Response {
@@ -689,15 +692,15 @@ fn settings_data(db: &mut dyn Db) -> crate::domain::Result<views::SettingsData> 
     })
 }
 
-async fn settings_page(
-    State(state): State<AppState>,
-    user: User<Admin>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn settings_page(State(state): State<AppState>, user: User<Admin>, headers: HeaderMap) -> Response {
     let started = Instant::now();
     match read(&state, settings_data).await {
         Ok(data) => {
-            page(StatusCode::OK, started, views::settings(&user, &data, q.get("msg").map(String::as_str), None))
+            let msg = flash::take(&headers, &user);
+            flash::shown(
+                page(StatusCode::OK, started, views::settings(&user, &data, msg.as_deref(), None)),
+                msg.is_some(),
+            )
         }
         Err(e) => e.into_response(),
     }
@@ -721,7 +724,7 @@ async fn add_name(State(state): State<AppState>, user: User<Admin>, headers: Hea
         Ok(false) => "It already exists.".to_owned(),
         Err(e) => format!("Not added: {e}"),
     };
-    Redirect::to(&format!("/settings?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), "/settings", &msg)
 }
 
 async fn create_key(State(state): State<AppState>, user: User<Admin>, headers: HeaderMap, body: Body) -> Response {
@@ -772,7 +775,7 @@ async fn revoke_key(State(state): State<AppState>, user: User<Admin>, headers: H
         Ok(false) => "No such active key.".to_owned(),
         Err(e) => format!("Not revoked: {e}"),
     };
-    Redirect::to(&format!("/settings?msg={}", urlencode(&msg))).into_response()
+    flash::redirect(&user, state.config.tls.is_some(), "/settings", &msg)
 }
 
 #[cfg(test)]

@@ -6,12 +6,12 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 
 use super::roles::{Admin, User};
 use super::views::SettingsData;
-use super::{page, posted, read, settings_data, urlencode, views, write};
+use super::{page, posted, read, settings_data, views, write};
 use crate::domain::users::Session;
 use crate::domain::webhooks::{self, EVENT_TYPES, Format, NewEndpoint};
 use crate::http::state::AppState;
@@ -82,8 +82,8 @@ fn filters(w: &webhooks::Endpoint) -> String {
     if parts.is_empty() { "—".to_owned() } else { parts.join(", ") }
 }
 
-fn back(msg: &str) -> Response {
-    Redirect::to(&format!("/settings?msg={}#webhooks", urlencode(msg))).into_response()
+fn back(user: &Session, state: &AppState, msg: &str) -> Response {
+    super::flash::redirect(user, state.config.tls.is_some(), "/settings#webhooks", msg)
 }
 
 /// POST /settings/webhooks: adds an endpoint; a generated secret is shown once.
@@ -100,15 +100,15 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
         .and_then(|format| Ok((format, webhooks::parse_events(&form.all("events").join(","))?)));
     let (format, events) = match parsed {
         Ok(p) => p,
-        Err(e) => return back(&format!("Not added: {e}")),
+        Err(e) => return back(&user, &state, &format!("Not added: {e}")),
     };
     let url = form.get("url").unwrap_or("").to_owned();
     let checked = match webhooks::checked_url(&url) {
         Ok(u) => u,
-        Err(e) => return back(&format!("Not added: {e}")),
+        Err(e) => return back(&user, &state, &format!("Not added: {e}")),
     };
     if let Err(why) = crate::http::webhooks::check_destination(&checked, &state.config.webhook_destinations).await {
-        return back(&format!("Not added: {why}"));
+        return back(&user, &state, &format!("Not added: {why}"));
     }
     let new = NewEndpoint {
         url,
@@ -124,12 +124,12 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
     let added = write(&state, move |db, now| webhooks::add(db, &ring, &new, &actor, now)).await;
     match added {
         Ok(id) if generated => {
-            let Ok(data) = read(&state, settings_data).await else { return back("Added.") };
+            let Ok(data) = read(&state, settings_data).await else { return back(&user, &state, "Added.") };
             let id = id.to_string();
             page(StatusCode::OK, started, views::settings(&user, &data, None, Some(("Webhook", &id, secret.expose()))))
         }
-        Ok(id) => back(&format!("Webhook {id} added.")),
-        Err(e) => back(&format!("Not added: {e}")),
+        Ok(id) => back(&user, &state, &format!("Webhook {id} added.")),
+        Err(e) => back(&user, &state, &format!("Not added: {e}")),
     }
 }
 
@@ -143,12 +143,12 @@ pub async fn remove(State(state): State<AppState>, user: User<Admin>, headers: H
         Ok(form) => form,
         Err(r) => return r,
     };
-    let Some(id) = id_of(&form) else { return back("No such webhook.") };
+    let Some(id) = id_of(&form) else { return back(&user, &state, "No such webhook.") };
     let actor = format!("console:{}", user.name);
     match write(&state, move |db, now| webhooks::remove(db, id, &actor, now)).await {
-        Ok(true) => back(&format!("Webhook {id} removed with its undelivered events.")),
-        Ok(false) => back("No such webhook."),
-        Err(e) => back(&format!("Not removed: {e}")),
+        Ok(true) => back(&user, &state, &format!("Webhook {id} removed with its undelivered events.")),
+        Ok(false) => back(&user, &state, "No such webhook."),
+        Err(e) => back(&user, &state, &format!("Not removed: {e}")),
     }
 }
 
@@ -158,11 +158,11 @@ pub async fn redeliver(State(state): State<AppState>, user: User<Admin>, headers
         Ok(form) => form,
         Err(r) => return r,
     };
-    let Some(id) = id_of(&form) else { return back("No such delivery.") };
+    let Some(id) = id_of(&form) else { return back(&user, &state, "No such delivery.") };
     let actor = format!("console:{}", user.name);
     match write(&state, move |db, now| webhooks::redeliver(db, id, &actor, now)).await {
-        Ok(true) => back(&format!("Delivery {id} queued again.")),
-        Ok(false) => back("That delivery is not dead any more."),
-        Err(e) => back(&format!("Not queued: {e}")),
+        Ok(true) => back(&user, &state, &format!("Delivery {id} queued again.")),
+        Ok(false) => back(&user, &state, "That delivery is not dead any more."),
+        Err(e) => back(&user, &state, &format!("Not queued: {e}")),
     }
 }

@@ -72,6 +72,32 @@ pub struct ServeArgs {
     webhook_poll: Duration,
     #[command(flatten)]
     webhook_networks: super::WebhookNetworks,
+    /// Reports one host credential may send per minute (per receiver process); beyond it, 429
+    /// with Retry-After, and the agent keeps the report in its spool.
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    max_reports_per_minute: u32,
+    /// Report bytes one host credential may send per minute.
+    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    max_report_bytes_per_minute: u64,
+    /// Reports one fleet key may send per minute, all its hosts together (enrolments, and the
+    /// refusals of hosts that lost their credential).
+    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    max_fleet_reports_per_minute: u32,
+    /// Report bytes one fleet key may send per minute.
+    #[arg(long, default_value_t = 64 << 20, value_name = "BYTES")]
+    max_fleet_report_bytes_per_minute: u64,
+    /// Assets one fleet key may create in any minute (counted across replicas).
+    #[arg(long, default_value_t = 600, value_name = "N")]
+    max_new_assets_per_minute: i64,
+    /// Assets one fleet key may create in any 24 hours.
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    max_new_assets_per_day: i64,
+    /// Change events are kept this long ("forever" keeps them).
+    #[arg(long, default_value = "730d", value_parser = keep, value_name = "DURATION")]
+    keep_changes: Keep,
+    /// The most change events kept for one asset, its oldest deleted first (0: no cap).
+    #[arg(long, default_value_t = 100_000, value_name = "N")]
+    max_changes_per_asset: u64,
     /// Change events itemized for one report; a report's further changes are summed up in one
     /// event (the inventory itself is updated in full).
     #[arg(long, default_value_t = 512, value_name = "N")]
@@ -132,6 +158,18 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         per_report: args.max_events_per_report.max(1),
         per_day: args.max_events_per_day.max(1),
     };
+    config.send_budget = crate::http::budgets::Limits {
+        host_reports: f64::from(args.max_reports_per_minute.max(1)),
+        host_bytes: args.max_report_bytes_per_minute.max(1) as f64,
+        fleet_reports: f64::from(args.max_fleet_reports_per_minute.max(1)),
+        fleet_bytes: args.max_fleet_report_bytes_per_minute.max(1) as f64,
+    };
+    config.new_assets = crate::domain::apply::budget::NewAssets {
+        per_minute: args.max_new_assets_per_minute.max(1),
+        per_day: args.max_new_assets_per_day.max(1),
+    };
+    config.keep_changes = args.keep_changes.0;
+    config.max_changes_per_asset = (args.max_changes_per_asset > 0).then_some(args.max_changes_per_asset);
     config.tls = args.tls_cert.zip(args.tls_key);
     config.max_db_bytes = args.max_db_size;
     config.readers = args.readers;
@@ -171,4 +209,15 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
         _ = int.recv() => tracing::info!("SIGINT: shutting down"),
     }
+}
+
+/// `--keep-changes`: a duration, or `forever` (`None`).
+#[derive(Debug, Clone, Copy)]
+pub struct Keep(Option<Duration>);
+
+fn keep(text: &str) -> Result<Keep, String> {
+    if text.eq_ignore_ascii_case("forever") {
+        return Ok(Keep(None));
+    }
+    duration(text).map(|d| Keep(Some(d)))
 }

@@ -1,6 +1,8 @@
-//! What only needs keeping for a while: nonces (twice the signature window) and applied report
-//! ids (the retry horizon of a spool); and the status-count deltas, folded into one row per
-//! status.
+//! What only needs keeping for a while: nonces (twice the signature window), applied report
+//! ids (the retry horizon of a spool), and change events (`--keep-changes`, and at most
+//! `--max-changes-per-asset` for any one asset); and the status-count deltas, folded into one
+//! row per status. Deletions go in bounded steps, so a long backlog never holds the writer: the
+//! rest goes at the next run, a minute later.
 
 use std::time::Duration;
 
@@ -13,7 +15,16 @@ pub struct Retention {
     pub nonces: Duration,
     /// Applied report ids older than this are forgotten.
     pub report_ids: Duration,
+    /// Change events older than this are deleted (`None`: kept).
+    pub changes: Option<Duration>,
+    /// The most change events kept for one asset (`None`: no cap); the oldest go first.
+    pub changes_per_asset: Option<u64>,
+    /// Assets that recorded this many events in a day are the ones checked against the cap.
+    pub busy_day: i64,
 }
+
+/// Rows deleted per statement, so one run holds the writer for milliseconds.
+pub const DELETE_STEP: i64 = 10_000;
 
 /// Deletes what is past its retention; the number of nonces and report ids removed.
 pub fn purge(db: &mut dyn Db, retention: Retention, now: i64) -> Result<(u64, u64), DbError> {
@@ -23,9 +34,44 @@ pub fn purge(db: &mut dyn Db, retention: Retention, now: i64) -> Result<(u64, u6
         "DELETE FROM applied_reports WHERE at < ?1",
         crate::args![now - retention.report_ids.as_secs() as i64],
     )?;
-    tracing::debug!(nonces, applied_reports = reports, "purged");
+    let changes = purge_changes(db, retention, now)?;
+    tracing::debug!(nonces, applied_reports = reports, changes, "purged");
     fold_counts(db)?;
     Ok((nonces, reports))
+}
+
+/// Deletes change events past their retention, and beyond the per-asset cap for the assets that
+/// spent a whole day's event budget (the only ones that can grow that long); at most
+/// [`DELETE_STEP`] rows of each kind per run.
+pub fn purge_changes(db: &mut dyn Db, retention: Retention, now: i64) -> Result<u64, DbError> {
+    let mut deleted = 0;
+    if let Some(keep) = retention.changes {
+        deleted += db.execute(
+            "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE at < ?1 ORDER BY id LIMIT ?2)",
+            crate::args![now - keep.as_secs() as i64, DELETE_STEP],
+        )?;
+    }
+    if let Some(cap) = retention.changes_per_asset {
+        let busy: Vec<i64> = db.column(
+            "SELECT asset_id FROM event_budgets WHERE events >= ?1 ORDER BY asset_id LIMIT 100",
+            crate::args![retention.busy_day],
+        )?;
+        for asset in busy {
+            // The id of the cap-th newest event: everything older goes.
+            let Some(oldest_kept) = db.scalar_opt::<i64>(
+                "SELECT id FROM changes WHERE asset_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2",
+                crate::args![asset, (cap as i64).saturating_sub(1)],
+            )?
+            else {
+                continue;
+            };
+            deleted += db.execute(
+                "DELETE FROM changes WHERE id IN (SELECT id FROM changes WHERE asset_id = ?1 AND id < ?2 ORDER BY id LIMIT ?3)",
+                crate::args![asset, oldest_kept, DELETE_STEP],
+            )?;
+        }
+    }
+    Ok(deleted)
 }
 
 /// Folds the status-count deltas (`asset_counts`, appended by triggers) into one row per

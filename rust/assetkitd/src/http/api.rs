@@ -153,6 +153,15 @@ async fn post_report_inner(
     let started = Instant::now();
     let bytes = read_body(headers, body, state.config.max_body).await?;
     let caller = signed.verify(&bytes)?;
+    // Before any parsing: a key over its budget costs no more than reading its body.
+    state.budgets.admit(&caller.key_id, caller.scope == "host", bytes.len(), Instant::now()).map_err(|over| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "over_budget",
+            format!("{}; try again in {} s", over.what, over.retry_after),
+        )
+        .with_retry_after(over.retry_after)
+    })?;
     let Intake { report, raw } = intake::decode(&bytes).map_err(|refusal| {
         let (status, code) = match &refusal {
             Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
@@ -175,14 +184,28 @@ async fn post_report_inner(
         _ => Sender::Fleet { key_id: caller.key_id.clone() },
     };
     let body_digest = assetkit_sign::body_digest(&bytes);
-    let (policy, failpoint, ring, budget) =
-        (state.config.policy, state.config.failpoint, state.keyring.clone(), state.config.event_budget);
+    let (policy, failpoint, ring, budget, new_assets) = (
+        state.config.policy,
+        state.config.failpoint,
+        state.keyring.clone(),
+        state.config.event_budget,
+        state.config.new_assets,
+    );
     let locks = crate::domain::apply::locks(&report, &sender);
+    let lane = crate::store::Lane::of(&caller.key_id, bytes.len());
     let answer = state
         .writer
-        .run_locked(Some(caller.nonce), locks, move |db, now| {
-            let ctx =
-                Context { policy, failpoint, ring: &ring, sender: &sender, body_digest: &body_digest, now, budget };
+        .run_fair(Some(caller.nonce), locks, lane, move |db, now| {
+            let ctx = Context {
+                policy,
+                failpoint,
+                ring: &ring,
+                sender: &sender,
+                body_digest: &body_digest,
+                now,
+                budget,
+                new_assets,
+            };
             crate::domain::apply::apply(db, &report, &raw, &ctx)
         })
         .await

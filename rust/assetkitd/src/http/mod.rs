@@ -3,13 +3,15 @@
 //!
 //! - [`server`]: `serve(listener, config, shutdown)`, the accept loop, the router and its layers.
 //! - [`state`]: `ServerConfig`, `HttpLimits`, `AppState`.
-//! - [`auth`]: `Signed<Scope>`, checked before the body is read.
+//! - [`auth`]: `Signed<Scope>`, checked before the body is read; [`budgets`]: reports and
+//!   bytes per minute per key, checked before a body is parsed.
 //! - [`api`]: the JSON API; [`error`]: its one error shape.
 //! - [`export`]: the asset list as streamed CSV and xlsx.
 //! - [`console`]: the web console; [`metrics`]: Prometheus metrics.
 
 pub mod api;
 pub mod auth;
+pub mod budgets;
 pub mod console;
 pub mod error;
 pub mod export;

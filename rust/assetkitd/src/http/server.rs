@@ -146,6 +146,9 @@ pub async fn serve(
     let retention = Retention {
         nonces: Duration::from_secs(2 * config.window_secs.max(1) as u64 + 60),
         report_ids: config.dedupe_retention,
+        changes: config.keep_changes,
+        changes_per_asset: config.max_changes_per_asset,
+        busy_day: config.event_budget.per_day,
     };
     let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
     let key_file = config.key_file()?;
@@ -175,6 +178,7 @@ pub async fn serve(
     let writer = store.writer.clone();
     let tls = config.tls.clone();
     let limits = config.http;
+    let config_send_budget = config.send_budget;
     let state = AppState {
         config: Arc::new(config),
         readers: store.readers,
@@ -185,6 +189,7 @@ pub async fn serve(
         keyring,
         exports: Arc::new(tokio::sync::Semaphore::new(crate::http::export::EXPORTS_AT_ONCE)),
         webhook_wake: Arc::default(),
+        budgets: Arc::new(crate::http::budgets::Budgets::new(config_send_budget)),
     };
     drop(store.writer);
     let app_state = state.clone();

@@ -78,6 +78,14 @@ pub struct ServerConfig {
     pub webhook_destinations: crate::domain::webhooks::destinations::Destinations,
     /// What one report, and one asset in a day, may add to the change log.
     pub event_budget: crate::domain::changelog::Budget,
+    /// How many assets one fleet key may create.
+    pub new_assets: crate::domain::apply::budget::NewAssets,
+    /// Reports and bytes per minute one key may send (checked before a body is parsed).
+    pub send_budget: crate::http::budgets::Limits,
+    /// Change events older than this are deleted (`None`: kept for ever).
+    pub keep_changes: Option<Duration>,
+    /// The most change events kept for one asset (`None`: no cap).
+    pub max_changes_per_asset: Option<u64>,
     /// Test-only fault injection.
     pub failpoint: Option<Failpoint>,
 }
@@ -107,6 +115,10 @@ impl ServerConfig {
             webhooks: Default::default(),
             webhook_destinations: Default::default(),
             event_budget: Default::default(),
+            new_assets: Default::default(),
+            send_budget: Default::default(),
+            keep_changes: Some(Duration::from_secs(730 * 86_400)),
+            max_changes_per_asset: Some(100_000),
             failpoint: None,
         }
     }
@@ -133,6 +145,8 @@ pub struct AppState {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// Wakes the webhook worker when a report queued deliveries.
     pub webhook_wake: Arc<tokio::sync::Notify>,
+    /// What each key has sent lately, against its budget.
+    pub budgets: Arc<crate::http::budgets::Budgets>,
 }
 
 impl AppState {

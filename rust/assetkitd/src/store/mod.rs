@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 pub use db::{Db, DbError, DbErrorKind, DbExt, Engine, FromValue, Row, Value};
 pub use time::{now, rfc3339};
-pub use writer::{NonceUse, WriteFailure, Writer, WriterConfig};
+pub use writer::{Lane, NonceUse, WriteFailure, Writer, WriterConfig};
 
 /// Errors opening a store.
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,12 @@
 //! The writer knows SQL transactions and nonces, nothing of the domain: what a job does is the
 //! caller's closure.
 //!
+//! Jobs are served fairly between *lanes* (the key that sent a report): a batch takes one job
+//! per lane in turn, and stops before its total weight (a report's size) would pass
+//! [`MAX_BATCH_WEIGHT`], so a job heavier than that runs in a batch of its own. One sender
+//! flooding the queue with reports at the limits gets one of them into each batch at most, and
+//! another host's report waits behind one of them, not behind the flood.
+//!
 //! The thread must not die: a panic inside a batch rolls that batch back and is answered as a
 //! failure (503), and the thread goes on with the next one. If it dies anyway,
 //! [`Writer::is_dead`] says so and the server stops, so that the service manager restarts it.
@@ -34,6 +40,8 @@ use super::db::{Db, DbError, DbErrorKind, DbExt, Engine, Value};
 
 /// Most jobs in one transaction: bounds the latency a job waits behind others.
 pub const MAX_BATCH: usize = 64;
+/// Most weight (KiB of report) in one batch, unless its first job alone is heavier.
+pub const MAX_BATCH_WEIGHT: u32 = 1024;
 const QUEUE: usize = 4096;
 
 /// Why the store did not carry a write out (the caller's own refusals are its own error type).
@@ -86,6 +94,10 @@ type Reply = Box<dyn FnOnce(Option<&DbError>) + Send>;
 trait Job: Send {
     /// The locks the job needs held while it runs.
     fn locks(&self) -> &[String];
+    /// Whose job it is (jobs are served fairly between lanes).
+    fn lane(&self) -> &str;
+    /// How heavy it is (KiB of report; 1 for small jobs).
+    fn weight(&self) -> u32;
     /// Runs inside the job's savepoint; says whether it succeeded, and how to answer later.
     fn run(self: Box<Self>, db: &mut dyn Db, now: i64) -> (bool, Reply);
     /// Answers without running (the batch could not start, or was abandoned).
@@ -95,8 +107,25 @@ trait Job: Send {
 struct Op<T, E, F> {
     nonce: Option<NonceUse>,
     locks: Vec<String>,
+    lane: Lane,
     op: F,
     reply: oneshot::Sender<Result<T, E>>,
+}
+
+/// Whose a job is, and how heavy: see the module's documentation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lane {
+    /// The sender (a key id); "" for the server's own jobs.
+    pub name: String,
+    /// KiB of report, at least 1.
+    pub weight: u32,
+}
+
+impl Lane {
+    /// The lane of a report of `bytes` sent with `key_id`.
+    pub fn of(key_id: &str, bytes: usize) -> Lane {
+        Lane { name: key_id.to_owned(), weight: u32::try_from(bytes / 1024).unwrap_or(u32::MAX).max(1) }
+    }
 }
 
 impl<T, E, F> Job for Op<T, E, F>
@@ -107,6 +136,14 @@ where
 {
     fn locks(&self) -> &[String] {
         &self.locks
+    }
+
+    fn lane(&self) -> &str {
+        &self.lane.name
+    }
+
+    fn weight(&self) -> u32 {
+        self.lane.weight.max(1)
     }
 
     fn run(self: Box<Self>, db: &mut dyn Db, now: i64) -> (bool, Reply) {
@@ -241,14 +278,14 @@ impl Writer {
         name: String,
     ) -> (Writer, Vec<std::thread::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
+        let queue = Arc::new(Mutex::new(Queue { rx, lanes: Lanes::new() }));
         let health = Arc::new(Health::default());
         let die = Arc::new(AtomicBool::new(config.die_on_first_batch));
         let handles = connections
             .into_iter()
             .enumerate()
             .map(|(i, conn)| {
-                let shared = Shared { rx: rx.clone(), die: die.clone(), name: name.clone() };
+                let shared = Shared { queue: queue.clone(), die: die.clone(), name: name.clone() };
                 let watch = DeathWatch(health.clone());
                 std::thread::Builder::new()
                     .name(format!("assetkitd-writer-{i}"))
@@ -295,11 +332,28 @@ impl Writer {
         E: From<WriteFailure> + Send + 'static,
         F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send + 'static,
     {
+        self.run_fair(nonce, locks, Lane::default(), op).await
+    }
+
+    /// [`Writer::run_locked`] in `lane`, served fairly against other lanes.
+    pub async fn run_fair<T, E, F>(
+        &self,
+        nonce: Option<NonceUse>,
+        locks: Vec<String>,
+        lane: Lane,
+        op: F,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<WriteFailure> + Send + 'static,
+        F: FnOnce(&mut dyn Db, i64) -> Result<T, E> + Send + 'static,
+    {
         if self.is_dead() {
             return Err(E::from(WriteFailure::Closed));
         }
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Box::new(Op { nonce, locks, op, reply })).await.map_err(|_| E::from(WriteFailure::Closed))?;
+        let job = Box::new(Op { nonce, locks, lane, op, reply });
+        self.tx.send(job).await.map_err(|_| E::from(WriteFailure::Closed))?;
         rx.await.map_err(|_| E::from(WriteFailure::Closed))?
     }
 
@@ -312,7 +366,7 @@ impl Writer {
     {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .blocking_send(Box::new(Op { nonce: None, locks: Vec::new(), op, reply }))
+            .blocking_send(Box::new(Op { nonce: None, locks: Vec::new(), lane: Lane::default(), op, reply }))
             .map_err(|_| E::from(WriteFailure::Closed))?;
         rx.blocking_recv().map_err(|_| E::from(WriteFailure::Closed))?
     }
@@ -330,23 +384,94 @@ impl Writer {
 
 /// What the writer threads share.
 struct Shared {
-    rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>,
+    queue: Arc<Mutex<Queue>>,
     die: Arc<AtomicBool>,
     name: String,
 }
 
-/// The next batch: the first queued job, waited for, and whatever else is queued behind it.
-fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
-    let mut rx = shared.rx.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let first = rx.blocking_recv()?;
-    let mut batch = vec![first];
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(job) => batch.push(job),
-            Err(_) => break,
-        }
+/// The queue: jobs arriving on the channel, sorted into lanes.
+struct Queue {
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    lanes: Lanes<Box<dyn Job>>,
+}
+
+/// Something that has a lane and a weight.
+trait Fair {
+    fn lane(&self) -> &str;
+    fn weight(&self) -> u32;
+}
+
+impl Fair for Box<dyn Job> {
+    fn lane(&self) -> &str {
+        Job::lane(self.as_ref())
     }
-    Some(batch)
+    fn weight(&self) -> u32 {
+        Job::weight(self.as_ref())
+    }
+}
+
+/// Jobs by lane, FIFO within a lane, lanes served in turn.
+struct Lanes<J> {
+    order: std::collections::VecDeque<String>,
+    jobs: std::collections::HashMap<String, std::collections::VecDeque<J>>,
+}
+
+impl<J: Fair> Lanes<J> {
+    fn new() -> Self {
+        Lanes { order: Default::default(), jobs: Default::default() }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn push(&mut self, job: J) {
+        let lane = job.lane().to_owned();
+        let queue = self.jobs.entry(lane.clone()).or_default();
+        if queue.is_empty() {
+            self.order.push_back(lane);
+        }
+        queue.push_back(job);
+    }
+
+    /// One job per lane in turn, until [`MAX_BATCH`] jobs, or until the next would take the
+    /// batch past [`MAX_BATCH_WEIGHT`] (the first job is always taken).
+    fn batch(&mut self) -> Vec<J> {
+        let mut batch = Vec::new();
+        let mut weight = 0u32;
+        while batch.len() < MAX_BATCH {
+            let Some(lane) = self.order.pop_front() else { break };
+            let queue = self.jobs.get_mut(&lane).expect("a lane in the order has jobs");
+            let next = queue.front().map_or(0, Fair::weight);
+            if !batch.is_empty() && weight.saturating_add(next) > MAX_BATCH_WEIGHT {
+                self.order.push_front(lane);
+                break;
+            }
+            let job = queue.pop_front().expect("a lane in the order has jobs");
+            weight = weight.saturating_add(job.weight());
+            batch.push(job);
+            if queue.is_empty() {
+                self.jobs.remove(&lane);
+            } else {
+                self.order.push_back(lane);
+            }
+        }
+        batch
+    }
+}
+
+/// The next batch: the first queued job waited for, then whatever else is queued, taken fairly
+/// between lanes.
+fn next_batch(shared: &Shared) -> Option<Vec<Box<dyn Job>>> {
+    let mut queue = shared.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let Queue { rx, lanes } = &mut *queue;
+    if lanes.is_empty() {
+        lanes.push(rx.blocking_recv()?);
+    }
+    while let Ok(job) = rx.try_recv() {
+        lanes.push(job);
+    }
+    Some(lanes.batch())
 }
 
 fn run(mut conn: Connection, shared: &Shared, health: &Health) {
@@ -498,4 +623,55 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
         }
     }
     tracing::trace!(jobs = size, elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct J(&'static str, u32);
+
+    impl Fair for J {
+        fn lane(&self) -> &str {
+            self.0
+        }
+        fn weight(&self) -> u32 {
+            self.1
+        }
+    }
+
+    #[test]
+    fn a_flooding_lane_gets_one_job_per_turn_and_heavy_jobs_run_alone() {
+        let mut lanes = Lanes::new();
+        for _ in 0..8 {
+            lanes.push(J("flood", 2048));
+        }
+        lanes.push(J("host-b", 10));
+        lanes.push(J("host-c", 10));
+        // A heavy job alone; then the light ones, before the flood's next.
+        assert_eq!(lanes.batch(), [J("flood", 2048)]);
+        assert_eq!(lanes.batch(), [J("host-b", 10), J("host-c", 10)]);
+        assert_eq!(lanes.batch(), [J("flood", 2048)]);
+        // A newcomer waits behind one of the flood's jobs at most, not behind its backlog.
+        lanes.push(J("host-b", 10));
+        assert_eq!(lanes.batch(), [J("flood", 2048)]);
+        assert_eq!(lanes.batch(), [J("host-b", 10)]);
+        assert_eq!(lanes.batch(), [J("flood", 2048)]);
+    }
+
+    #[test]
+    fn light_jobs_share_a_batch_in_turn_and_keep_their_lane_order() {
+        let mut lanes = Lanes::new();
+        for i in 0..3 {
+            lanes.push(J("a", 1 + i));
+        }
+        lanes.push(J("b", 1));
+        assert_eq!(lanes.batch(), [J("a", 1), J("b", 1), J("a", 2), J("a", 3)]);
+        assert!(lanes.is_empty());
+        for _ in 0..(MAX_BATCH + 5) {
+            lanes.push(J("c", 1));
+        }
+        assert_eq!(lanes.batch().len(), MAX_BATCH);
+    }
 }

@@ -2,6 +2,7 @@
 
 mod admin;
 mod apply;
+mod budgets;
 mod contract;
 mod credentials;
 mod dashboard;

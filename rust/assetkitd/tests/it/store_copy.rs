@@ -39,6 +39,7 @@ fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
                             body_digest: &assetkit_sign::body_digest(raw.as_bytes()),
                             now: 1_795_000_000 + i as i64,
                             budget: Default::default(),
+                            new_assets: Default::default(),
                         };
                         let Answer::Applied(outcome) = apply::apply(db, r, &raw, &ctx)? else {
                             panic!("report of host {i} refused")

@@ -12,6 +12,7 @@
 //! that resolves to an enrolled asset changes nothing: it is refused (403 `host_enrolled`) and
 //! recorded as a security event on that asset. A host credential writes its own asset only.
 
+pub mod budget;
 pub mod claim;
 pub mod identity;
 pub mod write;
@@ -183,6 +184,8 @@ pub struct Context<'a> {
     pub now: i64,
     /// What one report may add to the change log.
     pub budget: changelog::Budget,
+    /// How many assets a fleet key may create.
+    pub new_assets: budget::NewAssets,
 }
 
 /// Test-only fault injection.
@@ -351,6 +354,7 @@ fn discover(
     if hostname.is_none() && names.serial.is_none() {
         return Err(Error::Unidentifiable);
     }
+    budget::check(db, ctx.sender.key_id(), now, ctx.new_assets)?;
     let asset_id: i64 = db.scalar(
         "INSERT INTO assets (status, source, created_at, updated_at) VALUES ('discovered', 'report', ?1, ?1) RETURNING id",
         crate::args![now],

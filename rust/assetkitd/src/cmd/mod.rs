@@ -111,7 +111,7 @@ impl DbArg {
 #[derive(Subcommand)]
 pub enum Command {
     /// Serve the API and the console until SIGTERM or SIGINT.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Create, list and revoke API keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -149,7 +149,7 @@ impl Cli {
     /// Runs the subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Serve(args) => serve::run(args),
+            Command::Serve(args) => serve::run(*args),
             Command::Keys(cmd) => keys::run(cmd),
             Command::Assets(cmd) => assets::run(cmd),
             Command::Import(args) => import::run(args),

@@ -101,12 +101,13 @@ pub fn run(cmd: HostsCommand) -> anyhow::Result<()> {
         HostsCommand::Approve { db, asset, json } => {
             let mut db = db.open()?;
             let id = resolve(db.as_mut(), &asset)?;
-            store::transaction(db.as_mut(), |db| enrolment::approve(db, id, &cli_actor(), now()))?;
-            say(
-                json,
-                serde_json::json!({"asset_id": id, "claim": "approved"}),
-                &format!("asset {id}: approved; the next report signed with the fleet key that names it binds it"),
-            );
+            let waited = store::transaction(db.as_mut(), |db| enrolment::approve(db, id, &cli_actor(), now()))?;
+            let text = if waited {
+                format!("asset {id}: approved; the next report signed with the fleet key that names it binds it")
+            } else {
+                format!("asset {id} waited for no approval: nothing changed")
+            };
+            say(json, serde_json::json!({"asset_id": id, "claim": if waited { "approved" } else { "none" }}), &text);
         }
         HostsCommand::Revoke { db, asset, json } => {
             let mut db = db.open()?;

@@ -67,16 +67,15 @@ pub fn allow_reenrolment(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Res
 }
 
 /// Approves the claim on a host entered by hand: the next report signed with a fleet key that
-/// names it binds it (and enrols it). Refused for an asset that waits for no approval.
-pub fn approve(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<()> {
+/// names it binds it (and enrols it). Whether it was waiting for approval (approving an asset
+/// that waits for none changes nothing).
+pub fn approve(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<bool> {
     let claim = db
         .query_opt("SELECT claim, claim_request FROM assets WHERE id = ?1", crate::args![id])?
         .ok_or_else(|| Error::NotFound(format!("no asset {id}")))?;
     let (claim, request): (Option<String>, Option<String>) = (claim.get(0)?, claim.get(1)?);
     if claim.as_deref() != Some("approval") {
-        return Err(Error::invalid(format!(
-            "asset {id} waits for no approval: a fleet-key report may already claim it"
-        )));
+        return Ok(false);
     }
     db.execute("UPDATE assets SET claim = NULL, claim_request = NULL WHERE id = ?1", crate::args![id])?;
     let from = request
@@ -98,7 +97,8 @@ pub fn approve(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<()> {
         "approved",
         format!("claim approved by {actor}{from}: the next report signed with a fleet key binds this host"),
         now,
-    )
+    )?;
+    Ok(true)
 }
 
 /// Revokes asset `id`'s credentials: its reports get 401, and fleet keys cannot bind it until an

@@ -135,12 +135,6 @@ fn schema_refusal(value: &Value) -> Option<Refusal> {
                 let message = "contains a NUL character, which no text field may hold".to_owned();
                 return Some(Refusal::InvalidReport { field, message });
             }
-            // Custom facts are any JSON without NUL: the offending string is somewhere inside.
-            Kind::AnyOf { .. } if field.starts_with("facts.custom") => {
-                let inner = nul_path(e.instance().as_ref()).unwrap_or_default();
-                let message = "contains a NUL character, which no text field may hold".to_owned();
-                return Some(Refusal::InvalidReport { field: format!("{field}{inner}"), message });
-            }
             Kind::PropertyNames { .. } => {
                 let message = "a key contains a NUL character, which no text field may hold".to_owned();
                 return Some(Refusal::InvalidReport { field, message });
@@ -176,19 +170,6 @@ fn dotted(pointer: &str) -> String {
         }
     }
     if out.is_empty() { "(report)".into() } else { out }
-}
-
-/// Where in `value` the first string or key holding a NUL character is, as a path suffix
-/// (`.weight`, `[2]`).
-fn nul_path(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if s.contains('\0') => Some(String::new()),
-        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v).map(|p| format!("[{i}]{p}"))),
-        Value::Object(map) => map.iter().find_map(|(k, v)| {
-            if k.contains('\0') { Some(String::new()) } else { nul_path(v).map(|p| format!(".{k}{p}")) }
-        }),
-        _ => None,
-    }
 }
 
 /// `2.0` as `2`, wherever the model reads integers (JSON Schema's `integer` admits integral
@@ -288,11 +269,10 @@ mod tests {
     #[test]
     fn no_text_holds_a_nul_character() {
         type Edit = fn(&mut Value);
-        let cases: [(&str, Edit); 4] = [
+        let cases: [(&str, Edit); 3] = [
             ("facts.system.manufacturer", |v| v["facts"]["system"]["manufacturer"] = "Dell\u{0}".into()),
             ("facts.disks[0].model", |v| v["facts"]["disks"][0]["model"] = "X\u{0}Y".into()),
             ("errors[0].message", |v| v["errors"] = serde_json::json!([{"plugin": "disk", "message": "a\u{0}b"}])),
-            ("facts.custom.rack_label.weight", |v| v["facts"]["custom"]["rack_label"]["weight"] = "\u{0}".into()),
         ];
         for (path, edit) in cases {
             let (field, message) = refused(edit);

@@ -511,12 +511,12 @@ async fn approve(State(state): State<AppState>, signed: Signed<Admin>, Path(id):
         let id = params::id(&id)?;
         let caller = signed.verify(b"")?;
         let actor = format!("key:{}", caller.key_id);
-        state
+        let waited = state
             .writer
             .run(Some(caller.nonce), move |db, now| enrolment::approve(db, id, &actor, now))
             .await
             .map_err(ApiError::from)?;
-        Ok(Json(json!({"asset_id": id, "claim": "approved"})))
+        Ok(Json(json!({"asset_id": id, "claim": if waited { "approved" } else { "none" }})))
     }
     .await;
     counted(&state, result)

@@ -201,3 +201,33 @@ async fn extreme_timestamps_and_upper_case_nonces() {
     assert_rejected(&s, 409, "replay", s.send_with("POST", path, &body, &lower).await).await;
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nul_character_in_any_text_is_refused_with_its_field_on_every_engine() {
+    let s = TestServer::start(Policy::Auto).await;
+    let before = s.dump();
+    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+        ("facts.system.product_name", |v| v["facts"]["system"]["product_name"] = "R640\u{0}".into()),
+        ("facts.system.serial_number", |v| v["facts"]["system"]["serial_number"] = "SN\u{0}1".into()),
+        ("facts.nics[0].addresses[0].address", |v| {
+            v["facts"]["nics"][0]["addresses"][0]["address"] = "10.0.0.1\u{0}".into()
+        }),
+        ("errors[0].message", |v| v["errors"] = serde_json::json!([{"plugin": "disk", "message": "a\u{0}b"}])),
+        ("facts.custom", |v| v["facts"]["custom"] = serde_json::json!({"a\u{0}b": 1})),
+    ];
+    for (field, edit) in cases {
+        let mut report = serde_json::to_value(physical("nul01", "SN-NUL01")).unwrap();
+        edit(&mut report);
+        let body = report.to_string();
+        let (status, answer) = s.send_as(&s.agent, "POST", "/api/v1/reports", body.as_bytes()).await;
+        assert_eq!(status, 422, "{field}: {answer}");
+        assert!(answer["error"]["field"].as_str().unwrap().starts_with(field), "{field}: {answer}");
+    }
+    assert_eq!(s.dump(), before, "a refused report wrote something");
+    // Inside a custom fact's JSON a NUL is data, stored escaped.
+    let mut report = serde_json::to_value(physical("nul02", "SN-NUL02")).unwrap();
+    report["facts"]["custom"] = serde_json::json!({"rack": {"label": "A\u{0}7"}});
+    let (status, answer) = s.send_as(&s.agent, "POST", "/api/v1/reports", report.to_string().as_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    s.stop().await;
+}

@@ -206,7 +206,8 @@ async fn extreme_timestamps_and_upper_case_nonces() {
 async fn a_nul_character_in_any_text_is_refused_with_its_field_on_every_engine() {
     let s = TestServer::start(Policy::Auto).await;
     let before = s.dump();
-    let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 5] = [
         ("facts.system.product_name", |v| v["facts"]["system"]["product_name"] = "R640\u{0}".into()),
         ("facts.system.serial_number", |v| v["facts"]["system"]["serial_number"] = "SN\u{0}1".into()),
         ("facts.nics[0].addresses[0].address", |v| {

@@ -257,8 +257,10 @@ def test_install_trigger_registers_the_system(tmp_path, receiver):
     [asset] = receiver.assets()
     assert (asset["hostname"], asset["idc"], asset["rack"]) == ("web-new-02.dc1.example.com", "dc1", "R07")
     # It is now pending: an SSH sweep will collect it.
-    status, pending = signed_request(receiver.url, "GET", "/api/v1/hosts/pending", b"", *receiver.agent_key)
+    # (The pending list is for read and admin keys: the fleet key would learn what it could claim.)
+    status, pending = signed_request(receiver.url, "GET", "/api/v1/hosts/pending", b"", *receiver.admin_key)
     assert pending["hosts"] == ["web-new-02.dc1.example.com"]
+    assert asset["claim"] is None, "Cobbler, holding an admin key, vouched for the system: open to its first report"
     # Again: already registered, still exit 0.
     again = subprocess.run([str(trigger), "system", "web-new-02", "10.10.0.52"], capture_output=True, text=True, env=env)
     assert again.returncode == 0 and "already in the inventory" in again.stderr

@@ -171,7 +171,7 @@ def test_operator_workflow(console, browser):
     navigate(browser, browser.find_element(*by("form[action='/assets/new'] button")).click)
     assert "Host entered" in browser.page_source
     shot(browser, "06-manual-entry")
-    status, pending = signed_request(console.url, "GET", "/api/v1/hosts/pending", b"", *console.agent_key)
+    status, pending = signed_request(console.url, "GET", "/api/v1/hosts/pending", b"", *console.admin_key)
     assert pending["hosts"] == ["sweep-target-01"]
 
 

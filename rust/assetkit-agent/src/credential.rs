@@ -159,13 +159,19 @@ impl CredentialFile {
         write_atomic(&self.path, format!("{line}\n").as_bytes(), 0o600)
             .map_err(|source| CredentialError::Write { path: self.path.display().to_string(), source })?;
         // Enrolled: the key served its purpose (a later re-enrolment makes a new one).
+        self.forget_enrol_key();
+        Ok(())
+    }
+
+    /// Removes the enrolment key: the credential is stored, or the receiver refused the
+    /// enrolling report outright (nothing was issued, so no answer can come for that key).
+    pub fn forget_enrol_key(&self) {
         match std::fs::remove_file(self.enrol_key_path()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                tracing::warn!(file = %self.enrol_key_path().display(), error = %e, "cannot remove the used enrolment key");
+                tracing::warn!(file = %self.enrol_key_path().display(), error = %e, "cannot remove the enrolment key");
             }
             _ => {}
         }
-        Ok(())
     }
 }
 

@@ -101,7 +101,17 @@ impl Signer {
         let key = self.credential.enrol_key().map_err(|e| SendError::Setup(e.to_string()))?;
         let mut report = report.clone();
         report.agent.enrol_key = Some(key.public_hex());
-        Ok((fleet.post_report_with_retry(&report, deadline).await?, Some(key)))
+        match fleet.post_report_with_retry(&report, deadline).await {
+            Ok(answer) => Ok((answer, Some(key))),
+            Err(e) => {
+                // Refused outright: nothing was issued, and no retry will be answered with a
+                // credential for this key.
+                if matches!(e, SendError::Refused { status: 400..=499, .. }) {
+                    self.credential.forget_enrol_key();
+                }
+                Err(e)
+            }
+        }
     }
 
     fn fleet_client(&self) -> Result<&Client, SendError> {

@@ -196,7 +196,7 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         collected_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         agent: Agent {
             name: "assetkit".to_owned(),
-            version: crate::VERSION.to_owned(),
+            version: crate::model::VERSION.to_owned(),
             mode: options.mode,
             enrol_key: None,
         },

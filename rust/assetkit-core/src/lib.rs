@@ -35,11 +35,5 @@ pub mod source;
 pub mod trust;
 
 pub use collect::{CollectOptions, Selection, UnknownPlugin, collect};
-pub use model::{Facts, Mode, Report};
-pub use source::{LiveOptions, LiveSource, Recorder, SnapshotDir, Source};
-
-/// The assetkit version, reported in `agent.version`.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Where custom plugin executables live unless configured otherwise.
-pub const DEFAULT_PLUGINS_DIR: &str = "/etc/assetkit/plugins.d";
+pub use model::{Facts, Mode, Report, VERSION};
+pub use source::{DEFAULT_PLUGINS_DIR, LiveOptions, LiveSource, Recorder, SnapshotDir, Source};

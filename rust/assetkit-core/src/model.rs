@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The assetkit version, reported in `agent.version`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Version of the report format. The receiver answers 422 to any other value.
 pub const SCHEMA_VERSION: u32 = 1;
 

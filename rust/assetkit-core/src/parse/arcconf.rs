@@ -50,135 +50,164 @@ pub fn parse(number: u32, text: &str) -> Result<Raid, RaidError> {
             RaidError::Failed(format!("arcconf GETCONFIG {number} failed: {first}"))
         });
     }
-    let prefix = (number != 1).then(|| format!("c{number}"));
-    let mut controller = RaidController { id: number.to_string(), source: "arcconf".to_owned(), ..Default::default() };
-    let mut segments: Vec<Vec<String>> = Vec::new();
-    let mut devices: Vec<Device> = Vec::new();
-    let mut section = Section::Other;
-    let mut previous_dashes = false;
-    for raw in text.lines() {
+    let mut reading = Reading::new(number);
+    text.lines().for_each(|line| reading.line(line));
+    Ok(reading.finish(number))
+}
+
+/// What has been read so far, line by line.
+struct Reading {
+    controller: RaidController,
+    /// Each logical device's segments, in order.
+    segments: Vec<Vec<String>>,
+    devices: Vec<Device>,
+    section: Section,
+    previous_dashes: bool,
+}
+
+impl Reading {
+    fn new(number: u32) -> Reading {
+        Reading {
+            controller: RaidController { id: number.to_string(), source: "arcconf".to_owned(), ..Default::default() },
+            segments: Vec::new(),
+            devices: Vec::new(),
+            section: Section::Other,
+            previous_dashes: false,
+        }
+    }
+
+    fn line(&mut self, raw: &str) {
         let line = raw.trim();
         if line.starts_with("---") {
-            previous_dashes = true;
-            continue;
+            self.previous_dashes = true;
+            return;
         }
         // Titles sit between dashed lines; so, in some versions, does the first "Device #0".
-        let title = previous_dashes && !line.contains(':') && line.to_ascii_lowercase().contains("information");
-        previous_dashes = false;
+        let title = self.previous_dashes && !line.contains(':') && line.to_ascii_lowercase().contains("information");
+        self.previous_dashes = false;
         // Older versions say "Logical drive" where newer ones say "Logical device".
         let lower = line.to_ascii_lowercase().replace("logical drive", "logical device");
         if title {
-            section = if lower.contains("battery") || lower.contains("zmm") || lower.contains("backup unit") {
-                Section::Battery
-            } else if lower.starts_with("controller") {
-                Section::Controller
-            } else if lower.starts_with("logical device") {
-                Section::Logical
-            } else if lower.starts_with("physical device") {
-                Section::Physical
-            } else if lower.starts_with("device phy") {
-                section
-            } else {
-                Section::Other
-            };
-            continue;
-        }
-        if let Some(n) = lower.strip_prefix("logical device number ") {
-            section = Section::Logical;
-            controller.logical_drives.push(LogicalDrive { id: n.trim().to_owned(), ..LogicalDrive::default() });
-            segments.push(Vec::new());
-            continue;
-        }
-        if section == Section::Physical && line.starts_with("Device #") {
-            devices.push(Device::default());
-            continue;
-        }
-        if section == Section::Physical && lower.starts_with("device is ") {
-            if let Some(d) = devices.last_mut() {
+            self.section = section_of(&lower, self.section);
+        } else if let Some(n) = lower.strip_prefix("logical device number ") {
+            self.section = Section::Logical;
+            self.controller.logical_drives.push(LogicalDrive { id: n.trim().to_owned(), ..LogicalDrive::default() });
+            self.segments.push(Vec::new());
+        } else if self.section == Section::Physical && line.starts_with("Device #") {
+            self.devices.push(Device::default());
+        } else if self.section == Section::Physical && lower.starts_with("device is ") {
+            if let Some(d) = self.devices.last_mut() {
                 d.drive = lower.contains("hard drive") || lower.contains("solid state") || lower.contains("ssd");
             }
-            continue;
+        } else if let Some((key, value)) = line.split_once(" : ").or_else(|| line.split_once(':')) {
+            let key = key.trim().to_ascii_lowercase().replace("logical drive", "logical device");
+            self.field(&key, value.trim());
         }
-        let Some((key, value)) = line.split_once(" : ").or_else(|| line.split_once(':')) else {
-            continue;
-        };
-        let (key, value) = (key.trim().to_ascii_lowercase().replace("logical drive", "logical device"), value.trim());
-        match section {
-            Section::Controller => match key.as_str() {
-                "controller status" => controller.status = field(value),
-                "controller model" => controller.model = field(value),
-                "controller serial number" => controller.serial_number = field(value),
-                "installed memory" => controller.cache_bytes = size_bytes(value, true),
-                "firmware" => controller.firmware = field(value),
-                _ => {}
-            },
+    }
+
+    fn field(&mut self, key: &str, value: &str) {
+        match self.section {
+            Section::Controller => controller_field(&mut self.controller, key, value),
             Section::Battery => {
                 if key == "status" || key == "overall backup unit status" {
-                    controller.battery = field(value);
+                    self.controller.battery = field(value);
                 }
             }
             Section::Logical => {
-                let Some(ld) = controller.logical_drives.last_mut() else {
-                    continue;
-                };
-                match key.as_str() {
-                    "logical device name" => ld.name = field(value),
-                    "raid level" => {
-                        ld.raid_level = field(value)
-                            .map(|l| if l.starts_with(|c: char| c.is_ascii_digit()) { format!("RAID {l}") } else { l })
-                    }
-                    "status of logical device" => ld.state = field(value),
-                    "size" => ld.size_bytes = size_bytes(value, true),
-                    k if k.starts_with("segment ") || k.contains(", segment ") => {
-                        if let Some(list) = segments.last_mut() {
-                            list.push(value.to_owned());
-                        }
-                    }
-                    // Old firmware: "Drive(s) (Channel,Device) : 0,0 0,1".
-                    "drive(s) (channel,device)" => {
-                        if let Some(list) = segments.last_mut() {
-                            list.extend(value.split_whitespace().map(|cd| format!("({cd})")));
-                        }
-                    }
-                    _ => {}
+                if let (Some(ld), Some(segments)) =
+                    (self.controller.logical_drives.last_mut(), self.segments.last_mut())
+                {
+                    logical_field(ld, segments, key, value);
                 }
             }
             Section::Physical => {
-                let Some(d) = devices.last_mut() else {
-                    continue;
-                };
-                let disk = &mut d.disk;
-                match key.as_str() {
-                    "state" => disk.state = field(value),
-                    "transfer speed" => disk.interface = value.split_whitespace().next().and_then(interface),
-                    "reported location" => d.location = location(value),
-                    "reported channel,device" | "reported channel,device(t:l)" => {
-                        d.channel = field(value.split('(').next().unwrap_or(value))
-                    }
-                    "vendor" => disk.vendor = field(value).filter(|v| v != "ATA"),
-                    "model" => disk.model = field(value),
-                    "firmware" => disk.firmware = field(value),
-                    "serial number" => disk.serial_number = field(value),
-                    "size" | "total size" => disk.size_bytes = size_bytes(value, true),
-                    "ssd" => disk.rotational = Some(!value.eq_ignore_ascii_case("yes")),
-                    _ => {}
+                if let Some(d) = self.devices.last_mut() {
+                    physical_field(d, key, value);
                 }
             }
             Section::Other => {}
         }
     }
-    let drives: Vec<Device> = devices.into_iter().filter(|d| d.drive).collect();
-    for (ld, list) in controller.logical_drives.iter_mut().zip(&segments) {
-        ld.members = list.iter().filter_map(|s| member(s, &drives)).map(|s| slot(prefix.as_deref(), &s)).collect();
+
+    fn finish(self, number: u32) -> Raid {
+        let prefix = (number != 1).then(|| format!("c{number}"));
+        let mut controller = self.controller;
+        let drives: Vec<Device> = self.devices.into_iter().filter(|d| d.drive).collect();
+        for (ld, list) in controller.logical_drives.iter_mut().zip(&self.segments) {
+            ld.members = list.iter().filter_map(|s| member(s, &drives)).map(|s| slot(prefix.as_deref(), &s)).collect();
+        }
+        let disks = drives
+            .into_iter()
+            .map(|d| {
+                let local = d.location.or(d.channel).unwrap_or_else(|| "?".to_owned());
+                Disk { slot: Some(slot(prefix.as_deref(), &local)), source: "arcconf".to_owned(), ..d.disk }
+            })
+            .collect();
+        Raid { controllers: vec![controller], disks }
     }
-    let disks = drives
-        .into_iter()
-        .map(|d| {
-            let local = d.location.or(d.channel).unwrap_or_else(|| "?".to_owned());
-            Disk { slot: Some(slot(prefix.as_deref(), &local)), source: "arcconf".to_owned(), ..d.disk }
-        })
-        .collect();
-    Ok(Raid { controllers: vec![controller], disks })
+}
+
+/// The section a title opens (a "Device Phy" title stays in the current one).
+fn section_of(title: &str, current: Section) -> Section {
+    if title.contains("battery") || title.contains("zmm") || title.contains("backup unit") {
+        Section::Battery
+    } else if title.starts_with("controller") {
+        Section::Controller
+    } else if title.starts_with("logical device") {
+        Section::Logical
+    } else if title.starts_with("physical device") {
+        Section::Physical
+    } else if title.starts_with("device phy") {
+        current
+    } else {
+        Section::Other
+    }
+}
+
+fn controller_field(controller: &mut RaidController, key: &str, value: &str) {
+    match key {
+        "controller status" => controller.status = field(value),
+        "controller model" => controller.model = field(value),
+        "controller serial number" => controller.serial_number = field(value),
+        "installed memory" => controller.cache_bytes = size_bytes(value, true),
+        "firmware" => controller.firmware = field(value),
+        _ => {}
+    }
+}
+
+fn logical_field(ld: &mut LogicalDrive, segments: &mut Vec<String>, key: &str, value: &str) {
+    match key {
+        "logical device name" => ld.name = field(value),
+        "raid level" => {
+            ld.raid_level =
+                field(value).map(|l| if l.starts_with(|c: char| c.is_ascii_digit()) { format!("RAID {l}") } else { l })
+        }
+        "status of logical device" => ld.state = field(value),
+        "size" => ld.size_bytes = size_bytes(value, true),
+        k if k.starts_with("segment ") || k.contains(", segment ") => segments.push(value.to_owned()),
+        // Old firmware: "Drive(s) (Channel,Device) : 0,0 0,1".
+        "drive(s) (channel,device)" => segments.extend(value.split_whitespace().map(|cd| format!("({cd})"))),
+        _ => {}
+    }
+}
+
+fn physical_field(d: &mut Device, key: &str, value: &str) {
+    let disk = &mut d.disk;
+    match key {
+        "state" => disk.state = field(value),
+        "transfer speed" => disk.interface = value.split_whitespace().next().and_then(interface),
+        "reported location" => d.location = location(value),
+        "reported channel,device" | "reported channel,device(t:l)" => {
+            d.channel = field(value.split('(').next().unwrap_or(value))
+        }
+        "vendor" => disk.vendor = field(value).filter(|v| v != "ATA"),
+        "model" => disk.model = field(value),
+        "firmware" => disk.firmware = field(value),
+        "serial number" => disk.serial_number = field(value),
+        "size" | "total size" => disk.size_bytes = size_bytes(value, true),
+        "ssd" => disk.rotational = Some(!value.eq_ignore_ascii_case("yes")),
+        _ => {}
+    }
 }
 
 fn interface(word: &str) -> Option<String> {

@@ -57,114 +57,9 @@ enum Block {
 /// Parses the whole output. Fails when no controller header is found, or when the output stops
 /// before the detail of every drive it listed.
 pub fn parse(text: &str) -> Result<Raid, RaidError> {
-    let mut controllers: Vec<Controller> = Vec::new();
-    let mut block = Block::Other;
-    let mut array: Option<usize> = None;
-    for line in text.lines() {
-        let indented = line.starts_with(' ') || line.starts_with('\t');
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if !indented && let Some(c) = header(line) {
-            controllers.push(c);
-            block = Block::Controller;
-            array = None;
-            continue;
-        }
-        let Some(c) = controllers.last_mut() else {
-            continue;
-        };
-        c.followed = true;
-        if let Some(rest) = line.strip_prefix("physicaldrive ") {
-            c.ended = true;
-            let (id, summary) = match rest.split_once(" (") {
-                Some((id, summary)) => (id.trim(), Some(summary.trim_end_matches(')'))),
-                None => (rest.trim(), None),
-            };
-            let i = match c.drives.iter().position(|d| d.id == id) {
-                Some(i) => i,
-                None => {
-                    c.drives.push(Drive { id: id.to_owned(), ..Drive::default() });
-                    c.drives.len() - 1
-                }
-            };
-            if let Some(a) = array.and_then(|a| c.arrays.get_mut(a))
-                && !a.drives.iter().any(|d| d == id)
-            {
-                a.drives.push(id.to_owned());
-            }
-            match summary {
-                Some(summary) => read_summary(&mut c.drives[i], summary),
-                None => {
-                    c.drives[i].detail = true;
-                    block = Block::Physical(i);
-                }
-            }
-            continue;
-        }
-        if line.starts_with("Array:") || line.starts_with("array ") {
-            c.ended = true;
-            c.arrays.push(Array::default());
-            array = Some(c.arrays.len() - 1);
-            block = Block::Other;
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("Logical Drive:") {
-            c.ended = true;
-            if let Some(a) = array.and_then(|a| c.arrays.get_mut(a)) {
-                a.logical.push(LogicalDrive { id: rest.trim().to_owned(), ..LogicalDrive::default() });
-                block = Block::Logical;
-            }
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix("logicaldrive ") {
-            c.ended = true;
-            if let Some(a) = array.and_then(|a| c.arrays.get_mut(a)) {
-                a.logical.push(logical_summary(rest));
-            }
-            continue;
-        }
-        if line == "Unassigned"
-            || line == "unassigned"
-            || line == "Physical Drives"
-            || line.starts_with("HBA Drives")
-            || line.starts_with("Port Name:")
-            || line.contains("Drive Cage")
-            || line.starts_with("SEP ")
-            || line.starts_with("Expander ")
-            || line.starts_with("Enclosure ")
-        {
-            // Ports, cages and enclosure processors come before the drives; a detail answer
-            // that stops there is cut short (an empty cage still says "None attached").
-            c.ended |= line == "Unassigned" || line == "unassigned" || line.starts_with("HBA Drives");
-            block = Block::Other;
-            array = None;
-            continue;
-        }
-        if line == "None attached" {
-            c.ended = true;
-            continue;
-        }
-        let Some((key, value)) = line.split_once(':') else {
-            continue;
-        };
-        let (key, value) = (key.trim(), value.trim());
-        match block {
-            Block::Controller => {
-                c.detailed = true;
-                controller_field(&mut c.info, key, value)
-            }
-            Block::Logical => {
-                if let Some(ld) = array.and_then(|a| c.arrays.get_mut(a)).and_then(|a| a.logical.last_mut()) {
-                    logical_field(ld, key, value);
-                }
-            }
-            Block::Physical(i) => drive_field(&mut c.drives[i], key, value),
-            Block::Other => {}
-        }
-    }
-    if controllers.is_empty() {
+    let mut reading = Reading::default();
+    text.lines().for_each(|line| reading.line(line));
+    if reading.controllers.is_empty() {
         let lower = text.to_ascii_lowercase();
         if lower.contains("no controllers detected") {
             return Ok(Raid::default());
@@ -177,22 +72,8 @@ pub fn parse(text: &str) -> Result<Raid, RaidError> {
         return Err(RaidError::Truncated("ssacli output is truncated: it ends mid-line".to_owned()));
     }
     let mut raid = Raid::default();
-    for c in controllers {
-        if !c.followed || (c.detailed && !c.ended) {
-            return Err(RaidError::Truncated(format!(
-                "ssacli output is truncated: it stops in the details of the controller in slot {}",
-                c.slot
-            )));
-        }
-        if c.detailed
-            && let Some(d) = c.drives.iter().find(|d| !d.detail || d.model.is_none())
-        {
-            return Err(RaidError::Truncated(format!(
-                "ssacli output is truncated: physicaldrive {} has no {}",
-                d.id,
-                if d.detail { "Model" } else { "detail" }
-            )));
-        }
+    for c in reading.controllers {
+        complete(&c)?;
         let prefix = (c.slot != "0").then(|| format!("slot{}", c.slot));
         let mut info = c.info;
         for a in c.arrays {
@@ -206,6 +87,146 @@ pub fn parse(text: &str) -> Result<Raid, RaidError> {
         raid.disks.extend(c.drives.into_iter().map(|d| to_disk(d, prefix.as_deref())));
     }
     Ok(raid)
+}
+
+/// A controller whose answer stops early is an error, never a shorter drive list.
+fn complete(c: &Controller) -> Result<(), RaidError> {
+    if !c.followed || (c.detailed && !c.ended) {
+        return Err(RaidError::Truncated(format!(
+            "ssacli output is truncated: it stops in the details of the controller in slot {}",
+            c.slot
+        )));
+    }
+    if c.detailed
+        && let Some(d) = c.drives.iter().find(|d| !d.detail || d.model.is_none())
+    {
+        return Err(RaidError::Truncated(format!(
+            "ssacli output is truncated: physicaldrive {} has no {}",
+            d.id,
+            if d.detail { "Model" } else { "detail" }
+        )));
+    }
+    Ok(())
+}
+
+/// What has been read so far, line by line.
+#[derive(Default)]
+struct Reading {
+    controllers: Vec<Controller>,
+    block: Option<Block>,
+    array: Option<usize>,
+}
+
+impl Reading {
+    fn line(&mut self, raw: &str) {
+        let indented = raw.starts_with(' ') || raw.starts_with('\t');
+        let line = raw.trim();
+        if line.is_empty() {
+            return;
+        }
+        if !indented && let Some(c) = header(line) {
+            self.controllers.push(c);
+            self.block = Some(Block::Controller);
+            self.array = None;
+            return;
+        }
+        let Some(c) = self.controllers.last_mut() else { return };
+        c.followed = true;
+        if let Some(rest) = line.strip_prefix("physicaldrive ") {
+            c.ended = true;
+            if let Some(i) = physical_drive(c, self.array, rest) {
+                self.block = Some(Block::Physical(i));
+            }
+        } else if line.starts_with("Array:") || line.starts_with("array ") {
+            c.ended = true;
+            c.arrays.push(Array::default());
+            self.array = Some(c.arrays.len() - 1);
+            self.block = Some(Block::Other);
+        } else if let Some(rest) = line.strip_prefix("Logical Drive:") {
+            c.ended = true;
+            if let Some(a) = self.array.and_then(|a| c.arrays.get_mut(a)) {
+                a.logical.push(LogicalDrive { id: rest.trim().to_owned(), ..LogicalDrive::default() });
+                self.block = Some(Block::Logical);
+            }
+        } else if let Some(rest) = line.strip_prefix("logicaldrive ") {
+            c.ended = true;
+            if let Some(a) = self.array.and_then(|a| c.arrays.get_mut(a)) {
+                a.logical.push(logical_summary(rest));
+            }
+        } else if is_divider(line) {
+            // Ports, cages and enclosure processors come before the drives; a detail answer
+            // that stops there is cut short (an empty cage still says "None attached").
+            c.ended |= line == "Unassigned" || line == "unassigned" || line.starts_with("HBA Drives");
+            self.block = Some(Block::Other);
+            self.array = None;
+        } else if line == "None attached" {
+            c.ended = true;
+        } else if let Some((key, value)) = line.split_once(':') {
+            let array = self.array;
+            field_of(c, self.block.unwrap_or(Block::Other), array, key.trim(), value.trim());
+        }
+    }
+}
+
+/// A `physicaldrive` line: the drive (found or added, and placed in the current array), its
+/// summary read; the drive's index when a detail block follows.
+fn physical_drive(c: &mut Controller, array: Option<usize>, rest: &str) -> Option<usize> {
+    let (id, summary) = match rest.split_once(" (") {
+        Some((id, summary)) => (id.trim(), Some(summary.trim_end_matches(')'))),
+        None => (rest.trim(), None),
+    };
+    let i = match c.drives.iter().position(|d| d.id == id) {
+        Some(i) => i,
+        None => {
+            c.drives.push(Drive { id: id.to_owned(), ..Drive::default() });
+            c.drives.len() - 1
+        }
+    };
+    if let Some(a) = array.and_then(|a| c.arrays.get_mut(a))
+        && !a.drives.iter().any(|d| d == id)
+    {
+        a.drives.push(id.to_owned());
+    }
+    match summary {
+        Some(summary) => {
+            read_summary(&mut c.drives[i], summary);
+            None
+        }
+        None => {
+            c.drives[i].detail = true;
+            Some(i)
+        }
+    }
+}
+
+/// Lines that end the block above them.
+fn is_divider(line: &str) -> bool {
+    line == "Unassigned"
+        || line == "unassigned"
+        || line == "Physical Drives"
+        || line.starts_with("HBA Drives")
+        || line.starts_with("Port Name:")
+        || line.contains("Drive Cage")
+        || line.starts_with("SEP ")
+        || line.starts_with("Expander ")
+        || line.starts_with("Enclosure ")
+}
+
+/// A `key: value` line, read into the block it belongs to.
+fn field_of(c: &mut Controller, block: Block, array: Option<usize>, key: &str, value: &str) {
+    match block {
+        Block::Controller => {
+            c.detailed = true;
+            controller_field(&mut c.info, key, value)
+        }
+        Block::Logical => {
+            if let Some(ld) = array.and_then(|a| c.arrays.get_mut(a)).and_then(|a| a.logical.last_mut()) {
+                logical_field(ld, key, value);
+            }
+        }
+        Block::Physical(i) => drive_field(&mut c.drives[i], key, value),
+        Block::Other => {}
+    }
 }
 
 /// "Smart Array P410 in Slot 1   (sn: PACCRID10331H80)" -> the controller it starts.

@@ -3,18 +3,7 @@
 //! recorded output); this module only names and decodes.
 
 use crate::source::CustomOutput;
-
-/// A custom plugin's name must be a plain file name: letters, digits, `_`, `-`, `.`, not
-/// starting with `.` (so editor backups and dotfiles are skipped).
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && !name.starts_with('.')
-        && !name.ends_with('~')
-        && !name.ends_with(".error")
-        && !name.ends_with(".disabled")
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
+pub use crate::source::valid_plugin_name as valid_name;
 
 /// Decodes one plugin's output into JSON, or says why it cannot.
 pub fn decode(output: &CustomOutput) -> Result<serde_json::Value, String> {

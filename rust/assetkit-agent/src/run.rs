@@ -149,125 +149,152 @@ pub async fn send_collected(
     report: &mut Report,
     deadline: Instant,
 ) -> Result<Outcome, RunError> {
-    let cert = CertFile::new(&config.cert_file);
-    let spool = Spool::new(&config.spool_dir, config.spool_max_reports, config.spool_max_bytes);
-    let mut cert_problem: Option<std::io::Error> = None;
-    let current_cert = |problem: &mut Option<std::io::Error>| match cert.read() {
-        Ok(name) => name,
-        Err(e) => {
-            problem.get_or_insert(e);
-            None
-        }
+    let mut run = Delivery {
+        config,
+        client,
+        cert: CertFile::new(&config.cert_file),
+        spool: Spool::new(&config.spool_dir, config.spool_max_reports, config.spool_max_bytes),
+        cert_problem: None,
     };
-    report.host.cert_hostname = current_cert(&mut cert_problem);
-    if let Some(e) = cert_problem.take() {
-        // Without the cert hostname the receiver could take a renamed host for a new one: keep
-        // the report until the cert file is readable again.
-        return match spool.push(report) {
-            Ok(_) => Err(RunError::Cert {
-                path: config.cert_file.display().to_string(),
-                source: std::io::Error::new(
-                    e.kind(),
-                    format!("{e}; the report is spooled until the cert file is readable"),
-                ),
-            }),
-            Err(io) => Err(RunError::Lost {
-                send: format!("cert file unreadable: {e}"),
-                spool: spool.dir().display().to_string(),
-                io,
-            }),
-        };
+    report.host.cert_hostname = run.current_cert();
+    if let Some(e) = run.cert_problem.take() {
+        return Err(run.keep_until_cert_readable(report, e));
     }
-
     // The spool first, oldest first: the receiver applies each report_id once, so a retry
-    // after a lost answer is harmless. Each goes out with the cert hostname of now: an earlier
-    // answer may have changed it.
-    let mut spool_sent = 0;
-    let mut blocked: Option<SendError> = None;
-    let spool_problem = spool.check().err();
+    // after a lost answer is harmless.
+    let spool_problem = run.spool.check().err();
     if let Some(error) = &spool_problem {
         tracing::warn!(%error, "spool not trusted: its reports are not read, and this run's report is not spooled");
     }
-    let pending = if spool_problem.is_none() { spool.entries() } else { Vec::new() };
-    for entry in pending {
-        if Instant::now() >= deadline {
-            blocked = Some(SendError::Unreachable { url: String::new(), message: "out of time for this run".into() });
-            break;
-        }
-        let Some(mut old) = spool.load(&entry) else { continue };
-        old.host.cert_hostname = current_cert(&mut cert_problem).or(old.host.cert_hostname);
-        match client.post_report(&old, deadline).await {
-            Ok(answer) => {
-                if let Err(error) = spool.remove(&entry) {
-                    tracing::warn!(file = %entry.path.display(), %error, "sent but cannot remove from the spool");
-                }
-                spool_sent += 1;
-                if let Err(e) = store_cert(&cert, &answer) {
-                    cert_problem.get_or_insert(e);
-                }
-            }
-            Err(e) if e.is_bad_report() => {
-                let moved = spool.set_aside(&entry, "rejected");
-                tracing::warn!(file = %entry.path.display(), error = %e, moved_to = ?moved, "receiver refused a spooled report; set aside");
-            }
-            Err(e) => {
-                blocked = Some(e);
-                break;
-            }
-        }
-    }
-    if let Some(name) = current_cert(&mut cert_problem) {
+    let (spool_sent, blocked) = if spool_problem.is_none() { run.drain_spool(deadline).await } else { (0, None) };
+    if let Some(name) = run.current_cert() {
         report.host.cert_hostname = Some(name);
     }
-
     let result = match blocked {
         Some(e) => Err(e),
         None => client.post_report(report, deadline).await,
     };
-    let outcome = match result {
-        Ok(answer) => {
-            if let Err(e) = store_cert(&cert, &answer) {
-                cert_problem.get_or_insert(e);
-            }
-            tracing::info!(asset_id = answer.asset_id, action = %answer.action, spool_sent, "reported");
-            Outcome {
-                cert_hostname: cert.read().ok().flatten(),
-                spool_waiting: spool.entries().len(),
-                spool_sent,
-                plugin_errors: report.errors.len(),
-                answer,
-            }
-        }
-        Err(error) if error.is_bad_report() => {
-            let path = spool.push(report).map_err(|io| RunError::Lost {
-                send: error.to_string(),
-                spool: spool.dir().display().to_string(),
-                io,
-            })?;
-            let entry = crate::spool::Entry { bytes: 0, path };
-            let moved = spool.set_aside(&entry, "rejected").map(|p| p.display().to_string()).unwrap_or_default();
-            return Err(RunError::Rejected { error, moved });
-        }
-        Err(error) => {
-            return match spool.push(report) {
-                Ok(_) => Err(RunError::Spooled {
-                    error,
-                    spool: spool.dir().display().to_string(),
-                    waiting: spool.entries().len(),
-                }),
-                Err(io) => {
-                    Err(RunError::Lost { send: error.to_string(), spool: spool.dir().display().to_string(), io })
-                }
-            };
-        }
-    };
+    let outcome = run.settle(report, result, spool_sent)?;
     if let Some(error) = spool_problem {
         return Err(RunError::Spool(error));
     }
-    match cert_problem {
+    match run.cert_problem {
         // Delivered, but the cert file could not take the receiver's answer.
         Some(source) => Err(RunError::Cert { path: config.cert_file.display().to_string(), source }),
         None => Ok(outcome),
+    }
+}
+
+/// One run's delivery: where reports go, and the first cert file problem met on the way.
+struct Delivery<'a> {
+    config: &'a Config,
+    client: &'a Signer,
+    cert: CertFile,
+    spool: Spool,
+    cert_problem: Option<std::io::Error>,
+}
+
+impl Delivery<'_> {
+    /// The cert file's name now; a problem reading it is kept for the end of the run.
+    fn current_cert(&mut self) -> Option<String> {
+        match self.cert.read() {
+            Ok(name) => name,
+            Err(e) => {
+                self.cert_problem.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// Without the cert hostname the receiver could take a renamed host for a new one: the
+    /// report is kept until the cert file is readable again.
+    fn keep_until_cert_readable(&self, report: &Report, e: std::io::Error) -> RunError {
+        match self.spool.push(report) {
+            Ok(_) => RunError::Cert {
+                path: self.config.cert_file.display().to_string(),
+                source: std::io::Error::new(
+                    e.kind(),
+                    format!("{e}; the report is spooled until the cert file is readable"),
+                ),
+            },
+            Err(io) => RunError::Lost {
+                send: format!("cert file unreadable: {e}"),
+                spool: self.spool.dir().display().to_string(),
+                io,
+            },
+        }
+    }
+
+    /// Sends the spooled reports, oldest first, each with the cert hostname of now (an earlier
+    /// answer may have changed it); how many went, and the failure that stopped the rest.
+    async fn drain_spool(&mut self, deadline: Instant) -> (usize, Option<SendError>) {
+        let mut sent = 0;
+        for entry in self.spool.entries() {
+            if Instant::now() >= deadline {
+                let message = "out of time for this run".into();
+                return (sent, Some(SendError::Unreachable { url: String::new(), message }));
+            }
+            let Some(mut old) = self.spool.load(&entry) else { continue };
+            old.host.cert_hostname = self.current_cert().or(old.host.cert_hostname);
+            match self.client.post_report(&old, deadline).await {
+                Ok(answer) => {
+                    if let Err(error) = self.spool.remove(&entry) {
+                        tracing::warn!(file = %entry.path.display(), %error, "sent but cannot remove from the spool");
+                    }
+                    sent += 1;
+                    if let Err(e) = store_cert(&self.cert, &answer) {
+                        self.cert_problem.get_or_insert(e);
+                    }
+                }
+                Err(e) if e.is_bad_report() => {
+                    let moved = self.spool.set_aside(&entry, "rejected");
+                    tracing::warn!(file = %entry.path.display(), error = %e, moved_to = ?moved, "receiver refused a spooled report; set aside");
+                }
+                Err(e) => return (sent, Some(e)),
+            }
+        }
+        (sent, None)
+    }
+
+    /// The fresh report's fate: acknowledged (the cert file updated), set aside as refused, or
+    /// spooled for the next run.
+    fn settle(
+        &mut self,
+        report: &Report,
+        result: Result<Answer, SendError>,
+        spool_sent: usize,
+    ) -> Result<Outcome, RunError> {
+        let spool_dir = || self.spool.dir().display().to_string();
+        match result {
+            Ok(answer) => {
+                if let Err(e) = store_cert(&self.cert, &answer) {
+                    self.cert_problem.get_or_insert(e);
+                }
+                tracing::info!(asset_id = answer.asset_id, action = %answer.action, spool_sent, "reported");
+                Ok(Outcome {
+                    cert_hostname: self.cert.read().ok().flatten(),
+                    spool_waiting: self.spool.entries().len(),
+                    spool_sent,
+                    plugin_errors: report.errors.len(),
+                    answer,
+                })
+            }
+            Err(error) if error.is_bad_report() => {
+                let path = self.spool.push(report).map_err(|io| RunError::Lost {
+                    send: error.to_string(),
+                    spool: spool_dir(),
+                    io,
+                })?;
+                let entry = crate::spool::Entry { bytes: 0, path };
+                let moved =
+                    self.spool.set_aside(&entry, "rejected").map(|p| p.display().to_string()).unwrap_or_default();
+                Err(RunError::Rejected { error, moved })
+            }
+            Err(error) => match self.spool.push(report) {
+                Ok(_) => Err(RunError::Spooled { error, spool: spool_dir(), waiting: self.spool.entries().len() }),
+                Err(io) => Err(RunError::Lost { send: error.to_string(), spool: spool_dir(), io }),
+            },
+        }
     }
 }
 

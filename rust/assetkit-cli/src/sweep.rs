@@ -163,6 +163,21 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
     {
         return (Status::Failed, "not swept: the ssh user name is not a user name".to_owned(), None, None);
     }
+    let out = match snapshot_stream(sweep, target, destination).await {
+        Ok(out) => out,
+        Err(failed) => return failed,
+    };
+    let report = match parse_stream(sweep, target, out).await {
+        Ok(report) => report,
+        Err(e) => return (Status::Failed, e, None, None),
+    };
+    send(sweep, target, report).await
+}
+
+/// Runs the snapshot script on the target over one ssh connection; its stream, or how it
+/// failed.
+async fn snapshot_stream(sweep: &Sweep, target: &Target, destination: &str) -> Result<Vec<u8>, One> {
+    let failed = |detail: String| (Status::Failed, detail, None, None);
     let mut cmd = tokio::process::Command::new(&sweep.ssh);
     if let Some(config) = &sweep.ssh_config {
         cmd.arg("-F").arg(config);
@@ -181,7 +196,7 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return (Status::Failed, format!("cannot run {}: {e}", sweep.ssh.display()), None, None),
+        Err(e) => return Err(failed(format!("cannot run {}: {e}", sweep.ssh.display()))),
     };
     let mut stdin = child.stdin.take().expect("piped");
     let mut stdout = child.stdout.take().expect("piped");
@@ -199,18 +214,23 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
     let (_, read, _) = tokio::join!(writer, reader, err_reader);
     let status = match child.wait().await {
         Ok(s) => s,
-        Err(e) => return (Status::Failed, format!("waiting for ssh: {e}"), None, None),
+        Err(e) => return Err(failed(format!("waiting for ssh: {e}"))),
     };
     let stderr_text = String::from_utf8_lossy(&err);
     if let Err(e) = read {
-        return (Status::Failed, format!("reading from ssh: {e}"), None, None);
+        return Err(failed(format!("reading from ssh: {e}")));
     }
     if !status.success() {
-        return classify(status.code(), &stderr_text);
+        return Err(classify(status.code(), &stderr_text));
     }
+    Ok(out)
+}
+
+/// The report a target's stream makes, parsed off the async threads.
+async fn parse_stream(sweep: &Sweep, target: &Target, out: Vec<u8>) -> Result<assetkit_core::Report, String> {
     let dir = match tempfile::tempdir() {
         Ok(d) => d,
-        Err(e) => return (Status::Failed, format!("temp dir: {e}"), None, None),
+        Err(e) => return Err(format!("temp dir: {e}")),
     };
     let selection = sweep.selection.clone();
     // A target without a cert file is known by the name the operator sweeps it under (its
@@ -233,11 +253,12 @@ async fn one(sweep: &Sweep, target: &Target) -> One {
         Ok(report)
     })
     .await;
-    let report = match parsed {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return (Status::Failed, e, None, None),
-        Err(e) => return (Status::Failed, format!("parser thread: {e}"), None, None),
-    };
+    parsed.map_err(|e| format!("parser thread: {e}"))?
+}
+
+/// Sends a target's report, signed with its own credential once it has one (the fleet key
+/// enrols it); with `--no-send`, the report itself.
+async fn send(sweep: &Sweep, target: &Target, report: assetkit_core::Report) -> One {
     let plugin_errors = report.errors.len();
     let Some(client) = &sweep.client else {
         let json = serde_json::to_string(&report).unwrap_or_default();

@@ -289,6 +289,42 @@ pub fn to_dollar_placeholders(sql: &str) -> String {
     out
 }
 
+/// Errors opening a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The engine said no.
+    #[error("database error: {0}")]
+    Db(#[from] DbError),
+    /// The pool could not hand out a connection.
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The file could not be created.
+    #[error("cannot create database file {path}: {source}")]
+    Create {
+        /// Path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The database is newer than this build.
+    #[error("database schema version {found} is newer than this assetkitd ({expected}); upgrade assetkitd")]
+    TooNew {
+        /// In the database.
+        found: u32,
+        /// In this build.
+        expected: u32,
+    },
+    /// The location names no engine this build knows.
+    #[error("{0}")]
+    Location(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

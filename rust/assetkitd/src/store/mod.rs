@@ -12,6 +12,7 @@
 
 pub mod copy;
 pub mod db;
+pub mod lanes;
 pub mod postgres;
 pub mod secrets;
 pub mod sqlite;
@@ -20,45 +21,9 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use db::{Db, DbError, DbErrorKind, DbExt, Engine, FromValue, Row, Value};
+pub use db::{Db, DbError, DbErrorKind, DbExt, Engine, FromValue, Row, StoreError, Value};
 pub use time::{now, rfc3339};
 pub use writer::{Lane, NonceUse, WriteFailure, Writer, WriterConfig};
-
-/// Errors opening a store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The engine said no.
-    #[error("database error: {0}")]
-    Db(#[from] DbError),
-    /// The pool could not hand out a connection.
-    #[error("database pool error: {0}")]
-    Pool(#[from] r2d2::Error),
-    /// The file could not be created.
-    #[error("cannot create database file {path}: {source}")]
-    Create {
-        /// Path.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// The database is newer than this build.
-    #[error("database schema version {found} is newer than this assetkitd ({expected}); upgrade assetkitd")]
-    TooNew {
-        /// In the database.
-        found: u32,
-        /// In this build.
-        expected: u32,
-    },
-    /// The location names no engine this build knows.
-    #[error("{0}")]
-    Location(String),
-}
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(e.into())
-    }
-}
 
 /// Where the inventory lives: `--db` / `ASSETKIT_DB`.
 #[derive(Clone, PartialEq, Eq)]

@@ -18,8 +18,7 @@ use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, Config, Statement};
 
-use super::StoreError;
-use super::db::{Db, DbError, DbErrorKind, Engine, Row, Value, to_dollar_placeholders};
+use super::db::{Db, DbError, DbErrorKind, Engine, Row, StoreError, Value, to_dollar_placeholders};
 
 /// Schema migrations, applied in order; `assetkit_schema.version` records how many ran. The
 /// same versions as SQLite's (`migrations/sqlite`), in PostgreSQL's types.

@@ -15,8 +15,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-use super::StoreError;
-use super::db::{Db, DbError, DbErrorKind, Engine, Row, Value};
+use super::db::{Db, DbError, DbErrorKind, Engine, Row, StoreError, Value};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[(&str, &str)] = &[

@@ -13,8 +13,9 @@
 use assetkit_core::model::Report;
 use serde_json::json;
 
+use super::answer::Answer;
 use super::identity::{self, AssetRow, Names, Via};
-use super::{Answer, Context, Sender};
+use super::sender::{Context, Sender};
 use crate::domain::changelog::{self, Event};
 use crate::domain::error::{Error, Result};
 use crate::store::Db;

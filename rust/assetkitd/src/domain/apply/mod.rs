@@ -12,9 +12,11 @@
 //! that resolves to an enrolled asset changes nothing: it is refused (403 `host_enrolled`) and
 //! recorded as a security event on that asset. A host credential writes its own asset only.
 
+pub mod answer;
 pub mod budget;
 pub mod claim;
 pub mod identity;
+pub mod sender;
 pub mod write;
 
 use assetkit_core::model::Report;
@@ -24,180 +26,13 @@ use sha2::{Digest, Sha256};
 use crate::domain::changelog;
 use crate::domain::components::{self, Diff};
 use crate::domain::error::{Error, Result};
-use crate::domain::keys::{self, HostCredential};
-use crate::store::secrets::Keyring;
+use crate::domain::keys;
 use crate::store::{Db, DbExt};
 
+pub use answer::{Action, Answer, Issued, Outcome};
 pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
-
-/// What happened to the asset.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    /// A new asset was discovered.
-    Created,
-    /// Something changed and was recorded.
-    Updated,
-    /// Nothing changed; only `last_seen` moved.
-    Unchanged,
-}
-
-impl Action {
-    /// As stored and sent.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Created => "created",
-            Action::Updated => "updated",
-            Action::Unchanged => "unchanged",
-        }
-    }
-    fn parse(s: &str) -> Action {
-        match s {
-            "created" => Action::Created,
-            "updated" => Action::Updated,
-            _ => Action::Unchanged,
-        }
-    }
-}
-
-/// The answer to a report; also what a retry of the same report_id gets.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    /// The asset the report landed on.
-    pub asset_id: i64,
-    /// Created, updated or unchanged.
-    pub action: Action,
-    /// The hostname the host must store in its cert file.
-    pub cert_hostname: Option<String>,
-    /// Change events recorded by this report.
-    pub changes: usize,
-    /// True when this report_id had already been applied.
-    pub duplicate: bool,
-    /// Webhook deliveries queued by this report (the delivery worker is woken for them).
-    pub alerts: usize,
-    /// The host's own credential, when this report enrolled it.
-    pub credential: Option<Issued>,
-}
-
-/// A credential as the answer carries it.
-#[derive(Debug, Clone)]
-pub enum Issued {
-    /// Sealed to the enrolment key the report carried (`agent.enrol_key`): only the host
-    /// holding its private half opens it, so the answer may be repeated to a retry.
-    Sealed {
-        /// `hk_...`.
-        key_id: String,
-        /// The secret, sealed (libsodium `crypto_box_seal`, hex).
-        sealed: String,
-    },
-    /// In clear, to a report without an enrolment key (clients of the first protocol): only in
-    /// the first answer, never repeated.
-    Clear(HostCredential),
-    /// Issued to the first sender of this keyless report and not repeated: a retry is
-    /// indistinguishable from a copy.
-    Withheld {
-        /// `hk_...`.
-        key_id: String,
-    },
-}
-
-impl Issued {
-    /// The credential's key id.
-    pub fn key_id(&self) -> &str {
-        match self {
-            Issued::Sealed { key_id, .. } | Issued::Withheld { key_id } => key_id,
-            Issued::Clear(c) => &c.key_id,
-        }
-    }
-
-    /// How `credential` travels in the answer to `report`: sealed to its enrolment key if it has
-    /// one, else in clear (a first answer) or withheld (a retry).
-    fn deliver(credential: HostCredential, report: &Report, retry: bool) -> Result<Issued> {
-        match report.agent.enrol_key.as_deref() {
-            Some(public) => {
-                let sealed = assetkit_sign::enrol::seal(public, credential.secret.expose().as_bytes())
-                    .map_err(|e| Error::invalid_field("agent.enrol_key", e.to_string()))?;
-                Ok(Issued::Sealed { key_id: credential.key_id, sealed })
-            }
-            None if retry => Ok(Issued::Withheld { key_id: credential.key_id }),
-            None => Ok(Issued::Clear(credential)),
-        }
-    }
-}
-
-/// What became of a report.
-#[derive(Debug, Clone)]
-pub enum Answer {
-    /// Applied (or answered as before, for a retry).
-    Applied(Outcome),
-    /// Refused: only a security event was written.
-    Refused {
-        /// The asset the report tried to write.
-        asset_id: i64,
-        /// `host_enrolled` or `credential_mismatch`.
-        code: &'static str,
-        /// What happened and what to do.
-        message: String,
-    },
-}
-
-/// Who sent a report, as its key says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sender {
-    /// A fleet (agent-scope) or admin key: may create an asset or bind one without a credential.
-    Fleet {
-        /// Key id.
-        key_id: String,
-    },
-    /// A host credential: writes its own asset, nothing else.
-    Host {
-        /// Key id.
-        key_id: String,
-        /// The asset it is bound to.
-        asset_id: i64,
-    },
-}
-
-impl Sender {
-    /// The key id.
-    pub fn key_id(&self) -> &str {
-        match self {
-            Sender::Fleet { key_id } | Sender::Host { key_id, .. } => key_id,
-        }
-    }
-}
-
-/// Everything about a report that is not the report itself.
-pub struct Context<'a> {
-    /// Identity policy.
-    pub policy: Policy,
-    /// Test-only fault injection.
-    pub failpoint: Option<Failpoint>,
-    /// Seals issued credentials.
-    pub ring: &'a Keyring,
-    /// Who sent it.
-    pub sender: &'a Sender,
-    /// SHA-256 of the body, hex.
-    pub body_digest: &'a str,
-    /// Unix time of the write.
-    pub now: i64,
-    /// What one report may add to the change log.
-    pub budget: changelog::Budget,
-    /// How many assets a fleet key may create.
-    pub new_assets: budget::NewAssets,
-}
-
-/// Test-only fault injection.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Failpoint {
-    /// Fail after half the component writes of every changing report.
-    pub after_half_of_component_writes: bool,
-    /// Panic while applying a report whose hostname starts with `panic-`.
-    pub panic_on_hostname_prefix: bool,
-    /// Kill the writer thread on its first batch.
-    pub kill_writer_thread: bool,
-}
+pub use sender::{Context, Failpoint, Sender};
 
 /// The digest of everything an unchanged report would repeat.
 pub fn digest(report: &Report) -> String {

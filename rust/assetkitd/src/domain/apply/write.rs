@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use assetkit_core::model::Report;
 
-use super::{Action, AssetRow, Context, Failpoint, Issued};
+use super::answer::{Action, Issued};
+use super::identity::AssetRow;
+use super::sender::{Context, Failpoint};
 use crate::domain::components::{self, Component, Diff};
 use crate::domain::error::{Error, Result};
 use crate::store::Db;

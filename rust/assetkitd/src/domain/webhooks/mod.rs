@@ -15,7 +15,7 @@ pub mod render;
 
 pub use delivery::*;
 pub use offline::{SWEEP_BATCH, clear_silence, sweep_offline};
-pub use render::render;
+pub use render::{Format, render};
 
 pub use crate::domain::changelog::alerts::EVENT_TYPES;
 use crate::domain::error::{Error, Result};
@@ -27,38 +27,6 @@ use assetkit_sign::Secret;
 pub const MAX_ENDPOINTS: usize = 100;
 /// Longest accepted URL.
 pub const MAX_URL: usize = 2048;
-
-/// What a delivery's body looks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// The event as JSON (see the README's "Webhooks").
-    Json,
-    /// A Slack or Mattermost incoming webhook: `{"text": "..."}`.
-    Slack,
-    /// Alertmanager's `POST /api/v2/alerts` body: a list of one alert.
-    Alertmanager,
-}
-
-impl Format {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Json => "json",
-            Format::Slack => "slack",
-            Format::Alertmanager => "alertmanager",
-        }
-    }
-
-    /// The format a stored or posted name stands for (the names `--format` takes).
-    pub fn parse(s: &str) -> Result<Format> {
-        <Format as clap::ValueEnum>::from_str(s, false).map_err(|_| {
-            Error::invalid_field(
-                "format",
-                format!("format {:?} is not one of json, slack, alertmanager", crate::log::clip(s)),
-            )
-        })
-    }
-}
 
 /// An endpoint to add (no `Debug`: its URL may be a credential).
 pub struct NewEndpoint {

@@ -3,7 +3,39 @@
 
 use serde_json::{Value, json};
 
-use super::Format;
+use crate::domain::error::{Error, Result};
+
+/// What a delivery's body looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The event as JSON (see the README's "Webhooks").
+    Json,
+    /// A Slack or Mattermost incoming webhook: `{"text": "..."}`.
+    Slack,
+    /// Alertmanager's `POST /api/v2/alerts` body: a list of one alert.
+    Alertmanager,
+}
+
+impl Format {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Slack => "slack",
+            Format::Alertmanager => "alertmanager",
+        }
+    }
+
+    /// The format a stored or posted name stands for (the names `--format` takes).
+    pub fn parse(s: &str) -> Result<Format> {
+        <Format as clap::ValueEnum>::from_str(s, false).map_err(|_| {
+            Error::invalid_field(
+                "format",
+                format!("format {:?} is not one of json, slack, alertmanager", crate::log::clip(s)),
+            )
+        })
+    }
+}
 
 /// The body of a delivery in `format`, from the stored plain event.
 pub fn render(format: Format, payload: &str) -> Vec<u8> {

@@ -144,7 +144,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     config.http.request_timeout = args.request_timeout;
     config.import.file_bytes = args.max_import_bytes;
     config.offline_after = args.offline_after;
-    config.webhooks = crate::http::webhooks::WebhookSettings {
+    config.webhooks = crate::http::state::WebhookSettings {
         timeout: args.webhook_timeout.max(Duration::from_millis(100)),
         retry_base: args.webhook_retry_base.max(Duration::from_millis(10)),
         retry_max: args.webhook_retry_max.max(args.webhook_retry_base),

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +14,11 @@ use serde_json::{Value, json};
 use crate::domain::apply::{Answer, Context, Issued, Sender};
 use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
-use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
-use crate::http::auth::{Admin, Caller, Read, Report, Signed};
+use crate::domain::inventory::{self, AssetPatch, NewAsset};
+use crate::http::auth::{Admin, Caller, Read, Report, Signed, signed_get};
 use crate::http::error::ApiError;
-use crate::http::params::{self, Params};
+use crate::http::params::{self, Params, list_filter};
+use crate::http::request::{counted, read, read_body};
 use crate::http::state::AppState;
 
 /// The API routes.
@@ -34,58 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/assets/{id}/revoke", post(revoke))
         .route("/api/v1/assets/{id}/approve", post(approve))
         .route("/api/v1/schema/report", get(report_schema))
-}
-
-/// Reads the body within `limit` (413 beyond it), the body timeout (408), and its framing (400
-/// for a malformed chunked encoding or a body cut short). Declared lengths over the limit are
-/// refused before a byte is read.
-pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let too_large = || {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request body exceeds {limit} bytes"))
-    };
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large());
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| match body_fault(&e) {
-        BodyFault::TooLarge => too_large(),
-        BodyFault::TimedOut => ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "body_timeout",
-            "the request body stalled; send it without pauses",
-        ),
-        BodyFault::Malformed => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_body",
-            "the request body is malformed (bad chunked encoding, or cut short)",
-        ),
-    })
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum BodyFault {
-    TooLarge,
-    TimedOut,
-    Malformed,
-}
-
-/// What went wrong reading a body: the error chain holds a length-limit error, a body timeout,
-/// or (anything else) a framing error from hyper.
-fn body_fault(err: &axum::Error) -> BodyFault {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return BodyFault::TooLarge;
-        }
-        if e.is::<tower_http::timeout::TimeoutError>() {
-            return BodyFault::TimedOut;
-        }
-        cur = e.source();
-    }
-    BodyFault::Malformed
 }
 
 /// The answer to any path the API does not have: the API's JSON error.
@@ -110,28 +59,6 @@ async fn report_schema() -> Response {
         intake::REPORT_SCHEMA,
     )
         .into_response()
-}
-
-/// Wraps a handler result so every error is counted by reason and logged, a few lines per
-/// reason per minute (a flood of bad requests is one summary line, not a full disk).
-pub(crate) fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiError>) -> Response {
-    static LINES: crate::log::Limiter = crate::log::Limiter::new(10, std::time::Duration::from_secs(60));
-    match result {
-        Ok(v) => v.into_response(),
-        Err(e) => {
-            state.metrics.rejected(e.code);
-            if let Some(suppressed) = LINES.allow(e.code) {
-                tracing::info!(
-                    code = e.code,
-                    status = e.status.as_u16(),
-                    message = %crate::log::clip(&e.message),
-                    suppressed,
-                    "request rejected"
-                );
-            }
-            e.into_response()
-        }
-    }
 }
 
 async fn post_report(
@@ -244,22 +171,6 @@ async fn post_report_inner(
     Ok(Json(answer))
 }
 
-/// Signed GET: verifies (an empty body) and records the nonce.
-pub(crate) async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, ApiError> {
-    let caller = signed.verify(b"")?;
-    state.writer.nonce(caller.nonce.clone()).await?;
-    Ok(caller)
-}
-
-/// Runs a read on a pooled connection off the async threads.
-pub(crate) async fn read<T: Send + 'static>(
-    state: &AppState,
-    f: impl FnOnce(&mut dyn crate::store::Db) -> crate::domain::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
-    let readers = state.readers.clone();
-    tokio::task::spawn_blocking(move || readers.with(f).map_err(ApiError::from)).await.map_err(ApiError::internal)?
-}
-
 async fn pending(State(state): State<AppState>, signed: Signed<Read>) -> Response {
     let result = async {
         signed_get(&state, signed).await?;
@@ -270,26 +181,6 @@ async fn pending(State(state): State<AppState>, signed: Signed<Read>) -> Respons
     }
     .await;
     counted(&state, result)
-}
-
-/// The sort orders the asset list offers.
-pub const SORTS: &[&str] =
-    &["hostname", "-hostname", "last_seen", "-last_seen", "serial_number", "id", "-id", "status"];
-/// The statuses the asset list filters on ("offline" is derived).
-pub const LIST_STATUSES: &[&str] = &["discovered", "online", "offline", "in_stock", "retired"];
-
-/// The asset list's filters and paging, as the list, the exports and the console read them.
-pub(crate) fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
-    Ok(AssetFilter {
-        status: params.choice("status", LIST_STATUSES)?,
-        business_unit: params.text("business_unit", 100)?,
-        idc: params.text("idc", 100)?,
-        q: params.text("q", 256)?,
-        page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
-        per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
-        sort: params.choice("sort", SORTS)?,
-        after_id: params.int("after_id", 0..=i64::MAX, None)?,
-    })
 }
 
 /// The asset list's parameters.

@@ -11,10 +11,7 @@
 //! so unauthenticated requests with invented key ids cost a lookup each and no memory. Key ids
 //! are never echoed into answers or logs.
 
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use assetkit_sign::{HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, SignError};
 use axum::extract::FromRequestParts;
@@ -22,8 +19,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use crate::http::api::counted;
 use crate::http::error::ApiError;
+use crate::http::keycache::KeyEntry;
+use crate::http::request::{counted, read};
 use crate::http::state::AppState;
 use crate::store::NonceUse;
 
@@ -51,57 +49,8 @@ impl RequiredScope for Admin {
     const ALLOWED: &'static [&'static str] = &["admin"];
 }
 
-/// How long a looked-up key is trusted before it is read again (bounds how long a revoked key
-/// keeps working in a running server).
-pub const KEY_CACHE_TTL: Duration = Duration::from_secs(5);
-/// Most keys cached at once.
-pub const KEY_CACHE_MAX: usize = 100_000;
 /// Longest key id accepted.
 pub const MAX_KEY_ID: usize = 64;
-
-/// A looked-up key.
-type KeyEntry = crate::domain::keys::StoredKey;
-
-/// Keys recently read from the store (existing keys only).
-#[derive(Default)]
-pub struct KeyCache {
-    entries: Mutex<HashMap<String, (Instant, KeyEntry)>>,
-}
-
-impl KeyCache {
-    fn get(&self, key_id: &str) -> Option<KeyEntry> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key_id).filter(|(at, _)| at.elapsed() < KEY_CACHE_TTL).map(|(_, e)| e.clone())
-    }
-
-    fn put(&self, key_id: &str, entry: KeyEntry) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= KEY_CACHE_MAX && !entries.contains_key(key_id) {
-            entries.retain(|_, (at, _)| at.elapsed() < KEY_CACHE_TTL);
-            if entries.len() >= KEY_CACHE_MAX {
-                return;
-            }
-        }
-        entries.insert(key_id.to_owned(), (Instant::now(), entry));
-    }
-
-    /// Drops the cached credentials of an asset (after a revocation: they stop at once here,
-    /// and within [`KEY_CACHE_TTL`] on other servers).
-    pub fn forget_asset(&self, asset_id: i64) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, (_, k)| k.asset_id != Some(asset_id));
-    }
-
-    /// Keys cached now.
-    pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// True when nothing is cached.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
 
 /// The caller, once verified.
 #[derive(Debug, Clone)]
@@ -241,11 +190,18 @@ async fn lookup(state: &AppState, key_id: &str) -> Result<Option<KeyEntry>, ApiE
     }
     let id = key_id.to_owned();
     let ring = state.keyring.clone();
-    let found = crate::http::api::read(state, move |db| crate::domain::keys::lookup(db, &ring, &id)).await?;
+    let found = read(state, move |db| crate::domain::keys::lookup(db, &ring, &id)).await?;
     if let Some(entry) = &found {
         state.keys.put(key_id, entry.clone());
     }
     Ok(found)
+}
+
+/// Signed GET: verifies (an empty body) and records the nonce.
+pub(crate) async fn signed_get<S>(state: &AppState, signed: Signed<S>) -> Result<Caller, ApiError> {
+    let caller = signed.verify(b"")?;
+    state.writer.nonce(caller.nonce.clone()).await?;
+    Ok(caller)
 }
 
 #[cfg(test)]
@@ -259,21 +215,5 @@ mod tests {
         assert!(!valid_key_id(&"a".repeat(65)));
         assert!(!valid_key_id("ak_x\n"));
         assert!(!valid_key_id("ak x"));
-    }
-
-    #[test]
-    fn the_cache_is_bounded() {
-        let cache = KeyCache::default();
-        let entry = crate::domain::keys::StoredKey {
-            secret: assetkit_sign::Secret::new("s"),
-            scope: "agent".to_owned(),
-            asset_id: None,
-            revoked: false,
-        };
-        for i in 0..KEY_CACHE_MAX + 10 {
-            cache.put(&format!("k{i}"), entry.clone());
-        }
-        assert_eq!(cache.len(), KEY_CACHE_MAX);
-        assert!(cache.get("k0").is_some());
     }
 }

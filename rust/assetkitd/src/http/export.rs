@@ -28,10 +28,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::export::{CsvRows, XLSX_MAX_ROWS, XlsxSheet};
 use crate::domain::inventory::{self, AssetFilter};
-use crate::http::api::{counted, list_filter, signed_get};
+use crate::http::auth::signed_get;
 use crate::http::auth::{Read as ReadScope, Signed};
 use crate::http::error::ApiError;
 use crate::http::params::Params;
+use crate::http::params::list_filter;
+use crate::http::request::counted;
 use crate::http::state::AppState;
 use crate::store::{Db, Engine, Readers};
 

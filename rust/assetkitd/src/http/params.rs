@@ -10,8 +10,9 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use crate::http::api::counted;
+use crate::domain::inventory::AssetFilter;
 use crate::http::error::ApiError;
+use crate::http::request::counted;
 use crate::http::state::AppState;
 
 /// The query string, decoded (the last value of a repeated name wins).
@@ -102,6 +103,27 @@ pub fn since(raw: &str) -> Result<i64, ApiError> {
     }
     raw.trim().parse::<jiff::Timestamp>().map(|t| t.as_second()).map_err(|_| {
         bad("since", format!("since must be unix seconds or an RFC 3339 time; got {:?}", crate::log::clip(raw)))
+    })
+}
+
+/// The sort orders the asset list offers.
+pub const SORTS: &[&str] =
+    &["hostname", "-hostname", "last_seen", "-last_seen", "serial_number", "id", "-id", "status"];
+
+/// The statuses the asset list filters on ("offline" is derived).
+pub const LIST_STATUSES: &[&str] = &["discovered", "online", "offline", "in_stock", "retired"];
+
+/// The asset list's filters and paging, as the list, the exports and the console read them.
+pub fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
+    Ok(AssetFilter {
+        status: params.choice("status", LIST_STATUSES)?,
+        business_unit: params.text("business_unit", 100)?,
+        idc: params.text("idc", 100)?,
+        q: params.text("q", 256)?,
+        page: params.int("page", 1..=1_000_000, Some(1))?.map(|p| p as u32),
+        per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
+        sort: params.choice("sort", SORTS)?,
+        after_id: params.int("after_id", 0..=i64::MAX, None)?,
     })
 }
 

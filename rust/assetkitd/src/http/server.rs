@@ -32,7 +32,7 @@ use tower::Service as _;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::domain::maintenance::{self, Retention};
-use crate::http::auth::KeyCache;
+use crate::http::keycache::KeyCache;
 use crate::http::metrics::Metrics;
 use crate::http::state::{AppState, HttpLimits, ServerConfig};
 use crate::store::{self, WriterConfig};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::apply::{Failpoint, Policy};
-use crate::http::auth::KeyCache;
+use crate::http::keycache::KeyCache;
 use crate::http::metrics::Metrics;
 use crate::store::{self, Location, Readers, Writer};
 
@@ -73,7 +73,7 @@ pub struct ServerConfig {
     /// Cap on the database size; reports are refused (nothing written) once it is reached.
     pub max_db_bytes: Option<u64>,
     /// Webhook delivery and offline-sweep settings.
-    pub webhooks: crate::http::webhooks::WebhookSettings,
+    pub webhooks: WebhookSettings,
     /// The networks webhook deliveries may reach beyond the public internet.
     pub webhook_destinations: crate::domain::webhooks::destinations::Destinations,
     /// What one report, and one asset in a day, may add to the change log.
@@ -138,7 +138,7 @@ pub struct AppState {
     /// Recently verified keys.
     pub keys: Arc<KeyCache>,
     /// Login throttling and pending import previews.
-    pub console: Arc<crate::http::console::ConsoleState>,
+    pub console: Arc<crate::http::console::state::ConsoleState>,
     /// Seals and opens secrets at rest.
     pub keyring: Arc<crate::store::secrets::Keyring>,
     /// Slots for exports running at once.
@@ -153,5 +153,38 @@ impl AppState {
     /// Online assets last seen before this unix time count as offline.
     pub fn offline_cutoff(&self) -> i64 {
         store::now() - self.config.offline_after.as_secs() as i64
+    }
+}
+
+/// Webhook and offline-sweep settings (`assetkitd serve --webhook-*`, `--offline-*`).
+#[derive(Debug, Clone, Copy)]
+pub struct WebhookSettings {
+    /// Longest one POST may take (connect, send, answer).
+    pub timeout: Duration,
+    /// First retry delay; doubled per attempt, with jitter.
+    pub retry_base: Duration,
+    /// Longest delay between two attempts.
+    pub retry_max: Duration,
+    /// An event not delivered this long after it was queued is dead (redeliverable).
+    pub give_up_after: Duration,
+    /// How often the outbox is polled.
+    pub poll: Duration,
+    /// How often the offline sweep runs.
+    pub sweep_every: Duration,
+    /// Whether this server delivers and sweeps (replicas may leave it to others).
+    pub worker: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            timeout: Duration::from_secs(10),
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(86_400),
+            poll: Duration::from_secs(1),
+            sweep_every: Duration::from_secs(60),
+            worker: true,
+        }
     }
 }

@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::domain::webhooks::destinations::Destinations;
 use crate::domain::webhooks::{self, Due, Target};
-use crate::http::state::AppState;
+use crate::http::state::{AppState, WebhookSettings};
 
 /// Deliveries to one endpoint per batch, sent together.
 const PER_ENDPOINT: usize = 16;
@@ -37,39 +37,6 @@ const ROUND: usize = PER_ENDPOINT * ENDPOINTS_AT_ONCE;
 const KEEP_DELIVERED: i64 = 7 * 86_400;
 /// Dead rows are kept this long (listed, redeliverable), then purged.
 const KEEP_DEAD: i64 = 30 * 86_400;
-
-/// Webhook and offline-sweep settings (`assetkitd serve --webhook-*`, `--offline-*`).
-#[derive(Debug, Clone, Copy)]
-pub struct WebhookSettings {
-    /// Longest one POST may take (connect, send, answer).
-    pub timeout: Duration,
-    /// First retry delay; doubled per attempt, with jitter.
-    pub retry_base: Duration,
-    /// Longest delay between two attempts.
-    pub retry_max: Duration,
-    /// An event not delivered this long after it was queued is dead (redeliverable).
-    pub give_up_after: Duration,
-    /// How often the outbox is polled.
-    pub poll: Duration,
-    /// How often the offline sweep runs.
-    pub sweep_every: Duration,
-    /// Whether this server delivers and sweeps (replicas may leave it to others).
-    pub worker: bool,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        WebhookSettings {
-            timeout: Duration::from_secs(10),
-            retry_base: Duration::from_secs(10),
-            retry_max: Duration::from_secs(3600),
-            give_up_after: Duration::from_secs(86_400),
-            poll: Duration::from_secs(1),
-            sweep_every: Duration::from_secs(60),
-            worker: true,
-        }
-    }
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)

@@ -24,10 +24,16 @@ pub struct Lanes<J> {
     jobs: HashMap<String, VecDeque<J>>,
 }
 
+impl<J> Default for Lanes<J> {
+    fn default() -> Self {
+        Lanes { order: VecDeque::new(), jobs: HashMap::new() }
+    }
+}
+
 impl<J: Fair> Lanes<J> {
     /// No jobs.
     pub fn new() -> Self {
-        Lanes { order: Default::default(), jobs: Default::default() }
+        Self::default()
     }
 
     /// No job waits.

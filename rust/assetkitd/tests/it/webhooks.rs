@@ -9,7 +9,7 @@ use assetkit_core::model::Report;
 use assetkit_sign::Secret;
 use assetkitd::domain::users::{self, Role};
 use assetkitd::domain::webhooks;
-use assetkitd::http::webhooks::WebhookSettings;
+use assetkitd::http::state::WebhookSettings;
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value as Json;
 

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use assetkitd::domain::apply::Policy;
-use assetkitd::http::webhooks::WebhookSettings;
+use assetkitd::http::state::WebhookSettings;
 
 use crate::support::{TestServer, cli, physical};
 use crate::webhooks::{Endpoint, Mode, add_webhook, fast, local, secret_file, until};

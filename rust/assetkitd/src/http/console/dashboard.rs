@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, PreEscaped, html};
 
 use super::charts::{self, ACCENT, Bar, Column, SERIES, Stack};
+use super::page::page;
 use super::roles::{User, Viewer};
-use super::{page, views};
+use super::views;
 use crate::domain::dashboard::{self, CHANGE_GROUPS, Count, Dashboard};
 use crate::domain::users::Session;
-use crate::http::api::read;
+use crate::http::request::read;
 use crate::http::state::AppState;
 
 /// `GET /`: the dashboard.
@@ -130,7 +131,7 @@ pub fn view(user: &Session, d: &Dashboard, now: i64) -> Markup {
     let stacks: Vec<Stack<'_>> =
         CHANGE_GROUPS.iter().zip(SERIES.iter().cycle()).map(|((name, _), c)| Stack { name, color: *c }).collect();
     let changes_30d: u64 = d.days.iter().flat_map(|day| &day.counts).sum();
-    views::layout(
+    views::layout::layout(
         "Dashboard",
         Some(user),
         "/",

@@ -39,7 +39,7 @@ pub fn redirect(session: &Session, secure: bool, to: &str, message: &str) -> Res
 /// The message waiting for this session, if any (one set for another session, or forged, is
 /// ignored).
 pub fn take(headers: &HeaderMap, session: &Session) -> Option<String> {
-    let value = super::cookie(headers, COOKIE)?;
+    let value = super::page::cookie(headers, COOKIE)?;
     let (text, given) = value.split_once('.')?;
     let bytes = hex::decode(text).ok()?;
     let expected = mac(session, &bytes);

@@ -12,9 +12,10 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::{SESSION_COOKIE, cookie, page, urlencode, views};
+use super::page::{SESSION_COOKIE, cookie, page, urlencode};
+use super::views;
 use crate::domain::users::{self, Role, Session};
-use crate::http::api::read;
+use crate::http::request::read;
 use crate::http::state::AppState;
 
 /// A route's least role, as a type.

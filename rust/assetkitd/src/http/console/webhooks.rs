@@ -7,80 +7,15 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use maud::{Markup, html};
 
+use super::page::{Form, page, posted, write};
 use super::roles::{Admin, User};
-use super::views::SettingsData;
-use super::{page, posted, read, settings_data, views, write};
+use super::settings::settings_data;
+use super::views;
 use crate::domain::users::Session;
-use crate::domain::webhooks::{self, EVENT_TYPES, Format, NewEndpoint};
+use crate::domain::webhooks::{self, Format, NewEndpoint};
+use crate::http::request::read;
 use crate::http::state::AppState;
-
-/// The Settings section.
-pub fn section(user: &Session, data: &SettingsData) -> Markup {
-    html! {
-        h2 #webhooks { "Webhooks" }
-        p.muted {
-            "Change events are POSTed, signed (" code { "X-Assetkit-Signature" } "), to each endpoint whose filters select them; "
-            "failed deliveries are retried with backoff, then listed below as dead."
-        }
-        table #webhook-list {
-            thead { tr { th { "Id" } th { "URL" } th { "Format" } th { "Events" } th { "Filters" } th { "Waiting" } th { "Dead" } th { span.skip { "Action" } } } }
-            tbody { @for w in &data.webhooks { tr {
-                td { (w.id) } td.mono { (w.url) } td { (w.format) }
-                td { @if w.events.is_empty() { "all" } @else { (w.events.replace(',', ", ")) } }
-                td { (filters(w)) }
-                td { (w.pending) } td { (w.dead) }
-                td { form.inline method="post" action="/settings/webhooks/remove" data-confirm={ "Remove webhook " (w.id) " and drop its undelivered events?" } {
-                    input type="hidden" name="csrf" value=(user.csrf);
-                    input type="hidden" name="id" value=(w.id);
-                    button.danger type="submit" { "Remove" }
-                } }
-            } } }
-        }
-        form.filters #webhook-add method="post" action="/settings/webhooks" {
-            input type="hidden" name="csrf" value=(user.csrf);
-            label for="hook-url" { "URL" input #hook-url name="url" type="url" required placeholder="https://ops.example/hooks/assetkit"; }
-            label for="hook-format" { "Format" select #hook-format name="format" {
-                option value="json" { "JSON event" } option value="slack" { "Slack / Mattermost" } option value="alertmanager" { "Alertmanager" }
-            } }
-            label for="hook-events" { "Events (none: all)" select #hook-events name="events" multiple size="6" {
-                @for t in EVENT_TYPES { option value=(t) { (t) } }
-            } }
-            label for="hook-bu" { "Business unit" select #hook-bu name="business_unit" { option value="" { "any" } @for b in &data.choices.business_units { option value=(b) { (b) } } } }
-            label for="hook-idc" { "IDC" select #hook-idc name="idc" { option value="" { "any" } @for i in &data.choices.idcs { option value=(i) { (i) } } } }
-            label for="hook-status" { "Status" select #hook-status name="status" { option value="" { "any" } @for s in crate::domain::inventory::STATUSES { option value=(s) { (s.replace('_', " ")) } } } }
-            label for="hook-secret" { "Secret (blank: generated)" input #hook-secret name="secret" type="password" autocomplete="new-password" minlength="16"; }
-            button type="submit" { "Add webhook" }
-        }
-        h3 #dead-letters { "Dead deliveries" }
-        @if data.dead.is_empty() {
-            p.muted #no-dead { "None: every event was delivered or is still being retried." }
-        } @else {
-            table #dead-list {
-                thead { tr { th { "Delivery" } th { "Webhook" } th { "Event" } th { "Asset" } th { "Summary" } th { "Attempts" } th { "Given up" } th { "Last error" } th { span.skip { "Action" } } } }
-                tbody { @for d in &data.dead { tr {
-                    td { (d.id) } td.mono { (d.webhook_id) " " (d.url) } td { (d.event) }
-                    td { a href={ "/assets/" (d.asset_id) } { (d.asset_id) } } td { (d.summary) } td { (d.attempts) } td { (d.dead_at) }
-                    td { (d.last_error.as_deref().unwrap_or("—")) }
-                    td { form.inline method="post" action="/settings/webhooks/redeliver" {
-                        input type="hidden" name="csrf" value=(user.csrf);
-                        input type="hidden" name="id" value=(d.id);
-                        button type="submit" { "Redeliver" }
-                    } }
-                } } }
-            }
-        }
-    }
-}
-
-fn filters(w: &webhooks::Endpoint) -> String {
-    let parts: Vec<String> = [("BU", &w.business_unit), ("IDC", &w.idc), ("status", &w.status)]
-        .iter()
-        .filter_map(|(name, v)| v.as_ref().map(|v| format!("{name} {v}")))
-        .collect();
-    if parts.is_empty() { "—".to_owned() } else { parts.join(", ") }
-}
 
 fn back(user: &Session, state: &AppState, msg: &str) -> Response {
     super::flash::redirect(user, state.config.tls.is_some(), "/settings#webhooks", msg)
@@ -133,7 +68,7 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
     }
 }
 
-fn id_of(form: &super::Form) -> Option<i64> {
+fn id_of(form: &Form) -> Option<i64> {
     form.get("id").and_then(|v| v.parse().ok())
 }
 

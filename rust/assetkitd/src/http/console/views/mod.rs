@@ -1,0 +1,15 @@
+//! The console's pages, as maud templates. Plain data in, markup out.
+//!
+//! One file per page family; [`layout`] is the frame they share.
+
+pub mod assets;
+pub mod import;
+pub mod layout;
+pub mod login;
+pub mod settings;
+
+pub use assets::{asset, assets, discovered, new_asset};
+pub use import::import;
+pub use layout::message;
+pub use login::login;
+pub use settings::{SettingsData, settings};

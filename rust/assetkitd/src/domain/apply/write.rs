@@ -165,21 +165,7 @@ pub fn load_components(db: &mut dyn Db, asset_id: i64) -> Result<BTreeMap<String
             Ok(serde_json::Value::Object(m)) => m,
             _ => serde_json::Map::new(),
         };
-        let position = match *kind_static {
-            "disk" => data.get("slot").or(data.get("name")).and_then(|v| v.as_str()).map(str::to_owned),
-            "nic" => data.get("name").and_then(|v| v.as_str()).map(str::to_owned),
-            "memory_module" | "psu" | "custom" => Some(key.clone()),
-            "fc_hba" => data.get("host").and_then(|v| v.as_str()).map(str::to_owned),
-            "gpu" => data.get("pci_address").and_then(|v| v.as_str()).map(str::to_owned),
-            "raid_controller" => data.get("id").and_then(|v| v.as_str()).map(str::to_owned),
-            "logical_drive" => {
-                match (data.get("controller").and_then(|v| v.as_str()), data.get("id").and_then(|v| v.as_str())) {
-                    (Some(controller), Some(id)) => Some(format!("{controller}/{id}")),
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
+        let position = crate::domain::components::kinds::stored_position(kind_static, &key, &data);
         out.entry(kind).or_default().push(Component { kind: kind_static, key, position, data });
     }
     Ok(out)

@@ -1,0 +1,25 @@
+//! Disks: keyed by serial, else slot, else kernel name; placed by slot, else name.
+
+use assetkit_core::model::Facts;
+
+use crate::domain::components::component::{Component, dedup, section};
+
+/// The disks, if the facts carry them.
+pub fn extract(facts: &Facts) -> Option<Vec<Component>> {
+    let list = facts
+        .disks
+        .as_ref()?
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let position = d.slot.clone().or_else(|| d.name.clone());
+            let key = match (&d.serial_number, &position) {
+                (Some(sn), _) => format!("sn:{sn}"),
+                (None, Some(p)) => format!("at:{p}"),
+                (None, None) => format!("#{i}"),
+            };
+            Component { kind: "disk", key, position, data: section(d) }
+        })
+        .collect();
+    Some(dedup(list))
+}

@@ -456,3 +456,37 @@ def test_an_admin_adds_a_webhook_and_redelivers_a_dead_delivery(console, browser
     finally:
         endpoint.close()
 
+
+
+def test_a_claim_on_a_hand_entered_host_waits_for_an_admin(console, browser):
+    log_in(browser, console, "ops", PASSWORD)
+    browser.get(console.url + "/assets/new")
+    browser.find_element(*by("#hostname")).send_keys("claimed-by-hand-01")
+    navigate(browser, browser.find_element(*by("form[action='/assets/new'] button")).click)
+    assert "Host entered" in browser.page_source
+
+    # A fleet-key report naming it is refused until an admin approves the claim.
+    report = assetkit.collect(only=["os", "board"])
+    report["host"]["hostname"] = report["facts"]["os"]["hostname"] = "claimed-by-hand-01"
+    report["facts"]["system"]["serial_number"] = "CLAIM-SN-1"
+    body = json.dumps(report).encode()
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", body, *console.agent_key)
+    assert (status, answer["error"]["code"]) == (403, "approval_required"), answer
+
+    browser.get(console.url + "/discovered")
+    waiting = browser.find_element(*by("#claims")).text
+    assert "claimed-by-hand-01" in waiting and "CLAIM-SN-1" in waiting, waiting
+    shot(browser, "40-claims-waiting")
+    link = browser.find_element(*by("#claims td a"))
+    asset_id = int(link.get_attribute("href").rsplit("/", 1)[1])
+    navigate(browser, link.click)
+    assert "A claim waits" in browser.find_element(*by("#claim")).text
+    navigate(browser, browser.find_element(*by("#approve")).click)
+    assert "Claim approved" in browser.find_element(*by("[role=status]")).text
+    shot(browser, "41-claim-approved")
+
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", body, *console.agent_key)
+    assert (status, answer["asset_id"]) == (200, asset_id), answer
+    browser.get(f"{console.url}/assets/{asset_id}")
+    assert browser.find_elements(*by("#approve")) == []
+

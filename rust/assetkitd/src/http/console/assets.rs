@@ -105,6 +105,27 @@ pub(super) async fn reenrol_asset(
     flash::redirect(&user, state.config.tls.is_some(), &format!("/assets/{id}"), &msg)
 }
 
+pub(super) async fn approve_asset(
+    State(state): State<AppState>,
+    user: User<Admin>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    body: Body,
+) -> Response {
+    if let Err(r) = posted(&user, &headers, body).await {
+        return r;
+    }
+    let actor = format!("console:{}", user.name);
+    let msg = match write(&state, move |db, now| enrolment::approve(db, id, &actor, now)).await {
+        Ok(true) => {
+            "Claim approved: the next report signed with the fleet key that names this host binds it.".to_owned()
+        }
+        Ok(false) => "This host waited for no approval: nothing changed.".to_owned(),
+        Err(e) => format!("Not changed: {e}"),
+    };
+    flash::redirect(&user, state.config.tls.is_some(), &format!("/assets/{id}"), &msg)
+}
+
 pub(super) async fn revoke_asset(
     State(state): State<AppState>,
     user: User<Admin>,

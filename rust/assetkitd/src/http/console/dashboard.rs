@@ -91,6 +91,26 @@ fn figure(title: &str, note: Option<&str>, bars: &[Bar], draw: impl FnOnce(&[Bar
 
 /// The page.
 pub fn view(user: &Session, d: &Dashboard, now: i64) -> Markup {
+    let total: u64 = d.statuses.iter().map(|(_, n)| n).sum();
+    views::layout::layout(
+        "Dashboard",
+        Some(user),
+        "/",
+        html! {
+            h1 { "Fleet dashboard" }
+            p.muted { (total) " assets. Each bar opens the asset list it counts." }
+            (make_up(d))
+            (changes_panel(d))
+            div.grid {
+                (silent_section(d, now))
+                (hardware_section(d, now))
+            }
+        },
+    )
+}
+
+/// The fleet's make-up: status, IDC, business unit, model, memory and cores.
+fn make_up(d: &Dashboard) -> Markup {
     let statuses: Vec<Bar> = d
         .statuses
         .iter()
@@ -101,7 +121,24 @@ pub fn view(user: &Session, d: &Dashboard, now: i64) -> Markup {
             color: status_color(s),
         })
         .collect();
-    let total: u64 = d.statuses.iter().map(|(_, n)| n).sum();
+    html! {
+        div.dashboard {
+            (figure("Assets by status", None, &statuses, |b| charts::hbars("Assets by status", b)))
+            (figure("Assets by IDC", None, &named(&d.idcs, Some("idc")), |b| charts::hbars("Assets by IDC", b)))
+            (figure("Assets by business unit", None, &named(&d.business_units, Some("business_unit")),
+                |b| charts::hbars("Assets by business unit", b)))
+            (figure("Assets by manufacturer and model", Some("(the list has no model filter: bars open the whole list)"),
+                &named(&d.models, None), |b| charts::hbars("Assets by manufacturer and model", b)))
+            (figure("Memory", Some("(no size filter in the list: bars open the whole list)"),
+                &named(&d.memory, None), |b| charts::histogram("Assets by memory size", "memory (GiB)", b)))
+            (figure("CPU cores", Some("(no core filter in the list: bars open the whole list)"),
+                &named(&d.cores, None), |b| charts::histogram("Assets by CPU cores", "CPU cores", b)))
+        }
+    }
+}
+
+/// Change events per day, stacked by kind.
+fn changes_panel(d: &Dashboard) -> Markup {
     let columns: Vec<Column> = d
         .days
         .iter()
@@ -131,76 +168,67 @@ pub fn view(user: &Session, d: &Dashboard, now: i64) -> Markup {
     let stacks: Vec<Stack<'_>> =
         CHANGE_GROUPS.iter().zip(SERIES.iter().cycle()).map(|((name, _), c)| Stack { name, color: *c }).collect();
     let changes_30d: u64 = d.days.iter().flat_map(|day| &day.counts).sum();
-    views::layout::layout(
-        "Dashboard",
-        Some(user),
-        "/",
-        html! {
-            h1 { "Fleet dashboard" }
-            p.muted { (total) " assets. Each bar opens the asset list it counts." }
-            div.dashboard {
-                (figure("Assets by status", None, &statuses, |b| charts::hbars("Assets by status", b)))
-                (figure("Assets by IDC", None, &named(&d.idcs, Some("idc")), |b| charts::hbars("Assets by IDC", b)))
-                (figure("Assets by business unit", None, &named(&d.business_units, Some("business_unit")),
-                    |b| charts::hbars("Assets by business unit", b)))
-                (figure("Assets by manufacturer and model", Some("(the list has no model filter: bars open the whole list)"),
-                    &named(&d.models, None), |b| charts::hbars("Assets by manufacturer and model", b)))
-                (figure("Memory", Some("(no size filter in the list: bars open the whole list)"),
-                    &named(&d.memory, None), |b| charts::histogram("Assets by memory size", "memory (GiB)", b)))
-                (figure("CPU cores", Some("(no core filter in the list: bars open the whole list)"),
-                    &named(&d.cores, None), |b| charts::histogram("Assets by CPU cores", "CPU cores", b)))
+    html! {
+        figure.chart-panel.wide {
+            figcaption {
+                strong { "Changes per day, last " (dashboard::DAYS) " days" }
+                " " span.muted { (changes_30d) " change event(s); hover a day for its numbers" }
             }
-            figure.chart-panel.wide {
-                figcaption {
-                    strong { "Changes per day, last " (dashboard::DAYS) " days" }
-                    " " span.muted { (changes_30d) " change event(s); hover a day for its numbers" }
-                }
-                (PreEscaped(charts::stacked("Change events per day by kind", &stacks, &columns)))
+            (PreEscaped(charts::stacked("Change events per day by kind", &stacks, &columns)))
+        }
+    }
+}
+
+/// Online hosts silent for more than a day.
+fn silent_section(d: &Dashboard, now: i64) -> Markup {
+    html! {
+        section #silent {
+            h2 { "Silent for more than 24 h" }
+            p.muted {
+                (d.silent_total) " online host(s) with no report for over 24 h. "
+                a href=(list(&[("status", "online"), ("sort", "last_seen")])) { "Online hosts, longest silent first" }
+                " · " a href="/assets?status=offline" { "hosts counted offline" }
             }
-            div.grid {
-                section #silent {
-                    h2 { "Silent for more than 24 h" }
-                    p.muted {
-                        (d.silent_total) " online host(s) with no report for over 24 h. "
-                        a href=(list(&[("status", "online"), ("sort", "last_seen")])) { "Online hosts, longest silent first" }
-                        " · " a href="/assets?status=offline" { "hosts counted offline" }
-                    }
-                    @if d.silent.is_empty() {
-                        p { "Every online host reported within the last 24 h." }
-                    } @else {
-                        table {
-                            thead { tr { th { "Host" } th { "Last report" } } }
-                            tbody {
-                                @for s in &d.silent {
-                                    tr {
-                                        td { a href={ "/assets/" (s.id) } { (s.hostname.as_deref().unwrap_or("(no name)")) } }
-                                        td title=(crate::store::rfc3339(s.last_seen)) { (ago(now, s.last_seen)) }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                section #hardware-changes {
-                    h2 { "Recent hardware changes" }
-                    @if d.hardware_changes.is_empty() {
-                        p { "No hardware change in the last " (dashboard::DAYS) " days." }
-                    } @else {
-                        table {
-                            thead { tr { th { "When" } th { "Host" } th { "Change" } } }
-                            tbody {
-                                @for c in &d.hardware_changes {
-                                    tr {
-                                        td title=(crate::store::rfc3339(c.at)) { (ago(now, c.at)) }
-                                        td { a href={ "/assets/" (c.asset_id) } { (c.hostname.as_deref().unwrap_or("(no name)")) } }
-                                        td { span.muted { (c.component) } " " (c.summary) }
-                                    }
-                                }
+            @if d.silent.is_empty() {
+                p { "Every online host reported within the last 24 h." }
+            } @else {
+                table {
+                    thead { tr { th { "Host" } th { "Last report" } } }
+                    tbody {
+                        @for s in &d.silent {
+                            tr {
+                                td { a href={ "/assets/" (s.id) } { (s.hostname.as_deref().unwrap_or("(no name)")) } }
+                                td title=(crate::store::rfc3339(s.last_seen)) { (ago(now, s.last_seen)) }
                             }
                         }
                     }
                 }
             }
-        },
-    )
+        }
+    }
+}
+
+/// The latest hardware changes.
+fn hardware_section(d: &Dashboard, now: i64) -> Markup {
+    html! {
+        section #hardware-changes {
+            h2 { "Recent hardware changes" }
+            @if d.hardware_changes.is_empty() {
+                p { "No hardware change in the last " (dashboard::DAYS) " days." }
+            } @else {
+                table {
+                    thead { tr { th { "When" } th { "Host" } th { "Change" } } }
+                    tbody {
+                        @for c in &d.hardware_changes {
+                            tr {
+                                td title=(crate::store::rfc3339(c.at)) { (ago(now, c.at)) }
+                                td { a href={ "/assets/" (c.asset_id) } { (c.hostname.as_deref().unwrap_or("(no name)")) } }
+                                td { span.muted { (c.component) } " " (c.summary) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

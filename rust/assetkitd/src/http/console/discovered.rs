@@ -23,16 +23,14 @@ pub(super) async fn discovered_page(State(state): State<AppState>, user: User<Vi
             sort: Some("-id".into()),
             ..AssetFilter::default()
         };
-        Ok((inventory::list_assets(db, &filter, cutoff)?, inventory::choices(db)?))
+        Ok((inventory::list_assets(db, &filter, cutoff)?, inventory::choices(db)?, inventory::claims_waiting(db)?))
     })
     .await;
     match data {
-        Ok((list, choices)) => {
+        Ok((list, choices, waiting)) => {
             let msg = flash::take(&headers, &user);
-            flash::shown(
-                page(StatusCode::OK, started, views::discovered(&user, &list, &choices, msg.as_deref())),
-                msg.is_some(),
-            )
+            let view = views::discovered(&user, &list, &choices, &waiting, msg.as_deref());
+            flash::shown(page(StatusCode::OK, started, view), msg.is_some())
         }
         Err(e) => e.into_response(),
     }

@@ -53,6 +53,7 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/assets/{id}", get(assets::asset_page).post(assets::edit_asset))
         .route("/assets/{id}/reenrol", post(assets::reenrol_asset))
         .route("/assets/{id}/revoke", post(assets::revoke_asset))
+        .route("/assets/{id}/approve", post(assets::approve_asset))
         .route("/discovered", get(discovered::discovered_page).post(discovered::assign_discovered))
         .route(
             "/import",

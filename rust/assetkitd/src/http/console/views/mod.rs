@@ -2,13 +2,15 @@
 //!
 //! One file per page family; [`layout`] is the frame they share.
 
+pub mod asset;
 pub mod assets;
 pub mod import;
 pub mod layout;
 pub mod login;
 pub mod settings;
 
-pub use assets::{asset, assets, discovered, new_asset};
+pub use asset::asset;
+pub use assets::{assets, discovered, new_asset};
 pub use import::import;
 pub use layout::message;
 pub use login::login;

@@ -1,0 +1,355 @@
+//! The asset list: filters, sorts, bounded counts served by indexes, pages chosen on the sort
+//! index, keyset batches for exports, and the status counts.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::row::{ASSET_COLUMNS, STATUSES, asset_json, group_components};
+use crate::domain::error::Result;
+use crate::store::{Db, DbExt, Engine, Value as SqlValue};
+
+/// Filters and paging for the asset list.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AssetFilter {
+    /// discovered, online, offline, in_stock, retired.
+    pub status: Option<String>,
+    /// Business unit name.
+    pub business_unit: Option<String>,
+    /// IDC name.
+    pub idc: Option<String>,
+    /// Free text over hostname, serial number, IPs and MACs.
+    pub q: Option<String>,
+    /// 1-based page.
+    pub page: Option<u32>,
+    /// Rows per page (max 500).
+    pub per_page: Option<u32>,
+    /// hostname, -hostname, last_seen, -last_seen, serial_number, id, -id.
+    pub sort: Option<String>,
+    /// Only assets with a larger id: with `sort` by id, a cursor that pages without OFFSET.
+    pub after_id: Option<i64>,
+}
+
+/// One page of assets.
+#[derive(Debug, Serialize)]
+pub struct AssetPage {
+    /// Matching assets in all pages: exact, or (with `total_exact` false) a lower bound when a
+    /// filter other than status matches more than [`EXACT_COUNT_UP_TO`].
+    pub total: u64,
+    /// Whether `total` is exact.
+    pub total_exact: bool,
+    /// This page.
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// The rows.
+    pub assets: Vec<Value>,
+}
+
+/// Filtered lists (business unit, IDC, free text) are counted exactly up to this many matches;
+/// beyond, the total is this bound (`total_exact: false`), so that a broad filter over a million
+/// assets costs a bounded count rather than a scan. Lists by status alone are always exact.
+pub const EXACT_COUNT_UP_TO: u64 = 10_000;
+
+fn sort_clause(sort: Option<&str>) -> &'static str {
+    match sort.unwrap_or("hostname") {
+        "-hostname" => "a.hostname DESC, a.id DESC",
+        "last_seen" => "a.last_seen, a.id",
+        "-last_seen" => "a.last_seen DESC, a.id DESC",
+        "serial_number" => "a.serial_number, a.id",
+        "id" => "a.id",
+        "-id" => "a.id DESC",
+        "status" => "a.status, a.hostname",
+        _ => "a.hostname, a.id",
+    }
+}
+
+fn like(term: &str) -> String {
+    let escaped = term.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The asset list. `offline_cutoff`: online assets last seen before this count as offline.
+///
+/// Built for 100,000 assets: the count runs on the filter columns' indexes without joins; the
+/// page is chosen on the sort column's index (on SQLite a `+` keeps the planner from preferring
+/// a filter index and sorting everything) and only its rows are joined; free text goes through
+/// the trigram index.
+pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Result<AssetPage> {
+    let per_page = f.per_page.unwrap_or(50).clamp(1, 500);
+    let page = f.page.unwrap_or(1).max(1);
+    let Some(Matching { count_where, page_where, args }) = matching(db, f, offline_cutoff) else {
+        return Ok(AssetPage { total: 0, total_exact: true, page, per_page, assets: Vec::new() });
+    };
+    let (total, total_exact) = totals(db, f, &count_where, &args, offline_cutoff)?;
+    let n = args.len();
+    let mut page_args = args;
+    page_args.push(i64::from(per_page).into());
+    page_args.push((i64::from(page - 1) * i64::from(per_page)).into());
+    let order = sort_clause(f.sort.as_deref());
+    let sql = format!(
+        "SELECT {ASSET_COLUMNS} FROM assets a LEFT JOIN business_units bu ON bu.id = a.business_unit_id \
+         LEFT JOIN idcs idc ON idc.id = a.idc_id WHERE a.id IN \
+         (SELECT a.id FROM assets a {} ORDER BY {order} LIMIT ?{} OFFSET ?{}) ORDER BY {order}",
+        where_clause(&page_where),
+        n + 1,
+        n + 2
+    );
+    let assets =
+        db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
+    Ok(AssetPage { total, total_exact, page, per_page, assets })
+}
+
+/// The list's total: exact by status (from the counts), else counted up to
+/// [`EXACT_COUNT_UP_TO`].
+fn totals(
+    db: &mut dyn Db,
+    f: &AssetFilter,
+    count_where: &[String],
+    args: &[SqlValue],
+    offline_cutoff: i64,
+) -> Result<(u64, bool)> {
+    let by_status_only = f.after_id.is_none()
+        && [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
+    if by_status_only {
+        return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
+    }
+    let n = bounded_count(db, count_where, args, EXACT_COUNT_UP_TO + 1)?;
+    Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
+}
+
+/// How many assets match `f`, counting no further than `up_to`.
+pub fn count_matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64, up_to: u64) -> Result<u64> {
+    match matching(db, f, offline_cutoff) {
+        Some(Matching { count_where, args, .. }) => bounded_count(db, &count_where, &args, up_to),
+        None => Ok(0),
+    }
+}
+
+fn bounded_count(db: &mut dyn Db, conditions: &[String], args: &[SqlValue], up_to: u64) -> Result<u64> {
+    let mut count_args = args.to_vec();
+    count_args.push((up_to as i64).into());
+    let n: i64 = db.scalar(
+        &format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM assets a {} LIMIT ?{}) bounded",
+            where_clause(conditions),
+            args.len() + 1
+        ),
+        &count_args,
+    )?;
+    Ok(n as u64)
+}
+
+/// Up to `limit` assets matching `f` (its paging and sort ignored) with ids above `after_id`, in
+/// id order: an export walks the whole list this way, a batch at a time, at the same cost per
+/// batch however deep it is (no OFFSET).
+pub fn assets_after(
+    db: &mut dyn Db,
+    f: &AssetFilter,
+    after_id: i64,
+    limit: u32,
+    offline_cutoff: i64,
+) -> Result<Vec<Value>> {
+    let Some(Matching { mut page_where, mut args, .. }) = matching(db, f, offline_cutoff) else {
+        return Ok(Vec::new());
+    };
+    page_where.push(format!("a.id > ?{}", args.len() + 1));
+    args.push(after_id.into());
+    args.push(i64::from(limit).into());
+    let sql = format!(
+        "SELECT {ASSET_COLUMNS} FROM assets a LEFT JOIN business_units bu ON bu.id = a.business_unit_id \
+         LEFT JOIN idcs idc ON idc.id = a.idc_id {} ORDER BY a.id LIMIT ?{}",
+        where_clause(&page_where),
+        args.len()
+    );
+    db.query(&sql, &args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect()
+}
+
+/// Adds each asset's components (`{"kind": [data, ...]}`, as on the detail) to a page of
+/// assets, in one query for the page.
+pub fn with_components(db: &mut dyn Db, assets: &mut [Value]) -> Result<()> {
+    let ids: Vec<SqlValue> = assets.iter().filter_map(|a| a["id"].as_i64()).map(SqlValue::from).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
+    let rows = db.query(
+        &format!(
+            "SELECT asset_id, kind, key, data FROM components WHERE asset_id IN ({}) ORDER BY asset_id, kind, key",
+            placeholders.join(", ")
+        ),
+        &ids,
+    )?;
+    let mut by_asset: std::collections::HashMap<i64, Vec<(String, String, String)>> = Default::default();
+    for r in &rows {
+        by_asset.entry(r.get(0)?).or_default().push((r.get(1)?, r.get(2)?, r.get(3)?));
+    }
+    for asset in assets.iter_mut() {
+        let id = asset["id"].as_i64().unwrap_or_default();
+        let components = group_components(by_asset.remove(&id).unwrap_or_default());
+        if let Value::Object(m) = asset {
+            m.insert("components".into(), components);
+        }
+    }
+    Ok(())
+}
+
+/// `WHERE a AND b ...`, or nothing for no conditions.
+pub fn where_clause(conditions: &[String]) -> String {
+    if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) }
+}
+
+/// A filter as SQL: the conditions for counting and for choosing a page (the same, but on
+/// SQLite with index hints), and their arguments.
+struct Matching {
+    count_where: Vec<String>,
+    page_where: Vec<String>,
+    args: Vec<SqlValue>,
+}
+
+/// `f` as SQL conditions; `None` when it can match nothing.
+fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Matching> {
+    // Search text is data: a control character (NUL, newline) is in no hostname, serial, IP or
+    // MAC, so such a query matches nothing, and never reaches the full-text parser.
+    if f.q.as_deref().is_some_and(|q| q.chars().any(char::is_control)) {
+        return None;
+    }
+    // On SQLite `+col` disables an index for the page query; PostgreSQL has no such hint.
+    let hint = if db.engine() == Engine::Sqlite { "+" } else { "" };
+    let mut count_where: Vec<String> = Vec::new();
+    let mut page_where: Vec<String> = Vec::new();
+    let mut args: Vec<SqlValue> = Vec::new();
+    // Each condition's placeholders are numbered as its arguments are pushed.
+    let mut both =
+        |args: &mut Vec<SqlValue>, cond: &dyn Fn(&str, &dyn Fn() -> String) -> String, values: Vec<SqlValue>| {
+            let first = args.len() + 1;
+            let numbers = std::cell::Cell::new(first);
+            let next = || {
+                let n = numbers.get();
+                numbers.set(n + 1);
+                format!("?{n}")
+            };
+            count_where.push(cond("", &next));
+            numbers.set(first);
+            page_where.push(cond(hint, &next));
+            args.extend(values);
+        };
+    match f.status.as_deref().filter(|s| !s.is_empty()) {
+        Some("offline") => both(
+            &mut args,
+            &|h, p| format!("{h}a.status = 'online' AND {h}a.last_seen < {}", p()),
+            vec![offline_cutoff.into()],
+        ),
+        Some("online") => both(
+            &mut args,
+            &|h, p| format!("{h}a.status = 'online' AND ({h}a.last_seen IS NULL OR {h}a.last_seen >= {})", p()),
+            vec![offline_cutoff.into()],
+        ),
+        Some(s) => both(&mut args, &|h, p| format!("{h}a.status = {}", p()), vec![s.into()]),
+        None => {}
+    }
+    if let Some(bu) = f.business_unit.as_deref().filter(|s| !s.is_empty()) {
+        both(
+            &mut args,
+            &|h, p| format!("{h}a.business_unit_id = (SELECT id FROM business_units WHERE name = {})", p()),
+            vec![bu.into()],
+        );
+    }
+    if let Some(after) = f.after_id {
+        // Never hinted away: the primary key's range is the way in.
+        both(&mut args, &|_, p| format!("a.id > {}", p()), vec![after.into()]);
+    }
+    if let Some(idc) = f.idc.as_deref().filter(|s| !s.is_empty()) {
+        both(&mut args, &|h, p| format!("{h}a.idc_id = (SELECT id FROM idcs WHERE name = {})", p()), vec![idc.into()]);
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if db.engine() == Engine::Postgres {
+            // The pg_trgm GIN index over the text with punctuation spelled as letters
+            // (migrations/postgres/0005) finds the candidates; the plain text keeps the match
+            // exact. Case-insensitive like SQLite's trigram index; the term is a LIKE pattern
+            // with its wildcards escaped, so it is data.
+            const TEXT: &str = "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
+                                coalesce(a.ips, '') || ' ' || coalesce(a.macs, ''))";
+            let pattern = like(&q.to_lowercase());
+            let spelled: String = pattern
+                .chars()
+                .map(|c| match c {
+                    '.' => 'x',
+                    ':' => 'y',
+                    '-' => 'z',
+                    c => c,
+                })
+                .collect();
+            both(
+                &mut args,
+                &|_, p| {
+                    let (spelled, plain) = (p(), p());
+                    format!(
+                        "translate({TEXT}, '.:-', 'xyz') LIKE {spelled} ESCAPE '\\' AND {TEXT} LIKE {plain} ESCAPE '\\'"
+                    )
+                },
+                vec![spelled.into(), pattern.into()],
+            );
+        } else if q.chars().count() >= 3 {
+            // The trigram index treats the term as a phrase: quotes doubled, so it is data.
+            both(
+                &mut args,
+                &|_, p| format!("a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH {})", p()),
+                vec![format!("\"{}\"", q.replace('"', "\"\"")).into()],
+            );
+        } else {
+            let pattern = like(q);
+            both(
+                &mut args,
+                &|_, p| {
+                    let (a, b, c, d) = (p(), p(), p(), p());
+                    format!(
+                        "(a.hostname LIKE {a} ESCAPE '\\' OR a.serial_number LIKE {b} ESCAPE '\\' OR a.ips LIKE {c} ESCAPE '\\' OR a.macs LIKE {d} ESCAPE '\\')"
+                    )
+                },
+                vec![pattern.clone().into(), pattern.clone().into(), pattern.clone().into(), pattern.into()],
+            );
+        }
+    }
+    Some(Matching { count_where, page_where, args })
+}
+
+/// Assets with `status` (all assets when none), from the status counts.
+fn status_total(db: &mut dyn Db, status: Option<&str>, offline_cutoff: i64) -> Result<u64> {
+    let counts = status_counts(db, offline_cutoff)?;
+    Ok(match status {
+        None => counts.iter().map(|(_, n)| n).sum(),
+        Some(s) => counts.iter().find(|(name, _)| name == s).map_or(0, |(_, n)| *n),
+    })
+}
+
+/// Assets per status, offline split out of online: summed from the status-count deltas, and
+/// one range of the (status, last_seen) index.
+pub fn status_counts(db: &mut dyn Db, offline_cutoff: i64) -> Result<Vec<(String, u64)>> {
+    let mut counts: Vec<(String, u64)> = STATUSES.iter().map(|s| ((*s).to_owned(), 0)).collect();
+    counts.insert(2, ("offline".to_owned(), 0));
+    for row in db.query("SELECT status, CAST(SUM(delta) AS BIGINT) FROM asset_counts GROUP BY status", &[])? {
+        let (status, n): (String, i64) = (row.get(0)?, row.get(1)?);
+        if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
+            entry.1 = n.max(0) as u64;
+        }
+    }
+    let offline = offline_count(db, offline_cutoff)?;
+    for (status, n) in counts.iter_mut() {
+        match status.as_str() {
+            "offline" => *n = offline,
+            "online" => *n = n.saturating_sub(offline),
+            _ => {}
+        }
+    }
+    Ok(counts)
+}
+
+/// Online assets not seen since `offline_cutoff`.
+fn offline_count(db: &mut dyn Db, offline_cutoff: i64) -> Result<u64> {
+    let n: i64 = db.scalar(
+        "SELECT COUNT(*) FROM assets WHERE status = 'online' AND last_seen < ?1",
+        crate::args![offline_cutoff],
+    )?;
+    Ok(n as u64)
+}

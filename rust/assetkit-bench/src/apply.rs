@@ -212,7 +212,6 @@ pub(crate) fn apply_bench(
     pg: Option<&str>,
     replicas: &[usize],
 ) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let current = release_bin("assetkitd")?;
     let reports: Arc<Vec<Report>> = Arc::new((0..hosts).map(host_report).collect());

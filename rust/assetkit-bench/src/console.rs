@@ -10,7 +10,6 @@ use anyhow::Context;
 use serde_json::json;
 
 pub(crate) fn console_bench(assets: usize, requests: usize, store: &Store) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let assetkitd = release_bin("assetkitd")?;
     let receiver = start_receiver(store)?;
     println!("## Console asset list with {assets} assets on {} ({})\n", store.name(), machine());

@@ -11,7 +11,6 @@ use anyhow::Context;
 use serde_json::json;
 
 pub(crate) fn export_bench(assets: usize, store: &Store) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let assetkitd = release_bin("assetkitd")?;
     let receiver = start_receiver(store)?;
     seed_assets(&receiver, assets)?;

@@ -13,6 +13,7 @@ mod apply;
 mod collect;
 mod console;
 mod export;
+mod flood;
 mod import;
 mod receiver;
 mod reports;
@@ -132,11 +133,23 @@ enum What {
         #[arg(long, value_name = "URL")]
         pg: Option<String>,
     },
+    /// The one-host flood: a host credential at its limits, then a fleet key minting assets,
+    /// each for `--duration`, beside enrolled hosts reporting at a fleet's pace; their p99 and the
+    /// database's growth under the default budgets.
+    Flood {
+        /// Length of each flood.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// On PostgreSQL: the URL of a cluster's admin database (a fresh database is made).
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+    },
     /// Everything above with default settings.
     All,
 }
 
 fn main() -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
         What::Apply { hosts, connections, duration, baseline, pg, replicas, rates, writers } => {
@@ -154,6 +167,7 @@ fn main() -> anyhow::Result<()> {
         What::Webhooks { reports, connections, pg } => {
             webhook_bench(reports, connections, &pg.map_or(Store::Sqlite, Store::Postgres))
         }
+        What::Flood { duration, pg } => flood::flood_bench(duration, &pg.map_or(Store::Sqlite, Store::Postgres)),
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20), None, None, &[])?;
@@ -161,7 +175,8 @@ fn main() -> anyhow::Result<()> {
             console_bench(100_000, 200, &Store::Sqlite)?;
             export_bench(100_000, &Store::Sqlite)?;
             import_bench(10_000, 5)?;
-            webhook_bench(5000, 32, &Store::Sqlite)
+            webhook_bench(5000, 32, &Store::Sqlite)?;
+            flood::flood_bench(Duration::from_secs(60), &Store::Sqlite)
         }
     }
 }

@@ -73,12 +73,48 @@ pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
     start_receiver_of(&release_bin("assetkitd")?, store, 1, &[])
 }
 
+/// The send budgets of the receivers a bench starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budgets {
+    /// Out of the way: throughput benches send far more per key than a host would.
+    Lifted,
+    /// The documented defaults (the flood bench measures them).
+    Default,
+}
+
+/// `serve` arguments that lift the per-key budgets, for builds that have them.
+fn lifted_budgets(assetkitd: &Path) -> Vec<&'static str> {
+    let help = Command::new(assetkitd).args(["serve", "--help"]).output().map(|o| o.stdout).unwrap_or_default();
+    if !String::from_utf8_lossy(&help).contains("--max-reports-per-minute") {
+        return Vec::new();
+    }
+    vec![
+        "--max-reports-per-minute=100000000",
+        "--max-report-bytes-per-minute=1000000000000",
+        "--max-fleet-reports-per-minute=100000000",
+        "--max-fleet-report-bytes-per-minute=1000000000000",
+        "--max-new-assets-per-minute=100000000",
+        "--max-new-assets-per-day=1000000000",
+    ]
+}
+
 pub(crate) fn start_receiver_of(
     assetkitd: &Path,
     store: &Store,
     replicas: usize,
     serve: &[&str],
 ) -> anyhow::Result<Receiver> {
+    start_receiver_with(assetkitd, store, replicas, serve, Budgets::Lifted)
+}
+
+pub(crate) fn start_receiver_with(
+    assetkitd: &Path,
+    store: &Store,
+    replicas: usize,
+    serve: &[&str],
+    budgets: Budgets,
+) -> anyhow::Result<Receiver> {
+    let budget_args = if budgets == Budgets::Lifted { lifted_budgets(assetkitd) } else { Vec::new() };
     let dir = tempfile::tempdir()?;
     let (db, pg) = match store {
         Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
@@ -115,6 +151,7 @@ pub(crate) fn start_receiver_of(
             .args(&receiver.db_args)
             .args(["--writers", &WRITERS.load(Ordering::SeqCst).to_string()])
             .args(serve)
+            .args(&budget_args)
             .env("ASSETKIT_LOG", "warn")
             .env("ASSETKIT_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
             .stdout(Stdio::piped())

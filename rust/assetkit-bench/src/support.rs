@@ -10,8 +10,11 @@ pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
 }
 
+/// A binary of the build under test: target/release, or `ASSETKIT_BENCH_BIN_DIR` (a smoke run of
+/// a bench against debug binaries, whose figures mean nothing).
 pub(crate) fn release_bin(name: &str) -> anyhow::Result<PathBuf> {
-    let p = repo().join("target/release").join(name);
+    let dir = std::env::var_os("ASSETKIT_BENCH_BIN_DIR").map_or_else(|| repo().join("target/release"), PathBuf::from);
+    let p = dir.join(name);
     if !p.exists() {
         bail!("{} missing: run `make bench` (it builds the release binaries)", p.display());
     }
@@ -34,7 +37,12 @@ pub(crate) struct Stats {
 
 pub(crate) fn stats(mut d: Vec<Duration>) -> Stats {
     d.sort();
-    let at = |q: f64| d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0;
+    let at = |q: f64| {
+        if d.is_empty() {
+            return f64::NAN;
+        }
+        d[((d.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+    };
     Stats { runs: d.len(), median_ms: at(0.5), p95_ms: at(0.95), p99_ms: at(0.99), min_ms: at(0.0) }
 }
 

@@ -48,7 +48,6 @@ pub(crate) async fn discover_all(
 }
 
 pub(crate) fn webhook_bench(reports: usize, connections: usize, store: &Store) -> anyhow::Result<()> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let assetkitd = release_bin("assetkitd")?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {

@@ -18,6 +18,8 @@ use crate::support::{Stats, machine, off_runtime, release_bin, save, stats};
 const MAX_BODY: usize = 2 << 20;
 /// Concurrent connections of the flooding sender.
 const FLOOD_CONNECTIONS: usize = 16;
+/// Requests a second on each of them (16 × 10 = 160 a second, 320 times a host's budget).
+const PER_CONNECTION_RATE: u32 = 10;
 /// How often one of the bystanders reports.
 const BYSTANDER_EVERY: Duration = Duration::from_millis(100);
 /// Enrolled bystander hosts taking turns, so that each stays inside its own budget (30 reports a
@@ -31,6 +33,8 @@ struct Outcome {
     sent: u64,
     accepted: u64,
     over_budget: u64,
+    /// The flood's own applied reports, sent to answered.
+    flood_applied: Stats,
     bystander: Stats,
     bystander_failures: u64,
     db_growth_bytes: i64,
@@ -39,10 +43,9 @@ struct Outcome {
 }
 
 /// Status of a signed report post, without insisting on 200.
-async fn send(client: &reqwest::Client, base: &str, key: &(String, assetkit_sign::Secret), report: &Report) -> u16 {
-    let Ok(body) = serde_json::to_vec(report) else { return 0 };
-    let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
-    let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
+async fn send(client: &reqwest::Client, base: &str, key: &(String, assetkit_sign::Secret), body: &[u8]) -> u16 {
+    let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", body);
+    let mut req = client.post(format!("{base}/api/v1/reports")).body(body.to_vec());
     for (n, v) in h.pairs() {
         req = req.header(n, v);
     }
@@ -59,25 +62,31 @@ async fn send(client: &reqwest::Client, base: &str, key: &(String, assetkit_sign
 /// The heaviest report one host can send: as many disks as fit under the body limit, every
 /// serial new in each report, so each one that is applied changes everything it can.
 fn heavy_report(n: u64) -> anyhow::Result<Report> {
-    let mut report = host_report(0);
-    report.host.hostname = Some("flood-01".into());
-    report.facts.os.as_mut().expect("os facts").hostname = Some("flood-01".into());
-    let template = report.facts.disks.as_ref().and_then(|d| d.first()).cloned().unwrap_or_default();
-    let disks: Vec<Disk> = (0..4096)
-        .map(|d| Disk {
-            slot: Some(format!("{}:{}", d / 64, d % 64)),
-            serial_number: Some(format!("F{n:08}{d:05}")),
-            ..template.clone()
-        })
-        .collect();
-    let mut fitting = disks.len();
-    loop {
-        report.facts.disks = Some(disks[..fitting].to_vec());
-        if serde_json::to_vec(&report)?.len() < MAX_BODY - 4096 || fitting < 16 {
-            return Ok(report);
+    static FITTING: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let build = |n: u64, disks: usize| {
+        let mut report = host_report(0);
+        report.host.hostname = Some("flood-01".into());
+        report.facts.os.as_mut().expect("os facts").hostname = Some("flood-01".into());
+        let template = report.facts.disks.as_ref().and_then(|d| d.first()).cloned().unwrap_or_default();
+        report.facts.disks = Some(
+            (0..disks)
+                .map(|d| Disk {
+                    slot: Some(format!("{}:{}", d / 64, d % 64)),
+                    serial_number: Some(format!("F{n:08}{d:05}")),
+                    ..template.clone()
+                })
+                .collect(),
+        );
+        report
+    };
+    let fitting = *FITTING.get_or_init(|| {
+        let mut disks = 4096;
+        while disks > 16 && serde_json::to_vec(&build(0, disks)).map_or(usize::MAX, |b| b.len()) > MAX_BODY - 4096 {
+            disks = disks * 9 / 10;
         }
-        fitting = fitting * 9 / 10;
-    }
+        disks
+    });
+    Ok(build(n, fitting))
 }
 
 /// Bytes the database takes on disk now.
@@ -120,7 +129,7 @@ async fn bystander(
         report.report_id = format!("bystander-{n}");
         report.facts.os.as_mut().expect("os facts").kernel = Some(format!("5.14.0-{n}"));
         let t = Instant::now();
-        if send(&client, &r.bases[0], &keys[host], &report).await == 200 {
+        if send(&client, &r.bases[0], &keys[host], &serde_json::to_vec(&report)?).await == 200 {
             latencies.push(t.elapsed());
         } else {
             failures += 1;
@@ -154,21 +163,43 @@ async fn flood_phase(
         let (client, r, stop, make) = (client.clone(), r.clone(), stop.clone(), make.clone());
         let (sent, accepted, refused) = (sent.clone(), accepted.clone(), refused.clone());
         tasks.push(tokio::spawn(async move {
+            // A refused report is sent again as it was (a new one is built only once one is
+            // applied), at most `PER_CONNECTION_RATE` a second: the flood is the receiver's
+            // load, not this process's on the same cores.
+            let mut pace = tokio::time::interval(Duration::from_secs(1) / PER_CONNECTION_RATE);
+            let mut pending: Option<(Vec<u8>, Key)> = None;
+            let mut applied = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                let (report, key) = make(sent.fetch_add(1, Ordering::Relaxed))?;
-                match send(&client, &r.bases[0], &key, &report).await {
-                    200 => accepted.fetch_add(1, Ordering::Relaxed),
-                    429 => refused.fetch_add(1, Ordering::Relaxed),
-                    _ => 0,
+                pace.tick().await;
+                let n = sent.fetch_add(1, Ordering::Relaxed);
+                let (body, key) = match pending.take() {
+                    Some(p) => p,
+                    None => {
+                        let (report, key) = make(n)?;
+                        (serde_json::to_vec(&report)?, key)
+                    }
                 };
+                let t = Instant::now();
+                match send(&client, &r.bases[0], &key, &body).await {
+                    200 => {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                        applied.push(t.elapsed());
+                    }
+                    429 => {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        pending = Some((body, key));
+                    }
+                    _ => pending = Some((body, key)),
+                }
             }
-            anyhow::Ok(())
+            anyhow::Ok(applied)
         }));
     }
     tokio::time::sleep(duration).await;
     stop.store(true, Ordering::Relaxed);
+    let mut applied = Vec::new();
     for t in tasks {
-        t.await??;
+        applied.extend(t.await??);
     }
     let (latencies, bystander_failures) = watcher.await??;
     let r2 = r.clone();
@@ -180,6 +211,7 @@ async fn flood_phase(
         sent: sent.load(Ordering::Relaxed),
         accepted: accepted.load(Ordering::Relaxed),
         over_budget: refused.load(Ordering::Relaxed),
+        flood_applied: stats(applied),
         bystander: stats(latencies),
         bystander_failures,
         db_growth_bytes: after - before,
@@ -252,6 +284,7 @@ pub(crate) fn flood_bench(duration: Duration, store: &Store) -> anyhow::Result<(
 
 fn print_flood(store: &Store, duration: Duration, quiet: &Stats, outcomes: &[&Outcome]) {
     println!("## The flood on {} for {} s each ({})\n", store.name(), duration.as_secs(), machine());
+    println!("The flood: {FLOOD_CONNECTIONS} connections, each sending up to {PER_CONNECTION_RATE} requests a second.");
     println!(
         "{BYSTANDERS} enrolled bystanders take turns to report, one every {} ms, throughout.\n",
         BYSTANDER_EVERY.as_millis()
@@ -263,10 +296,11 @@ fn print_flood(store: &Store, duration: Duration, quiet: &Stats, outcomes: &[&Ou
     println!("| bystander alone (10 s) | | | | {:.1} / {:.1} ms | | | | |", quiet.median_ms, quiet.p99_ms);
     for o in outcomes {
         println!(
-            "| {} | {} | {} | {} | {:.1} / {:.1} ms | {} | {} | {} | {:.1} MiB |",
+            "| {} | {} | {} ({:.0} ms) | {} | {:.1} / {:.1} ms | {} | {} | {} | {:.1} MiB |",
             o.phase,
             o.sent,
             o.accepted,
+            o.flood_applied.median_ms,
             o.over_budget,
             o.bystander.median_ms,
             o.bystander.p99_ms,

@@ -78,17 +78,25 @@ async fn post_report_inner(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let bytes = read_body(headers, body, state.config.max_body).await?;
-    let caller = signed.verify(&bytes)?;
-    // Before any parsing: a key over its budget costs no more than reading its body.
-    state.budgets.admit(&caller.key_id, caller.scope == "host", bytes.len(), Instant::now()).map_err(|over| {
+    let over_budget = |over: crate::http::budgets::Over| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "over_budget",
             format!("{}; try again in {} s", over.what, over.retry_after),
         )
         .with_retry_after(over.retry_after)
-    })?;
+    };
+    // Before the body is read: a key already over its budget does not cost its body.
+    let (claimed, host) = signed.claimed();
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    state.budgets.has_room(claimed, host, announced, Instant::now()).map_err(over_budget)?;
+    let bytes = read_body(headers, body, state.config.max_body).await?;
+    let caller = signed.verify(&bytes)?;
+    // Before any parsing: a key over its budget costs no more than reading its body.
+    state.budgets.admit(&caller.key_id, caller.scope == "host", bytes.len(), Instant::now()).map_err(over_budget)?;
     let Intake { report, raw } = intake::decode(&bytes).map_err(|refusal| {
         let (status, code) = match &refusal {
             Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),

@@ -178,6 +178,7 @@ fn list(
         per_page: Some(per_page),
         sort,
         after_id: None,
+        packages: Default::default(),
     };
     let result = inventory::list_assets(db.as_mut(), &filter, offline_cutoff())?;
     if json {

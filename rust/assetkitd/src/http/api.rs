@@ -105,7 +105,10 @@ async fn post_report_inner(
                     .with_field(field.clone());
             }
             Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
-            Refusal::OverLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_components"),
+            Refusal::OverLimit(over) => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_components", refusal.to_string())
+                    .with_field(over.field.clone());
+            }
             Refusal::InvalidName { field, .. } => {
                 return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_hostname", refusal.to_string())
                     .with_field(field.clone());
@@ -197,7 +200,7 @@ const LIST_PARAMS: &[&str] =
 
 async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
-        params.only(LIST_PARAMS)?;
+        params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS].concat())?;
         let mut filter = list_filter(&params)?;
         let components = params.choice("include", &["components"])?.is_some();
         // With a cursor the list is in id order unless another order is asked for.

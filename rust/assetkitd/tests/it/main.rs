@@ -19,6 +19,7 @@ mod raid;
 mod rejections;
 mod replicas;
 mod roles;
+mod software;
 mod store_copy;
 mod support;
 mod trust_claims;

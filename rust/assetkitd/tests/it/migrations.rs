@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 9] {
+fn migrations(engine: Engine) -> [&'static str; 10] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -18,6 +18,7 @@ fn migrations(engine: Engine) -> [&'static str; 9] {
             include_str!("../../src/store/migrations/sqlite/0007_dashboard.sql"),
             include_str!("../../src/store/migrations/sqlite/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/sqlite/0009_trust.sql"),
+            include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -29,6 +30,7 @@ fn migrations(engine: Engine) -> [&'static str; 9] {
             include_str!("../../src/store/migrations/postgres/0007_dashboard.sql"),
             include_str!("../../src/store/migrations/postgres/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/postgres/0009_trust.sql"),
+            include_str!("../../src/store/migrations/postgres/0010_software.sql"),
         ],
     }
 }

@@ -28,6 +28,10 @@ pub struct AssetFilter {
     pub sort: Option<String>,
     /// Only assets with a larger id: with `sort` by id, a cursor that pages without OFFSET.
     pub after_id: Option<i64>,
+    /// Only assets with a package installed (a name, and a manager, architecture and version
+    /// bounds in the manager's own order).
+    #[serde(flatten)]
+    pub packages: crate::domain::software::PackageFilter,
 }
 
 /// One page of assets.
@@ -110,9 +114,15 @@ fn totals(
     offline_cutoff: i64,
 ) -> Result<(u64, bool)> {
     let by_status_only = f.after_id.is_none()
+        && !f.packages.is_set()
         && [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
     if by_status_only {
         return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
+    }
+    if f.packages.is_set() {
+        // Exact whatever the number: the hosts holding a package are an index range each, and
+        // the software list's counts must be this list's length.
+        return Ok((bounded_count(db, count_where, args, u64::MAX >> 1)?, true));
     }
     let n = bounded_count(db, count_where, args, EXACT_COUNT_UP_TO + 1)?;
     Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
@@ -253,6 +263,22 @@ fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Mat
             &mut args,
             &|h, p| format!("{h}a.business_unit_id = (SELECT id FROM business_units WHERE name = {})", p()),
             vec![bu.into()],
+        );
+    }
+    if f.packages.is_set() {
+        let ids = crate::domain::software::package_ids(db, &f.packages).ok()?;
+        if ids.is_empty() {
+            return None;
+        }
+        let from = crate::domain::software::store::json_ids(db.engine(), args.len() + 1);
+        both(
+            &mut args,
+            &|_, _| {
+                format!(
+                    "a.id IN (SELECT ap.asset_id FROM asset_packages ap WHERE ap.package_id IN (SELECT CAST(j.value AS BIGINT) FROM {from}))"
+                )
+            },
+            vec![serde_json::to_string(&ids).unwrap_or_default().into()],
         );
     }
     if let Some(after) = f.after_id {

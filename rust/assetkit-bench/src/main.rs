@@ -561,7 +561,7 @@ fn start_receiver_of(assetkitd: &Path, store: &Store, replicas: usize, serve: &[
     let key_file = dir.path().join("server.key");
     let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
     let out = Command::new(assetkitd)
-        .args(["keys", "create", "--name", "bench", "--scope", "agent", "--json"])
+        .args(["keys", "create", "bench", "--scope", "agent", "--json"])
         .args(&db_args)
         .output()?;
     anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -1287,7 +1287,7 @@ fn export_bench(assets: usize, store: &Store) -> anyhow::Result<()> {
     let receiver = start_receiver(store)?;
     seed_assets(&receiver, assets)?;
     let out = Command::new(&assetkitd)
-        .args(["keys", "create", "--name", "bench-export", "--scope", "read", "--json"])
+        .args(["keys", "create", "bench-export", "--scope", "read", "--json"])
         .args(&receiver.db_args)
         .output()?;
     anyhow::ensure!(out.status.success(), "keys create: {}", String::from_utf8_lossy(&out.stderr));

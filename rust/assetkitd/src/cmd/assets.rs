@@ -73,7 +73,6 @@ pub struct AddArgs {
     #[command(flatten)]
     db: DbArg,
     /// Hostname.
-    #[arg(long)]
     hostname: String,
     /// Serial number, if known.
     #[arg(long)]

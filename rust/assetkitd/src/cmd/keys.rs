@@ -17,7 +17,6 @@ pub enum KeysCommand {
         #[command(flatten)]
         db: DbArg,
         /// What uses the key (e.g. "agents-dc1", "salt-master").
-        #[arg(long)]
         name: String,
         /// agent: the fleet key (hosts enrol with it; sweeps read the pending hosts); admin:
         /// everything; read: GET the inventory and its changes.

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod hosts;
 pub mod import;
 pub mod keys;
+pub mod named;
 pub mod serve;
 pub mod storage;
 pub mod users;
@@ -35,10 +36,11 @@ macro_rules! out {
     about = "The assetkit receiver: signed report API, inventory in SQLite, change log",
     after_help = "Every subcommand that touches the store takes --db (or ASSETKIT_DB) and migrates it itself.\n\n\
                   First steps:\n  \
-                  assetkitd keys create --name agents --scope agent     a key for hosts (secret shown once)\n  \
-                  assetkitd keys create --name ops --scope admin        a key for people and scripts\n  \
-                  assetkitd users create --name alice                   a console admin (password from stdin)\n  \
-                  assetkitd users create --name bob --role viewer       a console user who only reads\n  \
+                  export ASSETKIT_DB=/var/lib/assetkit/assetkit.db      the store every command below uses\n  \
+                  assetkitd keys create agents --scope agent            a key for hosts (secret shown once)\n  \
+                  assetkitd keys create ops --scope admin               a key for people and scripts\n  \
+                  assetkitd users create alice                          a console admin (password from stdin)\n  \
+                  assetkitd users create bob --role viewer              a console user who only reads\n  \
                   assetkitd webhooks add --url URL --secret-file F       change events to a chat or an alert manager\n  \
                   assetkitd serve --listen 0.0.0.0:8600                  serve (add --tls-cert/--tls-key for HTTPS)"
 )]

@@ -20,7 +20,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// What the user may do in the console: viewer (reads the inventory), operator (also
         /// edits assets, assigns discovered hosts, imports) or admin (also users, keys,
@@ -62,7 +61,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// A file holding the password.
         #[arg(long, value_name = "FILE")]
@@ -76,7 +74,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// JSON output.
         #[arg(long)]

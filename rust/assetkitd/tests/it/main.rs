@@ -14,6 +14,7 @@ mod hardware;
 mod import;
 mod lists;
 mod migrations;
+mod newcomer;
 mod raid;
 mod rejections;
 mod replicas;

@@ -76,6 +76,8 @@ def expand_includes(text: str, base: Path) -> str:
 
     def include(match: re.Match) -> str:
         target, _, anchor = match.group(1).partition(":")
+        if (base / target).resolve().is_relative_to(DOCS / "gen"):
+            return ""  # rendered references (make docs): tables, no snippets
         body = (base / target).read_text()
         if anchor:
             inside = re.search(rf"ANCHOR: {re.escape(anchor)}\b.*?\n(.*?)\n[^\n]*ANCHOR_END: {re.escape(anchor)}\b", body, re.S)

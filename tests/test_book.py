@@ -256,3 +256,185 @@ def test_snippets_not_run_are_few_and_say_why():
         assert re.match(r"(needs|CI runs) \S", s.arg), f"{s.where()}: say what it needs (`not-run, needs ...`), not {s.arg!r}"
     assert len(not_run) <= MAX_NOT_RUN, "too many snippets are not run"
     assert len(ran) >= 3 * len(not_run), "most snippets must run"
+
+
+# ---------------------------------------------------------------------------------------------
+# Nothing the README said before the book is lost
+
+
+# Each level-2/3/4 heading of the README at commit b7ebbc4 (tests/fixtures/book/README-b7ebbc4.md)
+# and where its section lives now: a page and the anchor of one of its headings.
+HEADINGS = {
+    "Set-up: two commands": "docs/src/getting-started.md#set-up-two-commands",
+    "Five-minute tour": "docs/src/getting-started.md#five-minute-tour",
+    "The collector": "docs/src/collector.md#collecting",
+    "Plugins, their sources and when a tool runs": "docs/src/collector.md#plugins-their-sources-and-when-a-tool-runs",
+    "Snapshot names": "docs/src/collector.md#snapshot-names",
+    "Receiver and API keys": "docs/src/receiver/receiver.md#receiver-and-api-keys",
+    "Agent mode (a timer on every host)": "docs/src/ways-in/agent.md#agent-a-timer-on-every-host",
+    "SSH mode (nothing installed on the targets)": "docs/src/ways-in/ssh-sweep.md#ssh-sweep-nothing-installed-on-the-targets",
+    "Salt": "docs/src/ways-in/salt.md#salt",
+    "Ansible": "docs/src/ways-in/ansible.md#ansible",
+    "Cobbler": "docs/src/ways-in/cobbler.md#cobbler",
+    "Console and admin CLI": "docs/src/receiver/console.md#console-and-admin-cli",
+    "Webhooks: hardware changes as alerts": "docs/src/webhooks.md#webhooks-hardware-changes-as-alerts",
+    "The inventory as the source of truth": "docs/src/inventory.md#the-inventory-as-the-source-of-truth",
+    "Ansible dynamic inventory": "docs/src/inventory.md#ansible-dynamic-inventory",
+    "Salt: pillar and salt-ssh roster": "docs/src/inventory.md#salt-pillar-and-salt-ssh-roster",
+    "Exports (CSV and xlsx)": "docs/src/inventory.md#exports-csv-and-xlsx",
+    "API": "docs/src/reference/api.md#api",
+    "Python": "docs/src/reference/python.md#python",
+    "Figures": "docs/src/figures.md#figures",
+    "Scaling and storage: SQLite, then PostgreSQL": "docs/src/operations/postgresql.md#scaling-with-postgresql",
+    "Limits": "docs/src/operations/limits.md#limits",
+    "Security": "docs/src/security.md#security",
+    "Repository": "README.md#repository",
+}
+
+# Inline code of the old README that is not said the same way any more, and why.
+RESTATED = {
+    "POST /api/v1/reports": "the route table is rendered from openapi.yaml (reference/api.md)",
+    "GET /api/v1/hosts/pending": "rendered from openapi.yaml",
+    "PATCH /api/v1/assets/{id}": "rendered from openapi.yaml",
+    "POST /api/v1/assets/{id}/reenrol": "rendered from openapi.yaml",
+    ".../revoke": "rendered from openapi.yaml",
+    "GET /api/v1/assets/{id}/changes?limit=&before=": "rendered from openapi.yaml, with its parameters",
+    "GET /api/v1/changes?since=&after_id=&limit=": "rendered from openapi.yaml, with its parameters",
+    "GET /metrics": "rendered from openapi.yaml",
+    "Location": "rendered from openapi.yaml (the 201 answer's header)",
+    '{"asset_id", "action": "created/updated/unchanged", "cert_hostname", "changes", "duplicate"}': "rendered from openapi.yaml (the 200 body's fields)",
+    "assetkitd keys create --scope agent": "keys create takes the key's name as its argument now",
+}
+
+
+def slug(heading: str) -> str:
+    """mdBook's anchor for a heading (GitHub's is the same for these)."""
+    return "".join(c.lower() if c.isalnum() or c in "-_" else "-" if c.isspace() else "" for c in heading.strip())
+
+
+def headings(text: str) -> list[str]:
+    found, fenced = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+        elif not fenced and (m := re.match(r"^#{1,6} (.+?)\s*$", line)):
+            found.append(m.group(1))
+    return found
+
+
+def rendered_references(tmp: Path) -> str:
+    """What `make docs` renders from openapi.yaml and the report schema, rendered here."""
+    text = ""
+    for script, name in (("gen_api_reference.py", "openapi.md"), ("gen_report_reference.py", "report-schema.md")):
+        subprocess.run([sys.executable, str(REPO / "scripts" / script), str(tmp / name)], check=True)
+        text += (tmp / name).read_text()
+    return text
+
+
+def test_every_heading_of_the_old_readme_has_a_home():
+    old = [h for h in headings(OLD_README.read_text()) if h != "assetkit"]
+    assert sorted(old) == sorted(HEADINGS), "the map names each heading of the old README once"
+    for heading, home in HEADINGS.items():
+        page, anchor = home.split("#")
+        here = [slug(h) for h in headings(expand_includes((REPO / page).read_text(), (REPO / page).parent))]
+        assert anchor in here, f"old README's '{heading}': no heading #{anchor} in {page}"
+
+
+def test_the_old_readmes_code_figures_and_table_rows_are_all_still_said(tmp_path):
+    corpus = README.read_text() + rendered_references(tmp_path)
+    for page in SRC.rglob("*.md"):
+        corpus += expand_includes(page.read_text(), page.parent) + "\n"
+    flat = " ".join(corpus.split())
+    old = re.sub(r"```.*?```", "", OLD_README.read_text(), flags=re.S)
+    spans = set(re.findall(r"`([^`\n]+)`", old))
+    lost = sorted(s for s in spans if s not in corpus and s not in RESTATED)
+    assert not lost, f"inline code of the old README said nowhere now: {lost}"
+    assert not [s for s in RESTATED if s not in spans], "RESTATED names only what the old README said"
+    figures = set(re.findall(r"\d[\d,.]*\d(?:\s?(?:ms|µs|s|MiB|KiB|KB|GiB|M|x|%|/s))?", old))
+    assert not sorted(f for f in figures if f not in corpus), "figures of the old README missing"
+    rows = [r for r in old.splitlines() if r.startswith("| ") and not r.startswith("| ---")]
+    route_table = [r for r in rows if re.match(r"\| `(GET|POST|PATCH) /|\| route \|", r)]
+    kept = [r for r in rows if r not in route_table and " ".join(r.split()) not in flat]
+    # The one row that changed: the webhook secret file's rule (issue 26: yours, 0600 or stricter).
+    assert [r.split("|")[1].strip() for r in kept] == ["webhook endpoints"], kept
+
+
+def test_every_book_page_is_in_the_summary():
+    listed = set(book_pages())
+    orphans = [p for p in SRC.rglob("*.md") if p.name != "SUMMARY.md" and p not in listed]
+    assert not orphans, f"pages mdBook would not build: {orphans}"
+
+
+def test_readme_is_a_front_door_whose_links_resolve():
+    text = README.read_text()
+    assert len(text.splitlines()) < 200
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if not re.match(r"https?:", target):
+            assert (REPO / target).exists(), f"README links to {target}, which does not exist"
+    # The two set-up commands, exactly as CI runs them.
+    assert "make demo    # build, start assetkitd on a SQLite file" in text
+    assert "make test    # install the test dependencies, build everything" in text
+
+
+# ---------------------------------------------------------------------------------------------
+# The book says what the code does
+
+
+def test_cli_reference_is_what_help_prints():
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / "gen_cli_reference.py"), "--check", "--bin-dir", str(BIN)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_webhook_list_columns_are_named_as_the_cli_prints_them(tmp_path):
+    db = tmp_path / "assetkit.db"
+    secret = tmp_path / "hook.secret"
+    secret.write_text("0123456789abcdef0123456789abcdef\n")
+    secret.chmod(0o600)
+    assetkitd = str(BIN / "assetkitd")
+    env = {**os.environ, "ASSETKIT_DB": str(db)}
+    add = [assetkitd, "webhooks", "add", "--url", "http://127.0.0.1:9/hooks", "--secret-file", str(secret), "--webhook-allow-network", "127.0.0.1"]
+    subprocess.run(add, check=True, env=env, capture_output=True)
+    printed = subprocess.run([assetkitd, "webhooks", "list"], check=True, env=env, capture_output=True, text=True).stdout
+    header = printed.splitlines()[0].split()
+    page = (SRC / "webhooks.md").read_text()
+    example = page[page.index("$ assetkitd webhooks list") :].splitlines()[1].split()
+    assert example == header, f"the book shows {example}, the CLI prints {header}"
+    for column in header[-2:]:
+        assert f"**{column}**" in page, f"the book does not say what {column} counts"
+
+
+def disk_report(hostname: str, disks: list[tuple[str, str | None, str]]) -> bytes:
+    """A minimal report: a host and its disks as (kernel name, slot, serial)."""
+    import json
+    import uuid
+
+    listed = [
+        {"name": name, "slot": slot, "model": "ST4000NM0035", "serial_number": serial, "size_bytes": 4000787030016,
+         "rotational": True, "interface": "SAS", "source": "storcli" if slot else "sysfs"}
+        for name, slot, serial in disks
+    ]
+    report = {
+        "schema_version": 1, "report_id": str(uuid.uuid4()), "collected_at": "2026-11-27T19:02:11Z",
+        "agent": {"name": "assetkit", "version": "0.1.0", "mode": "agent"},
+        "host": {"hostname": hostname, "cert_hostname": None}, "facts": {"disks": listed}, "errors": [],
+    }
+    return json.dumps(report).encode()
+
+
+def test_disks_are_replaced_in_a_slot_and_removed_and_added_without_one(receiver):
+    """What the inventory chapter says (issue 26, item 16): a new serial in a RAID slot is one
+    replacement; a disk the kernel alone names is known by its serial, so a new one there is the
+    old one removed and a new one added."""
+    from conftest import signed_request
+
+    status, first = signed_request(receiver.url, "POST", "/api/v1/reports", disk_report("db01", [("sda", None, "A1"), ("sdb", "32:3", "C3")]), *receiver.agent_key)
+    assert status == 200, first
+    host = (first["host_key_id"], first["host_secret"])
+    status, second = signed_request(receiver.url, "POST", "/api/v1/reports", disk_report("db01", [("sda", None, "B2"), ("sdb", "32:3", "D4")]), *host)
+    assert status == 200, second
+    changes = receiver.get(f"/api/v1/assets/{first['asset_id']}/changes")["changes"]
+    summaries = [c["summary"] for c in changes if c.get("component") == "disk"]
+    assert any(s.startswith("disk in slot 32:3 replaced: serial_number C3 → D4") for s in summaries), summaries
+    assert any("removed" in s and "A1" in s for s in summaries), summaries
+    assert any("added" in s and "B2" in s for s in summaries), summaries
+    assert not any("replaced" in s and ("A1" in s or "B2" in s) for s in summaries), summaries

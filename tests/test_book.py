@@ -24,6 +24,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -201,11 +202,16 @@ def checkout_view(session: Path) -> Path:
 
 
 def stop_leftovers(pgid: int, session: Path) -> None:
-    """Whatever the page left running: its background jobs, and PostgreSQL clusters it started."""
+    """Whatever a page left running: its background jobs (its process group), and the daemons
+    that leave the group, found by the pid files they keep under the session: an sshd
+    (tests/sshd/up) or a PostgreSQL cluster (tests/pg/up DIR)."""
     try:
         os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    for pid_file in session.rglob("sshd.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError):
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
     for pid_file in session.rglob("postmaster.pid"):
         subprocess.run([str(REPO / "tests" / "pg" / "ctl"), "stop", str(pid_file.parent.parent)], capture_output=True)
 

@@ -158,14 +158,19 @@ pub async fn serve(
     );
     // Opening is blocking work (and the PostgreSQL driver runs its own event loop): off the
     // async threads. Secrets an older version stored in plain text are sealed before anything
-    // is served.
+    // is served, and --offline-after is recorded for the CLI.
     let opened = {
-        let (location, ring) = (config.db.clone(), keyring.clone());
+        let (location, ring, offline_after) = (config.db.clone(), keyring.clone(), config.offline_after);
         let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut db = store::connect(&location).with_context(|| format!("opening {}", location.shown()))?;
             let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))
                 .context("sealing stored secrets with the server key")?;
+            // The CLI draws the offline line where this server does (domain::inventory::presence).
+            store::transaction(db.as_mut(), |db| {
+                crate::domain::inventory::presence::record_offline_after(db, offline_after)
+            })
+            .context("recording --offline-after")?;
             drop(db);
             if sealed > 0 {
                 tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("dashboard", include_str!("migrations/sqlite/0007_dashboard.sql")),
     ("webhooks", include_str!("migrations/sqlite/0008_webhooks.sql")),
     ("trust", include_str!("migrations/sqlite/0009_trust.sql")),
+    ("newcomer", include_str!("migrations/sqlite/0010_newcomer.sql")),
 ];
 
 /// The schema version this build expects.

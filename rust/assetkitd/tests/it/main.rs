@@ -21,6 +21,7 @@ mod replicas;
 mod roles;
 mod store_copy;
 mod support;
+mod tls_trial;
 mod trust_claims;
 mod webhooks;
 mod webhooks_guard;

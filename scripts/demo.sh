@@ -30,7 +30,7 @@ esac
 # explicitly here, as every PostgreSQL replica must be.
 export ASSETKIT_SECRET_KEY_FILE=$demo/server.key
 echo "==> creating an agent key in $db"
-key_json=$("$bin/assetkitd" keys create --db "$db" --name demo-agent --scope agent --json)
+key_json=$("$bin/assetkitd" keys create demo-agent --db "$db" --scope agent --json)
 key_id=$(printf '%s' "$key_json" | sed -E 's/.*"key_id":"([^"]+)".*/\1/')
 ( umask 077; printf '%s' "$key_json" | sed -E 's/.*"secret":"([^"]+)".*/\1/' > "$demo/key" )
 

@@ -126,7 +126,7 @@ def credential(path: Path) -> str:
 
 def create_key(db: Path, name: str, scope: str) -> tuple[str, str]:
     out = subprocess.run(
-        [binary("assetkitd"), "keys", "create", "--db", str(db), "--name", name, "--scope", scope, "--json"],
+        [binary("assetkitd"), "keys", "create", name, "--db", str(db), "--scope", scope, "--json"],
         check=True,
         capture_output=True,
         text=True,

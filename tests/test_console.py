@@ -31,7 +31,7 @@ def console(tmp_path_factory):
     # Users created without --role are admins, as they were before roles existed.
     for name, role in (("ops", []), ("victim", []), ("watcher", ["--role", "viewer"])):
         subprocess.run(
-            [binary("assetkitd"), "users", "create", "--db", str(receiver.db), "--name", name, *role],
+            [binary("assetkitd"), "users", "create", name, "--db", str(receiver.db), *role],
             input=PASSWORD + "\n",
             text=True,
             check=True,

@@ -14,7 +14,7 @@ Each minion's place in the assetkit inventory, as pillar: ``assetkit:idc``, ``as
 Optional: ``per_page`` (1 to 500, default 500), ``timeout`` (seconds per request, default 30),
 ``ca_file`` (a PEM bundle for the receiver's certificate), ``validate_certs`` (default true),
 ``retry`` (seconds between two attempts after a failed fetch, default 60 or ``ttl`` if shorter).
-Create the key with ``assetkitd keys create --name salt-master --scope read``.
+Create the key with ``assetkitd keys create salt-master --scope read``.
 
 Where the module goes: copy ``_pillar/`` and ``_utils/`` into the file roots and run
 ``salt-run saltutil.sync_pillar`` and ``salt-run saltutil.sync_utils`` (they land in the master's

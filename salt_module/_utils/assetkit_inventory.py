@@ -269,7 +269,7 @@ def _refusal(server, key_id, exc):
     if exc.code == 403:
         return (
             f"key {key_id} may not read the inventory at {server} (403 {detail}). "
-            "Use a key of scope read: assetkitd keys create --name salt-master --scope read"
+            "Use a key of scope read: assetkitd keys create salt-master --scope read"
         )
     if 300 <= exc.code < 400:
         return f"{server} redirected GET {LIST_PATH} ({exc.code}); set server to the receiver's own URL"

@@ -111,6 +111,15 @@ pub enum SendError {
         /// Cause, with its sources.
         message: String,
     },
+    /// The receiver was reached but its certificate is refused (said as a sentence by
+    /// [`crate::tls`]); retrying does not help.
+    #[error("{url} presented a certificate this host refuses: {message}")]
+    Certificate {
+        /// URL.
+        url: String,
+        /// What is wrong with the certificate, and what to do.
+        message: String,
+    },
     /// The receiver answered with an error.
     #[error("{url} answered {status} {code}: {message}")]
     Refused {
@@ -138,7 +147,7 @@ impl SendError {
             // A certificate the client does not trust will not become trusted by retrying.
             SendError::Unreachable { message, .. } => !message.contains("certificate"),
             SendError::Refused { status, .. } => *status >= 500 || *status == 429,
-            SendError::Setup(_) | SendError::Credential(_) => false,
+            SendError::Setup(_) | SendError::Credential(_) | SendError::Certificate { .. } => false,
         }
     }
     /// Over a budget (429): worth sending again later, not at once.
@@ -263,7 +272,10 @@ impl Client {
         if !body.is_empty() {
             req = req.header("content-type", "application/json").body(body);
         }
-        let unreachable = |e: reqwest::Error| SendError::Unreachable { url: url.clone(), message: chain(&e) };
+        let unreachable = |e: reqwest::Error| match crate::tls::explain(&e) {
+            Some(message) => SendError::Certificate { url: url.clone(), message },
+            None => SendError::Unreachable { url: url.clone(), message: chain(&e) },
+        };
         let mut resp = req.send().await.map_err(unreachable)?;
         let status = resp.status().as_u16();
         if resp.status().is_redirection() {

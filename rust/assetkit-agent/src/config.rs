@@ -56,6 +56,9 @@ pub struct Config {
     pub spool_max_bytes: u64,
     /// Run `smartctl -j -i` per disk (root only).
     pub smartctl: bool,
+    /// The file this config was read from; `None` when there was none (defaults apply).
+    #[serde(skip)]
+    pub origin: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             ca_file: None,
             spool_max_reports: 200,
             spool_max_bytes: 64 << 20,
+            origin: None,
             smartctl: false,
         }
     }
@@ -123,9 +127,24 @@ impl Config {
             (None, None) => (PathBuf::from(DEFAULT_CONFIG), false),
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((Self::parse(&text, &path)?, Some(path))),
+            Ok(text) => {
+                let config = Config { origin: Some(path.clone()), ..Self::parse(&text, &path)? };
+                Ok((config, Some(path)))
+            }
             Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => Ok((Config::default(), None)),
             Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    /// Says that setting `key` is missing, naming the file that was read, or the one that was
+    /// looked for when there was none.
+    pub fn missing(&self, key: &str) -> String {
+        match &self.origin {
+            Some(path) => format!("`{key}` is not set in the agent config {}", path.display()),
+            None => format!(
+                "`{key}` is not set: there is no agent config at {DEFAULT_CONFIG}. Write one (every setting is \
+                 in contrib/agent.toml.example), or name another with --config FILE or ASSETKIT_CONFIG"
+            ),
         }
     }
 

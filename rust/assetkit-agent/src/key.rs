@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use assetkit_core::trust::{self, ReadRules, TrustError};
+use assetkit_core::trust::{self, TrustError};
 use assetkit_sign::Secret;
 
 /// A secret is 68 bytes; anything much larger is not a key file.
@@ -52,24 +52,17 @@ pub enum KeyError {
     Untrusted(TrustError),
 }
 
-/// Reads the secret, refusing a file that others could read or that someone else owns.
+/// Reads the secret (the file's first line, trimmed), refusing a file that others could read
+/// or that someone else owns: [`trust::read_secret_file`], the rule for every secret file.
 pub fn load(path: &Path) -> Result<Secret, KeyError> {
     let shown = path.display().to_string();
-    let rules = ReadRules { no_symlink: false, owner_and_mode: false, max_bytes: MAX_KEY_BYTES };
-    let file = match trust::read(path, rules) {
-        Ok(file) => file,
+    let secret = match trust::read_secret_file(path, MAX_KEY_BYTES) {
+        Ok(text) => Secret::new(text),
         Err(TrustError::Io { source, .. }) => return Err(KeyError::Read { path: shown, source }),
+        Err(TrustError::Readable { mode, .. }) => return Err(KeyError::Mode { path: shown, mode }),
+        Err(TrustError::NotMine { owner, me, .. }) => return Err(KeyError::Owner { path: shown, owner, me }),
         Err(e) => return Err(KeyError::Untrusted(e)),
     };
-    if file.mode & 0o077 != 0 {
-        return Err(KeyError::Mode { path: shown, mode: file.mode });
-    }
-    let me = trust::euid();
-    if file.uid != me {
-        return Err(KeyError::Owner { path: shown, owner: file.uid, me });
-    }
-    trust::check_ancestors(path).map_err(KeyError::Untrusted)?;
-    let secret = Secret::new(String::from_utf8_lossy(&file.bytes));
     if secret.is_empty() {
         return Err(KeyError::Empty { path: shown });
     }

@@ -7,7 +7,8 @@
 //!
 //! Modules: [`config`] (agent.toml), [`key`] (the fleet key file), [`credential`] (the host's
 //! own credential), [`cert`] (the cert file), [`spool`] (unsent reports), [`client`] (signed
-//! HTTP), [`signer`] (which key signs), [`run`] (the agent flow).
+//! HTTP), [`tls`] (a refused server certificate as a sentence), [`signer`] (which key signs),
+//! [`run`] (the agent flow).
 
 pub mod cert;
 pub mod client;
@@ -17,6 +18,7 @@ pub mod key;
 pub mod run;
 pub mod signer;
 pub mod spool;
+pub mod tls;
 
 pub use client::{Answer, Client, SendError};
 pub use config::{Config, ConfigError};

@@ -120,8 +120,7 @@ pub async fn report(config: &Config, options: &RunOptions) -> Result<Outcome, Ru
 /// key of the config (enrolment). The fleet key file is only read when it is configured; a host
 /// with a credential needs no fleet key at all.
 pub fn signer_for(config: &Config, credential: CredentialFile) -> Result<Signer, RunError> {
-    let server =
-        config.server.as_deref().ok_or_else(|| RunError::Config("`server` is not set in the agent config".into()))?;
+    let server = config.server.as_deref().ok_or_else(|| RunError::Config(config.missing("server")))?;
     let has_credential = credential.load().map_err(|e| RunError::Config(e.to_string()))?.is_some();
     let fleet = match config.key_id.as_deref() {
         Some(key_id) if !has_credential || config.key_file.exists() => {
@@ -130,9 +129,7 @@ pub fn signer_for(config: &Config, credential: CredentialFile) -> Result<Signer,
         Some(_) => None,
         None if has_credential => None,
         None => {
-            return Err(RunError::Config(
-                "`key_id` is not set in the agent config (the fleet key to enrol with)".into(),
-            ));
+            return Err(RunError::Config(format!("{} (the fleet key to enrol with)", config.missing("key_id"))));
         }
     };
     Signer::new(server, fleet, credential, config.ca_file.as_deref(), config.timeout)

@@ -15,7 +15,7 @@ pub(crate) fn export_bench(assets: usize, store: &Store) -> anyhow::Result<()> {
     let receiver = start_receiver(store)?;
     seed_assets(&receiver, assets)?;
     let out = Command::new(&assetkitd)
-        .args(["keys", "create", "--name", "bench-export", "--scope", "read", "--json"])
+        .args(["keys", "create", "bench-export", "--scope", "read", "--json"])
         .args(&receiver.db_args)
         .output()?;
     anyhow::ensure!(out.status.success(), "keys create: {}", String::from_utf8_lossy(&out.stderr));

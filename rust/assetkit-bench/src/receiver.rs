@@ -131,7 +131,7 @@ pub(crate) fn start_receiver_with(
     let key_file = dir.path().join("server.key");
     let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
     let out = Command::new(assetkitd)
-        .args(["keys", "create", "--name", "bench", "--scope", "agent", "--json"])
+        .args(["keys", "create", "bench", "--scope", "agent", "--json"])
         .args(&db_args)
         .output()?;
     anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));

@@ -280,9 +280,11 @@ fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let needs_client = !args.no_send;
         let client = if needs_client {
-            let server =
-                config.server.as_deref().context("`server` is not set in the config (needed to send reports)")?;
-            let key_id = config.key_id.as_deref().context("`key_id` is not set in the config")?;
+            let server = config
+                .server
+                .as_deref()
+                .with_context(|| format!("{} (needed to send reports)", config.missing("server")))?;
+            let key_id = config.key_id.as_deref().with_context(|| config.missing("key_id"))?;
             let secret = assetkit_agent::key::load(&config.key_file)?;
             Some(assetkit_agent::Client::new(
                 server,
@@ -295,7 +297,7 @@ fn sweep_cmd(config: &Config, args: SweepArgs) -> anyhow::Result<ExitCode> {
             None
         };
         let targets = if args.pending {
-            let server = config.server.as_deref().context("`server` is not set in the config")?;
+            let server = config.server.as_deref().with_context(|| config.missing("server"))?;
             let (Some(read_id), Some(read_file)) = (config.read_key_id.as_deref(), config.read_key_file.as_deref())
             else {
                 anyhow::bail!(

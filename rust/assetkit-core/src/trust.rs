@@ -59,6 +59,24 @@ pub enum TrustError {
         /// Our effective uid.
         me: u32,
     },
+    /// A secret that group or others may read.
+    #[error("{path} has mode {mode:04o}; a secret must be readable by its owner only. Fix: chmod 600 {path}")]
+    Readable {
+        /// Path.
+        path: PathBuf,
+        /// Permission bits.
+        mode: u32,
+    },
+    /// A secret owned by someone other than the running user.
+    #[error("{path} is owned by uid {owner}, but assetkit runs as uid {me}. Fix: chown {me} {path}")]
+    NotMine {
+        /// Path.
+        path: PathBuf,
+        /// Owner uid.
+        owner: u32,
+        /// Our effective uid.
+        me: u32,
+    },
     /// Bigger than anything legitimate in its place.
     #[error("{path} is larger than {limit} bytes; refusing to read it")]
     TooLarge {
@@ -124,6 +142,26 @@ pub fn check_ancestors(path: &Path) -> Result<(), TrustError> {
     Ok(())
 }
 
+/// Reads a secret: a regular file that the running user owns and nobody else may read (mode
+/// 0600 or stricter), below directories that only root or the user may write, of at most
+/// `max_bytes`. The secret is the file's first line, trimmed of surrounding white space (so
+/// `openssl rand -hex 32 > file`, which ends in a newline, gives the 64 hex digits); it may be
+/// empty, which the caller refuses in its own words. The one rule for every secret file
+/// assetkit reads: the agent's key file and a webhook's secret file.
+pub fn read_secret_file(path: &Path, max_bytes: u64) -> Result<String, TrustError> {
+    let file = read(path, ReadRules { no_symlink: false, owner_and_mode: false, max_bytes })?;
+    if file.mode & 0o077 != 0 {
+        return Err(TrustError::Readable { path: path.to_owned(), mode: file.mode });
+    }
+    let me = euid();
+    if file.uid != me {
+        return Err(TrustError::NotMine { path: path.to_owned(), owner: file.uid, me });
+    }
+    check_ancestors(path)?;
+    let text = String::from_utf8_lossy(&file.bytes);
+    Ok(text.lines().next().unwrap_or_default().trim().to_owned())
+}
+
 /// How [`read`] treats the file.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadRules {
@@ -186,6 +224,21 @@ mod tests {
     use super::*;
 
     const RULES: ReadRules = ReadRules { no_symlink: true, owner_and_mode: true, max_bytes: 64 };
+
+    #[test]
+    fn a_secret_is_the_first_line_of_a_file_only_its_owner_reads() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s");
+        std::fs::write(&file, "  0123456789abcdef \nsecond line\n").unwrap();
+        for (mode, ok) in [(0o600, true), (0o400, true), (0o640, false), (0o604, false), (0o644, false)] {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+            match read_secret_file(&file, 64) {
+                Ok(secret) => assert!(ok && secret == "0123456789abcdef", "{mode:o}: {secret}"),
+                Err(e) => assert!(!ok && e.to_string().contains("chmod 600"), "{mode:o}: {e}"),
+            }
+        }
+    }
 
     #[test]
     fn plain_files_symlinks_fifos_and_sizes() {

@@ -53,7 +53,12 @@ impl Secret {
     }
     /// A fresh random secret: `aks_` and 64 hex digits (256 bits).
     pub fn generate() -> Self {
-        Secret(format!("aks_{}", random_hex(32)))
+        Self::generate_as("aks_")
+    }
+    /// A fresh random secret with another prefix (`whs_` for a webhook's), so that a secret
+    /// found in a file or a log says what it signs.
+    pub fn generate_as(prefix: &str) -> Self {
+        Secret(format!("{prefix}{}", random_hex(32)))
     }
     /// The secret text, for writing it once to a key file or showing it once to an admin.
     pub fn expose(&self) -> &str {

@@ -8,7 +8,7 @@ use assetkitd::cmd::Cli;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(assetkitd::cmd::named::legacy_args(std::env::args_os().collect()));
     assetkitd::log::init(cli.log_level());
     match cli.run() {
         Ok(()) => ExitCode::SUCCESS,

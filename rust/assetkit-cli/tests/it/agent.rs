@@ -447,3 +447,26 @@ fn an_enrolment_whose_answer_was_lost_enrols_on_the_retry() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(receiver.query::<String>("SELECT key_id FROM applied_reports ORDER BY at DESC LIMIT 1"), issued);
 }
+
+#[test]
+fn a_missing_server_setting_names_the_config_file_read_or_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(&config, "key_id = \"ak_0123\"\n").unwrap();
+    let out = assetkit().arg("--config").arg(&config).arg("report").output().unwrap();
+    let said = stderr(&out);
+    assert!(
+        !out.status.success()
+            && said.contains(&format!("`server` is not set in the agent config {}", config.display())),
+        "{said}"
+    );
+    // No --config, no ASSETKIT_CONFIG: the default path, which this machine does not have.
+    if std::path::Path::new("/etc/assetkit/agent.toml").exists() {
+        eprintln!("skipped the default-path half: /etc/assetkit/agent.toml exists here");
+        return;
+    }
+    let out = assetkit().arg("report").output().unwrap();
+    let said = stderr(&out);
+    assert!(!out.status.success() && said.contains("there is no agent config at /etc/assetkit/agent.toml"), "{said}");
+    assert!(said.contains("contrib/agent.toml.example"), "{said}");
+}

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
+use super::table::{Column, Table};
 use super::{DbArg, cli_actor};
 use crate::domain::inventory;
 use crate::out;
@@ -27,7 +28,9 @@ pub enum AssetsCommand {
 pub struct ListArgs {
     #[command(flatten)]
     db: DbArg,
-    /// discovered, online, offline, in_stock, retired.
+    /// discovered, online, offline, in_stock, retired. Offline: in service (online or
+    /// discovered) with its last report older than the server's --offline-after (what the last
+    /// `assetkitd serve` on this store was given; 7 days if none ran).
     #[arg(long)]
     status: Option<String>,
     /// Business unit name.
@@ -73,7 +76,6 @@ pub struct AddArgs {
     #[command(flatten)]
     db: DbArg,
     /// Hostname.
-    #[arg(long)]
     hostname: String,
     /// Serial number, if known.
     #[arg(long)]
@@ -142,8 +144,11 @@ fn resolve(db: &mut dyn Db, asset: &str) -> anyhow::Result<i64> {
     id.with_context(|| format!("no asset with hostname {asset}"))
 }
 
-fn offline_cutoff() -> i64 {
-    now() - 7 * 86_400
+/// The line the servers draw (`serve --offline-after`, recorded in the store when a server
+/// starts; 7 days if none ever ran on it).
+fn offline_cutoff(db: &mut dyn Db) -> anyhow::Result<i64> {
+    let after = inventory::presence::offline_after(db)?;
+    Ok(now() - after.as_secs() as i64)
 }
 
 fn cell(v: &serde_json::Value) -> String {
@@ -180,24 +185,33 @@ fn list(
         after_id: None,
         packages: Default::default(),
     };
-    let result = inventory::list_assets(db.as_mut(), &filter, offline_cutoff())?;
+    let cutoff = offline_cutoff(db.as_mut())?;
+    let result = inventory::list_assets(db.as_mut(), &filter, cutoff)?;
     if json {
         out!("{}", serde_json::to_string_pretty(&result)?);
         return Ok(());
     }
-    out!("{:>6}  {:<28} {:<11} {:<20} {:<24} {:<16} LAST SEEN", "ID", "HOSTNAME", "STATUS", "SERIAL", "MODEL", "IP");
+    let mut table = Table::new(&[
+        Column::number("ID"),
+        Column::text("HOSTNAME", 40),
+        Column::text("STATUS", 12),
+        Column::text("SERIAL", 24),
+        Column::text("MODEL", 28),
+        Column::text("IP", 39),
+        Column::text("LAST SEEN", 25),
+    ]);
     for a in &result.assets {
-        out!(
-            "{:>6}  {:<28} {:<11} {:<20} {:<24} {:<16} {}",
-            a["id"],
+        table.row([
+            cell(&a["id"]),
             cell(&a["hostname"]),
             cell(&a["status"]),
             cell(&a["serial_number"]),
             cell(&a["model"]),
             a["ips"].as_array().and_then(|i| i.first()).map(cell).unwrap_or_else(|| "-".into()),
-            cell(&a["last_seen"])
-        );
+            cell(&a["last_seen"]),
+        ]);
     }
+    table.print();
     out!(
         "{} of {}{} assets (page {}, {} per page)",
         result.assets.len(),
@@ -212,8 +226,8 @@ fn list(
 fn show(ShowArgs { db, asset, json }: ShowArgs) -> anyhow::Result<()> {
     let mut db = db.open()?;
     let id = resolve(db.as_mut(), &asset)?;
-    let detail =
-        inventory::asset_detail(db.as_mut(), id, offline_cutoff())?.with_context(|| format!("no asset {id}"))?;
+    let cutoff = offline_cutoff(db.as_mut())?;
+    let detail = inventory::asset_detail(db.as_mut(), id, cutoff)?.with_context(|| format!("no asset {id}"))?;
     let changes = inventory::asset_changes(db.as_mut(), id, 20, None)?;
     if json {
         let mut detail = detail;

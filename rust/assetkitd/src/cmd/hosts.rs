@@ -53,7 +53,6 @@ pub enum HostsCommand {
         #[command(flatten)]
         db: DbArg,
         /// The host's name (found, or entered by hand).
-        #[arg(long)]
         hostname: String,
         /// Its serial number, if known.
         #[arg(long)]

@@ -73,7 +73,7 @@ fn import_file(db: &DbArg, file: &Path, dry_run: bool, encoding: Option<&str>, j
                 "created": applied.as_ref().map(|a| a.created), "dry_run": dry_run, "elapsed_ms": elapsed.as_millis() as u64,
             })
         );
-        return Ok(());
+        return none_valid(&preview, dry_run);
     }
     for r in preview.rows.iter().filter(|r| !r.errors.is_empty()) {
         out!("line {:>5}: {}", r.line, r.errors.join("; "));
@@ -93,5 +93,15 @@ fn import_file(db: &DbArg, file: &Path, dry_run: bool, encoding: Option<&str>, j
         Some(a) => out!("imported {} assets in stock in {:.0} ms", a.created, elapsed.as_secs_f64() * 1000.0),
         None => out!("dry run: nothing written ({:.0} ms)", elapsed.as_secs_f64() * 1000.0),
     }
-    Ok(())
+    none_valid(&preview, dry_run)
+}
+
+/// A file whose every row has errors is a failed import (exit status 2), dry run or not: a
+/// script checking a list before importing it learns so from the status alone.
+fn none_valid(preview: &import::Preview, dry_run: bool) -> anyhow::Result<()> {
+    if preview.rows.is_empty() || preview.valid().count() > 0 {
+        return Ok(());
+    }
+    let what = if dry_run { "nothing would be imported" } else { "nothing was imported" };
+    bail!("every one of the {} rows has errors: {what} (see the errors above)", preview.rows.len())
 }

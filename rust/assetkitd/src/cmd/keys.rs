@@ -3,6 +3,7 @@
 use anyhow::bail;
 use clap::Subcommand;
 
+use super::table::{Column, Table};
 use super::{DbArg, cli_actor};
 use crate::domain::{audit, keys};
 use crate::out;
@@ -17,7 +18,6 @@ pub enum KeysCommand {
         #[command(flatten)]
         db: DbArg,
         /// What uses the key (e.g. "agents-dc1", "salt-master").
-        #[arg(long)]
         name: String,
         /// agent: the fleet key (hosts enrol with it; sweeps read the pending hosts); admin:
         /// everything; read: GET the inventory and its changes.
@@ -93,21 +93,21 @@ pub fn run(cmd: KeysCommand) -> anyhow::Result<()> {
             if json {
                 out!("{}", serde_json::to_string_pretty(&keys)?);
             } else {
-                out!("{:<20} {:<7} {:<22} {:<22} NAME", "KEY_ID", "SCOPE", "CREATED", "REVOKED");
+                let mut table = Table::new(&[
+                    Column::text("KEY_ID", 24),
+                    Column::text("SCOPE", 6),
+                    Column::text("CREATED", 25),
+                    Column::text("REVOKED", 25),
+                    Column::text("NAME", 60),
+                ]);
                 for k in keys {
                     let name = match k.asset_id {
                         Some(id) => format!("{} (asset {id})", k.name),
                         None => k.name,
                     };
-                    out!(
-                        "{:<20} {:<7} {:<22} {:<22} {}",
-                        k.key_id,
-                        k.scope,
-                        k.created_at,
-                        k.revoked_at.as_deref().unwrap_or("-"),
-                        name
-                    );
+                    table.row([k.key_id, k.scope, k.created_at, k.revoked_at.unwrap_or_else(|| "-".into()), name]);
                 }
+                table.print();
             }
             Ok(())
         }

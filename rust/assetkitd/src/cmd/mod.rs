@@ -6,11 +6,15 @@ pub mod assets;
 pub mod hosts;
 pub mod import;
 pub mod keys;
+pub mod named;
 pub mod serve;
 pub mod storage;
+pub mod table;
+pub mod tls;
 pub mod users;
 pub mod webhooks;
 
+use std::io::Write as _;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
@@ -35,11 +39,13 @@ macro_rules! out {
     about = "The assetkit receiver: signed report API, inventory in SQLite, change log",
     after_help = "Every subcommand that touches the store takes --db (or ASSETKIT_DB) and migrates it itself.\n\n\
                   First steps:\n  \
-                  assetkitd keys create --name agents --scope agent     a key for hosts (secret shown once)\n  \
-                  assetkitd keys create --name ops --scope admin        a key for people and scripts\n  \
-                  assetkitd users create --name alice                   a console admin (password from stdin)\n  \
-                  assetkitd users create --name bob --role viewer       a console user who only reads\n  \
+                  export ASSETKIT_DB=/var/lib/assetkit/assetkit.db      the store every command below uses\n  \
+                  assetkitd keys create agents --scope agent            a key for hosts (secret shown once)\n  \
+                  assetkitd keys create ops --scope admin               a key for people and scripts\n  \
+                  assetkitd users create alice                          a console admin (password from stdin)\n  \
+                  assetkitd users create bob --role viewer              a console user who only reads\n  \
                   assetkitd webhooks add --url URL --secret-file F       change events to a chat or an alert manager\n  \
+                  assetkitd tls self-signed --host NAME --out DIR        a trial CA and server certificate for HTTPS\n  \
                   assetkitd serve --listen 0.0.0.0:8600                  serve (add --tls-cert/--tls-key for HTTPS)"
 )]
 pub struct Cli {
@@ -91,9 +97,30 @@ pub struct DbArg {
 }
 
 impl DbArg {
-    /// Opens and migrates the store.
+    /// A SQLite store that does not exist yet.
+    pub fn is_missing(&self) -> bool {
+        matches!(&self.db, Location::Sqlite(path) if std::fs::symlink_metadata(path).is_err())
+    }
+
+    /// Opens and migrates the store. A SQLite store that did not exist is created with its key
+    /// file, and a line on stderr says where: a store made by mistake in the wrong directory
+    /// (no --db, no ASSETKIT_DB) is seen at once.
     pub fn open(&self) -> anyhow::Result<Box<dyn Db + Send>> {
-        Ok(store::connect(&self.db)?)
+        let new = self.is_missing();
+        let db = store::connect(&self.db)?;
+        if new && let Location::Sqlite(path) = &self.db {
+            let key = store::key_file(&self.db, self.secret_key_file.as_deref())?;
+            Keyring::open_or_create(&key)?;
+            let shown =
+                |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned()).display().to_string();
+            let _ = writeln!(
+                std::io::stderr(),
+                "assetkitd: created store at {} (key file {}); set ASSETKIT_DB or pass --db to use another",
+                shown(path),
+                shown(&key)
+            );
+        }
+        Ok(db)
     }
 
     /// Opens and migrates the store, loads (or creates) the server key, and seals any secret an
@@ -133,6 +160,9 @@ pub enum Command {
     /// Move the inventory to another store (SQLite to PostgreSQL), and compare two stores.
     #[command(subcommand)]
     Store(storage::StoreCommand),
+    /// HTTPS for a trial: a CA and the server certificate it signs (`tls self-signed`).
+    #[command(subcommand)]
+    Tls(tls::TlsCommand),
 }
 
 impl Cli {
@@ -157,6 +187,7 @@ impl Cli {
             Command::Hosts(cmd) => hosts::run(cmd),
             Command::Store(cmd) => storage::run(cmd),
             Command::Webhooks(cmd) => webhooks::run(cmd),
+            Command::Tls(cmd) => tls::run(cmd),
         }
     }
 }

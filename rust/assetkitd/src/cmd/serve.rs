@@ -46,8 +46,11 @@ pub struct ServeArgs {
     /// Largest purchase-list file accepted by the console upload (bytes).
     #[arg(long, default_value_t = 16 << 20, value_name = "BYTES")]
     max_import_bytes: u64,
-    /// An online asset with no report for this long is listed as offline, and the offline
-    /// sweep sends one host.offline event per silence (host.online when it reports again).
+    /// An asset in service (online, or discovered and not yet assigned) whose last report is
+    /// older than this is offline: in the console, the API and the CLI (this value is recorded
+    /// in the store for `assetkitd assets list`), and the offline sweep sends one host.offline
+    /// event per silence (host.online when it reports again). A host that never reported is
+    /// never offline: it stays discovered.
     #[arg(long, default_value = "7d", value_parser = duration, value_name = "DURATION")]
     offline_after: Duration,
     /// How often the offline sweep looks for silent hosts.
@@ -133,6 +136,10 @@ pub struct ServeArgs {
 
 /// Runs `serve`.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if args.db.is_missing() {
+        // Created (and said so) as every other subcommand creates a store.
+        drop(args.db.open()?);
+    }
     let mut config = ServerConfig::new(args.db.db.clone());
     config.secret_key_file = args.db.secret_key_file.clone();
     config.policy = args.identity;

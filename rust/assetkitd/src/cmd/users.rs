@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
+use super::table::{Column, Table};
 use super::{DbArg, cli_actor, say};
 use crate::domain::users::{self, Role};
 use crate::out;
@@ -20,7 +21,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// What the user may do in the console: viewer (reads the inventory), operator (also
         /// edits assets, assigns discovered hosts, imports) or admin (also users, keys,
@@ -62,7 +62,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// A file holding the password.
         #[arg(long, value_name = "FILE")]
@@ -76,7 +75,6 @@ pub enum UsersCommand {
         #[command(flatten)]
         db: DbArg,
         /// Login name.
-        #[arg(long)]
         name: String,
         /// JSON output.
         #[arg(long)]
@@ -142,16 +140,21 @@ pub fn run(cmd: UsersCommand) -> anyhow::Result<()> {
             if json {
                 out!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                out!("{:<24} {:<9} {:<22} DISABLED", "NAME", "ROLE", "CREATED");
+                let mut table = Table::new(&[
+                    Column::text("NAME", 40),
+                    Column::text("ROLE", 8),
+                    Column::text("CREATED", 25),
+                    Column::text("DISABLED", 25),
+                ]);
                 for u in list {
-                    out!(
-                        "{:<24} {:<9} {:<22} {}",
+                    table.row([
                         u.name,
-                        u.role.as_str(),
+                        u.role.as_str().to_owned(),
                         u.created_at,
-                        u.disabled_at.as_deref().unwrap_or("-")
-                    );
+                        u.disabled_at.unwrap_or_else(|| "-".into()),
+                    ]);
                 }
+                table.print();
             }
         }
         UsersCommand::Passwd { db, name, password_file, json } => {

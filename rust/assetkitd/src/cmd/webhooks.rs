@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
+use super::table::{Column, Table};
 use super::{DbArg, cli_actor, say};
 use crate::domain::webhooks::{self, Format, NewEndpoint};
 use crate::out;
@@ -32,8 +33,9 @@ pub enum WebhooksCommand {
         /// segment only: stored sealed, like the secret.
         #[arg(long)]
         url: String,
-        /// A file of mode 0600 holding the HMAC secret (16+ characters) the endpoint checks
-        /// X-Assetkit-Signature with.
+        /// A file of mode 0600 (or stricter), owned by you, whose first line, trimmed of white
+        /// space, is the HMAC secret (16+ characters) the endpoint checks X-Assetkit-Signature
+        /// with: `openssl rand -hex 32 > FILE` makes one.
         #[arg(long, value_name = "FILE")]
         secret_file: PathBuf,
         /// Comma-separated event types to send (default: all).
@@ -93,11 +95,33 @@ pub enum WebhooksCommand {
     },
 }
 
+/// The secret is the file's first line, trimmed; the file is checked as the agent checks its
+/// key file (owned by the running user, mode 0600 or stricter).
 fn read_secret(path: &std::path::Path) -> anyhow::Result<assetkit_sign::Secret> {
-    let rules = assetkit_core::trust::ReadRules { no_symlink: false, owner_and_mode: true, max_bytes: 4096 };
-    let file = assetkit_core::trust::read(path, rules).with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8(file.bytes).with_context(|| format!("{} is not UTF-8 text", path.display()))?;
+    let text = assetkit_core::trust::read_secret_file(path, 4096).context("reading the webhook secret file")?;
+    if text.is_empty() {
+        anyhow::bail!(
+            "the webhook secret file {} has an empty first line; the secret is the file's first line, trimmed \
+             (make one with: install -m 0600 /dev/null {0} && openssl rand -hex 32 > {0})",
+            path.display()
+        );
+    }
     Ok(assetkit_sign::Secret::new(text))
+}
+
+/// An endpoint's filters as people read them: "disk.*,host.offline bu=web idc=dc1", or "all
+/// events" (the same words in `add`'s confirmation and in `list`).
+fn filters_of(events: &str, business_unit: &Option<String>, idc: &Option<String>, status: &Option<String>) -> String {
+    let mut filters: Vec<String> = Vec::new();
+    if !events.is_empty() {
+        filters.push(events.to_owned());
+    }
+    for (name, v) in [("bu", business_unit), ("idc", idc), ("status", status)] {
+        if let Some(v) = v {
+            filters.push(format!("{name}={v}"));
+        }
+    }
+    if filters.is_empty() { "all events".to_owned() } else { filters.join(" ") }
 }
 
 /// Runs `webhooks`.
@@ -122,13 +146,13 @@ pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
             };
             let (mut db, ring) = db.open_with_keys()?;
             let id = store::transaction(db.as_mut(), |db| webhooks::add(db, &ring, &new, &cli_actor(), now()))?;
-            let selected = if new.events.is_empty() { "every event".to_owned() } else { new.events.join(", ") };
             say(
                 json,
                 serde_json::json!({ "id": id }),
                 &format!(
-                    "webhook {id} added ({} format, {selected}); running servers deliver to it from their next event",
-                    new.format.as_str()
+                    "webhook {id} added ({} format, {}); running servers deliver to it from their next event",
+                    new.format.as_str(),
+                    filters_of(&new.events.join(","), &new.business_unit, &new.idc, &new.status)
                 ),
             );
         }
@@ -140,20 +164,19 @@ pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
             } else if list.is_empty() {
                 out!("no webhooks; add one with `assetkitd webhooks add --url URL --secret-file FILE`");
             } else {
-                out!("{:<4} {:<13} {:<40} {:<30} {:>8} {:>5}", "ID", "FORMAT", "URL", "FILTERS", "PENDING", "DEAD");
+                let mut table = Table::new(&[
+                    Column::number("ID"),
+                    Column::text("FORMAT", 12),
+                    Column::text("URL", 48),
+                    Column::text("FILTERS", 40),
+                    Column::number("WAITING"),
+                    Column::number("DEAD"),
+                ]);
                 for w in list {
-                    let mut filters: Vec<String> = Vec::new();
-                    if !w.events.is_empty() {
-                        filters.push(w.events.clone());
-                    }
-                    for (name, v) in [("bu", &w.business_unit), ("idc", &w.idc), ("status", &w.status)] {
-                        if let Some(v) = v {
-                            filters.push(format!("{name}={v}"));
-                        }
-                    }
-                    let filters = if filters.is_empty() { "all events".to_owned() } else { filters.join(" ") };
-                    out!("{:<4} {:<13} {:<40} {:<30} {:>8} {:>5}", w.id, w.format, w.url, filters, w.pending, w.dead);
+                    let filters = filters_of(&w.events, &w.business_unit, &w.idc, &w.status);
+                    table.row([w.id.to_string(), w.format, w.url, filters, w.pending.to_string(), w.dead.to_string()]);
                 }
+                table.print();
             }
         }
         WebhooksCommand::Remove { db, id } => {
@@ -171,25 +194,40 @@ pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
             } else if dead.is_empty() {
                 out!("no dead deliveries");
             } else {
+                let mut table = Table::new(&[
+                    Column::number("ID"),
+                    Column::number("WEBHOOK"),
+                    Column::text("URL", 40),
+                    Column::text("EVENT", 24),
+                    Column::number("ASSET"),
+                    Column::number("ATTEMPTS"),
+                    Column::text("DEAD SINCE", 25),
+                    Column::text("LAST ERROR", 60),
+                ]);
                 for d in dead {
-                    out!(
-                        "{}  webhook {} {}  {}  asset {}  {} attempts  {}  last error: {}",
-                        d.id,
-                        d.webhook_id,
+                    table.row([
+                        d.id.to_string(),
+                        d.webhook_id.to_string(),
                         d.url,
                         d.event,
-                        d.asset_id,
-                        d.attempts,
+                        d.asset_id.to_string(),
+                        d.attempts.to_string(),
                         d.dead_at,
-                        d.last_error.as_deref().unwrap_or("-")
-                    );
+                        d.last_error.unwrap_or_else(|| "-".into()),
+                    ]);
                 }
+                table.print();
             }
         }
         WebhooksCommand::Redeliver { db, id } => {
             let mut db = db.open()?;
             if !store::transaction(db.as_mut(), |db| webhooks::redeliver(db, id, &cli_actor(), now()))? {
-                anyhow::bail!("delivery {id} is not dead (see `assetkitd webhooks dead`)");
+                match webhooks::delivery_state(db.as_mut(), id)? {
+                    None => anyhow::bail!("no delivery {id} (see `assetkitd webhooks dead` for the dead ones)"),
+                    Some(state) => anyhow::bail!(
+                        "delivery {id} is {state}, not dead: only dead deliveries are queued again (see `assetkitd webhooks dead`)"
+                    ),
+                }
             }
             out!("delivery {id} queued again");
         }

@@ -251,18 +251,23 @@ fn open_keyring(config: &ServerConfig) -> anyhow::Result<Arc<crate::store::secre
 
 /// Opens the store and starts its writer threads. Opening is blocking work (and the PostgreSQL
 /// driver runs its own event loop): off the async threads. Secrets an older version stored in
-/// plain text are sealed before anything is served.
+/// plain text are sealed before anything is served, and --offline-after is recorded for the CLI.
 async fn open_store(
     config: &ServerConfig,
     ring: Arc<crate::store::secrets::Keyring>,
 ) -> anyhow::Result<(store::Store, Vec<std::thread::JoinHandle<()>>)> {
     let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
-    let location = config.db.clone();
+    let (location, offline_after) = (config.db.clone(), config.offline_after);
     let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
         let mut db = store::connect(&location).with_context(|| format!("opening {}", location.shown()))?;
         let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))
             .context("sealing stored secrets with the server key")?;
+        // The CLI draws the offline line where this server does (domain::inventory::presence).
+        store::transaction(db.as_mut(), |db| {
+            crate::domain::inventory::presence::record_offline_after(db, offline_after)
+        })
+        .context("recording --offline-after")?;
         drop(db);
         if sealed > 0 {
             tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");

@@ -35,6 +35,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("webhooks", &["id"]),
     ("outbox", &["id"]),
     ("event_budgets", &["asset_id"]),
+    ("settings", &["name"]),
 ];
 
 /// Tables whose `id` is generated (the sequence is moved past the copied ids on PostgreSQL).

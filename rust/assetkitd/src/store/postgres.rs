@@ -33,6 +33,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("webhooks", include_str!("migrations/postgres/0008_webhooks.sql")),
     ("trust", include_str!("migrations/postgres/0009_trust.sql")),
     ("software", include_str!("migrations/postgres/0010_software.sql")),
+    ("newcomer", include_str!("migrations/postgres/0011_newcomer.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

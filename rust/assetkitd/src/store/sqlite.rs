@@ -29,6 +29,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("webhooks", include_str!("migrations/sqlite/0008_webhooks.sql")),
     ("trust", include_str!("migrations/sqlite/0009_trust.sql")),
     ("software", include_str!("migrations/sqlite/0010_software.sql")),
+    ("newcomer", include_str!("migrations/sqlite/0011_newcomer.sql")),
 ];
 
 /// The schema version this build expects.

@@ -41,8 +41,8 @@ fn edge_cases_are_row_errors_and_a_dry_run_writes_nothing() {
     let (ok, out, _) = assetkitd(&db, &["import", csv.to_str().unwrap()]);
     assert!(ok && out.contains("imported 2 assets in stock"), "{out}");
     // Importing again: every serial is now already in the inventory.
-    let (ok, out, _) = assetkitd(&db, &["import", csv.to_str().unwrap(), "--json"]);
-    assert!(ok);
+    let (ok, out, err) = assetkitd(&db, &["import", csv.to_str().unwrap(), "--json"]);
+    assert!(!ok && err.contains("nothing was imported"), "{err}");
     let again: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(again["created"], 0);
     assert!(again["errors"].to_string().contains("already in the inventory (asset 1"), "{again}");

@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 10] {
+fn migrations(engine: Engine) -> [&'static str; 11] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -19,6 +19,7 @@ fn migrations(engine: Engine) -> [&'static str; 10] {
             include_str!("../../src/store/migrations/sqlite/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/sqlite/0009_trust.sql"),
             include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
+            include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -31,6 +32,7 @@ fn migrations(engine: Engine) -> [&'static str; 10] {
             include_str!("../../src/store/migrations/postgres/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/postgres/0009_trust.sql"),
             include_str!("../../src/store/migrations/postgres/0010_software.sql"),
+            include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
         ],
     }
 }
@@ -209,4 +211,41 @@ fn replicas_starting_together_on_an_empty_database_all_open_it() {
         conn.scalar(sql, &[]).unwrap()
     });
     assert_eq!(version as usize, migrations(db.engine()).len());
+}
+
+#[test]
+fn version_9_webhooks_keep_their_deliveries_and_a_removed_id_is_never_given_again() {
+    let db = TestDb::new();
+    // Ids generated as assetkitd generates them: 1 and 2.
+    let hook = |n: i64| {
+        format!(
+            "INSERT INTO webhooks (url, url_shown, secret, format, created_at, created_by) \
+             VALUES ('sealed', 'http://x/', 'sealed', 'json', {n}, 'test')"
+        )
+    };
+    let delivery = |id: i64, hook: i64| {
+        format!(
+            "INSERT INTO outbox (id, webhook_id, asset_id, event_id, event, payload, state, created_at, next_at) \
+             VALUES ({id}, {hook}, 1, 'e{id}', 'disk.replaced', '{{}}', 'dead', 1, 1)"
+        )
+    };
+    let rows = [hook(1), hook(2), delivery(1, 1), delivery(2, 2), "DELETE FROM webhooks WHERE id = 2".into()];
+    old_database(&db, 9, &rows.iter().map(String::as_str).collect::<Vec<_>>());
+    // Opening migrates.
+    let (hooks, deliveries, next): (Vec<i64>, Vec<i64>, i64) = db.with(|conn| {
+        let hooks = conn.column("SELECT id FROM webhooks ORDER BY id", &[]).unwrap();
+        let deliveries = conn.column("SELECT id FROM outbox ORDER BY id", &[]).unwrap();
+        conn.execute("DELETE FROM webhooks WHERE id = 1", &[]).unwrap();
+        let next = conn
+            .scalar(
+                "INSERT INTO webhooks (url, url_shown, secret, format, created_at, created_by) \
+                 VALUES ('', 'http://y/', '', 'json', 2, 'test') RETURNING id",
+                &[],
+            )
+            .unwrap();
+        (hooks, deliveries, next)
+    });
+    assert_eq!((hooks, deliveries), (vec![1], vec![1]), "the migration dropped or kept the wrong rows");
+    // Webhook 1 was the last one: an id is given again only if nothing remembers it.
+    assert!(next > 1, "a removed webhook's id was given again: {next}");
 }

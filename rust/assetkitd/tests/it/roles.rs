@@ -198,10 +198,9 @@ fn the_cli_creates_users_with_a_role_admin_by_default_and_lists_them() {
     let file = password.to_str().unwrap();
     let (ok, out, err) = cli(&db, &["users", "create", "--name", "legacy", "--password-file", file]);
     assert!(ok && out.contains("user legacy created (admin)"), "{out}{err}");
-    let (ok, out, err) =
-        cli(&db, &["users", "create", "--name", "looker", "--role", "viewer", "--password-file", file]);
+    let (ok, out, err) = cli(&db, &["users", "create", "looker", "--role", "viewer", "--password-file", file]);
     assert!(ok && out.contains("(viewer)"), "{out}{err}");
-    let (ok, _, err) = cli(&db, &["users", "create", "--name", "root", "--role", "root", "--password-file", file]);
+    let (ok, _, err) = cli(&db, &["users", "create", "root", "--role", "root", "--password-file", file]);
     assert!(!ok && err.contains("viewer, operator, admin"), "{err}");
     let (ok, _, err) = cli(&db, &["users", "set-role", "nobody", "viewer"]);
     assert!(!ok && err.contains("no user nobody"), "{err}");

@@ -595,6 +595,31 @@ impl Console {
         resp.text().await.unwrap()
     }
 
+    /// Posts a console form (the session's CSRF token added) and, as a browser does, follows
+    /// the redirect after it with the flash message's cookie: (status, the page shown).
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        fields.push(("csrf", &self.csrf));
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        if resp.status() != reqwest::StatusCode::SEE_OTHER {
+            return (resp.status().as_u16(), resp.text().await.unwrap());
+        }
+        let to = resp.headers()["location"].to_str().unwrap().to_owned();
+        let mut cookie = self.cookie.clone();
+        if let Some(flash) = set_cookie(&resp, "assetkit_flash") {
+            cookie = format!("{cookie}; {flash}");
+        }
+        let page = self.client.get(format!("{}{to}", self.base)).header("cookie", cookie).send().await.unwrap();
+        (page.status().as_u16(), page.text().await.unwrap())
+    }
+
     /// Uploads a purchase list to the import preview.
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, String) {
         let form = reqwest::multipart::Form::new()

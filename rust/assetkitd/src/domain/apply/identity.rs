@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::domain::components::Event;
 use crate::domain::error::Result;
+use crate::domain::inventory::presence::last_report;
 use crate::store::{Db, DbExt, Row};
 
 /// How reports are matched to assets (`assetkitd serve --identity`).
@@ -96,6 +97,8 @@ pub struct AssetRow {
     pub serial_number: Option<String>,
     /// `approval`: entered by hand, a fleet key claims it only once an admin approves.
     pub claim: Option<String>,
+    /// Its last report before this one (unix seconds); `None` if it never reported.
+    pub last_seen: Option<i64>,
 }
 
 impl AssetRow {
@@ -120,8 +123,7 @@ pub enum Via {
     Credential,
 }
 
-const COLS: &str =
-    "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since, serial_number, claim";
+const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since, serial_number, claim, last_seen";
 
 fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
@@ -135,6 +137,7 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
         silent_since: r.get(7)?,
         serial_number: r.get(8)?,
         claim: r.get(9)?,
+        last_seen: r.get(10)?,
     })
 }
 
@@ -245,6 +248,14 @@ pub struct Change {
     pub events: Vec<Event>,
 }
 
+/// Whether an asset has its business unit, IDC and rack (what puts a discovered asset online).
+fn assigned(db: &mut dyn Db, id: i64) -> Result<bool> {
+    Ok(db.scalar(
+        "SELECT business_unit_id IS NOT NULL AND idc_id IS NOT NULL AND rack IS NOT NULL FROM assets WHERE id = ?1",
+        crate::args![id],
+    )?)
+}
+
 /// Status, authoritative name, accepted renames and drift. A purchased asset coming online also
 /// gets its purchase-list mismatches flagged.
 pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names) -> Result<Change> {
@@ -280,17 +291,27 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
             crate::args![asset.id, serde_json::to_string(&found).unwrap_or_default()],
         )?;
     }
-    if let Some(since) = asset.silent_since
-        && crate::domain::webhooks::clear_silence(db, asset.id)?
-    {
-        let silent = crate::store::time::rfc3339(since);
+    if asset.silent_since.is_some() && crate::domain::webhooks::clear_silence(db, asset.id)? {
+        let before = asset.last_seen.map(last_report).unwrap_or_else(|| "no report before".into());
         events.push(Event::whole(
             "host",
             "changed",
             Some("online"),
             Some("offline"),
             Some("online"),
-            format!("back online: reporting again (silent since {silent})"),
+            format!("host back online: reporting again ({before} this one)"),
+        ));
+    }
+    if status == "discovered" && assigned(db, asset.id)? {
+        // Entered by hand with its place, or assigned before it ever reported: in service now.
+        status = "online".into();
+        events.push(Event::whole(
+            "asset",
+            "changed",
+            Some("status"),
+            Some("discovered"),
+            Some("online"),
+            "status discovered → online: assigned, and now reporting".into(),
         ));
     }
     let mut hostname = asset.hostname.clone();

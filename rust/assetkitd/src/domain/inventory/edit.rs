@@ -105,7 +105,9 @@ pub fn create_asset(db: &mut dyn Db, input: &NewAsset, actor: &str, now: i64) ->
     if let Some(id) = hostname_owner(db, hostname, None)? {
         return Err(Error::HostnameTaken { hostname: hostname.to_owned(), owner: id });
     }
-    let status = input.status.as_deref().unwrap_or("online");
+    // Not online before its first report (domain::inventory::presence): a host entered by hand
+    // is discovered until it reports, and then online if it has its place.
+    let status = input.status.as_deref().unwrap_or("discovered");
     let bu = named_id(db, NameList::BusinessUnits, input.business_unit.as_deref())?;
     let idc = named_id(db, NameList::Idcs, input.idc.as_deref())?;
     let serial = input.serial_number.as_deref().map(str::trim).filter(|s| !s.is_empty());
@@ -259,7 +261,7 @@ fn place(db: &mut dyn Db, id: i64, current: &Current, patch: &AssetPatch, actor:
 }
 
 /// The status asked for, or (for a discovered asset now complete: a business unit, an IDC and a
-/// rack) online.
+/// rack, and reporting) online.
 fn status(db: &mut dyn Db, id: i64, status: &str, wanted: Option<&String>, actor: &str) -> Result<Option<Event>> {
     let mut new_status = match patched(&wanted.cloned()) {
         Some(Some(s)) if STATUSES.contains(&s.as_str()) => Some(s),
@@ -273,7 +275,8 @@ fn status(db: &mut dyn Db, id: i64, status: &str, wanted: Option<&String>, actor
     };
     if new_status.is_none() && status == "discovered" {
         let complete: bool = db.scalar(
-            "SELECT business_unit_id IS NOT NULL AND idc_id IS NOT NULL AND rack IS NOT NULL FROM assets WHERE id = ?1",
+            "SELECT business_unit_id IS NOT NULL AND idc_id IS NOT NULL AND rack IS NOT NULL AND last_seen IS NOT NULL \
+             FROM assets WHERE id = ?1",
             crate::args![id],
         )?;
         if complete {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::presence::IN_SERVICE;
 use super::row::{ASSET_COLUMNS, STATUSES, asset_json, group_components};
 use crate::domain::error::Result;
 use crate::store::{Db, DbExt, Engine, Value as SqlValue};
@@ -247,13 +248,13 @@ fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Mat
     match f.status.as_deref().filter(|s| !s.is_empty()) {
         Some("offline") => both(
             &mut args,
-            &|h, p| format!("{h}a.status = 'online' AND {h}a.last_seen < {}", p()),
+            &|h, p| format!("{h}a.status IN {IN_SERVICE} AND {h}a.last_seen < {}", p()),
             vec![offline_cutoff.into()],
         ),
-        Some("online") => both(
+        Some(s @ ("online" | "discovered")) => both(
             &mut args,
-            &|h, p| format!("{h}a.status = 'online' AND ({h}a.last_seen IS NULL OR {h}a.last_seen >= {})", p()),
-            vec![offline_cutoff.into()],
+            &|h, p| format!("{h}a.status = {} AND ({h}a.last_seen IS NULL OR {h}a.last_seen >= {})", p(), p()),
+            vec![s.into(), offline_cutoff.into()],
         ),
         Some(s) => both(&mut args, &|h, p| format!("{h}a.status = {}", p()), vec![s.into()]),
         None => {}
@@ -349,8 +350,8 @@ fn status_total(db: &mut dyn Db, status: Option<&str>, offline_cutoff: i64) -> R
     })
 }
 
-/// Assets per status, offline split out of online: summed from the status-count deltas, and
-/// one range of the (status, last_seen) index.
+/// Assets per status, offline split out of online and discovered: summed from the status-count
+/// deltas, and one range of the (status, last_seen) index per status in service.
 pub fn status_counts(db: &mut dyn Db, offline_cutoff: i64) -> Result<Vec<(String, u64)>> {
     let mut counts: Vec<(String, u64)> = STATUSES.iter().map(|s| ((*s).to_owned(), 0)).collect();
     counts.insert(2, ("offline".to_owned(), 0));
@@ -360,22 +361,23 @@ pub fn status_counts(db: &mut dyn Db, offline_cutoff: i64) -> Result<Vec<(String
             entry.1 = n.max(0) as u64;
         }
     }
-    let offline = offline_count(db, offline_cutoff)?;
-    for (status, n) in counts.iter_mut() {
-        match status.as_str() {
-            "offline" => *n = offline,
-            "online" => *n = n.saturating_sub(offline),
-            _ => {}
-        }
+    let mut offline = 0;
+    for (status, n) in counts.iter_mut().filter(|(s, _)| s == "online" || s == "discovered") {
+        let silent = offline_count(db, status, offline_cutoff)?;
+        *n = n.saturating_sub(silent);
+        offline += silent;
+    }
+    if let Some(entry) = counts.iter_mut().find(|(s, _)| s == "offline") {
+        entry.1 = offline;
     }
     Ok(counts)
 }
 
-/// Online assets not seen since `offline_cutoff`.
-fn offline_count(db: &mut dyn Db, offline_cutoff: i64) -> Result<u64> {
+/// Assets of `status` that reported, but not since `offline_cutoff`.
+fn offline_count(db: &mut dyn Db, status: &str, offline_cutoff: i64) -> Result<u64> {
     let n: i64 = db.scalar(
-        "SELECT COUNT(*) FROM assets WHERE status = 'online' AND last_seen < ?1",
-        crate::args![offline_cutoff],
+        "SELECT COUNT(*) FROM assets WHERE status = ?1 AND last_seen < ?2",
+        crate::args![status, offline_cutoff],
     )?;
     Ok(n as u64)
 }

@@ -4,13 +4,14 @@
 //!
 //! Modules: [`row`] (an asset as shown), [`list`] (filters, counts, pages, batches),
 //! [`detail`] (one asset), [`changes`] (timelines and the feed), [`edit`] (manual entry and
-//! edits), [`names`] (business units and IDCs).
+//! edits), [`names`] (business units and IDCs), [`presence`] (when an asset is offline).
 
 pub mod changes;
 pub mod detail;
 pub mod edit;
 pub mod list;
 pub mod names;
+pub mod presence;
 pub mod row;
 
 pub use changes::{asset_changes, changes_since, last_change_id};

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::domain::error::Result;
 use crate::store::{Row, rfc3339};
 
-/// Statuses an admin may set. "offline" is derived: online with no report for a while.
+/// Statuses an admin may set. "offline" is derived ([`super::presence`]).
 pub const STATUSES: &[&str] = &["discovered", "online", "in_stock", "retired"];
 
 /// The columns an asset answer is made of (`a` is the asset, `bu` and `idc` its names).
@@ -15,13 +15,12 @@ pub const ASSET_COLUMNS: &str = "a.id, a.hostname, a.serial_number, a.status, a.
     a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase, a.enrolment, \
     a.claim, a.claim_request";
 
-/// An asset row (of [`ASSET_COLUMNS`]) as JSON; online assets last seen before `offline_cutoff` show
-/// as offline.
+/// An asset row (of [`ASSET_COLUMNS`]) as JSON; assets in service last seen before
+/// `offline_cutoff` show as offline ([`super::presence`]).
 pub fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
     let status: String = r.get(3)?;
     let last_seen: Option<i64> = r.get(13)?;
-    let effective =
-        if status == "online" && last_seen.is_some_and(|t| t < offline_cutoff) { "offline".to_owned() } else { status };
+    let effective = super::presence::shown_status(status, last_seen, offline_cutoff);
     Ok(json!({
         "id": r.get::<i64>(0)?,
         "hostname": r.get::<Option<String>>(1)?,

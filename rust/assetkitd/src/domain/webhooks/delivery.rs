@@ -160,6 +160,12 @@ pub fn redeliver(db: &mut dyn Db, id: i64, actor: &str, now: i64) -> Result<bool
     Ok(done)
 }
 
+/// Where delivery `id` stands (pending, delivered, dead), or `None` when there is no such
+/// delivery: what a refused redelivery tells the admin.
+pub fn delivery_state(db: &mut dyn Db, id: i64) -> Result<Option<String>> {
+    Ok(db.scalar_opt("SELECT state FROM outbox WHERE id = ?1", crate::args![id])?)
+}
+
 /// A dead delivery, as the console lists it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeadLetter {

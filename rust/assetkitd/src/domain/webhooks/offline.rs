@@ -3,19 +3,22 @@
 
 use crate::domain::changelog::{self, Event};
 use crate::domain::error::Result;
+use crate::domain::inventory::presence::{IN_SERVICE, last_report};
 use crate::store::Db;
 
 /// Hosts flagged by one sweep at most: the rest are flagged by the next.
 pub const SWEEP_BATCH: usize = 1000;
 
-/// The offline sweep: a reporting asset (online, or discovered and not yet assigned) with no
-/// report since `cutoff` gets one "gone offline"
-/// event (and its alert), once per silence: it is flagged `silent_since` until it reports
-/// again. The number of assets flagged.
+/// The offline sweep: an asset in service (online, or discovered and not yet assigned) whose
+/// last report is older than `cutoff` (what the lists call offline, [`crate::domain::inventory::presence`]) gets one
+/// "gone offline" event (and its alert), once per silence: it is flagged `silent_since` until
+/// it reports again. The number of assets flagged.
 pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
     let rows = db.query(
-        "SELECT id, last_seen FROM assets WHERE status IN ('online', 'discovered') AND last_seen < ?1 \
-         AND silent_since IS NULL ORDER BY id LIMIT ?2",
+        &format!(
+            "SELECT id, last_seen FROM assets WHERE status IN {IN_SERVICE} AND last_seen < ?1 \
+             AND silent_since IS NULL ORDER BY id LIMIT ?2"
+        ),
         crate::args![cutoff, SWEEP_BATCH],
     )?;
     let mut flagged = 0;
@@ -26,22 +29,23 @@ pub fn sweep_offline(db: &mut dyn Db, now: i64, cutoff: i64) -> Result<usize> {
         // locked before the event's outbox row exists, as a report locks it before its own: an
         // asset's alerts commit in the order of their ids.
         let won = db.execute(
-            "UPDATE assets SET silent_since = ?2 WHERE id = ?1 AND silent_since IS NULL AND last_seen < ?3 \
-             AND status IN ('online', 'discovered')",
+            &format!(
+                "UPDATE assets SET silent_since = ?2 WHERE id = ?1 AND silent_since IS NULL AND last_seen < ?3 \
+                 AND status IN {IN_SERVICE}"
+            ),
             crate::args![id, now, cutoff],
         )? == 1;
         if !won {
             continue;
         }
         flagged += 1;
-        let since = crate::store::time::rfc3339(last_seen);
         let event = Event::whole(
             "host",
             "changed",
             Some("online"),
             Some("online"),
             Some("offline"),
-            format!("host gone offline: no report since {since}"),
+            format!("host gone offline: {}", last_report(last_seen)),
         );
         changelog::record_all(db, id, None, now, Some("offline-sweep"), std::slice::from_ref(&event))?;
     }

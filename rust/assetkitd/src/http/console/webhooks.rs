@@ -30,7 +30,8 @@ pub async fn add(State(state): State<AppState>, user: User<Admin>, headers: Head
     };
     let nonempty = |name: &str| form.get(name).map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let generated = nonempty("secret").is_none();
-    let secret = nonempty("secret").map_or_else(assetkit_sign::Secret::generate, assetkit_sign::Secret::new);
+    let secret =
+        nonempty("secret").map_or_else(|| assetkit_sign::Secret::generate_as("whs_"), assetkit_sign::Secret::new);
     let parsed = Format::parse(form.get("format").unwrap_or("json"))
         .and_then(|format| Ok((format, webhooks::parse_events(&form.all("events").join(","))?)));
     let (format, events) = match parsed {
@@ -95,9 +96,14 @@ pub async fn redeliver(State(state): State<AppState>, user: User<Admin>, headers
     };
     let Some(id) = id_of(&form) else { return back(&user, &state, "No such delivery.") };
     let actor = format!("console:{}", user.name);
-    match write(&state, move |db, now| webhooks::redeliver(db, id, &actor, now)).await {
-        Ok(true) => back(&user, &state, &format!("Delivery {id} queued again.")),
-        Ok(false) => back(&user, &state, "That delivery is not dead any more."),
+    let done = write(&state, move |db, now| {
+        let done = webhooks::redeliver(db, id, &actor, now)?;
+        Ok((done, if done { None } else { webhooks::delivery_state(db, id)? }))
+    });
+    match done.await {
+        Ok((true, _)) => back(&user, &state, &format!("Delivery {id} queued again.")),
+        Ok((false, None)) => back(&user, &state, &format!("No delivery {id}.")),
+        Ok((false, Some(_))) => back(&user, &state, &format!("Delivery {id} is not dead any more.")),
         Err(e) => back(&user, &state, &format!("Not queued: {e}")),
     }
 }

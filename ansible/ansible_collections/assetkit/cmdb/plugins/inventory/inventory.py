@@ -60,7 +60,7 @@ options:
   key_id:
     description:
       - The API key id (C(ak_...)). A key of scope C(read) is enough and is the one to use
-        (C(assetkitd keys create --name ansible --scope read)); C(admin) works too, C(agent) is refused.
+        (C(assetkitd keys create ansible --scope read)); C(admin) works too, C(agent) is refused.
     type: str
     env:
       - name: ASSETKIT_KEY_ID
@@ -325,7 +325,7 @@ def refusal(server, key_id, exc):
     if exc.code == 403:
         return (
             f"assetkit: key {key_id} may not read the inventory at {server} (403 {detail}). "
-            "Use a key of scope read: assetkitd keys create --name ansible --scope read"
+            "Use a key of scope read: assetkitd keys create ansible --scope read"
         )
     if 300 <= exc.code < 400:
         return (

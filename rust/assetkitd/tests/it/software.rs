@@ -261,3 +261,96 @@ async fn counts_follow_removals_and_hosts_with_two_architectures_count_once() {
     assert_eq!(s.admin_get("/api/v1/assets?package=libc6").await["total"], 1);
     s.stop().await;
 }
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Posts `body` signed as sent, with `encoding` as its Content-Encoding.
+async fn post_encoded(
+    s: &TestServer,
+    key: &(String, assetkit_sign::Secret),
+    body: Vec<u8>,
+    encoding: &str,
+) -> (u16, Json) {
+    let headers = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+    let mut req = s.client.post(format!("{}/api/v1/reports", s.base)).body(body);
+    for (name, value) in headers.pairs() {
+        req = req.header(name, value);
+    }
+    let resp =
+        req.header("content-type", "application/json").header("content-encoding", encoding).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Json::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzipped_report_is_taken_and_a_body_that_inflates_without_end_is_not() {
+    let s = TestServer::start(Policy::Auto).await;
+    let list: Vec<Package> = (0..1500).map(|i| deb(&format!("package-{i:04}"), "1.2.3-4+deb12u1")).collect();
+    let report = with_packages(&physical("gz01", "SN-GZ01"), list);
+    let plain = serde_json::to_vec(&report).unwrap();
+    let packed = gzip(&plain);
+    assert!(packed.len() * 5 < plain.len(), "{} gzipped from {}", packed.len(), plain.len());
+    let (status, body) = post_encoded(&s, &s.agent, packed, "gzip").await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["asset_id"].as_i64().unwrap();
+    assert_eq!(s.admin_get(&format!("/api/v1/assets/{id}/packages")).await["count"], 1500);
+
+    // 64 MiB of zeros is 64 KiB gzipped: refused once 32 MiB came out, nothing written.
+    let before = s.dump();
+    let bomb = gzip(&vec![b' '; 64 << 20]);
+    assert!(bomb.len() < 1 << 20);
+    let (status, body) = post_encoded(&s, &s.agent, bomb, "gzip").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("body_too_large")), "{body}");
+    let (status, body) = post_encoded(&s, &s.agent, plain.clone(), "br").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (415, Some("unsupported_encoding")), "{body}");
+    assert_eq!(s.dump(), before, "a refused body wrote something");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_sends_a_known_list_as_its_digest_and_in_full_when_the_receiver_lacks_it() {
+    use assetkit_agent::credential::CredentialFile;
+    use assetkit_agent::signer::Signer;
+    let s = TestServer::start(Policy::Auto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let credential = CredentialFile::new(dir.path().join("host.key"));
+    let signer = Signer::new(
+        &s.base,
+        Some((&s.agent.0, s.agent.1.clone())),
+        credential,
+        None,
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let list: Vec<Package> = (0..800).map(|i| deb(&format!("package-{i:04}"), "1.0-1")).collect();
+    let host = with_packages(&physical("ack01", "SN-ACK01"), list.clone());
+    let first = signer.post_report(&again(&host), deadline()).await.unwrap();
+    let ack = dir.path().join("host.key.packages");
+    assert!(std::fs::read_to_string(&ack).unwrap().contains(&packages_digest(&list)));
+    // The same list again: what reached the receiver is the report with the digest alone.
+    let second = again(&host);
+    assert_eq!(signer.post_report(&second, deadline()).await.unwrap().action, "unchanged");
+    let stored: String = s.db.scalar(
+        "SELECT body_digest FROM applied_reports WHERE report_id = ?1",
+        assetkitd::args![second.report_id.as_str()],
+    );
+    let lean = assetkit_agent::packages::digest_only(&second, &packages_digest(&list));
+    assert_eq!(stored, assetkit_sign::body_digest(&serde_json::to_vec(&lean).unwrap()), "the full list was sent again");
+    // The receiver loses the list (the asset's set is emptied, as a restored older backup
+    // would have it): the digest is refused, the full list goes at once, nothing is lost.
+    let asset = first.asset_id;
+    s.db.with(|db| {
+        db.execute("DELETE FROM asset_packages WHERE asset_id = ?1", assetkitd::args![asset]).unwrap();
+        db.execute("UPDATE assets SET packages_digest = NULL WHERE id = ?1", assetkitd::args![asset]).unwrap();
+    });
+    let answer = signer.post_report(&again(&host), deadline()).await.unwrap();
+    assert_eq!(answer.asset_id, asset);
+    assert_eq!(s.admin_get(&format!("/api/v1/assets/{asset}/packages")).await["count"], 800);
+    s.stop().await;
+}

@@ -107,7 +107,13 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     };
     tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     let change = identity::changes(db, &asset, report, &names)?;
-    if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
+    // Unchanged: the same facts, and (whatever the facts digest says) the package set the
+    // report refers to is the one stored.
+    let same_packages = match sent {
+        software::Sent::Full(_, d) | software::Sent::DigestOnly(d) => asset.packages_digest.as_deref() == Some(d),
+        software::Sent::Nothing => true,
+    };
+    if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {
         write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
         let credential = enrol(db, asset.id, report, ctx)?;
         write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;

@@ -490,3 +490,62 @@ def test_a_claim_on_a_hand_entered_host_waits_for_an_admin(console, browser):
     browser.get(f"{console.url}/assets/{asset_id}")
     assert browser.find_elements(*by("#approve")) == []
 
+
+
+def _report_with_packages(console, hostname: str, serial: str, packages: list[tuple[str, str]]) -> int:
+    report = assetkit.collect(only=["os", "board"])
+    report["host"]["hostname"] = report["facts"]["os"]["hostname"] = hostname
+    report["facts"]["system"]["serial_number"] = serial
+    report["facts"]["packages"] = [
+        {"manager": "deb", "name": name, "version": version, "arch": "amd64"} for name, version in packages
+    ]
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", json.dumps(report).encode(), *console.agent_key)
+    assert status == 200, answer
+    return answer["asset_id"]
+
+
+def test_the_software_page_counts_lead_to_exactly_those_hosts(console, browser):
+    base = [("libc6", "2.36-9+deb12u3"), ("libstdc++6", "12.2.0-14")]
+    ids = {
+        _report_with_packages(console, "sw-old-01", "SW-OLD-1", base + [("openssl", "3.0.9-1")]),
+        _report_with_packages(console, "sw-old-02", "SW-OLD-2", base + [("openssl", "3.0.11-1~deb12u1")]),
+    }
+    new_id = _report_with_packages(console, "sw-new-01", "SW-NEW-1", base + [("openssl", "3.0.13-1~deb12u1")])
+
+    log_in(browser, console, "watcher", PASSWORD)  # a viewer may look
+    browser.get(console.url + "/software")
+    browser.find_element(*by("#q")).send_keys("openssl")
+    navigate(browser, browser.find_element(*by("form[action='/software'] button")).click)
+    row = browser.find_element(*by("#software tbody tr"))
+    assert "openssl" in row.text and "3.0.13-1~deb12u1" in row.text, row.text
+    shot(browser, "50-software")
+    # The name's count, then one version's count, each opens exactly its hosts.
+    navigate(browser, row.find_element(*by("td.num a.count")).click)
+    listed = browser.find_element(*by("table")).text
+    assert all(h in listed for h in ("sw-old-01", "sw-old-02", "sw-new-01")), listed
+    assert "Hosts with openssl (deb)" in browser.find_element(*by("#package-filter")).text
+    browser.back()
+    version_link = browser.find_element(*by("#software ul.versions li a.count"))
+    assert version_link.text == "1"
+    navigate(browser, version_link.click)
+    rows = browser.find_elements(*by("table tbody tr"))
+    assert len(rows) == 1 and "sw-new-01" in rows[0].text, [r.text for r in rows]
+    shot(browser, "51-software-version-hosts")
+
+    # The API's version filters in dpkg order: 3.0.9 is older than 3.0.13.
+    status, page = signed_request(
+        console.url, "GET", "/api/v1/assets?package=openssl&version_lt=3.0.13-1", b"", *console.admin_key
+    )
+    assert status == 200 and {a["id"] for a in page["assets"]} == ids, page
+
+    # The asset page's Packages tab: the list (a name with '+' links right) and the history.
+    browser.get(f"{console.url}/assets/{new_id}")
+    assert browser.find_element(*by("nav.tabs a[href='#packages']")).text == "Packages (3)"
+    browser.find_element(*by("#package-list summary")).click()
+    table = browser.find_element(*by("#package-list table")).text
+    assert "libstdc++6" in table and "3.0.13-1~deb12u1" in table, table
+    href = browser.find_element(*by("#package-list a[href*='libstdc']")).get_attribute("href")
+    assert "package=libstdc%2B%2B6" in href, href
+    history = browser.find_element(*by("#package-history")).text
+    assert "package inventory taken: 3 packages (deb)" in history, history
+    shot(browser, "52-asset-packages")

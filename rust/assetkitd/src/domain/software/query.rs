@@ -41,15 +41,20 @@ impl PackageFilter {
         self.package.as_deref().is_some_and(|p| !p.is_empty())
     }
 
+    /// Whether `bound` is given (an empty parameter, as a form sends it, is not).
+    fn given(bound: &Option<String>) -> Option<&str> {
+        bound.as_deref().filter(|b| !b.is_empty())
+    }
+
     /// What is wrong with it, in words: version bounds without a name, an unknown manager.
     pub fn problem(&self) -> Option<String> {
         let bounded = [&self.version_lt, &self.version_le, &self.version_gt, &self.version_ge, &self.version_eq]
             .iter()
-            .any(|v| v.is_some());
-        if (bounded || self.manager.is_some() || self.arch.is_some()) && !self.is_set() {
+            .any(|v| Self::given(v).is_some());
+        if (bounded || Self::given(&self.manager).is_some() || Self::given(&self.arch).is_some()) && !self.is_set() {
             return Some("version_*, manager and arch filter a package: give package=NAME too".into());
         }
-        if let Some(m) = self.manager.as_deref().filter(|m| PackageManager::parse(m).is_none()) {
+        if let Some(m) = Self::given(&self.manager).filter(|m| PackageManager::parse(m).is_none()) {
             return Some(format!("manager {m:?} is none of deb, rpm, apk"));
         }
         None
@@ -58,7 +63,7 @@ impl PackageFilter {
     /// Whether `version` of a `manager` package passes every bound.
     fn admits(&self, manager: PackageManager, version: &str) -> bool {
         let cmp = |bound: &Option<String>, ok: &dyn Fn(Ordering) -> bool| {
-            bound.as_deref().is_none_or(|b| ok(versions::compare(manager, version, b)))
+            Self::given(bound).is_none_or(|b| ok(versions::compare(manager, version, b)))
         };
         cmp(&self.version_lt, &|o| o == Ordering::Less)
             && cmp(&self.version_le, &|o| o != Ordering::Greater)
@@ -80,7 +85,8 @@ pub fn package_ids(db: &mut dyn Db, f: &PackageFilter) -> Result<Vec<i64>> {
     for r in rows {
         let (id, manager, arch, version): (i64, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         let Some(m) = PackageManager::parse(&manager) else { continue };
-        if f.manager.as_deref().is_some_and(|want| want != manager) || f.arch.as_deref().is_some_and(|a| a != arch) {
+        let wanted = |v: &Option<String>| v.as_deref().filter(|v| !v.is_empty()).map(str::to_owned);
+        if wanted(&f.manager).is_some_and(|want| want != manager) || wanted(&f.arch).is_some_and(|a| a != arch) {
             continue;
         }
         if f.admits(m, &version) {

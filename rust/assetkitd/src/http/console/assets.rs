@@ -69,6 +69,10 @@ pub(super) async fn asset_page(
         if let (Some(d), Some(standing)) = (detail.as_mut(), enrolment::standing(db, id)?) {
             d["credential"] = serde_json::json!({"key_id": standing.key_id, "issued_at": standing.issued_at});
         }
+        if let Some(d) = detail.as_mut() {
+            d["packages"] = crate::domain::software::asset_packages(db, id)?;
+            d["package_history"] = serde_json::json!(crate::domain::software::history(db, id, 50)?);
+        }
         Ok((detail, inventory::asset_changes(db, id, 200, None)?, inventory::choices(db)?))
     })
     .await;

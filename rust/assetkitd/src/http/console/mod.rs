@@ -27,6 +27,7 @@ pub mod page;
 pub mod previews;
 pub mod roles;
 mod settings;
+mod software;
 pub mod state;
 pub mod throttle;
 mod views;
@@ -55,6 +56,7 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/assets/{id}/revoke", post(assets::revoke_asset))
         .route("/assets/{id}/approve", post(assets::approve_asset))
         .route("/discovered", get(discovered::discovered_page).post(discovered::assign_discovered))
+        .route("/software", get(software::software_page))
         .route(
             "/import",
             get(import::import_page)

@@ -28,7 +28,13 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                 (placement(user, a, choices))
             }
             (credential(user, a))
-            (components(a))
+            nav.tabs aria-label="Sections" {
+                a href="#components" { "Components" }
+                a href="#packages" { "Packages (" (a["packages"]["count"]) ")" }
+                a href="#timeline" { "Change timeline" }
+            }
+            div #components { (components(a)) }
+            (packages(a))
             @if let Some(errors) = a["errors"].as_array().filter(|e| !e.is_empty()) {
                 h2 { "Plugin errors in the last report" }
                 ul { @for e in errors { li { strong { (text(&e["plugin"])) } ": " (text(&e["message"])) } } }
@@ -176,6 +182,55 @@ fn components(a: &Value) -> Markup {
     (component_table("Fibre Channel HBA ports", c["fc_hba"].as_array(), &[("host", "Host"), ("port_wwn", "Port WWN"), ("node_wwn", "Node WWN"), ("port_state", "State"), ("speed", "Speed")]))
     (component_table("GPUs and accelerators", c["gpu"].as_array(), &[("pci_address", "PCI address"), ("vendor", "Vendor"), ("model", "Model"), ("vendor_id", "Vendor ID"), ("device_id", "Device ID"), ("driver", "Driver"), ("serial_number", "Serial"), ("uuid", "UUID"), ("firmware", "VBIOS")]))
     (component_table("Power supplies", c["psu"].as_array(), &[("location", "Location"), ("name", "Name"), ("manufacturer", "Manufacturer"), ("part_number", "Part"), ("serial_number", "Serial"), ("max_power_w", "Max W"), ("present", "Present"), ("status", "Status"), ("hot_replaceable", "Hot-swap")]))
+    }
+}
+
+/// One package change: "upgraded openssl 3.0.11-1 → 3.0.13-1", "installed curl 7.88.1-10".
+fn change_line(c: &Value) -> String {
+    let (kind, name) = (c["kind"].as_str().unwrap_or(""), c["name"].as_str().unwrap_or(""));
+    let (old, new) = (c["old"].as_str().unwrap_or(""), c["new"].as_str().unwrap_or(""));
+    match kind {
+        "installed" => format!("installed {name} {new}"),
+        "removed" => format!("removed {name} {old}"),
+        _ => format!("{kind} {name} {old} → {new}"),
+    }
+}
+
+/// The installed packages (collapsed: a host has hundreds) and their history, newest first.
+fn packages(a: &Value) -> Markup {
+    let list = a["packages"]["packages"].as_array().cloned().unwrap_or_default();
+    html! {
+        section #packages aria-labelledby="packages-title" {
+            h2 #packages-title { "Packages (" (list.len()) ")" }
+            @if list.is_empty() {
+                p.muted { "No package list yet: the packages plugin reports dpkg, rpm and apk databases." }
+            } @else {
+                details #package-list {
+                    summary { "Installed packages" }
+                    table {
+                        thead { tr { th scope="col" { "Name" } th scope="col" { "Version" } th scope="col" { "Arch" } th scope="col" { "Manager" } th scope="col" { "Source" } } }
+                        tbody { @for p in &list { tr {
+                            @let (name, manager) = (p["name"].as_str().unwrap_or(""), p["manager"].as_str().unwrap_or(""));
+                            td { a href=(super::software::link(&[("package", name), ("manager", manager)])) { (name) } }
+                            td.mono { (text(&p["version"])) } td { (text(&p["arch"])) } td { (text(&p["manager"])) } td { (text(&p["source"])) }
+                        } } }
+                    }
+                }
+            }
+            h3 { "Package history" }
+            ol #package-history.timeline {
+                @for h in a["package_history"].as_array().into_iter().flatten() {
+                    li {
+                        time datetime=(text(&h["at"])) { (text(&h["at"])) } " " (text(&h["summary"]))
+                        @if let Some(changes) = h["changes"].as_array().filter(|c| c.len() > 1) {
+                            details { summary { (changes.len()) " changes" }
+                                ul { @for c in changes { li.mono { (change_line(c)) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -7,6 +7,46 @@ use super::layout::{flash, layout, query, select, text};
 use crate::domain::inventory::{AssetFilter, AssetPage, Choices};
 use crate::domain::users::{Role, Session};
 
+/// The package filter in words: "openssl (deb, amd64) older than 3.0.13".
+fn package_filter_words(f: &AssetFilter) -> String {
+    let p = &f.packages;
+    let mut words = p.package.clone().unwrap_or_default();
+    let qualifiers: Vec<&str> = [p.manager.as_deref(), p.arch.as_deref()].into_iter().flatten().collect();
+    if !qualifiers.is_empty() {
+        words.push_str(&format!(" ({})", qualifiers.join(", ")));
+    }
+    for (bound, said) in [
+        (&p.version_lt, "older than"),
+        (&p.version_le, "at most"),
+        (&p.version_gt, "newer than"),
+        (&p.version_ge, "at least"),
+        (&p.version_eq, "at version"),
+    ] {
+        if let Some(v) = bound {
+            words.push_str(&format!(" {said} {v}"));
+        }
+    }
+    words
+}
+
+/// The package filter's parameters, kept by the filter form.
+fn package_params(f: &AssetFilter) -> Vec<(&'static str, String)> {
+    let p = &f.packages;
+    [
+        ("package", &p.package),
+        ("manager", &p.manager),
+        ("arch", &p.arch),
+        ("version_lt", &p.version_lt),
+        ("version_le", &p.version_le),
+        ("version_gt", &p.version_gt),
+        ("version_ge", &p.version_ge),
+        ("version_eq", &p.version_eq),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+    .collect()
+}
+
 /// The asset list.
 pub fn assets(
     user: &Session,
@@ -40,8 +80,17 @@ pub fn assets(
                     a href=(query(f, &[("status", status.clone()), ("page", String::new())])) aria-current=[(f.status.as_deref() == Some(status.as_str())).then_some("true")] { (status.replace('_', " ")) " (" (n) ")" }
                 }
             }
+            @if f.packages.is_set() {
+                p #package-filter.panel {
+                    "Hosts with " strong { (package_filter_words(f)) } " · "
+                    a href=(query(f, &[("package", String::new()), ("manager", String::new()), ("arch", String::new()),
+                        ("version_lt", String::new()), ("version_le", String::new()), ("version_gt", String::new()),
+                        ("version_ge", String::new()), ("version_eq", String::new()), ("page", String::new())])) { "all hosts" }
+                }
+            }
             form.filters method="get" action="/assets" role="search" {
                 @if let Some(s) = &f.status { input type="hidden" name="status" value=(s); }
+                @for (k, v) in package_params(f) { input type="hidden" name=(k) value=(v); }
                 label for="q" { "Hostname, serial, IP or MAC" input #q type="search" name="q" value=[f.q.as_deref()] size="28"; }
                 (select("business_unit", "Business unit", &choices.business_units, f.business_unit.as_deref(), "Any"))
                 (select("idc", "IDC", &choices.idcs, f.idc.as_deref(), "Any"))

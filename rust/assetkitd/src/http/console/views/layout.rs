@@ -27,6 +27,7 @@ pub fn layout(title: &str, user: Option<&Session>, active: &str, body: Markup) -
         ("/", "Dashboard", Role::Viewer),
         ("/assets", "Assets", Role::Viewer),
         ("/discovered", "Discovered", Role::Viewer),
+        ("/software", "Software", Role::Viewer),
         ("/assets/new", "Enter a host", Role::Operator),
         ("/import", "Import", Role::Operator),
         ("/settings", "Settings", Role::Admin),
@@ -102,6 +103,19 @@ pub fn query(f: &AssetFilter, overrides: &[(&str, String)]) -> String {
     push("business_unit", f.business_unit.clone());
     push("idc", f.idc.clone());
     push("q", f.q.clone());
+    let p = &f.packages;
+    for (k, v) in [
+        ("package", &p.package),
+        ("manager", &p.manager),
+        ("arch", &p.arch),
+        ("version_lt", &p.version_lt),
+        ("version_le", &p.version_le),
+        ("version_gt", &p.version_gt),
+        ("version_ge", &p.version_ge),
+        ("version_eq", &p.version_eq),
+    ] {
+        push(k, v.clone());
+    }
     push("sort", f.sort.clone());
     push("page", f.page.map(|p| p.to_string()));
     for (k, v) in overrides {

@@ -8,6 +8,7 @@ pub mod import;
 pub mod layout;
 pub mod login;
 pub mod settings;
+pub mod software;
 
 pub use asset::asset;
 pub use assets::{assets, discovered, new_asset};
@@ -15,3 +16,4 @@ pub use import::import;
 pub use layout::message;
 pub use login::login;
 pub use settings::{SettingsData, settings};
+pub use software::software;

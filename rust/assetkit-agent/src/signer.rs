@@ -75,20 +75,23 @@ impl Signer {
     pub async fn post_report(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
         let ack = PackagesAck::beside(self.credential.path());
         let digest = packages::digest_of(report);
-        let acknowledged = digest.is_some() && ack.acknowledged(&self.server) == digest;
-        let (answer, full_list_sent) = match digest.as_deref().filter(|_| acknowledged) {
-            Some(d) => match self.post_signed(&packages::digest_only(report, d), deadline).await {
+        let acked = digest.as_ref().and_then(|_| ack.acknowledged(&self.server));
+        let lean = digest.as_deref().and_then(|d| packages::shaped(report, d, acked.as_ref()));
+        let answer = match lean {
+            Some(lean) => match self.post_signed(&lean, deadline).await {
                 Err(e) if e.is_packages_unknown() => {
                     tracing::info!("the receiver does not hold this host's package list; sending it in full");
                     ack.forget();
-                    (self.post_signed(report, deadline).await?, true)
+                    self.post_signed(report, deadline).await?
                 }
-                other => (other?, false),
+                other => other?,
             },
-            None => (self.post_signed(report, deadline).await?, true),
+            None => self.post_signed(report, deadline).await?,
         };
-        if let Some(d) = digest.filter(|_| full_list_sent) {
-            ack.store(&self.server, &d);
+        if let (Some(d), Some(list)) = (digest, report.facts.packages.as_deref())
+            && acked.is_none_or(|a| a.digest != d)
+        {
+            ack.store(&self.server, &d, list);
         }
         Ok(answer)
     }

@@ -170,6 +170,11 @@ pub struct Facts {
     /// hold that list answers 409 `packages_unknown` and the sender sends the full list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages_digest: Option<String>,
+    /// Instead of `packages`: what changed since the list the receiver acknowledged (whose
+    /// digest is `from`); `packages_digest` is the digest of the list after the change. A
+    /// receiver that does not hold `from` answers 409 `packages_unknown`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages_delta: Option<PackagesDelta>,
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
@@ -534,6 +539,55 @@ pub struct Package {
     /// rpm's `INSTALLTIME`, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_at: Option<i64>,
+}
+
+/// A package list as the changes from another one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackagesDelta {
+    /// The digest of the list these changes apply to.
+    pub from: String,
+    /// Packages in the new list and not in the old one (an upgrade is the new version here and
+    /// the old one in `removed`).
+    #[serde(default)]
+    pub added: Vec<Package>,
+    /// Packages in the old list and not in the new one.
+    #[serde(default)]
+    pub removed: Vec<Package>,
+}
+
+impl PackagesDelta {
+    /// The changes from `old` to `new` (by identity: manager, name, arch, version, source,
+    /// source version, vendor), to be applied to the list whose digest is `from`.
+    pub fn between(from: &str, old: &[Package], new: &[Package]) -> PackagesDelta {
+        let key = |p: &Package| {
+            (
+                p.manager,
+                p.name.clone(),
+                p.arch.clone(),
+                p.version.clone(),
+                p.source.clone(),
+                p.source_version.clone(),
+                p.vendor.clone(),
+            )
+        };
+        let before: std::collections::HashSet<_> = old.iter().map(key).collect();
+        let after: std::collections::HashSet<_> = new.iter().map(key).collect();
+        PackagesDelta {
+            from: from.to_owned(),
+            added: new.iter().filter(|p| !before.contains(&key(p))).cloned().collect(),
+            removed: old.iter().filter(|p| !after.contains(&key(p))).cloned().collect(),
+        }
+    }
+
+    /// How many packages it names.
+    pub fn len(&self) -> usize {
+        self.added.len() + self.removed.len()
+    }
+
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The digest of a package list that `facts.packages_digest` carries: `sha256:` and the hex

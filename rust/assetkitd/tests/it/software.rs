@@ -354,3 +354,81 @@ async fn the_agent_sends_a_known_list_as_its_digest_and_in_full_when_the_receive
     assert_eq!(s.admin_get(&format!("/api/v1/assets/{asset}/packages")).await["count"], 800);
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_list_travels_as_its_changes_and_lands_the_same() {
+    use assetkit_agent::credential::CredentialFile;
+    use assetkit_agent::signer::Signer;
+    let s = TestServer::start(Policy::Auto).await;
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::new(
+        &s.base,
+        Some((&s.agent.0, s.agent.1.clone())),
+        CredentialFile::new(dir.path().join("host.key")),
+        None,
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let deadline = || std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let before: Vec<Package> = (0..600).map(|i| deb(&format!("package-{i:04}"), "1.0-1")).collect();
+    let host = with_packages(&physical("delta01", "SN-DELTA01"), before.clone());
+    let id = signer.post_report(&again(&host), deadline()).await.unwrap().asset_id;
+
+    // Five upgrades: what goes is the five new versions and the five old ones.
+    let mut after = before.clone();
+    for p in after.iter_mut().take(5) {
+        p.version = "1.0-2".into();
+    }
+    let changed = with_packages(&physical("delta01", "SN-DELTA01"), after.clone());
+    let answer = signer.post_report(&changed, deadline()).await.unwrap();
+    assert_eq!(answer.action, "updated");
+    let stored: String = s.db.scalar(
+        "SELECT body_digest FROM applied_reports WHERE report_id = ?1",
+        assetkitd::args![changed.report_id.as_str()],
+    );
+    let expected = assetkit_agent::packages::as_delta(
+        &changed,
+        &packages_digest(&after),
+        &assetkit_agent::packages::Acknowledged { digest: packages_digest(&before), packages: Some(before.clone()) },
+    )
+    .expect("five changes of 600 go as a delta");
+    assert_eq!(expected.facts.packages_delta.as_ref().unwrap().len(), 10);
+    assert_eq!(stored, assetkit_sign::body_digest(&serde_json::to_vec(&expected).unwrap()), "the full list was sent");
+    let h = history(&s, id).await;
+    let kinds: Vec<&str> = h[0]["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["upgraded"; 5]);
+    // The receiver holds exactly the new list: the next report is its digest, and unchanged.
+    let stored_list = s.admin_get(&format!("/api/v1/assets/{id}/packages")).await;
+    assert_eq!(stored_list["digest"].as_str(), Some(packages_digest(&after).as_str()));
+    assert_eq!(stored_list["count"], 600);
+    let n2 = stored_list["packages"].as_array().unwrap().iter().filter(|p| p["version"] == "1.0-2").count();
+    assert_eq!(n2, 5);
+    assert_eq!(signer.post_report(&again(&changed), deadline()).await.unwrap().action, "unchanged");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delta_from_a_list_the_receiver_does_not_hold_is_refused() {
+    let s = TestServer::start(Policy::Auto).await;
+    let host = physical("delta02", "SN-DELTA02");
+    let list = base(&[]);
+    s.report_ok(&with_packages(&host, list.clone())).await;
+    let mut lean = again(&host);
+    let mut new = list.clone();
+    new.push(deb("nginx", "1.22.1-9"));
+    lean.facts.packages_digest = Some(packages_digest(&new));
+    lean.facts.packages_delta = Some(assetkit_core::model::PackagesDelta {
+        from: packages_digest(&base(&[deb("vim", "9.0")])),
+        added: vec![deb("nginx", "1.22.1-9")],
+        removed: Vec::new(),
+    });
+    let before = s.dump();
+    let (status, body) = s.report(&lean).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("packages_unknown")), "{body}");
+    assert_eq!(s.dump(), before);
+    // From the list it holds, the same delta lands.
+    lean.facts.packages_delta.as_mut().unwrap().from = packages_digest(&list);
+    lean.report_id = uuid::Uuid::new_v4().to_string();
+    assert_eq!(s.report_ok(&lean).await["action"], "updated");
+    s.stop().await;
+}

@@ -452,6 +452,7 @@ pub fn physical(hostname: &str, serial: &str) -> Report {
             gpus: None,
             packages: None,
             packages_digest: None,
+            packages_delta: None,
             custom: Default::default(),
         },
         errors: vec![],

@@ -48,8 +48,16 @@ pub fn digest(report: &Report, packages: Option<&str>) -> String {
         errors: &'a [assetkit_core::model::PluginMessage],
     }
     let without_list;
-    let facts = if report.facts.packages.is_some() || report.facts.packages_digest.is_some() {
-        without_list = assetkit_core::model::Facts { packages: None, packages_digest: None, ..report.facts.clone() };
+    let facts = if report.facts.packages.is_some()
+        || report.facts.packages_digest.is_some()
+        || report.facts.packages_delta.is_some()
+    {
+        without_list = assetkit_core::model::Facts {
+            packages: None,
+            packages_digest: None,
+            packages_delta: None,
+            ..report.facts.clone()
+        };
         &without_list
     } else {
         &report.facts
@@ -96,9 +104,9 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     let sent = software::Sent::of(report, listed.as_deref());
     let digest = digest(report, listed.as_deref());
     // The raw report as kept with the asset: its package list is kept as rows instead.
-    let raw = &match &listed {
-        Some(d) => software::store::without_packages(raw, d),
-        None => raw.to_owned(),
+    let raw = &match (&listed, &report.facts.packages_delta, &report.facts.packages_digest) {
+        (Some(d), _, _) | (None, Some(_), Some(d)) => software::store::without_packages(raw, d),
+        _ => raw.to_owned(),
     };
     let (asset, via) = match claim::identify(db, report, &names, ctx)? {
         Identified::Asset(asset, via) => (asset, via),
@@ -110,7 +118,9 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     // Unchanged: the same facts, and (whatever the facts digest says) the package set the
     // report refers to is the one stored.
     let same_packages = match sent {
-        software::Sent::Full(_, d) | software::Sent::DigestOnly(d) => asset.packages_digest.as_deref() == Some(d),
+        software::Sent::Full(_, d) | software::Sent::Delta(_, d) | software::Sent::DigestOnly(d) => {
+            asset.packages_digest.as_deref() == Some(d)
+        }
         software::Sent::Nothing => true,
     };
     if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use assetkit_core::model::{Package, PackageManager, Report};
+use assetkit_core::model::{Package, PackageManager, PackagesDelta, Report};
 use serde_json::json;
 
 use super::diff::{self, Held};
@@ -18,6 +18,8 @@ use crate::store::{Db, DbExt, Engine};
 pub enum Sent<'a> {
     /// The whole list, and its digest.
     Full(&'a [Package], &'a str),
+    /// The changes since a list the receiver acknowledged, and the digest after them.
+    Delta(&'a PackagesDelta, &'a str),
     /// Only the digest: "the list you acknowledged last".
     DigestOnly(&'a str),
     /// Nothing (the plugin off or failed): the stored set stays as it is.
@@ -27,9 +29,10 @@ pub enum Sent<'a> {
 impl<'a> Sent<'a> {
     /// What `report` sends; `digest` is the digest of its full list, when it has one.
     pub fn of(report: &'a Report, digest: Option<&'a str>) -> Sent<'a> {
-        match (&report.facts.packages, digest, &report.facts.packages_digest) {
-            (Some(list), Some(d), _) => Sent::Full(list, d),
-            (None, _, Some(d)) => Sent::DigestOnly(d),
+        match (&report.facts.packages, digest, &report.facts.packages_delta, &report.facts.packages_digest) {
+            (Some(list), Some(d), _, _) => Sent::Full(list, d),
+            (None, _, Some(delta), Some(d)) => Sent::Delta(delta, d),
+            (None, _, None, Some(d)) => Sent::DigestOnly(d),
             _ => Sent::Nothing,
         }
     }
@@ -55,60 +58,105 @@ pub(crate) fn json_ids(engine: Engine, n: usize) -> String {
 /// Checks what the report sends against what is stored, before anything is written: a digest
 /// alone must be the stored set's.
 pub fn check(db: &mut dyn Db, asset_id: Option<i64>, sent: Sent<'_>) -> Result<()> {
-    let Sent::DigestOnly(digest) = sent else { return Ok(()) };
-    let stored: Option<String> = match asset_id {
-        Some(id) => db
-            .scalar_opt::<Option<String>>("SELECT packages_digest FROM assets WHERE id = ?1", crate::args![id])?
-            .flatten(),
+    let stored = match asset_id {
+        Some(id) => stored_digest(db, id)?,
         None => None,
     };
-    if stored.as_deref() == Some(digest) { Ok(()) } else { Err(Error::PackagesUnknown(digest.to_owned())) }
+    let known = |d: &str| stored.as_deref() == Some(d);
+    match sent {
+        Sent::DigestOnly(d) if !known(d) => Err(Error::PackagesUnknown(d.to_owned())),
+        // Already applied (the same change again), or applicable to what is stored.
+        Sent::Delta(delta, to) if !known(to) && !known(&delta.from) => Err(Error::PackagesUnknown(delta.from.clone())),
+        _ => Ok(()),
+    }
+}
+
+fn stored_digest(db: &mut dyn Db, asset_id: i64) -> Result<Option<String>> {
+    Ok(db
+        .scalar_opt::<Option<String>>("SELECT packages_digest FROM assets WHERE id = ?1", crate::args![asset_id])?
+        .flatten())
 }
 
 /// Stores the package set the report sends for `asset_id`; the change event, if anything
 /// changed: "package inventory taken" for a first list, else one event listing every change.
 pub fn apply(db: &mut dyn Db, asset_id: i64, sent: Sent<'_>) -> Result<Option<Event>> {
-    let (list, digest) = match sent {
-        Sent::Nothing => return Ok(None),
-        Sent::DigestOnly(_) => return check(db, Some(asset_id), sent).map(|()| None),
-        Sent::Full(list, digest) => (list, digest),
+    check(db, Some(asset_id), sent)?;
+    let before = stored_digest(db, asset_id)?;
+    let (added, removed, digest) = match sent {
+        Sent::Nothing | Sent::DigestOnly(_) => return Ok(None),
+        Sent::Full(_, d) | Sent::Delta(_, d) if before.as_deref() == Some(d) => return Ok(None),
+        Sent::Full(list, digest) => {
+            let new = upsert(db, list)?;
+            let old = held_by(db, asset_id)?;
+            if before.is_none() && old.is_empty() {
+                change(db, asset_id, &new, &[], digest)?;
+                return Ok(Some(inventory_taken(&new)));
+            }
+            let (old_ids, new_ids): (HashSet<i64>, HashSet<i64>) =
+                (old.iter().map(|h| h.id).collect(), new.iter().map(|h| h.id).collect());
+            let added: Vec<Held> = new.into_iter().filter(|h| !old_ids.contains(&h.id)).collect();
+            let removed: Vec<Held> = old.into_iter().filter(|h| !new_ids.contains(&h.id)).collect();
+            (added, removed, digest)
+        }
+        Sent::Delta(delta, digest) => (upsert(db, &delta.added)?, lookup(db, &delta.removed)?, digest),
     };
-    let before: Option<String> = db
-        .scalar_opt::<Option<String>>("SELECT packages_digest FROM assets WHERE id = ?1", crate::args![asset_id])?
-        .flatten();
-    if before.as_deref() == Some(digest) {
-        return Ok(None);
-    }
-    let new = upsert(db, list)?;
-    let old = held_by(db, asset_id)?;
-    let (old_ids, new_ids): (HashSet<i64>, HashSet<i64>) =
-        (old.iter().map(|h| h.id).collect(), new.iter().map(|h| h.id).collect());
-    let added: Vec<i64> = new_ids.difference(&old_ids).copied().collect();
-    let removed: Vec<i64> = old_ids.difference(&new_ids).copied().collect();
-    replace(db, asset_id, &added, &removed)?;
-    count_names(db, &old, &new)?;
-    db.execute(
-        "UPDATE assets SET packages_digest = ?2, package_count = ?3 WHERE id = ?1",
-        crate::args![asset_id, digest, new.len() as i64],
-    )?;
-    if before.is_none() && old.is_empty() {
-        let managers: BTreeSet<&str> = new.iter().map(|h| h.manager.as_str()).collect();
-        let managers: Vec<&str> = managers.into_iter().collect();
-        return Ok(Some(Event::whole(
-            "packages",
-            "added",
-            Some("inventory"),
-            None,
-            Some(&new.len().to_string()),
-            format!("package inventory taken: {} packages ({})", new.len(), managers.join(", ")),
-        )));
-    }
-    let changes = diff::diff(&old, &new);
+    let changes = change(db, asset_id, &added, &removed, digest)?;
     if changes.is_empty() {
         return Ok(None);
     }
     let details = serde_json::to_string(&changes).unwrap_or_default();
     Ok(Some(Event::whole("packages", "changed", Some("packages"), None, Some(&details), diff::summary(&changes))))
+}
+
+fn inventory_taken(new: &[Held]) -> Event {
+    let managers: BTreeSet<&str> = new.iter().map(|h| h.manager.as_str()).collect();
+    let managers: Vec<&str> = managers.into_iter().collect();
+    Event::whole(
+        "packages",
+        "added",
+        Some("inventory"),
+        None,
+        Some(&new.len().to_string()),
+        format!("package inventory taken: {} packages ({})", new.len(), managers.join(", ")),
+    )
+}
+
+/// Adds `added` to the asset's set and takes `removed` out of it (what it does not hold, or
+/// holds already, is left alone), moves the host counts, records `digest`; the typed changes.
+fn change(db: &mut dyn Db, asset_id: i64, added: &[Held], removed: &[Held], digest: &str) -> Result<Vec<diff::Change>> {
+    let touched: Vec<i64> = added.iter().chain(removed).map(|h| h.id).collect();
+    let held: HashSet<i64> = among(db, asset_id, "ap.package_id", &touched)?.into_iter().collect();
+    let added: Vec<&Held> = added.iter().filter(|h| !held.contains(&h.id)).collect();
+    let removed: Vec<&Held> = removed.iter().filter(|h| held.contains(&h.id)).collect();
+    let names: Vec<i64> = added.iter().chain(&removed).map(|h| h.name_id).collect();
+    let names_before: BTreeSet<i64> = among(db, asset_id, "p.name_id", &names)?.into_iter().collect();
+    let ids = |v: &[&Held]| v.iter().map(|h| h.id).collect::<Vec<i64>>();
+    replace(db, asset_id, &ids(&added), &ids(&removed))?;
+    let names_after: BTreeSet<i64> = among(db, asset_id, "p.name_id", &names)?.into_iter().collect();
+    count_names(db, &names_before, &names_after)?;
+    db.execute(
+        "UPDATE assets SET packages_digest = ?2, package_count = COALESCE(package_count, 0) + ?3 WHERE id = ?1",
+        crate::args![asset_id, digest, added.len() as i64 - removed.len() as i64],
+    )?;
+    let (old, new): (Vec<Held>, Vec<Held>) =
+        (removed.into_iter().cloned().collect(), added.into_iter().cloned().collect());
+    Ok(diff::diff(&old, &new))
+}
+
+/// `column` (`ap.package_id` or `p.name_id`) of the asset's packages whose `column` is among
+/// `ids`.
+fn among(db: &mut dyn Db, asset_id: i64, column: &str, ids: &[i64]) -> Result<Vec<i64>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = json_ids(db.engine(), 2);
+    Ok(db.column(
+        &format!(
+            "SELECT DISTINCT {column} FROM asset_packages ap JOIN packages p ON p.id = ap.package_id \
+             WHERE ap.asset_id = ?1 AND {column} IN (SELECT CAST(j.value AS BIGINT) FROM {from})"
+        ),
+        crate::args![asset_id, serde_json::to_string(ids).unwrap_or_default()],
+    )?)
 }
 
 /// Inserts the packages (and names) the fleet has not reported before; every listed package
@@ -147,13 +195,44 @@ fn upsert(db: &mut dyn Db, list: &[Package]) -> Result<Vec<Held>> {
         ),
         crate::args![rows.as_str()],
     )?;
+    find(db, &rows)
+}
+
+/// The listed packages as one JSON parameter.
+fn rows_of(list: &[Package]) -> String {
+    json!(
+        list.iter()
+            .map(|p| json!([
+                p.manager.as_str(),
+                p.name,
+                p.arch.as_deref().unwrap_or(""),
+                p.version,
+                p.source,
+                p.source_version,
+                p.vendor
+            ]))
+            .collect::<Vec<_>>()
+    )
+    .to_string()
+}
+
+/// The stored packages among `list` (those the fleet never reported are not).
+fn lookup(db: &mut dyn Db, list: &[Package]) -> Result<Vec<Held>> {
+    if list.is_empty() {
+        return Ok(Vec::new());
+    }
+    find(db, &rows_of(list))
+}
+
+fn find(db: &mut dyn Db, rows: &str) -> Result<Vec<Held>> {
+    let from = json_rows(db.engine(), 1);
     let found = db.query(
         &format!(
             "SELECT DISTINCT p.id, n.id, n.manager, n.name, p.arch, p.version FROM {from} \
              JOIN package_names n ON n.name = j.value ->> 1 AND n.manager = j.value ->> 0 \
              JOIN packages p ON p.name_id = n.id AND p.arch = j.value ->> 2 AND p.version = j.value ->> 3"
         ),
-        crate::args![rows.as_str()],
+        crate::args![rows],
     )?;
     found.iter().map(held).collect()
 }
@@ -217,11 +296,9 @@ fn replace(db: &mut dyn Db, asset_id: i64, added: &[i64], removed: &[i64]) -> Re
 
 /// Moves the per-name host counts: a name counts a host once, however many of its versions or
 /// architectures the host has.
-fn count_names(db: &mut dyn Db, old: &[Held], new: &[Held]) -> Result<()> {
-    let before: BTreeSet<i64> = old.iter().map(|h| h.name_id).collect();
-    let after: BTreeSet<i64> = new.iter().map(|h| h.name_id).collect();
-    let gained: Vec<i64> = after.difference(&before).copied().collect();
-    let lost: Vec<i64> = before.difference(&after).copied().collect();
+fn count_names(db: &mut dyn Db, before: &BTreeSet<i64>, after: &BTreeSet<i64>) -> Result<()> {
+    let gained: Vec<i64> = after.difference(before).copied().collect();
+    let lost: Vec<i64> = before.difference(after).copied().collect();
     let from = json_ids(db.engine(), 1);
     for (list, delta) in [(gained, "+ 1"), (lost, "- 1")] {
         if list.is_empty() {
@@ -243,12 +320,12 @@ pub fn without_packages(raw: &str, digest: &str) -> String {
     let Ok(serde_json::Value::Object(mut report)) = serde_json::from_str::<serde_json::Value>(raw) else {
         return raw.to_owned();
     };
-    if let Some(serde_json::Value::Object(facts)) = report.get_mut("facts")
-        && let Some(list) = facts.remove("packages")
-    {
-        let n = list.as_array().map_or(0, Vec::len);
+    if let Some(serde_json::Value::Object(facts)) = report.get_mut("facts") {
+        facts.remove("packages_delta");
+        if let Some(list) = facts.remove("packages") {
+            facts.insert("package_count".into(), json!(list.as_array().map_or(0, Vec::len)));
+        }
         facts.insert("packages_digest".into(), json!(digest));
-        facts.insert("package_count".into(), json!(n));
     }
     serde_json::Value::Object(report).to_string()
 }

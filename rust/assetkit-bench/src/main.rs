@@ -18,6 +18,7 @@ mod import;
 mod receiver;
 mod reports;
 mod seed;
+mod software;
 mod support;
 mod sweep;
 mod webhooks;
@@ -144,6 +145,29 @@ enum What {
         #[arg(long, value_name = "URL")]
         pg: Option<String>,
     },
+    /// Installed software: bytes per report, apply throughput with package lists against the
+    /// same hosts without, and the fleet queries over a seeded fleet (SQLite, and PostgreSQL
+    /// with --pg).
+    Software {
+        /// Hosts in each apply phase (with packages, and as many without).
+        #[arg(long, default_value_t = 500)]
+        hosts: usize,
+        /// Concurrent connections.
+        #[arg(long, default_value_t = 64)]
+        connections: usize,
+        /// Length of each apply phase.
+        #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+        duration: Duration,
+        /// Hosts in the SQLite fleet for the queries.
+        #[arg(long, default_value_t = 10_000)]
+        fleet: usize,
+        /// Also the fleet on PostgreSQL: the URL of a cluster's admin database.
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
+        /// Hosts in the PostgreSQL fleet.
+        #[arg(long, default_value_t = 100_000)]
+        pg_fleet: usize,
+    },
     /// Everything above with default settings.
     All,
 }
@@ -166,6 +190,9 @@ fn main() -> anyhow::Result<()> {
         What::Import { rows, runs } => import_bench(rows, runs),
         What::Webhooks { reports, connections, pg } => {
             webhook_bench(reports, connections, &pg.map_or(Store::Sqlite, Store::Postgres))
+        }
+        What::Software { hosts, connections, duration, fleet, pg, pg_fleet } => {
+            software::software_bench(hosts, connections, duration, fleet, pg.as_deref(), pg_fleet)
         }
         What::Flood { duration, pg } => flood::flood_bench(duration, &pg.map_or(Store::Sqlite, Store::Postgres)),
         What::All => {

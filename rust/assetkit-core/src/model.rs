@@ -175,6 +175,15 @@ pub struct Facts {
     /// receiver that does not hold `from` answers 409 `packages_unknown`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub packages_delta: Option<PackagesDelta>,
+    /// From the `guests` plugin: the virtual machines and containers this host (a hypervisor)
+    /// defines, read from libvirt's and Proxmox VE's own files. Absent when the plugin is off or
+    /// failed, or when the host runs no hypervisor whose files it knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guests: Option<Vec<Guest>>,
+    /// From the `board` plugin: the cloud instance this host is, as its SMBIOS table says (no
+    /// network call). Absent on a machine no rule recognises as a cloud instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<Cloud>,
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
@@ -539,6 +548,41 @@ pub struct Package {
     /// rpm's `INSTALLTIME`, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub installed_at: Option<i64>,
+}
+
+/// A virtual machine or container a hypervisor defines.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Guest {
+    /// Its name on the hypervisor (libvirt's domain name, Proxmox's `name`/`hostname`).
+    pub name: String,
+    /// The UUID the guest sees as its system UUID (libvirt's `<uuid>`, Proxmox's `smbios1:
+    /// uuid=`), lower-case; absent for containers, which have none of their own.
+    pub uuid: Option<String>,
+    /// `vm` or `container`.
+    pub kind: String,
+    /// Where it was read: `libvirt` or `proxmox`.
+    pub source: String,
+    /// The hypervisor's own id for it where it has one (Proxmox's VMID).
+    pub id: Option<String>,
+    /// Virtual CPUs.
+    pub vcpus: Option<u32>,
+    /// Memory, bytes.
+    pub memory_bytes: Option<u64>,
+    /// `running` (libvirt's run-time state file exists) or `defined` (configured, not known to
+    /// be running); absent where the files do not say.
+    pub state: Option<String>,
+}
+
+/// A cloud instance, as its SMBIOS table describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cloud {
+    /// `aws`, `gce`, `azure`, `openstack`, `alibaba`, `oracle`, `digitalocean`, `hetzner`.
+    pub provider: String,
+    /// The instance id, where the table carries it (AWS Nitro's board asset tag, GCE's serial,
+    /// OpenStack's system UUID, ...).
+    pub instance_id: Option<String>,
+    /// The instance type, where the table carries it (AWS Nitro's product name).
+    pub instance_type: Option<String>,
 }
 
 /// A package list as the changes from another one.

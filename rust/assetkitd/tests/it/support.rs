@@ -453,6 +453,8 @@ pub fn physical(hostname: &str, serial: &str) -> Report {
             packages: None,
             packages_digest: None,
             packages_delta: None,
+            guests: None,
+            cloud: None,
             custom: Default::default(),
         },
         errors: vec![],

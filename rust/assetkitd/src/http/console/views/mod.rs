@@ -8,6 +8,7 @@ pub mod import;
 pub mod layout;
 pub mod login;
 pub mod settings;
+pub mod users;
 
 pub use asset::asset;
 pub use assets::{assets, discovered, new_asset};

@@ -2,7 +2,7 @@
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
 # and the same main job on PostgreSQL (a throw-away cluster): make demo-pg
-.PHONY: demo demo-pg pg-test test deps build rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
+.PHONY: demo demo-pg pg-test test deps build docs rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,18 +21,28 @@ build: deps
 	cargo build --workspace --all-targets
 	$(VENV)/bin/maturin develop --quiet
 
-# The whole suite: Rust unit + integration tests (the receiver's on SQLite, then again on
-# PostgreSQL), packages, the Python extension, Salt, Ansible, Cobbler rendering, the console in
-# Chromium, then each fuzz target for FUZZ_SECONDS. sshd, PostgreSQL and receivers are started
-# by the tests.
+# The whole suite: the book (built, its links checked), Rust unit + integration tests (the
+# receiver's on SQLite, then again on PostgreSQL), packages, the Python extension, Salt, Ansible,
+# Cobbler rendering, the console in Chromium, every example of the README and the book
+# (tests/test_book.py), then each fuzz target for FUZZ_SECONDS. sshd, PostgreSQL and receivers
+# are started by the tests.
 FUZZ_SECONDS ?= 60
 test: build lint
+	$(MAKE) docs
 	cargo test --workspace
 	$(MAKE) pg-test
 	$(MAKE) packages
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
 	$(VENV)/bin/python -m pytest tests
 	./scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The book: the API and report-format references rendered from openapi.yaml and the schema,
+# mdBook into target/book, then every internal link and anchor checked, offline.
+docs: deps
+	$(PY) scripts/gen_api_reference.py
+	$(PY) scripts/gen_report_reference.py
+	mdbook build docs
+	./scripts/check_links.sh target/book
 
 # Fuzz the untrusted-input surfaces longer: make fuzz FUZZ_SECONDS=3600
 fuzz:
@@ -73,9 +83,12 @@ bench:
 	cargo build --release -p assetkit-bench -p assetkit-cli -p assetkitd
 	target/release/assetkit-bench all
 
+# Style, clippy (functions under 100 lines outside tests), and the house rules: no source file
+# over 600 lines, no module importing one that imports it back.
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/house_rules.py
 
 fmt:
 	cargo fmt --all

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs, idempotently: Debian packages (sshd for SSH mode, Chromium
 # for the console, shellcheck for Cobbler snippets, rpm for package checks, PostgreSQL for the
-# scale-out engine: the tests start throw-away clusters of their own) and a Python venv in
-# .venv with requirements-test.txt. Cargo tools for packages come from crates.io.
+# scale-out engine: the tests start throw-away clusters of their own; jq, which the book's
+# examples use, and linkchecker, which checks the book's links) and a Python venv in .venv with
+# requirements-test.txt. Cargo tools for packages and mdBook for the book come from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql strace)
+packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql strace jq linkchecker)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,3 +40,12 @@ for tool in cargo-deb:3.8.0 cargo-generate-rpm:0.21.1 cargo-fuzz:0.13.2; do
     cargo install --locked -q "$name@${tool##*:}"
   fi
 done
+
+# mdBook for the book (make docs): the HTML renderer and its search, without the default `watch`
+# and `serve` features (a file watcher and an HTTP server that CI never runs). Once per machine:
+# about 1m40s on the CI kind of machine (2 vCPU), into ~/.cargo/bin.
+mdbook_version=0.5.4
+if [[ $(mdbook --version 2>/dev/null) != "mdbook v$mdbook_version" ]]; then
+  echo "deps: cargo install mdbook $mdbook_version (once)" >&2
+  cargo install --locked -q "mdbook@$mdbook_version" --no-default-features --features search
+fi

@@ -158,6 +158,10 @@ impl SendError {
     pub fn is_unknown_key(&self) -> bool {
         matches!(self, SendError::Refused { status: 401, code, .. } if code == "unauthorized" || code == "credential_revoked")
     }
+    /// The receiver does not hold the package list a digest-only report refers to.
+    pub fn is_packages_unknown(&self) -> bool {
+        matches!(self, SendError::Refused { status: 409, code, .. } if code == "packages_unknown")
+    }
     /// The report itself is unacceptable (so retrying it can never work).
     pub fn is_bad_report(&self) -> bool {
         matches!(self, SendError::Refused { status: 400 | 413 | 422, .. })
@@ -165,9 +169,24 @@ impl SendError {
     }
 }
 
+/// Bodies larger than this are sent gzipped.
+pub const GZIP_OVER: usize = 16 << 10;
+
+fn gzipped(body: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::fast());
+    match encoder.write_all(body).and_then(|()| encoder.finish()) {
+        Ok(out) => out,
+        Err(_) => body.to_vec(),
+    }
+}
+
 /// A client for one receiver and one key.
 #[derive(Clone)]
 pub struct Client {
+    /// Whether large bodies go gzipped: off once a receiver (older than gzip support) refused
+    /// one as not JSON.
+    gzip: std::sync::Arc<std::sync::atomic::AtomicBool>,
     http: reqwest::Client,
     base: String,
     key_id: String,
@@ -217,7 +236,7 @@ impl Client {
         }
         let http =
             builder.build().map_err(|e| SendError::Setup(format!("cannot build the HTTP client: {}", chain(&e))))?;
-        Ok(Client { http, base, key_id: key_id.to_owned(), secret, timeout })
+        Ok(Client { http, base, key_id: key_id.to_owned(), secret, timeout, gzip: std::sync::Arc::new(true.into()) })
     }
 
     fn url(&self, path: &str) -> (String, String) {
@@ -264,13 +283,20 @@ impl Client {
         timeout: Duration,
     ) -> Result<serde_json::Value, SendError> {
         let (url, signed_path) = self.url(path);
+        // A large body travels gzipped: a full package list is a tenth of its size.
+        let gzip = body.len() > GZIP_OVER && self.gzip.load(std::sync::atomic::Ordering::Relaxed);
+        let body = if gzip { gzipped(&body) } else { body };
         let headers = assetkit_sign::sign(&self.key_id, &self.secret, method.as_str(), &signed_path, &body);
         let mut req = self.http.request(method, &url).timeout(timeout);
         for (name, value) in headers.pairs() {
             req = req.header(name, value);
         }
         if !body.is_empty() {
-            req = req.header("content-type", "application/json").body(body);
+            req = req.header("content-type", "application/json");
+            if gzip {
+                req = req.header("content-encoding", "gzip");
+            }
+            req = req.body(body);
         }
         let unreachable = |e: reqwest::Error| match crate::tls::explain(&e) {
             Some(message) => SendError::Certificate { url: url.clone(), message },
@@ -320,7 +346,17 @@ impl Client {
     /// Posts a report, signed now, giving up at `deadline`.
     pub async fn post_report(&self, report: &Report, deadline: Option<Instant>) -> Result<Answer, SendError> {
         let body = serde_json::to_vec(report).map_err(|e| SendError::Setup(e.to_string()))?;
-        let value = self.send(reqwest::Method::POST, "/api/v1/reports", body, deadline).await?;
+        let gzipped = body.len() > GZIP_OVER && self.gzip.load(std::sync::atomic::Ordering::Relaxed);
+        let value = match self.send(reqwest::Method::POST, "/api/v1/reports", body.clone(), deadline).await {
+            // A receiver older than gzip support reads the gzipped body as broken JSON: plain
+            // bodies from now on.
+            Err(SendError::Refused { status: 400, code, .. }) if gzipped && code == "malformed_json" => {
+                self.gzip.store(false, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!("the receiver does not take gzipped reports; sending them plain");
+                self.send(reqwest::Method::POST, "/api/v1/reports", body, deadline).await?
+            }
+            other => other?,
+        };
         serde_json::from_value(value).map_err(|e| SendError::Setup(format!("unexpected answer from the receiver: {e}")))
     }
 

@@ -16,6 +16,7 @@ use assetkit_sign::enrol::EnrolKey;
 
 use crate::client::{Answer, Client, SendError};
 use crate::credential::{CredentialFile, HostCredential};
+use crate::packages::{self, PackagesAck};
 
 /// Signs reports for one host.
 pub struct Signer {
@@ -68,7 +69,31 @@ impl Signer {
     /// knows the credential (revoked, or the host was re-installed elsewhere). A credential in
     /// the answer is stored before the answer is returned; if it cannot be stored, the error
     /// says so and the caller keeps the report, whose retry brings the same credential again.
+    ///
+    /// A package list the receiver acknowledged before goes as its digest alone; when the
+    /// receiver does not hold it (409 `packages_unknown`), the full report goes at once.
     pub async fn post_report(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
+        let ack = PackagesAck::beside(self.credential.path());
+        let digest = packages::digest_of(report);
+        let acknowledged = digest.is_some() && ack.acknowledged(&self.server) == digest;
+        let (answer, full_list_sent) = match digest.as_deref().filter(|_| acknowledged) {
+            Some(d) => match self.post_signed(&packages::digest_only(report, d), deadline).await {
+                Err(e) if e.is_packages_unknown() => {
+                    tracing::info!("the receiver does not hold this host's package list; sending it in full");
+                    ack.forget();
+                    (self.post_signed(report, deadline).await?, true)
+                }
+                other => (other?, false),
+            },
+            None => (self.post_signed(report, deadline).await?, true),
+        };
+        if let Some(d) = digest.filter(|_| full_list_sent) {
+            ack.store(&self.server, &d);
+        }
+        Ok(answer)
+    }
+
+    async fn post_signed(&self, report: &Report, deadline: Instant) -> Result<Answer, SendError> {
         let (answer, enrol_key) = match self.host_credential()? {
             Some(credential) => {
                 let host = self.host_client(&credential)?;

@@ -33,6 +33,7 @@ pub mod script;
 pub mod smbios;
 pub mod source;
 pub mod trust;
+pub mod versions;
 
 pub use collect::{CollectOptions, Selection, UnknownPlugin, collect};
 pub use model::{Facts, Mode, Report, VERSION};

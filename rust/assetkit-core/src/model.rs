@@ -160,6 +160,16 @@ pub struct Facts {
     /// From the `gpu` plugin (PCI display controllers and processing accelerators in sysfs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gpus: Option<Vec<Gpu>>,
+    /// From the `packages` plugin: every installed package of every package manager found
+    /// (dpkg, rpm, apk), sorted. Absent when the plugin is off or failed, and in a report that
+    /// sends only [`Facts::packages_digest`] because the receiver already holds this list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<Vec<Package>>,
+    /// From the `packages` plugin: [`packages_digest`] of the package list. A report may carry it
+    /// without `packages`: "the same list as the one you acknowledged"; a receiver that does not
+    /// hold that list answers 409 `packages_unknown` and the sender sends the full list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages_digest: Option<String>,
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
@@ -462,6 +472,91 @@ pub struct FcHba {
     pub port_state: Option<String>,
     /// Negotiated speed as the kernel prints it, e.g. "16 Gbit"; `null` when unknown.
     pub speed: Option<String>,
+}
+
+/// The package manager a package belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageManager {
+    /// dpkg (Debian, Ubuntu): `/var/lib/dpkg/status`.
+    Deb,
+    /// rpm (RHEL, Fedora, SUSE, Amazon Linux): the rpm database, any backend.
+    Rpm,
+    /// apk (Alpine): `/lib/apk/db/installed`.
+    Apk,
+}
+
+impl PackageManager {
+    /// The name used in reports and queries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PackageManager::Deb => "deb",
+            PackageManager::Rpm => "rpm",
+            PackageManager::Apk => "apk",
+        }
+    }
+
+    /// The manager called `name` in reports and queries.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "deb" => Some(PackageManager::Deb),
+            "rpm" => Some(PackageManager::Rpm),
+            "apk" => Some(PackageManager::Apk),
+            _ => None,
+        }
+    }
+}
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Package {
+    /// Which package manager installed it.
+    pub manager: PackageManager,
+    /// Package name (dpkg's `Package`, rpm's `NAME`, apk's `P`).
+    pub name: String,
+    /// The version exactly as the manager prints it: dpkg `[epoch:]upstream[-revision]`, rpm
+    /// `[epoch:]version-release` (the epoch only when it is not 0), apk's `V`. Ordered by the
+    /// manager's own rules (`assetkit_core::versions`), never as a string.
+    pub version: String,
+    /// Architecture (`amd64`, `x86_64`, `noarch`, `all`); absent for rpm's `gpg-pubkey` entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<String>,
+    /// Source package: dpkg's `Source` (the package itself when absent), rpm's source rpm, apk's
+    /// origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// dpkg's source version when it differs from `version` (`Source: name (version)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_version: Option<String>,
+    /// rpm's `VENDOR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<String>,
+    /// rpm's `INSTALLTIME`, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed_at: Option<i64>,
+}
+
+/// The digest of a package list that `facts.packages_digest` carries: `sha256:` and the hex
+/// SHA-256 of each package's identity (manager, name, arch, version, source, source version,
+/// vendor: not the install time, which the receiver does not keep), one per line, in sorted
+/// order. The same list gives the same digest whatever order it was read in.
+pub fn packages_digest(packages: &[Package]) -> String {
+    use sha2::Digest as _;
+    let mut lines: Vec<String> = packages
+        .iter()
+        .map(|p| {
+            serde_json::json!([p.manager.as_str(), p.name, p.arch, p.version, p.source, p.source_version, p.vendor])
+                .to_string()
+        })
+        .collect();
+    lines.sort_unstable();
+    lines.dedup();
+    let mut hash = sha2::Sha256::new();
+    for line in &lines {
+        hash.update(line.as_bytes());
+        hash.update(b"\n");
+    }
+    format!("sha256:{}", hex::encode(hash.finalize()))
 }
 
 /// One GPU or accelerator: a PCI function of class 0x03 (display) or 0x12 (processing

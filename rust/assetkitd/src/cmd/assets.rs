@@ -183,6 +183,7 @@ fn list(
         per_page: Some(per_page),
         sort,
         after_id: None,
+        packages: Default::default(),
     };
     let cutoff = offline_cutoff(db.as_mut())?;
     let result = inventory::list_assets(db.as_mut(), &filter, cutoff)?;

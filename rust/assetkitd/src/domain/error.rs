@@ -36,6 +36,13 @@ pub enum Error {
         "report_id {0} was already used by another sender or for another report; generate a fresh report_id per report"
     )]
     ReportIdConflict(String),
+    /// A report sent only the digest of its package list, and the receiver does not hold that
+    /// list for this asset (a new database, a restored backup, a lost write): the sender sends
+    /// the full list.
+    #[error(
+        "this receiver does not hold the package list {0} refers to; send the report again with facts.packages in full"
+    )]
+    PackagesUnknown(String),
     /// The key that signed the request was revoked or replaced (checked in the write's own
     /// transaction, so it holds at once on every server).
     #[error("this key is revoked")]

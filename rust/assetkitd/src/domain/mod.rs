@@ -30,6 +30,7 @@ pub mod inventory;
 pub mod keys;
 pub mod limits;
 pub mod maintenance;
+pub mod software;
 pub mod users;
 pub mod webhooks;
 

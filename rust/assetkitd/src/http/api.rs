@@ -71,6 +71,29 @@ async fn post_report(
     counted(&state, result)
 }
 
+/// A report the intake refused, as the API's answer (422 with the offending field where there
+/// is one, 400 for what is not JSON).
+fn refused(refusal: Refusal) -> ApiError {
+    let (status, code) = match &refusal {
+        Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+        Refusal::InvalidReport { field, .. } => {
+            return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", refusal.to_string())
+                .with_field(field.clone());
+        }
+        Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
+        Refusal::OverLimit(over) => {
+            return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too_many_components", refusal.to_string())
+                .with_field(over.field.clone());
+        }
+        Refusal::InvalidName { field, .. } => {
+            return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_hostname", refusal.to_string())
+                .with_field(field.clone());
+        }
+        Refusal::Unidentifiable => (StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable"),
+    };
+    ApiError::new(status, code, refusal.to_string())
+}
+
 async fn post_report_inner(
     state: &AppState,
     signed: Signed<Report>,
@@ -78,34 +101,28 @@ async fn post_report_inner(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let bytes = read_body(headers, body, state.config.max_body).await?;
-    let caller = signed.verify(&bytes)?;
-    // Before any parsing: a key over its budget costs no more than reading its body.
-    state.budgets.admit(&caller.key_id, caller.scope == "host", bytes.len(), Instant::now()).map_err(|over| {
+    let over_budget = |over: crate::http::budgets::Over| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "over_budget",
             format!("{}; try again in {} s", over.what, over.retry_after),
         )
         .with_retry_after(over.retry_after)
-    })?;
-    let Intake { report, raw } = intake::decode(&bytes).map_err(|refusal| {
-        let (status, code) = match &refusal {
-            Refusal::MalformedJson(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
-            Refusal::InvalidReport { field, .. } => {
-                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_report", refusal.to_string())
-                    .with_field(field.clone());
-            }
-            Refusal::UnsupportedVersion(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema_version"),
-            Refusal::OverLimit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many_components"),
-            Refusal::InvalidName { field, .. } => {
-                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_hostname", refusal.to_string())
-                    .with_field(field.clone());
-            }
-            Refusal::Unidentifiable => (StatusCode::UNPROCESSABLE_ENTITY, "unidentifiable"),
-        };
-        ApiError::new(status, code, refusal.to_string())
-    })?;
+    };
+    // Before the body is read: a key already over its budget does not cost its body.
+    let (claimed, host) = signed.claimed();
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0);
+    state.budgets.has_room(claimed, host, announced, Instant::now()).map_err(over_budget)?;
+    let bytes = read_body(headers, body, state.config.max_body).await?;
+    let caller = signed.verify(&bytes)?;
+    // Before any parsing: a key over its budget costs no more than reading its body.
+    state.budgets.admit(&caller.key_id, caller.scope == "host", bytes.len(), Instant::now()).map_err(over_budget)?;
+    // Signed as sent; parsed (and remembered, for a retry's idempotency) as inflated.
+    let bytes = crate::http::request::decoded_body(headers, bytes)?;
+    let Intake { report, raw } = intake::decode(&bytes).map_err(refused)?;
     let sender = match caller.asset_id {
         Some(asset_id) if caller.scope == "host" => Sender::Host { key_id: caller.key_id.clone(), asset_id },
         _ => Sender::Fleet { key_id: caller.key_id.clone() },
@@ -189,7 +206,7 @@ const LIST_PARAMS: &[&str] =
 
 async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
-        params.only(LIST_PARAMS)?;
+        params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS].concat())?;
         let mut filter = list_filter(&params)?;
         let components = params.choice("include", &["components"])?.is_some();
         // With a cursor the list is in id order unless another order is asked for.

@@ -174,6 +174,12 @@ async fn check_headers<S: RequiredScope>(parts: &Parts, state: &AppState) -> Res
 }
 
 impl<S> Signed<S> {
+    /// The key id the request names and whether it is a host credential, before the signature
+    /// is checked: only for decisions that take nothing from that key (the budget pre-check).
+    pub fn claimed(&self) -> (&str, bool) {
+        (&self.presented.key_id, self.key.scope == "host")
+    }
+
     /// Checks the signature over the body; returns the caller.
     pub fn verify(self, body: &[u8]) -> Result<Caller, ApiError> {
         self.presented.verify(&self.key.secret, &self.method, &self.path_and_query, body)?;

@@ -68,53 +68,73 @@ impl Budgets {
         Budgets { limits, buckets: Mutex::default() }
     }
 
+    /// Whether `key_id` has room for a report of `bytes` now, taking nothing: checked on the
+    /// key id a request claims, before its body is read, so that a key over its budget does not
+    /// even cost the receiver its body. A forged request naming someone else's key learns only
+    /// that that key is over its budget; it takes nothing from it.
+    pub fn has_room(&self, key_id: &str, host: bool, bytes: usize, now: Instant) -> Result<(), Over> {
+        let Some(bucket) = self.buckets.lock().unwrap_or_else(|e| e.into_inner()).get(key_id).copied() else {
+            return Ok(());
+        };
+        take(&self.limits, &mut HashMap::from([(key_id.to_owned(), bucket)]), key_id, host, bytes, now)
+    }
+
     /// Takes one report of `bytes` from `key_id`'s budget (`host`: a host credential), or says
     /// when there is room again; nothing is taken when it is over.
     pub fn admit(&self, key_id: &str, host: bool, bytes: usize, now: Instant) -> Result<(), Over> {
-        let (reports_per_min, bytes_per_min) = if host {
-            (self.limits.host_reports, self.limits.host_bytes)
-        } else {
-            (self.limits.fleet_reports, self.limits.fleet_bytes)
-        };
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_KEYS && !buckets.contains_key(key_id) {
-            // Idle a minute: full again, the same as absent.
-            buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < 60.0);
-        }
-        let full = Bucket { reports: reports_per_min, bytes: bytes_per_min, at: now };
-        let b = buckets.entry(key_id.to_owned()).or_insert(full);
-        let minutes = now.saturating_duration_since(b.at).as_secs_f64() / 60.0;
-        b.reports = (b.reports + minutes * reports_per_min).min(reports_per_min);
-        b.bytes = (b.bytes + minutes * bytes_per_min).min(bytes_per_min);
-        b.at = now;
-        let size = bytes as f64;
-        let (kind, per_min) = if host { ("host credential", "") } else { ("fleet key", "fleet-") };
-        if b.reports < 1.0 {
-            let wait = (1.0 - b.reports) / reports_per_min * 60.0;
+        take(&self.limits, &mut buckets, key_id, host, bytes, now)
+    }
+}
+
+/// Takes one report of `bytes` from `key_id`'s bucket in `buckets`, or says when there is room.
+fn take(
+    limits: &Limits,
+    buckets: &mut HashMap<String, Bucket>,
+    key_id: &str,
+    host: bool,
+    bytes: usize,
+    now: Instant,
+) -> Result<(), Over> {
+    let (reports_per_min, bytes_per_min) =
+        if host { (limits.host_reports, limits.host_bytes) } else { (limits.fleet_reports, limits.fleet_bytes) };
+    if buckets.len() >= MAX_KEYS && !buckets.contains_key(key_id) {
+        // Idle a minute: full again, the same as absent.
+        buckets.retain(|_, b| now.duration_since(b.at).as_secs_f64() < 60.0);
+    }
+    let full = Bucket { reports: reports_per_min, bytes: bytes_per_min, at: now };
+    let b = buckets.entry(key_id.to_owned()).or_insert(full);
+    let minutes = now.saturating_duration_since(b.at).as_secs_f64() / 60.0;
+    b.reports = (b.reports + minutes * reports_per_min).min(reports_per_min);
+    b.bytes = (b.bytes + minutes * bytes_per_min).min(bytes_per_min);
+    b.at = now;
+    let size = bytes as f64;
+    let (kind, per_min) = if host { ("host credential", "") } else { ("fleet key", "fleet-") };
+    if b.reports < 1.0 {
+        let wait = (1.0 - b.reports) / reports_per_min * 60.0;
+        return Err(Over {
+            what: format!(
+                "this {kind} sent more than {reports_per_min} reports in a minute (--max-{per_min}reports-per-minute)"
+            ),
+            retry_after: wait.ceil().max(1.0) as u64,
+        });
+    }
+    if b.bytes < size {
+        // A report larger than the whole budget waits for a full bucket, and then goes.
+        let wait = (size.min(bytes_per_min) - b.bytes).max(0.0) / bytes_per_min * 60.0;
+        if b.bytes < bytes_per_min || size <= bytes_per_min {
             return Err(Over {
                 what: format!(
-                    "this {kind} sent more than {reports_per_min} reports in a minute (--max-{per_min}reports-per-minute)"
+                    "this {kind} sent more than {} MiB of reports in a minute (--max-{per_min}report-bytes-per-minute)",
+                    bytes_per_min / f64::from(1u32 << 20)
                 ),
                 retry_after: wait.ceil().max(1.0) as u64,
             });
         }
-        if b.bytes < size {
-            // A report larger than the whole budget waits for a full bucket, and then goes.
-            let wait = (size.min(bytes_per_min) - b.bytes).max(0.0) / bytes_per_min * 60.0;
-            if b.bytes < bytes_per_min || size <= bytes_per_min {
-                return Err(Over {
-                    what: format!(
-                        "this {kind} sent more than {} MiB of reports in a minute (--max-{per_min}report-bytes-per-minute)",
-                        bytes_per_min / f64::from(1u32 << 20)
-                    ),
-                    retry_after: wait.ceil().max(1.0) as u64,
-                });
-            }
-        }
-        b.reports -= 1.0;
-        b.bytes = (b.bytes - size).max(0.0);
-        Ok(())
     }
+    b.reports -= 1.0;
+    b.bytes = (b.bytes - size).max(0.0);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -144,6 +164,23 @@ mod tests {
         let t1 = t0 + Duration::from_secs(20);
         assert!(b.admit("hk_a", true, 10, t1).is_ok());
         assert!(b.admit("hk_a", true, 10, t1).is_err());
+    }
+
+    #[test]
+    fn asking_whether_there_is_room_takes_nothing() {
+        let b = Budgets::new(limits());
+        let t0 = Instant::now();
+        assert!(b.has_room("hk_a", true, 10, t0).is_ok(), "an unknown key has a full bucket");
+        for _ in 0..100 {
+            assert!(b.has_room("hk_a", true, 10, t0).is_ok());
+        }
+        for _ in 0..3 {
+            assert!(b.admit("hk_a", true, 10, t0).is_ok());
+        }
+        assert_eq!(b.has_room("hk_a", true, 10, t0).unwrap_err().retry_after, 20);
+        assert!(b.admit("hk_b", true, 990, t0).is_ok());
+        assert!(b.has_room("hk_b", true, 20, t0).is_err(), "over the bytes budget");
+        assert!(b.has_room("hk_b", true, 10, t0).is_ok());
     }
 
     #[test]

@@ -95,6 +95,8 @@ impl From<Error> for ApiError {
             }
             Error::NotFound(m) => ApiError::new(StatusCode::NOT_FOUND, "not_found", m),
             Error::ReportIdConflict(_) => ApiError::new(StatusCode::CONFLICT, "report_id_conflict", e.to_string()),
+            Error::PackagesUnknown(_) => ApiError::new(StatusCode::CONFLICT, "packages_unknown", e.to_string())
+                .with_field("facts.packages_digest".to_owned()),
             Error::Store(WriteFailure::Db(_)) => {
                 tracing::error!(error = %crate::log::clip(&e.to_string()), "database operation failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "database", e.to_string())

@@ -71,7 +71,7 @@ async fn xlsx(State(state): State<AppState>, signed: Signed<ReadScope>, params: 
 
 /// The list's filters; paging and sort are the export's own (everything, by id).
 fn export_filter(params: &Params) -> Result<AssetFilter, ApiError> {
-    params.only(&["status", "business_unit", "idc", "q"])?;
+    params.only(&[&["status", "business_unit", "idc", "q"], crate::http::params::PACKAGE_PARAMS].concat())?;
     Ok(AssetFilter { page: None, per_page: None, sort: None, after_id: None, ..list_filter(params)? })
 }
 

@@ -6,7 +6,7 @@
 //! - [`auth`]: `Signed<Scope>`, checked before the body is read; [`budgets`]: reports and
 //!   bytes per minute per key, checked before a body is parsed.
 //! - [`api`]: the JSON API; [`error`]: its one error shape.
-//! - [`export`]: the asset list as streamed CSV and xlsx.
+//! - [`export`]: the asset list as streamed CSV and xlsx; [`software`]: the fleet's packages.
 //! - [`console`]: the web console; [`metrics`]: Prometheus metrics.
 
 pub mod api;
@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod params;
 pub mod request;
 pub mod server;
+pub mod software;
 pub mod state;
 pub mod webhooks;

@@ -124,7 +124,30 @@ pub fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
         per_page: params.int("per_page", 1..=500, Some(50))?.map(|p| p as u32),
         sort: params.choice("sort", SORTS)?,
         after_id: params.int("after_id", 0..=i64::MAX, None)?,
+        packages: package_filter(params)?,
     })
+}
+
+/// The package filter parameters of the asset list and the exports.
+pub const PACKAGE_PARAMS: &[&str] =
+    &["package", "manager", "arch", "version_lt", "version_le", "version_gt", "version_ge", "version_eq"];
+
+/// `package=NAME` with its manager, architecture and version bounds.
+pub fn package_filter(params: &Params) -> Result<crate::domain::software::PackageFilter, ApiError> {
+    let f = crate::domain::software::PackageFilter {
+        package: params.text("package", 256)?,
+        manager: params.text("manager", 8)?,
+        arch: params.text("arch", 64)?,
+        version_lt: params.text("version_lt", 256)?,
+        version_le: params.text("version_le", 256)?,
+        version_gt: params.text("version_gt", 256)?,
+        version_ge: params.text("version_ge", 256)?,
+        version_eq: params.text("version_eq", 256)?,
+    };
+    match f.problem() {
+        Some(problem) => Err(bad("package", problem)),
+        None => Ok(f),
+    }
 }
 
 #[cfg(test)]

@@ -37,6 +37,43 @@ pub async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
     })
 }
 
+/// Most bytes a gzipped report body may inflate to (its wire size is bounded by `--max-body`).
+pub const MAX_INFLATED: usize = 32 << 20;
+
+/// The body as JSON bytes: as sent, or inflated when `Content-Encoding: gzip` (to at most
+/// [`MAX_INFLATED`] bytes: a small body that inflates without end is refused, not held).
+pub fn decoded_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
+    let encoding = headers.get(axum::http::header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim());
+    match encoding {
+        None | Some("identity") => Ok(body),
+        Some(e) if e.eq_ignore_ascii_case("gzip") => {
+            use std::io::Read as _;
+            let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(MAX_INFLATED));
+            let mut reader = flate2::read::GzDecoder::new(&body[..]).take(MAX_INFLATED as u64 + 1);
+            reader.read_to_end(&mut out).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_body",
+                    format!("the gzipped body does not inflate: {e}"),
+                )
+            })?;
+            if out.len() > MAX_INFLATED {
+                return Err(ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("the gzipped body inflates beyond {MAX_INFLATED} bytes"),
+                ));
+            }
+            Ok(Bytes::from(out))
+        }
+        Some(other) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("Content-Encoding {:?} is not accepted; send gzip or no encoding", crate::log::clip(other)),
+        )),
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum BodyFault {
     TooLarge,

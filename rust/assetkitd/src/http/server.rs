@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
     let work = Router::new()
         .merge(crate::http::api::routes())
         .merge(crate::http::export::routes())
+        .merge(crate::http::software::routes())
         .merge(crate::http::console::routes(&state.config))
         .route_layer(middleware::from_fn_with_state(busy, shed));
     Router::new()
@@ -166,36 +167,8 @@ pub async fn serve(
         changes_per_asset: config.max_changes_per_asset,
         busy_day: config.event_budget.per_day,
     };
-    let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
-    let key_file = config.key_file()?;
-    let keyring = Arc::new(
-        crate::store::secrets::Keyring::open_or_create(&key_file)
-            .with_context(|| format!("loading the server secret key {}", key_file.display()))?,
-    );
-    // Opening is blocking work (and the PostgreSQL driver runs its own event loop): off the
-    // async threads. Secrets an older version stored in plain text are sealed before anything
-    // is served, and --offline-after is recorded for the CLI.
-    let opened = {
-        let (location, ring, offline_after) = (config.db.clone(), keyring.clone(), config.offline_after);
-        let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut db = store::connect(&location).with_context(|| format!("opening {}", location.shown()))?;
-            let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))
-                .context("sealing stored secrets with the server key")?;
-            // The CLI draws the offline line where this server does (domain::inventory::presence).
-            store::transaction(db.as_mut(), |db| {
-                crate::domain::inventory::presence::record_offline_after(db, offline_after)
-            })
-            .context("recording --offline-after")?;
-            drop(db);
-            if sealed > 0 {
-                tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
-            }
-            store::start(&location, sizing, writer_config).with_context(|| format!("opening {}", location.shown()))
-        })
-        .await?
-    };
-    let (store, writer_threads) = opened?;
+    let keyring = open_keyring(&config)?;
+    let (store, writer_threads) = open_store(&config, keyring.clone()).await?;
     let writer = store.writer.clone();
     let tls = config.tls.clone();
     let limits = config.http;
@@ -219,27 +192,7 @@ pub async fn serve(
     // The writer's supervisor: the threads only end when every handle is gone (shutdown) or
     // when one died; in the second case stop serving and fail.
     let watcher = writer.health();
-    // Purging what is past its retention and folding the status counts, once a minute, as a job
-    // of its own (whether or not reports arrive).
-    let housekeeping = {
-        let writer = writer.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(MAINTENANCE_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            every.tick().await;
-            loop {
-                every.tick().await;
-                let done = writer
-                    .run(None, move |db, now| {
-                        maintenance::purge(db, retention, now).map_err(crate::store::WriteFailure::from)
-                    })
-                    .await;
-                if let Err(error) = done {
-                    tracing::warn!(%error, "maintenance failed; it is tried again in a minute");
-                }
-            }
-        })
-    };
+    let housekeeping = spawn_housekeeping(writer.clone(), retention);
     drop(writer);
     // Webhook deliveries and the offline sweep.
     let deliveries = tokio::spawn(crate::http::webhooks::run(app_state));
@@ -301,6 +254,64 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The server's secret key, created on first start.
+fn open_keyring(config: &ServerConfig) -> anyhow::Result<Arc<crate::store::secrets::Keyring>> {
+    let key_file = config.key_file()?;
+    Ok(Arc::new(
+        crate::store::secrets::Keyring::open_or_create(&key_file)
+            .with_context(|| format!("loading the server secret key {}", key_file.display()))?,
+    ))
+}
+
+/// Opens the store and starts its writer threads. Opening is blocking work (and the PostgreSQL
+/// driver runs its own event loop): off the async threads. Secrets an older version stored in
+/// plain text are sealed before anything is served, and --offline-after is recorded for the CLI.
+async fn open_store(
+    config: &ServerConfig,
+    ring: Arc<crate::store::secrets::Keyring>,
+) -> anyhow::Result<(store::Store, Vec<std::thread::JoinHandle<()>>)> {
+    let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
+    let (location, offline_after) = (config.db.clone(), config.offline_after);
+    let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
+    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut db = store::connect(&location).with_context(|| format!("opening {}", location.shown()))?;
+        let sealed = store::transaction(db.as_mut(), |db| crate::domain::keys::seal_plaintext(db, &ring))
+            .context("sealing stored secrets with the server key")?;
+        // The CLI draws the offline line where this server does (domain::inventory::presence).
+        store::transaction(db.as_mut(), |db| {
+            crate::domain::inventory::presence::record_offline_after(db, offline_after)
+        })
+        .context("recording --offline-after")?;
+        drop(db);
+        if sealed > 0 {
+            tracing::info!(secrets = sealed, "sealed secrets stored in plain text by an older version");
+        }
+        store::start(&location, sizing, writer_config).with_context(|| format!("opening {}", location.shown()))
+    })
+    .await?
+}
+
+/// Purging what is past its retention and folding the status counts, once a minute, as a job of
+/// its own (whether or not reports arrive).
+fn spawn_housekeeping(writer: store::Writer, retention: Retention) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(MAINTENANCE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let done = writer
+                .run(None, move |db, now| {
+                    maintenance::purge(db, retention, now).map_err(crate::store::WriteFailure::from)
+                })
+                .await;
+            if let Err(error) = done {
+                tracing::warn!(%error, "maintenance failed; it is tried again in a minute");
+            }
+        }
+    })
 }
 
 /// Raises the soft limit on open files to the hard limit (the default soft limit of 1024 is below

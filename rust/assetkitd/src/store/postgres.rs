@@ -32,7 +32,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("dashboard", include_str!("migrations/postgres/0007_dashboard.sql")),
     ("webhooks", include_str!("migrations/postgres/0008_webhooks.sql")),
     ("trust", include_str!("migrations/postgres/0009_trust.sql")),
-    ("newcomer", include_str!("migrations/postgres/0010_newcomer.sql")),
+    ("software", include_str!("migrations/postgres/0010_software.sql")),
+    ("newcomer", include_str!("migrations/postgres/0011_newcomer.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

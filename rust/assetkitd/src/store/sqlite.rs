@@ -28,7 +28,8 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("dashboard", include_str!("migrations/sqlite/0007_dashboard.sql")),
     ("webhooks", include_str!("migrations/sqlite/0008_webhooks.sql")),
     ("trust", include_str!("migrations/sqlite/0009_trust.sql")),
-    ("newcomer", include_str!("migrations/sqlite/0010_newcomer.sql")),
+    ("software", include_str!("migrations/sqlite/0010_software.sql")),
+    ("newcomer", include_str!("migrations/sqlite/0011_newcomer.sql")),
 ];
 
 /// The schema version this build expects.

@@ -45,6 +45,37 @@ async fn a_host_over_its_reports_per_minute_gets_429_and_writes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_over_its_budget_is_refused_before_its_body_is_read() {
+    let s = TestServer::start_with(|c| c.send_budget.host_reports = 2.0).await;
+    let host = physical("heavy01", "SN-HEAVY01");
+    s.report_ok(&host).await;
+    let credential = s.credential("heavy01");
+    for _ in 0..2 {
+        assert_eq!(s.report_as(&credential, &again(&host)).await.0, 200);
+    }
+    // The next request announces a body it never sends: a receiver that waited for it before
+    // refusing would answer only at its body timeout, and after reading the body of every
+    // flooding request. Headers signed over an empty body: the signature is not what is judged.
+    let headers = assetkit_sign::sign(&credential.0, &credential.1, "POST", "/api/v1/reports", b"");
+    let mut head = String::from("POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n");
+    for (name, value) in headers.pairs() {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("Content-Length: 1000000\r\n\r\n");
+    let answer = crate::support::raw_http(
+        &crate::support::addr_of(&s.base),
+        &head,
+        Vec::new(),
+        std::time::Duration::from_secs(5),
+    )
+    .await;
+    let (status, text) = answer.expect("no answer while the body was still owed");
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("over_budget"), "{text}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fleet_key_creates_at_most_its_new_assets_per_minute() {
     let s = TestServer::start_with(|c| c.new_assets.per_minute = 3).await;
     for i in 0..3 {

@@ -1,4 +1,5 @@
 //! assetkitd integration tests: the real server on 127.0.0.1:0 with a temp SQLite file.
+#![allow(clippy::too_many_lines)] // a test reads top to bottom as one story
 
 mod admin;
 mod apply;
@@ -19,6 +20,7 @@ mod raid;
 mod rejections;
 mod replicas;
 mod roles;
+mod software;
 mod store_copy;
 mod support;
 mod tls_trial;

@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 10] {
+fn migrations(engine: Engine) -> [&'static str; 11] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -18,7 +18,8 @@ fn migrations(engine: Engine) -> [&'static str; 10] {
             include_str!("../../src/store/migrations/sqlite/0007_dashboard.sql"),
             include_str!("../../src/store/migrations/sqlite/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/sqlite/0009_trust.sql"),
-            include_str!("../../src/store/migrations/sqlite/0010_newcomer.sql"),
+            include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
+            include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -30,7 +31,8 @@ fn migrations(engine: Engine) -> [&'static str; 10] {
             include_str!("../../src/store/migrations/postgres/0007_dashboard.sql"),
             include_str!("../../src/store/migrations/postgres/0008_webhooks.sql"),
             include_str!("../../src/store/migrations/postgres/0009_trust.sql"),
-            include_str!("../../src/store/migrations/postgres/0010_newcomer.sql"),
+            include_str!("../../src/store/migrations/postgres/0010_software.sql"),
+            include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
         ],
     }
 }

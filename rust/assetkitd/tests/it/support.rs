@@ -450,6 +450,8 @@ pub fn physical(hostname: &str, serial: &str) -> Report {
             bmc: None,
             fc_hbas: None,
             gpus: None,
+            packages: None,
+            packages_digest: None,
             custom: Default::default(),
         },
         errors: vec![],

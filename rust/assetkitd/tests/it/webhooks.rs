@@ -35,7 +35,7 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    fn json(&self) -> Json {
+    pub(crate) fn json(&self) -> Json {
         serde_json::from_slice(&self.body).unwrap()
     }
     fn header(&self, name: &str) -> &str {

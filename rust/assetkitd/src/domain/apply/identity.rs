@@ -99,6 +99,8 @@ pub struct AssetRow {
     pub claim: Option<String>,
     /// Its last report before this one (unix seconds); `None` if it never reported.
     pub last_seen: Option<i64>,
+    /// The digest of the package set stored for it.
+    pub packages_digest: Option<String>,
 }
 
 impl AssetRow {
@@ -123,7 +125,7 @@ pub enum Via {
     Credential,
 }
 
-const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since, serial_number, claim, last_seen";
+const COLS: &str = "id, hostname, reported_hostname, status, facts_digest, purchase, enrolment, silent_since, serial_number, claim, last_seen, packages_digest";
 
 fn asset_row(r: &Row) -> Result<AssetRow> {
     Ok(AssetRow {
@@ -138,6 +140,7 @@ fn asset_row(r: &Row) -> Result<AssetRow> {
         serial_number: r.get(8)?,
         claim: r.get(9)?,
         last_seen: r.get(10)?,
+        packages_digest: r.get(11)?,
     })
 }
 

@@ -27,6 +27,7 @@ use crate::domain::changelog;
 use crate::domain::components::{self, Diff};
 use crate::domain::error::{Error, Result};
 use crate::domain::keys;
+use crate::domain::software;
 use crate::store::{Db, DbExt};
 
 pub use answer::{Action, Answer, Issued, Outcome};
@@ -34,17 +35,28 @@ pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
 pub use sender::{Context, Failpoint, Sender};
 
-/// The digest of everything an unchanged report would repeat.
-pub fn digest(report: &Report) -> String {
+/// The digest of everything an unchanged report would repeat. The package list counts by its
+/// digest (`packages`), so a report with the whole list and one with only its digest, of the
+/// same host in the same state, have the same digest.
+pub fn digest(report: &Report, packages: Option<&str>) -> String {
     #[derive(Serialize)]
     struct Digested<'a> {
         facts: &'a assetkit_core::model::Facts,
+        packages: Option<&'a str>,
         hostname: &'a Option<String>,
         cert_hostname: &'a Option<String>,
         errors: &'a [assetkit_core::model::PluginMessage],
     }
+    let without_list;
+    let facts = if report.facts.packages.is_some() || report.facts.packages_digest.is_some() {
+        without_list = assetkit_core::model::Facts { packages: None, packages_digest: None, ..report.facts.clone() };
+        &without_list
+    } else {
+        &report.facts
+    };
     let bytes = serde_json::to_vec(&Digested {
-        facts: &report.facts,
+        facts,
+        packages: packages.or(report.facts.packages_digest.as_deref()),
         hostname: &report.host.hostname,
         cert_hostname: &report.host.cert_hostname,
         errors: &report.errors,
@@ -80,15 +92,28 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         panic!("failpoint: a report that panics the writer");
     }
     let names = Names::of(report, ctx.policy);
-    let digest = digest(report);
+    let listed = report.facts.packages.as_deref().map(assetkit_core::model::packages_digest);
+    let sent = software::Sent::of(report, listed.as_deref());
+    let digest = digest(report, listed.as_deref());
+    // The raw report as kept with the asset: its package list is kept as rows instead.
+    let raw = &match &listed {
+        Some(d) => software::store::without_packages(raw, d),
+        None => raw.to_owned(),
+    };
     let (asset, via) = match claim::identify(db, report, &names, ctx)? {
         Identified::Asset(asset, via) => (asset, via),
-        Identified::New => return discover(db, report, raw, &names, &digest, ctx),
+        Identified::New => return discover(db, report, raw, &names, (&digest, sent), ctx),
         Identified::Refused(answer) => return Ok(answer),
     };
     tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     let change = identity::changes(db, &asset, report, &names)?;
-    if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
+    // Unchanged: the same facts, and (whatever the facts digest says) the package set the
+    // report refers to is the one stored.
+    let same_packages = match sent {
+        software::Sent::Full(_, d) | software::Sent::DigestOnly(d) => asset.packages_digest.as_deref() == Some(d),
+        software::Sent::Nothing => true,
+    };
+    if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {
         write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
         let credential = enrol(db, asset.id, report, ctx)?;
         write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
@@ -102,9 +127,12 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
             credential,
         }));
     }
+    // First: a digest alone that is not the stored set's refuses the report (409), and one
+    // event for a report's package changes is not lost in the budget's sum.
+    let mut events: Vec<changelog::Event> = software::store::apply(db, asset.id, sent)?.into_iter().collect();
     let diffs = diff_components(db, asset.id, report)?;
     write::components(db, asset.id, &diffs, ctx.failpoint)?;
-    let mut events = change.events;
+    events.extend(change.events);
     events.extend(diffs.into_iter().flat_map(|(_, d)| d.events));
     let row = write::AssetColumns {
         hostname: change.hostname.as_deref(),
@@ -181,10 +209,11 @@ fn discover(
     report: &Report,
     raw: &str,
     names: &Names,
-    digest: &str,
+    (digest, sent): (&str, software::Sent<'_>),
     ctx: &Context<'_>,
 ) -> Result<Answer> {
     let now = ctx.now;
+    software::store::check(db, None, sent)?;
     let hostname = names.cert.clone().or_else(|| names.current.clone());
     if hostname.is_none() && names.serial.is_none() {
         return Err(Error::Unidentifiable);
@@ -221,8 +250,10 @@ fn discover(
         summary: format!("asset discovered: {shown}{via_text}, via {mode}"),
         replaced: false,
     };
-    let alerts = changelog::record_all(db, asset_id, Some(&report.report_id), now, None, std::slice::from_ref(&event))?;
-    finish(db, report, asset_id, Action::Created, hostname, (1, alerts), ctx)
+    let mut events = vec![event];
+    events.extend(software::store::apply(db, asset_id, sent)?);
+    let alerts = changelog::record_all(db, asset_id, Some(&report.report_id), now, None, &events)?;
+    finish(db, report, asset_id, Action::Created, hostname, (events.len(), alerts), ctx)
 }
 
 /// The component diff of every kind the report carries against what is stored.

@@ -1,7 +1,7 @@
 //! Which change events are *alerts*, the ones an operator wants to hear about: a disk, memory
 //! module, NIC or PSU added, removed or replaced; hostname drift; a discovered asset; a
-//! purchase-list mismatch; a host gone offline or back. The several field events of one
-//! replacement make one alert.
+//! purchase-list mismatch; a host gone offline or back; a report's package changes (one alert
+//! for all of them). The several field events of one replacement make one alert.
 
 use super::Event;
 
@@ -27,6 +27,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "purchase.mismatch",
     "host.offline",
     "host.online",
+    "package.changed",
 ];
 
 /// One alert made from a report's events.
@@ -56,6 +57,8 @@ pub fn alert_type(e: &Event, report_id: Option<&str>) -> Option<String> {
         // Discovered by a report (an import or a manual entry has no report id).
         ("asset", "added", _) if report_id.is_some() => Some("asset.discovered".into()),
         ("asset", "changed", Some("purchase")) => Some("purchase.mismatch".into()),
+        // One per report, whatever the number of packages it lists (a first inventory is none).
+        ("packages", "changed", Some("packages")) => Some("package.changed".into()),
         _ => None,
     }
 }

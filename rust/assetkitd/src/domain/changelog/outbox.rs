@@ -118,7 +118,7 @@ fn payload(event_id: &str, alert: &Alert<'_>, asset: &AssetFacts, at: i64, repor
         .iter()
         .find(|(_, e)| e.field.as_deref() == Some("serial_number"))
         .map_or(&alert.first.summary, |(_, e)| &e.summary);
-    json!({
+    let mut event = json!({
         "id": event_id,
         "type": alert.event_type,
         "at": crate::store::time::rfc3339(at),
@@ -137,5 +137,13 @@ fn payload(event_id: &str, alert: &Alert<'_>, asset: &AssetFacts, at: i64, repor
             "change_id": id, "kind": e.kind, "field": e.field, "old": e.old, "new": e.new, "summary": e.summary,
         })).collect::<Vec<_>>(),
         "report_id": report_id,
-    })
+    });
+    // package.changed: each package's change, typed (installed, removed, upgraded, downgraded).
+    if alert.first.component == "packages"
+        && let Some(list) = alert.first.new.as_deref().and_then(|n| serde_json::from_str::<Value>(n).ok())
+        && let Value::Object(m) = &mut event
+    {
+        m.insert("packages".into(), list);
+    }
+    event
 }

@@ -29,6 +29,10 @@ pub struct AssetFilter {
     pub sort: Option<String>,
     /// Only assets with a larger id: with `sort` by id, a cursor that pages without OFFSET.
     pub after_id: Option<i64>,
+    /// Only assets with a package installed (a name, and a manager, architecture and version
+    /// bounds in the manager's own order).
+    #[serde(flatten)]
+    pub packages: crate::domain::software::PackageFilter,
 }
 
 /// One page of assets.
@@ -111,9 +115,15 @@ fn totals(
     offline_cutoff: i64,
 ) -> Result<(u64, bool)> {
     let by_status_only = f.after_id.is_none()
+        && !f.packages.is_set()
         && [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
     if by_status_only {
         return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
+    }
+    if f.packages.is_set() {
+        // Exact whatever the number: the hosts holding a package are an index range each, and
+        // the software list's counts must be this list's length.
+        return Ok((bounded_count(db, count_where, args, u64::MAX >> 1)?, true));
     }
     let n = bounded_count(db, count_where, args, EXACT_COUNT_UP_TO + 1)?;
     Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
@@ -208,6 +218,29 @@ struct Matching {
     args: Vec<SqlValue>,
 }
 
+/// Conditions being built: each pushed twice (for counting, and hinted for the page), its
+/// placeholders numbered as its arguments are pushed.
+struct Conditions {
+    hint: &'static str,
+    m: Matching,
+}
+
+impl Conditions {
+    fn both(&mut self, cond: &dyn Fn(&str, &dyn Fn() -> String) -> String, values: Vec<SqlValue>) {
+        let first = self.m.args.len() + 1;
+        let numbers = std::cell::Cell::new(first);
+        let next = || {
+            let n = numbers.get();
+            numbers.set(n + 1);
+            format!("?{n}")
+        };
+        self.m.count_where.push(cond("", &next));
+        numbers.set(first);
+        self.m.page_where.push(cond(self.hint, &next));
+        self.m.args.extend(values);
+    }
+}
+
 /// `f` as SQL conditions; `None` when it can match nothing.
 fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Matching> {
     // Search text is data: a control character (NUL, newline) is in no hostname, serial, IP or
@@ -217,102 +250,107 @@ fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Mat
     }
     // On SQLite `+col` disables an index for the page query; PostgreSQL has no such hint.
     let hint = if db.engine() == Engine::Sqlite { "+" } else { "" };
-    let mut count_where: Vec<String> = Vec::new();
-    let mut page_where: Vec<String> = Vec::new();
-    let mut args: Vec<SqlValue> = Vec::new();
-    // Each condition's placeholders are numbered as its arguments are pushed.
-    let mut both =
-        |args: &mut Vec<SqlValue>, cond: &dyn Fn(&str, &dyn Fn() -> String) -> String, values: Vec<SqlValue>| {
-            let first = args.len() + 1;
-            let numbers = std::cell::Cell::new(first);
-            let next = || {
-                let n = numbers.get();
-                numbers.set(n + 1);
-                format!("?{n}")
-            };
-            count_where.push(cond("", &next));
-            numbers.set(first);
-            page_where.push(cond(hint, &next));
-            args.extend(values);
-        };
+    let mut c = Conditions { hint, m: Matching { count_where: Vec::new(), page_where: Vec::new(), args: Vec::new() } };
     match f.status.as_deref().filter(|s| !s.is_empty()) {
-        Some("offline") => both(
-            &mut args,
+        Some("offline") => c.both(
             &|h, p| format!("{h}a.status IN {IN_SERVICE} AND {h}a.last_seen < {}", p()),
             vec![offline_cutoff.into()],
         ),
-        Some(s @ ("online" | "discovered")) => both(
-            &mut args,
+        Some(s @ ("online" | "discovered")) => c.both(
             &|h, p| format!("{h}a.status = {} AND ({h}a.last_seen IS NULL OR {h}a.last_seen >= {})", p(), p()),
             vec![s.into(), offline_cutoff.into()],
         ),
-        Some(s) => both(&mut args, &|h, p| format!("{h}a.status = {}", p()), vec![s.into()]),
+        Some(s) => c.both(&|h, p| format!("{h}a.status = {}", p()), vec![s.into()]),
         None => {}
     }
     if let Some(bu) = f.business_unit.as_deref().filter(|s| !s.is_empty()) {
-        both(
-            &mut args,
+        c.both(
             &|h, p| format!("{h}a.business_unit_id = (SELECT id FROM business_units WHERE name = {})", p()),
             vec![bu.into()],
         );
     }
+    if f.packages.is_set() {
+        package_condition(db, &mut c, f)?;
+    }
     if let Some(after) = f.after_id {
         // Never hinted away: the primary key's range is the way in.
-        both(&mut args, &|_, p| format!("a.id > {}", p()), vec![after.into()]);
+        c.both(&|_, p| format!("a.id > {}", p()), vec![after.into()]);
     }
     if let Some(idc) = f.idc.as_deref().filter(|s| !s.is_empty()) {
-        both(&mut args, &|h, p| format!("{h}a.idc_id = (SELECT id FROM idcs WHERE name = {})", p()), vec![idc.into()]);
+        c.both(&|h, p| format!("{h}a.idc_id = (SELECT id FROM idcs WHERE name = {})", p()), vec![idc.into()]);
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        if db.engine() == Engine::Postgres {
-            // The pg_trgm GIN index over the text with punctuation spelled as letters
-            // (migrations/postgres/0005) finds the candidates; the plain text keeps the match
-            // exact. Case-insensitive like SQLite's trigram index; the term is a LIKE pattern
-            // with its wildcards escaped, so it is data.
-            const TEXT: &str = "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
-                                coalesce(a.ips, '') || ' ' || coalesce(a.macs, ''))";
-            let pattern = like(&q.to_lowercase());
-            let spelled: String = pattern
-                .chars()
-                .map(|c| match c {
-                    '.' => 'x',
-                    ':' => 'y',
-                    '-' => 'z',
-                    c => c,
-                })
-                .collect();
-            both(
-                &mut args,
-                &|_, p| {
-                    let (spelled, plain) = (p(), p());
-                    format!(
-                        "translate({TEXT}, '.:-', 'xyz') LIKE {spelled} ESCAPE '\\' AND {TEXT} LIKE {plain} ESCAPE '\\'"
-                    )
-                },
-                vec![spelled.into(), pattern.into()],
-            );
-        } else if q.chars().count() >= 3 {
-            // The trigram index treats the term as a phrase: quotes doubled, so it is data.
-            both(
-                &mut args,
-                &|_, p| format!("a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH {})", p()),
-                vec![format!("\"{}\"", q.replace('"', "\"\"")).into()],
-            );
-        } else {
-            let pattern = like(q);
-            both(
-                &mut args,
-                &|_, p| {
-                    let (a, b, c, d) = (p(), p(), p(), p());
-                    format!(
-                        "(a.hostname LIKE {a} ESCAPE '\\' OR a.serial_number LIKE {b} ESCAPE '\\' OR a.ips LIKE {c} ESCAPE '\\' OR a.macs LIKE {d} ESCAPE '\\')"
-                    )
-                },
-                vec![pattern.clone().into(), pattern.clone().into(), pattern.clone().into(), pattern.into()],
-            );
-        }
+        text_condition(db.engine(), &mut c, q);
     }
-    Some(Matching { count_where, page_where, args })
+    Some(c.m)
+}
+
+/// Assets holding a package `f` selects (compared in the manager's version order); `None` when
+/// no package matches, so nothing can.
+fn package_condition(db: &mut dyn Db, c: &mut Conditions, f: &AssetFilter) -> Option<()> {
+    let ids = crate::domain::software::package_ids(db, &f.packages).ok()?;
+    if ids.is_empty() {
+        return None;
+    }
+    let from = crate::domain::software::store::json_ids(db.engine(), c.m.args.len() + 1);
+    c.both(
+        &|_, _| {
+            format!(
+                "a.id IN (SELECT ap.asset_id FROM asset_packages ap WHERE ap.package_id IN \
+                 (SELECT CAST(j.value AS BIGINT) FROM {from}))"
+            )
+        },
+        vec![serde_json::to_string(&ids).unwrap_or_default().into()],
+    );
+    Some(())
+}
+
+/// Free text over hostname, serial, IPs and MACs.
+fn text_condition(engine: Engine, c: &mut Conditions, q: &str) {
+    if engine == Engine::Postgres {
+        // The pg_trgm GIN index over the text with punctuation spelled as letters
+        // (migrations/postgres/0005) finds the candidates; the plain text keeps the match
+        // exact. Case-insensitive like SQLite's trigram index; the term is a LIKE pattern
+        // with its wildcards escaped, so it is data.
+        const TEXT: &str = "lower(coalesce(a.hostname, '') || ' ' || coalesce(a.serial_number, '') || ' ' || \
+                            coalesce(a.ips, '') || ' ' || coalesce(a.macs, ''))";
+        let pattern = like(&q.to_lowercase());
+        let spelled: String = pattern
+            .chars()
+            .map(|c| match c {
+                '.' => 'x',
+                ':' => 'y',
+                '-' => 'z',
+                c => c,
+            })
+            .collect();
+        c.both(
+            &|_, p| {
+                let (spelled, plain) = (p(), p());
+                format!(
+                    "translate({TEXT}, '.:-', 'xyz') LIKE {spelled} ESCAPE '\\' AND {TEXT} LIKE {plain} ESCAPE '\\'"
+                )
+            },
+            vec![spelled.into(), pattern.into()],
+        );
+    } else if q.chars().count() >= 3 {
+        // The trigram index treats the term as a phrase: quotes doubled, so it is data.
+        c.both(
+            &|_, p| format!("a.id IN (SELECT rowid FROM assets_fts WHERE assets_fts MATCH {})", p()),
+            vec![format!("\"{}\"", q.replace('"', "\"\"")).into()],
+        );
+    } else {
+        let pattern = like(q);
+        c.both(
+            &|_, p| {
+                let (a, b, c, d) = (p(), p(), p(), p());
+                format!(
+                    "(a.hostname LIKE {a} ESCAPE '\\' OR a.serial_number LIKE {b} ESCAPE '\\' OR a.ips LIKE {c} ESCAPE '\\' OR a.macs LIKE {d} ESCAPE '\\')"
+                )
+            },
+            vec![pattern.clone().into(), pattern.clone().into(), pattern.clone().into(), pattern.into()],
+        );
+    }
 }
 
 /// Assets with `status` (all assets when none), from the status counts.

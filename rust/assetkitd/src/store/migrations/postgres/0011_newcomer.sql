@@ -1,4 +1,4 @@
--- assetkit inventory, version 10 (PostgreSQL): server settings the CLI reads. (Webhook and
+-- assetkit inventory, version 11 (PostgreSQL): server settings the CLI reads. (Webhook and
 -- delivery ids are identities here, never used twice; SQLite needed AUTOINCREMENT for that.)
 
 -- What a running server was told that other processes must agree with: `offline_after` (seconds,

@@ -1,4 +1,4 @@
--- assetkit inventory, version 10: server settings the CLI reads, and ids never used twice.
+-- assetkit inventory, version 11: server settings the CLI reads, and ids never used twice.
 
 -- What a running server was told that other processes must agree with: `offline_after` (seconds,
 -- `serve --offline-after`), written when a server starts, so that `assetkitd assets list --status

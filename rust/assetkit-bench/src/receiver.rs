@@ -1,0 +1,221 @@
+//! A receiver under test (SQLite or a fresh PostgreSQL database), signed posts, CPU accounting.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::support::release_bin;
+use anyhow::Context;
+use assetkit_core::model::Report;
+
+/// Where a benchmark's receivers keep the inventory.
+#[derive(Clone)]
+pub(crate) enum Store {
+    /// A SQLite file in a temp directory.
+    Sqlite,
+    /// A fresh database on the cluster whose admin database this URL names.
+    Postgres(String),
+}
+
+impl Store {
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Store::Sqlite => "SQLite",
+            Store::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
+
+pub(crate) static DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// The open-loop rates (unchanged, changing), reports/s.
+pub(crate) static RATES: std::sync::Mutex<(f64, f64)> = std::sync::Mutex::new((1500.0, 800.0));
+
+/// `serve --writers` for PostgreSQL receivers.
+pub(crate) static WRITERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(4);
+
+/// `replicas` assetkitd processes on one database.
+pub(crate) struct Receiver {
+    pub(crate) children: Vec<std::process::Child>,
+    pub(crate) bases: Vec<String>,
+    pub(crate) key: (String, assetkit_sign::Secret),
+    pub(crate) location: assetkitd::store::Location,
+    /// `--db` and `--secret-key-file`, for the admin CLI.
+    pub(crate) db_args: Vec<String>,
+    /// The cluster's admin URL and the database made for this run.
+    pub(crate) pg: Option<(String, String)>,
+    pub(crate) _dir: tempfile::TempDir,
+}
+
+impl Receiver {
+    /// The database, for counting what it holds.
+    pub(crate) fn db(&self) -> anyhow::Result<Box<dyn assetkitd::store::Db + Send>> {
+        Ok(assetkitd::store::connect(&self.location)?)
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+        if let Some((admin, name)) = &self.pg
+            && let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
+            && let Ok(mut db) = target.connect()
+        {
+            let _ = assetkitd::store::Db::batch(&mut db, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
+    start_receiver_of(&release_bin("assetkitd")?, store, 1, &[])
+}
+
+/// The send budgets of the receivers a bench starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budgets {
+    /// Out of the way: throughput benches send far more per key than a host would.
+    Lifted,
+    /// The documented defaults (the flood bench measures them).
+    Default,
+}
+
+/// `serve` arguments that lift the per-key budgets, for builds that have them.
+fn lifted_budgets(assetkitd: &Path) -> Vec<&'static str> {
+    let help = Command::new(assetkitd).args(["serve", "--help"]).output().map(|o| o.stdout).unwrap_or_default();
+    if !String::from_utf8_lossy(&help).contains("--max-reports-per-minute") {
+        return Vec::new();
+    }
+    vec![
+        "--max-reports-per-minute=100000000",
+        "--max-report-bytes-per-minute=1000000000000",
+        "--max-fleet-reports-per-minute=100000000",
+        "--max-fleet-report-bytes-per-minute=1000000000000",
+        "--max-new-assets-per-minute=100000000",
+        "--max-new-assets-per-day=1000000000",
+    ]
+}
+
+pub(crate) fn start_receiver_of(
+    assetkitd: &Path,
+    store: &Store,
+    replicas: usize,
+    serve: &[&str],
+) -> anyhow::Result<Receiver> {
+    start_receiver_with(assetkitd, store, replicas, serve, Budgets::Lifted)
+}
+
+pub(crate) fn start_receiver_with(
+    assetkitd: &Path,
+    store: &Store,
+    replicas: usize,
+    serve: &[&str],
+    budgets: Budgets,
+) -> anyhow::Result<Receiver> {
+    let budget_args = if budgets == Budgets::Lifted { lifted_budgets(assetkitd) } else { Vec::new() };
+    let dir = tempfile::tempdir()?;
+    let (db, pg) = match store {
+        Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
+        Store::Postgres(admin) => {
+            let name = format!("bench_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
+            let mut conn = assetkitd::store::postgres::Target::parse(admin)?.connect()?;
+            assetkitd::store::Db::batch(&mut conn, &format!("CREATE DATABASE {name}"))?;
+            (
+                format!("{}/{name}", admin.rsplit_once('/').context("a URL with a database")?.0),
+                Some((admin.clone(), name)),
+            )
+        }
+    };
+    let key_file = dir.path().join("server.key");
+    let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
+    let out = Command::new(assetkitd)
+        .args(["keys", "create", "bench", "--scope", "agent", "--json"])
+        .args(&db_args)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let mut receiver = Receiver {
+        children: Vec::new(),
+        bases: Vec::new(),
+        key: (key["key_id"].as_str().unwrap().to_owned(), assetkit_sign::Secret::new(key["secret"].as_str().unwrap())),
+        location: assetkitd::store::Location::parse(&db)?,
+        db_args,
+        pg,
+        _dir: dir,
+    };
+    for _ in 0..replicas.max(1) {
+        let mut child = Command::new(assetkitd)
+            .args(["serve", "--listen", "127.0.0.1:0", "--print-addr", "--identity", "hostname"])
+            .args(&receiver.db_args)
+            .args(["--writers", &WRITERS.load(Ordering::SeqCst).to_string()])
+            .args(serve)
+            .args(&budget_args)
+            .env("ASSETKIT_LOG", "warn")
+            .env("ASSETKIT_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)?;
+        receiver.children.push(child);
+        let addr = line.trim().strip_prefix("listening on ").context("assetkitd did not start")?.to_owned();
+        receiver.bases.push(format!("http://{addr}"));
+    }
+    Ok(receiver)
+}
+
+/// Posts `report` signed with `key`; the host credential the answer carries, if any.
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    base: &str,
+    key: &(String, assetkit_sign::Secret),
+    report: &Report,
+) -> anyhow::Result<Option<(String, assetkit_sign::Secret)>> {
+    let body = serde_json::to_vec(report)?;
+    let h = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+    let mut req = client.post(format!("{base}/api/v1/reports")).body(body);
+    for (n, v) in h.pairs() {
+        req = req.header(n, v);
+    }
+    let resp = req.send().await?;
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    anyhow::ensure!(status == 200, "status {status}: {text}");
+    let answer: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    Ok(match (answer["host_key_id"].as_str(), answer["host_secret"].as_str()) {
+        (Some(id), Some(secret)) => Some((id.to_owned(), assetkit_sign::Secret::new(secret))),
+        _ => None,
+    })
+}
+
+/// CPU seconds (user + system) of a process from /proc, with its reaped children's if asked.
+pub(crate) fn cpu_of(pid: &str, with_children: bool) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else { return 0.0 };
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime, stime, cutime, cstime are fields 14-17 of stat; 12-15 after the name and state.
+    let ticks = f.get(11).unwrap_or(&0.0)
+        + f.get(12).unwrap_or(&0.0)
+        + if with_children { f.get(13).unwrap_or(&0.0) + f.get(14).unwrap_or(&0.0) } else { 0.0 };
+    ticks / 100.0
+}
+
+/// CPU seconds of every PostgreSQL server process on the machine, exited backends included
+/// (they are reaped by the postmaster, whose children's time grows by theirs).
+pub(crate) fn postgres_cpu() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0.0 };
+    dir.filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(|e| cpu_of(&e.file_name().to_string_lossy(), true))
+        .sum()
+}
+
+/// (receivers, database, this process) CPU seconds so far.
+pub(crate) fn cpu_now(r: &Receiver) -> (f64, f64, f64) {
+    let receivers = r.children.iter().map(|c| cpu_of(&c.id().to_string(), false)).sum();
+    let database = if r.pg.is_some() { postgres_cpu() } else { 0.0 };
+    (receivers, database, cpu_of("self", false))
+}

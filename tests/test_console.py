@@ -549,3 +549,65 @@ def test_the_software_page_counts_lead_to_exactly_those_hosts(console, browser):
     history = browser.find_element(*by("#package-history")).text
     assert "package inventory taken: 3 packages (deb)" in history, history
     shot(browser, "52-asset-packages")
+
+
+def test_a_signed_in_browser_gets_console_pages_for_404_and_405_and_api_clients_keep_json(console, browser):
+    log_in(browser, console, "ops", PASSWORD)
+    for path, title in (("/settings/webhooks", "Not a page"), ("/no-such-page", "Not found")):
+        browser.get(console.url + path)
+        assert browser.find_element(*by("h1")).text == title, browser.page_source
+        nav = browser.find_element(*by("nav[aria-label=Main]")).text
+        assert "Settings" in nav and "Assets" in nav, nav
+        assert "method_not_allowed" not in browser.page_source and "not_found" not in browser.page_source
+        shot(browser, f"50-{title.lower().replace(' ', '-')}")
+    # An API client (a path under /api/, or Accept: application/json) keeps the JSON error.
+    cookie = _session_cookie(browser)
+    for path, accept, status, code in (
+        ("/settings/webhooks", "application/json", 405, "method_not_allowed"),
+        ("/api/v1/nope", "text/html", 404, "not_found"),
+    ):
+        request = urllib.request.Request(console.url + path, headers={"Accept": accept, "Cookie": f"assetkit_session={cookie}"})
+        with pytest.raises(urllib.error.HTTPError) as answer:
+            urllib.request.urlopen(request, timeout=10)
+        assert answer.value.code == status
+        assert json.loads(answer.value.read())["error"]["code"] == code
+
+
+def test_an_admin_manages_users_in_settings_and_each_change_is_audited(console, browser):
+    from selenium.webdriver.support.ui import Select
+
+    log_in(browser, console, "ops", PASSWORD)
+    browser.get(console.url + "/settings")
+    browser.find_element(*by("#user-name")).send_keys("newbie")
+    Select(browser.find_element(*by("#user-role"))).select_by_value("operator")
+    navigate(browser, browser.find_element(*by("#user-add button")).click)
+    # A generated password is shown once.
+    assert browser.find_element(*by("[role=alert] code")).text == "newbie"
+    password = browser.find_element(*by("#new-secret")).text
+    assert len(password) >= 16
+    shot(browser, "51-user-created")
+
+    log_in(browser, console, "newbie", password)
+    assert browser.find_element(*by("#role")).text == "operator"
+
+    log_in(browser, console, "ops", PASSWORD)
+    browser.get(console.url + "/settings")
+    Select(browser.find_element(*by("#role-newbie"))).select_by_value("viewer")
+    navigate(browser, browser.find_element(*by("#role-newbie + button")).click)
+    assert "newbie is now viewer (was operator)" in browser.page_source
+    browser.execute_script("window.confirm = () => true;")  # answer "Disable newbie? ..."
+    row = [r for r in browser.find_elements(*by("#users tbody tr")) if r.text.startswith("newbie")][0]
+    navigate(browser, row.find_element(*by("form[action='/settings/users/disable'] button")).click)
+    assert "User newbie disabled" in browser.page_source
+    audit = browser.find_element(*by("main")).text
+    for action in ("user.create", "user.role", "user.disable"):
+        assert action in audit, audit
+    assert "console:ops" in audit
+    shot(browser, "52-user-disabled")
+
+    # Disabled: the password no longer signs in.
+    browser.get(console.url + "/login")
+    browser.find_element(*by("#username")).send_keys("newbie")
+    browser.find_element(*by("#password")).send_keys(password)
+    navigate(browser, browser.find_element(*by("button[type=submit]")).click)
+    assert "/login" in browser.current_url

@@ -35,14 +35,16 @@ pub fn clip(s: &str) -> String {
     out
 }
 
-/// At most 300 characters of `s` (an error message that may quote client input), cut on a
-/// character boundary.
+/// At most about 300 characters of `s` (an error message that may quote client input), cut
+/// after a whole word when it is longer: advice is never left as "check t…".
 pub fn clip_long(s: &str) -> String {
-    let mut out: String = s.chars().take(300).collect();
-    if out.len() < s.len() {
-        out.push('…');
+    const MAX: usize = 300;
+    if s.chars().count() <= MAX {
+        return s.to_owned();
     }
-    out
+    let head: String = s.chars().take(MAX).collect();
+    let cut = head.rfind(char::is_whitespace).filter(|at| *at >= MAX / 2).unwrap_or(head.len());
+    format!("{}…", head[..cut].trim_end())
 }
 
 /// stderr whose failures are swallowed (and counted).
@@ -65,8 +67,11 @@ impl Write for Stderr {
 pub fn init(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ASSETKIT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    // Colour only for a person at a terminal: a file or a journal gets plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(|| Stderr)
         .with_target(false)
         .log_internal_errors(false)

@@ -205,7 +205,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         out.flush()?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(crate::http::server::serve(listener, config, shutdown_signal()))
+    let served = runtime.block_on(crate::http::server::serve(listener, config, shutdown_signal()));
+    // `serve` returns once the writers have committed what they held and stopped: everything
+    // acknowledged is stored. What may still run on a blocking thread is a read nobody awaits or
+    // a webhook's DNS lookup (getaddrinfo cannot be cancelled, and an unanswered nameserver holds
+    // it for seconds); dropping the runtime would wait for it, so the process exits without it.
+    runtime.shutdown_background();
+    served
 }
 
 async fn shutdown_signal() {

@@ -124,6 +124,32 @@ fn filters_of(events: &str, business_unit: &Option<String>, idc: &Option<String>
     if filters.is_empty() { "all events".to_owned() } else { filters.join(" ") }
 }
 
+/// `webhooks list`: endpoints with their filters and queues, as a table or JSON.
+fn list(db: &DbArg, json: bool) -> anyhow::Result<()> {
+    let mut db = db.open()?;
+    let list = webhooks::list(db.as_mut())?;
+    if json {
+        out!("{}", serde_json::to_string(&list)?);
+    } else if list.is_empty() {
+        out!("no webhooks; add one with `assetkitd webhooks add --url URL --secret-file FILE`");
+    } else {
+        let mut table = Table::new(&[
+            Column::number("ID"),
+            Column::text("FORMAT", 12),
+            Column::text("URL", 48),
+            Column::text("FILTERS", 40),
+            Column::number("WAITING"),
+            Column::number("DEAD"),
+        ]);
+        for w in list {
+            let filters = filters_of(&w.events, &w.business_unit, &w.idc, &w.status);
+            table.row([w.id.to_string(), w.format, w.url, filters, w.pending.to_string(), w.dead.to_string()]);
+        }
+        table.print();
+    }
+    Ok(())
+}
+
 /// Runs `webhooks`.
 pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
     match cmd {
@@ -156,29 +182,7 @@ pub fn run(cmd: WebhooksCommand) -> anyhow::Result<()> {
                 ),
             );
         }
-        WebhooksCommand::List { db, json } => {
-            let mut db = db.open()?;
-            let list = webhooks::list(db.as_mut())?;
-            if json {
-                out!("{}", serde_json::to_string(&list)?);
-            } else if list.is_empty() {
-                out!("no webhooks; add one with `assetkitd webhooks add --url URL --secret-file FILE`");
-            } else {
-                let mut table = Table::new(&[
-                    Column::number("ID"),
-                    Column::text("FORMAT", 12),
-                    Column::text("URL", 48),
-                    Column::text("FILTERS", 40),
-                    Column::number("WAITING"),
-                    Column::number("DEAD"),
-                ]);
-                for w in list {
-                    let filters = filters_of(&w.events, &w.business_unit, &w.idc, &w.status);
-                    table.row([w.id.to_string(), w.format, w.url, filters, w.pending.to_string(), w.dead.to_string()]);
-                }
-                table.print();
-            }
-        }
+        WebhooksCommand::List { db, json } => list(&db, json)?,
         WebhooksCommand::Remove { db, id } => {
             let mut db = db.open()?;
             if !store::transaction(db.as_mut(), |db| webhooks::remove(db, id, &cli_actor(), now()))? {

@@ -109,7 +109,7 @@ pub(crate) fn counted<T: IntoResponse>(state: &AppState, result: Result<T, ApiEr
                 tracing::info!(
                     code = e.code,
                     status = e.status.as_u16(),
-                    message = %crate::log::clip(&e.message),
+                    message = %crate::log::clip_long(&e.message),
                     suppressed,
                     "request rejected"
                 );

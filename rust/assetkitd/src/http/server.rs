@@ -100,14 +100,30 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(work)
-        .fallback(crate::http::api::not_found)
-        .method_not_allowed_fallback(crate::http::api::method_not_allowed)
+        .fallback(crate::http::console::missing::not_found)
+        .method_not_allowed_fallback(crate::http::console::missing::method_not_allowed)
         // Bodies are read by the handlers with their own limits, after authentication.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, limits.request_timeout))
         .layer(middleware::map_response(finish))
+        .layer(middleware::from_fn(request_span))
         .with_state(state)
+}
+
+/// Every line logged while serving a request carries the client's address and, for a signed
+/// request, the key id it names (clipped: a header is client input): a rejection says who.
+async fn request_span(request: axum::extract::Request, next: middleware::Next) -> Response {
+    use tracing::Instrument as _;
+    let client = request.extensions().get::<axum::extract::ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let span = tracing::info_span!("request", client = tracing::field::Empty, key_id = tracing::field::Empty);
+    if let Some(client) = client {
+        span.record("client", tracing::field::display(client));
+    }
+    if let Some(key) = request.headers().get(assetkit_sign::HEADER_KEY).and_then(|v| v.to_str().ok()) {
+        span.record("key_id", tracing::field::display(crate::log::clip(key)));
+    }
+    next.run(request).instrument(span).await
 }
 
 /// The whole-request timeout answers with the API's JSON error, like every other refusal; and

@@ -278,3 +278,111 @@ async fn offline_is_one_line_for_the_cli_the_api_the_console_and_the_sweep() {
     assert_eq!(s.db.scalar::<String>("SELECT status FROM assets WHERE id = ?1", assetkitd::args![placed]), "online");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_file_is_plain_text_and_a_rejection_says_who_and_the_whole_advice() {
+    let db = TestDb::new();
+    let key = db.create_key("t", "agent");
+    let log = db.dir.path().join("assetkitd.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut server = crate::support::spawn_binary(&db, &[], "info", file.into()).await;
+    // Signed an hour ago: the clock advice is longer than the 64 characters a client string gets.
+    let body = b"{}";
+    let mut head = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", body).pairs().to_vec();
+    head[1].1 = (assetkitd::store::now() - 3600).to_string();
+    let mut req = crate::support::client().post(format!("{}/api/v1/reports", server.base)).body(&body[..]);
+    for (n, v) in head {
+        req = req.header(n, v);
+    }
+    assert_eq!(req.send().await.unwrap().status().as_u16(), 401);
+    let pid = rustix::process::Pid::from_raw(server.child.id().unwrap() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert!(server.child.wait().await.unwrap().success());
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains('\u{1b}'), "colour escapes in a file: {text:?}");
+    let line = text.lines().find(|l| l.contains("request rejected")).unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains(&format!("key_id={}", key.0)) && line.contains("client=127.0.0.1:"), "{line}");
+    assert!(line.contains("check the host's clock (NTP)") && !line.contains('…'), "{line}");
+}
+
+/// The script that runs `assetkitd serve` in network and mount namespaces of its own, where the
+/// only nameserver (127.0.0.1:53, a listener that never answers) holds every DNS lookup for 30 s.
+const SILENT_DNS: &str = r#"
+set -e
+ip link set lo up
+printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' > "$DIR/resolv.conf"
+mount --bind "$DIR/resolv.conf" /etc/resolv.conf
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 53))
+open(sys.argv[1], "w").write("ready")
+while True:
+    s.recvfrom(512)
+    open(sys.argv[2], "a").write("query\n")
+' "$DIR/dns.ready" "$DIR/dns.queries" &
+echo $! > "$DIR/dns.pid"
+while [ ! -s "$DIR/dns.ready" ]; do sleep 0.01; done
+exec "$ASSETKITD" serve --listen 127.0.0.1:0 "$@"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_at_once_though_a_webhook_lookup_hangs_on_a_silent_nameserver() {
+    use std::time::{Duration, Instant};
+    // A host that went silent long ago, and a webhook for its host.offline event whose name
+    // must be looked up. On SQLite whatever the run's engine: the server runs in a network
+    // namespace of its own, where no PostgreSQL is reachable (and storage is not what is tested).
+    let db = TestDb::on(assetkitd::store::Engine::Sqlite);
+    let s = crate::support::TestServer::start_on(db, |_| {}).await;
+    let asset = s.report_ok(&crate::support::physical("quiet02", "SN-QUIET02")).await["asset_id"].as_i64().unwrap();
+    let db = s.stop_keeping_db().await;
+    db.with(|conn| conn.execute("UPDATE assets SET last_seen = 1 WHERE id = ?1", assetkitd::args![asset]).unwrap());
+    let ring = assetkitd::store::secrets::Keyring::open(&db.key_file).unwrap();
+    let hook = assetkitd::domain::webhooks::NewEndpoint {
+        url: "http://hooks.assetkit.test:9/offline".into(),
+        secret: assetkit_sign::Secret::new("0123456789abcdef0123456789abcdef"),
+        format: assetkitd::domain::webhooks::Format::Json,
+        events: vec!["host.offline".into()],
+        business_unit: None,
+        idc: None,
+        status: None,
+    };
+    db.with(|conn| assetkitd::domain::webhooks::add(conn, &ring, &hook, "test", 0).unwrap());
+
+    let dir = db.dir.path();
+    let mut args = vec!["--user", "--map-root-user", "--mount", "--net", "sh", "-c", SILENT_DNS, "serve"];
+    let db_args = db.cli_args();
+    args.extend(db_args.iter().map(String::as_str));
+    args.extend(["--offline-after", "1s", "--offline-sweep-every", "50ms", "--webhook-allow-network", "0.0.0.0/0"]);
+    let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+    let mut server = std::process::Command::new("unshare")
+        .args(&args)
+        .env("DIR", dir)
+        .env("ASSETKITD", env!("CARGO_BIN_EXE_assetkitd"))
+        .env("ASSETKIT_LOG", "info")
+        .stderr(log)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The sweep flags the host, its delivery looks the name up, and the nameserver hears it.
+    crate::webhooks::until("the webhook's DNS query", || {
+        std::fs::read_to_string(dir.join("dns.queries")).is_ok_and(|q| !q.is_empty())
+    })
+    .await;
+    let asked = Instant::now();
+    let pid = rustix::process::Pid::from_raw(server.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    let status = crate::support::blocking(|| server.wait().unwrap());
+    let took = asked.elapsed();
+    if let Some(dns) = std::fs::read_to_string(dir.join("dns.pid")).ok().and_then(|p| p.trim().parse().ok()) {
+        let _ =
+            rustix::process::kill_process(rustix::process::Pid::from_raw(dns).unwrap(), rustix::process::Signal::KILL);
+    }
+    let log = std::fs::read_to_string(dir.join("serve.log")).unwrap();
+    assert!(status.success() && log.contains("stopped"), "{status}: {log}");
+    // The lookup holds its thread for 30 s; the exit does not wait for it.
+    assert!(took < Duration::from_secs(10), "exit took {took:?} after SIGTERM: {log}");
+    let flagged: i64 = db.scalar("SELECT COUNT(*) FROM outbox WHERE event = 'host.offline'", &[]);
+    assert_eq!(flagged, 1, "the sweep's write was lost");
+}

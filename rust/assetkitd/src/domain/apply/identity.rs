@@ -251,6 +251,36 @@ pub struct Change {
     pub events: Vec<Event>,
 }
 
+/// What a report says of the asset's presence (`domain::inventory::presence`): a host flagged
+/// silent is back online, stating the same "last report at" fact as its "gone offline"; a
+/// discovered asset that has its place (entered by hand with it, or assigned before it ever
+/// reported) is in service from its first report.
+fn reporting(db: &mut dyn Db, asset: &AssetRow, status: &mut String, events: &mut Vec<Event>) -> Result<()> {
+    if asset.silent_since.is_some() && crate::domain::webhooks::clear_silence(db, asset.id)? {
+        let before = asset.last_seen.map(last_report).unwrap_or_else(|| "no report before".into());
+        events.push(Event::whole(
+            "host",
+            "changed",
+            Some("online"),
+            Some("offline"),
+            Some("online"),
+            format!("host back online: reporting again ({before} this one)"),
+        ));
+    }
+    if status == "discovered" && assigned(db, asset.id)? {
+        *status = "online".into();
+        events.push(Event::whole(
+            "asset",
+            "changed",
+            Some("status"),
+            Some("discovered"),
+            Some("online"),
+            "status discovered → online: assigned, and now reporting".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Whether an asset has its business unit, IDC and rack (what puts a discovered asset online).
 fn assigned(db: &mut dyn Db, id: i64) -> Result<bool> {
     Ok(db.scalar(
@@ -294,29 +324,7 @@ pub fn changes(db: &mut dyn Db, asset: &AssetRow, report: &Report, names: &Names
             crate::args![asset.id, serde_json::to_string(&found).unwrap_or_default()],
         )?;
     }
-    if asset.silent_since.is_some() && crate::domain::webhooks::clear_silence(db, asset.id)? {
-        let before = asset.last_seen.map(last_report).unwrap_or_else(|| "no report before".into());
-        events.push(Event::whole(
-            "host",
-            "changed",
-            Some("online"),
-            Some("offline"),
-            Some("online"),
-            format!("host back online: reporting again ({before} this one)"),
-        ));
-    }
-    if status == "discovered" && assigned(db, asset.id)? {
-        // Entered by hand with its place, or assigned before it ever reported: in service now.
-        status = "online".into();
-        events.push(Event::whole(
-            "asset",
-            "changed",
-            Some("status"),
-            Some("discovered"),
-            Some("online"),
-            "status discovered → online: assigned, and now reporting".into(),
-        ));
-    }
+    reporting(db, asset, &mut status, &mut events)?;
     let mut hostname = asset.hostname.clone();
     if hostname.is_none()
         && let Some(wanted) = names.cert.clone().or_else(|| names.current.clone())

@@ -131,12 +131,16 @@ fn label(c: &Component) -> String {
 }
 
 /// Where a removed and an added component must sit to be one replaced in place. A memory
-/// module sits in a bank and a slot, whatever its key was when it was stored.
+/// module sits in a bank and a slot, whatever its key was when it was stored. A disk is
+/// replaced in its slot or bay (what a RAID tool reports, "32:3"); a kernel name (`sda`,
+/// `nvme0n1`) is handed out in probe order and names no place, so a slotless disk with another
+/// serial is one disk removed and one added, never a guess at a replacement.
 fn place(c: &Component) -> Option<String> {
     match (c.kind, c.data.get("slot").and_then(Value::as_str)) {
         ("memory_module", Some(slot)) => {
             Some(format!("{}\u{1f}{slot}", c.data.get("bank").and_then(Value::as_str).unwrap_or("")))
         }
+        ("disk", slot) => slot.map(str::to_owned),
         _ => c.position.clone(),
     }
 }

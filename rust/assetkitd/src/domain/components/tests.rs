@@ -31,6 +31,30 @@ fn disk_replacement_is_one_change_in_its_slot() {
 }
 
 #[test]
+fn a_slotless_disk_with_another_serial_is_removed_and_added_not_replaced() {
+    let named = |name: &str, serial: &str| Disk {
+        name: Some(name.into()),
+        serial_number: Some(serial.into()),
+        model: Some("Samsung SSD 870".into()),
+        source: "sysfs".into(),
+        ..Disk::default()
+    };
+    let old = extract(&Facts { disks: Some(vec![named("sda", "S1"), named("sdb", "S2")]), ..Facts::default() });
+    let new = extract(&Facts { disks: Some(vec![named("sda", "S3"), named("sdb", "S2")]), ..Facts::default() });
+    let d = diff("disk", &old["disk"], &new["disk"]);
+    let said: Vec<(&str, &str)> = d.events.iter().map(|e| (e.kind, e.summary.as_str())).collect();
+    assert_eq!(
+        said,
+        [
+            ("removed", "disk sda removed (Samsung SSD 870, serial S1)"),
+            ("added", "disk sda added (Samsung SSD 870, serial S3)"),
+        ],
+        "a kernel name is no slot"
+    );
+    assert!(d.events.iter().all(|e| !e.replaced));
+}
+
+#[test]
 fn nic_address_change() {
     let nic = |ip: &str| Nic {
         name: "eth0".into(),

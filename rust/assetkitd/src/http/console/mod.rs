@@ -23,6 +23,7 @@ mod discovered;
 mod flash;
 mod import;
 mod login;
+pub mod missing;
 pub mod page;
 pub mod previews;
 pub mod roles;
@@ -30,6 +31,7 @@ mod settings;
 mod software;
 pub mod state;
 pub mod throttle;
+mod users;
 mod views;
 mod webhooks;
 
@@ -69,6 +71,10 @@ pub fn routes(config: &crate::http::state::ServerConfig) -> Router<AppState> {
         .route("/settings/names", post(settings::add_name))
         .route("/settings/keys", post(settings::create_key))
         .route("/settings/keys/revoke", post(settings::revoke_key))
+        .route("/settings/users", post(users::create))
+        .route("/settings/users/role", post(users::set_role))
+        .route("/settings/users/password", post(users::reset_password))
+        .route("/settings/users/disable", post(users::disable))
         .route("/settings/webhooks", post(webhooks::add))
         .route("/settings/webhooks/remove", post(webhooks::remove))
         .route("/settings/webhooks/redeliver", post(webhooks::redeliver))

@@ -9,6 +9,7 @@ pub mod layout;
 pub mod login;
 pub mod settings;
 pub mod software;
+pub mod users;
 
 pub use asset::asset;
 pub use assets::{assets, discovered, new_asset};

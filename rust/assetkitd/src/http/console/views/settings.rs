@@ -52,7 +52,11 @@ pub fn settings(
             (flash(msg))
             @if let Some((what, id, secret)) = shown_once {
                 div.panel.flash.warn role="alert" {
-                    p { (what) " " code { (id) } " created. Its secret is shown once; store it in a file of mode 0600:" }
+                    @if what == "Password" {
+                        p { "The password of " code { (id) } " is shown once; hand it to them over a safe channel:" }
+                    } @else {
+                        p { (what) " " code { (id) } " created. Its secret is shown once; store it in a file of mode 0600:" }
+                    }
                     p.secret.mono #new-secret { (secret) }
                 }
             }
@@ -81,9 +85,7 @@ pub fn settings(
                 button type="submit" { "Create key" }
             }
             (webhooks_section(user, data))
-            h2 { "Users" }
-            ul #users { @for u in &data.people { li { (u.name) " " span class={ "badge role-" (u.role) } { (u.role) } @if let Some(d) = &u.disabled_at { span.muted { " (disabled " (d) ")" } } } } }
-            p.muted { "Users are managed with " code { "assetkitd users create|set-role|passwd|disable" } ". Viewers read the inventory; operators also edit assets, assign discovered hosts and import; admins also manage users, keys, webhooks and settings." }
+            (super::users::users_section(user, &data.people))
             h2 { "Audit log" }
             table {
                 thead { tr { th { "When" } th { "Who" } th { "What" } th { "Target" } th { "Detail" } } }

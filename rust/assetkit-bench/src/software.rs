@@ -154,10 +154,10 @@ fn variant(h: usize, n: u64, kind: Kind, prepared: &Prepared) -> Report {
     r.report_id = format!("sw-{h}-{n}-{}", kind as u8);
     match kind {
         Kind::Plain => {}
-        Kind::NicChange => r.facts.nics.as_mut().expect("nics")[0].mtu = Some(if n % 2 == 0 { 9000 } else { 1500 }),
+        Kind::NicChange => r.facts.nics.as_mut().expect("nics")[0].mtu = Some(if n.is_multiple_of(2) { 9000 } else { 1500 }),
         Kind::Digest => r.facts.packages_digest = Some(prepared.base.clone()),
         // Even turns go to the upgraded list, odd ones back.
-        Kind::FiveUpgrades if n % 2 == 0 => {
+        Kind::FiveUpgrades if n.is_multiple_of(2) => {
             r.facts.packages_digest = Some(prepared.upgraded.clone());
             r.facts.packages_delta = Some(prepared.up.clone());
         }
@@ -228,8 +228,8 @@ fn apply_side_by_side(hosts: usize, connections: usize, duration: Duration) -> a
     let results = runtime.block_on(async {
         let client = reqwest::Client::new();
         let mut credentials = Credentials::new();
-        for h in 0..2 * hosts {
-            let mut report = if h < hosts { host_report(h) } else { report_with(h, full[h].clone()) };
+        for (h, list) in full.iter().enumerate() {
+            let mut report = if h < hosts { host_report(h) } else { report_with(h, list.clone()) };
             report.report_id = format!("seed-{h}");
             if let Some(c) = post(&client, &r.bases[0], &r.key, &report).await? {
                 credentials.insert(report.host.hostname.clone().unwrap_or_default(), c);

@@ -2,7 +2,7 @@
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
 # and the same main job on PostgreSQL (a throw-away cluster): make demo-pg
-.PHONY: demo demo-pg pg-test test deps build docs rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
+.PHONY: demo demo-pg pg-test test deps build docs rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages repo bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -96,6 +96,11 @@ packages:
 	cargo deb -p assetkitd --no-build --profile $(PROFILE) $(if $(FAST),--fast) --quiet -o target/packages/
 	cargo generate-rpm -p rust/assetkit-cli --profile $(PROFILE) $(if $(FAST),--payload-compress gzip) -o target/packages/
 	cargo generate-rpm -p rust/assetkitd --profile $(PROFILE) $(if $(FAST),--payload-compress gzip) -o target/packages/
+
+# Signed apt and yum repositories of target/packages in target/repo (scripts/repo.sh): with
+# ASSETKIT_REPO_KEY (and GNUPGHOME) set, signed with that key; without, with a throw-away key.
+repo:
+	./scripts/repo.sh target/repo
 
 bench:
 	cargo build --release -p assetkit-bench -p assetkit-cli -p assetkitd

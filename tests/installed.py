@@ -39,6 +39,38 @@ def machine_lock():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+RECEIVER_STATE = (Path("/var/lib/assetkit"), Path("/etc/assetkit/assetkitd"), Path("/etc/assetkit/assetkitd.conf"))
+
+
+@contextlib.contextmanager
+def packages_removed_after(*names: str):
+    """Holds the machine lock; skips when a package named, or the receiver's state, is already
+    on this machine (never touch an operator's install); afterwards purges the packages and
+    removes what the receiver's package leaves on purge (its data, key, user)."""
+    need_root()
+    with machine_lock():
+        present = [n for n in names if installed_version(n)]
+        present += [str(p) for p in RECEIVER_STATE if p.exists()]
+        if present:
+            pytest.skip(f"already on this machine, not touching it: {present}")
+        etc_existed = Path("/etc/assetkit").exists()
+        try:
+            yield
+        finally:
+            subprocess.run(["dpkg", "--purge", *names], capture_output=True, check=False)
+            for p in RECEIVER_STATE:
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                elif p.exists():
+                    p.unlink()
+            if not etc_existed:
+                shutil.rmtree("/etc/assetkit", ignore_errors=True)
+            shutil.rmtree("/var/spool/assetkit", ignore_errors=True)
+            if "assetkitd" in names:
+                subprocess.run(["userdel", "assetkit"], capture_output=True, check=False)
+                subprocess.run(["groupdel", "assetkit"], capture_output=True, check=False)
+
+
 def package(pattern: str) -> Path:
     found = sorted(PACKAGES.glob(pattern))
     if not found:
@@ -47,7 +79,8 @@ def package(pattern: str) -> Path:
 
 
 def run(*args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
-    out = subprocess.run([*args], capture_output=True, text=True, **kw)
+    kw.setdefault("text", True)
+    out = subprocess.run([*args], capture_output=True, **kw)
     if check and out.returncode != 0:
         raise AssertionError(f"{shlex.join(args)} exited {out.returncode}:\n{out.stdout}\n{out.stderr}")
     return out

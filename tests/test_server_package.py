@@ -12,7 +12,6 @@ import hashlib
 import json
 import pwd
 import re
-import shutil
 import sqlite3
 import stat
 import subprocess
@@ -24,9 +23,8 @@ from conftest import binary, credential, signed_request
 from installed import (
     agent_config,
     installed_version,
-    machine_lock,
-    need_root,
     package,
+    packages_removed_after,
     repack_deb,
     run,
     sandboxed_command,
@@ -117,24 +115,8 @@ def report(config: Path) -> subprocess.CompletedProcess:
 @pytest.fixture
 def clean_machine():
     """No receiver installed before; none, nor its user or data, left after."""
-    need_root()
-    with machine_lock():
-        leftovers = [str(p) for p in (STATE, KEY_DIR, CONF) if p.exists()]
-        if installed_version("assetkitd") or leftovers:
-            pytest.skip(f"assetkitd or its data is already on this machine ({leftovers}); not touching it")
-        etc_existed = Path("/etc/assetkit").exists()
-        try:
-            yield
-        finally:
-            subprocess.run(["dpkg", "--purge", "assetkitd"], capture_output=True)
-            shutil.rmtree(STATE, ignore_errors=True)
-            shutil.rmtree(KEY_DIR, ignore_errors=True)
-            with contextlib.suppress(FileNotFoundError):
-                CONF.unlink()
-            if not etc_existed:
-                shutil.rmtree("/etc/assetkit", ignore_errors=True)
-            subprocess.run(["userdel", "assetkit"], capture_output=True)
-            subprocess.run(["groupdel", "assetkit"], capture_output=True)
+    with packages_removed_after("assetkitd"):
+        yield
 
 
 def test_install_serve_sandboxed_upgrade_keeps_data(clean_machine, tmp_path):

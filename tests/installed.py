@@ -40,6 +40,23 @@ def machine_lock():
 
 
 RECEIVER_STATE = (Path("/var/lib/assetkit"), Path("/etc/assetkit/assetkitd"), Path("/etc/assetkit/assetkitd.conf"))
+# What an install through config management adds beside the packages (a timer enabled, its
+# schedule, the repository's apt source and key); removed after a test if the test made them.
+AROUND = (
+    Path("/etc/systemd/system/timers.target.wants/assetkit-report.timer"),
+    Path("/etc/systemd/system/assetkit-report.timer.d"),
+    Path("/etc/apt/sources.list.d/assetkit.list"),
+    Path("/etc/apt/keyrings/assetkit.gpg"),
+    Path("/etc/assetkit"),
+    Path("/var/spool/assetkit"),
+)
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 @contextlib.contextmanager
@@ -53,19 +70,16 @@ def packages_removed_after(*names: str):
         present += [str(p) for p in RECEIVER_STATE if p.exists()]
         if present:
             pytest.skip(f"already on this machine, not touching it: {present}")
-        etc_existed = Path("/etc/assetkit").exists()
+        existed = {p for p in AROUND if p.exists() or p.is_symlink()}
+        lists = set(Path("/var/lib/apt/lists").glob("*assetkit*"))
         try:
             yield
         finally:
             subprocess.run(["dpkg", "--purge", *names], capture_output=True, check=False)
-            for p in RECEIVER_STATE:
-                if p.is_dir():
-                    shutil.rmtree(p, ignore_errors=True)
-                elif p.exists():
-                    p.unlink()
-            if not etc_existed:
-                shutil.rmtree("/etc/assetkit", ignore_errors=True)
-            shutil.rmtree("/var/spool/assetkit", ignore_errors=True)
+            for p in (*RECEIVER_STATE, *(p for p in AROUND if p not in existed)):
+                remove(p)
+            for p in set(Path("/var/lib/apt/lists").glob("*assetkit*")) - lists:
+                remove(p)
             if "assetkitd" in names:
                 subprocess.run(["userdel", "assetkit"], capture_output=True, check=False)
                 subprocess.run(["groupdel", "assetkit"], capture_output=True, check=False)

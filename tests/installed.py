@@ -47,6 +47,8 @@ AROUND = (
     Path("/etc/systemd/system/assetkit-report.timer.d"),
     Path("/etc/apt/sources.list.d/assetkit.list"),
     Path("/etc/apt/keyrings/assetkit.gpg"),
+    Path("/etc/assetkit/key"),
+    Path("/etc/assetkit/agent.toml"),
     Path("/etc/assetkit"),
     Path("/var/spool/assetkit"),
 )

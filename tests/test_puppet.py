@@ -1,7 +1,8 @@
 """The Puppet module (contrib/puppet/assetkit) with Debian's puppet: `puppet parser validate`,
 `puppet epp validate` and `puppet-lint` clean, typed class parameters, then `puppet apply`
-twice (the agent from its package file: installed, configured, enrolled; the second run changes
-nothing) and the `assetkit` fact showing the facts the agent collects."""
+twice (the agent from the signed repository `make repo` builds: installed, configured,
+enrolled; the second run changes nothing) and the `assetkit` fact showing the facts the agent
+collects; installing from a package file is planned with --noop."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, binary, credential
 from installed import installed_version, package, packages_removed_after, run
+from test_salt_formula import signed_repo  # noqa: F401 (a fixture)
 
 MODULES = REPO / "contrib" / "puppet"
 MODULE = MODULES / "assetkit"
@@ -53,18 +55,15 @@ def puppet(*args: str, vardir: Path) -> tuple[int, str]:
     return out.returncode, without_sandbox_noise(out.stdout + out.stderr)
 
 
-def test_apply_twice_installs_enrols_and_changes_nothing_then_the_fact(receiver, tmp_path):
-    deb = package("assetkit_*.deb")
-    host, vardir = tmp_path / "host", tmp_path / "var"
-    secret = receiver.agent_key[1]
-    manifest = tmp_path / "site.pp"
-    manifest.write_text(
+def site(path: Path, receiver, host: Path, **install) -> Path:
+    """A manifest declaring the class (in a 0600 file: the secret stays off command lines)."""
+    extra = "".join(f"  {k:<15} => '{v}',\n" for k, v in install.items())
+    path.write_text(
         "class { 'assetkit':\n"
         f"  server          => '{receiver.url}',\n"
         f"  key_id          => '{receiver.agent_key[0]}',\n"
-        f"  key             => Sensitive('{secret}'),\n"
-        "  install_from    => 'file',\n"
-        f"  package_file    => '{deb}',\n"
+        f"  key             => Sensitive('{receiver.agent_key[1]}'),\n"
+        f"{extra}"
         f"  host_key_file   => '{host}/host.key',\n"
         f"  cert_file       => '{host}/cert',\n"
         f"  spool_dir       => '{host}/spool',\n"
@@ -73,12 +72,28 @@ def test_apply_twice_installs_enrols_and_changes_nothing_then_the_fact(receiver,
         "  timeout         => '10s',\n"
         "}\n"
     )
-    manifest.chmod(0o600)
+    path.chmod(0o600)
+    return path
+
+
+def test_apply_twice_installs_enrols_and_changes_nothing_then_the_fact(receiver, signed_repo, tmp_path):  # noqa: F811
+    host, vardir = tmp_path / "host", tmp_path / "var"
     host.mkdir()
+    secret = receiver.agent_key[1]
+    repo = {"repo_url": f"file://{signed_repo}", "repo_key_source": str(signed_repo / "assetkit-archive-keyring.gpg")}
+    manifest = site(tmp_path / "site.pp", receiver, host, install_from="repo", **repo)
     with packages_removed_after("assetkit"):
+        # A package file instead: planned, not done.
+        planned = site(tmp_path / "file.pp", receiver, host, install_from="file", package_file=str(package("assetkit_*.deb")))
+        rc, noop = puppet("apply", "--noop", "--detailed-exitcodes", str(planned), vardir=tmp_path / "noop")
+        assert rc == 0 and "Package[assetkit]/ensure: current_value 'purged', should be 'present' (noop)" in noop, noop
+        assert not installed_version("assetkit")
+
         rc, first = puppet("apply", "--detailed-exitcodes", str(manifest), vardir=vardir)
         assert rc == 2, first  # 2: changes, no failures
-        assert "Package[assetkit]/ensure: created" in first and "Exec[assetkit first report]/returns: executed successfully" in first
+        for done in ("File[/etc/apt/sources.list.d/assetkit.list]/ensure: defined content", "Exec[assetkit apt-get update]: Triggered",
+                     "Package[assetkit]/ensure: created", "Exec[assetkit first report]/returns: executed successfully"):
+            assert done in first, done
         rc, second = puppet("apply", "--detailed-exitcodes", str(manifest), vardir=vardir)
         assert rc == 0, second  # 0: nothing changed
 

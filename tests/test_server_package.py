@@ -136,8 +136,8 @@ def test_install_serve_sandboxed_upgrade_keeps_data(clean_machine, tmp_path):
     key_before = KEY.read_bytes()
 
     # The admin CLI as the service user: a fleet key and an admin key.
-    fleet = json.loads(as_service_user("keys", "create", "--name", "agents", "--scope", "agent", "--json").stdout)
-    admin = json.loads(as_service_user("keys", "create", "--name", "ops", "--scope", "admin", "--json").stdout)
+    fleet = json.loads(as_service_user("keys", "create", "agents", "--scope", "agent", "--json").stdout)
+    admin = json.loads(as_service_user("keys", "create", "ops", "--scope", "admin", "--json").stdout)
 
     # Started as the unit starts it: serves the console and takes reports, writing nothing
     # outside its state directory (everything else is read-only in its namespace).

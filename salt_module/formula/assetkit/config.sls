@@ -38,7 +38,7 @@ assetkit-config-key-managed:
 {%- endif %}
 
 {%- if has_credential %}
-# A pre-enrolled host credential (`assetkitd hosts enrol --name HOST --json`): every report,
+# A pre-enrolled host credential (the line `assetkitd hosts enrol HOST` prints): every report,
 # the first included, is signed with it.
 assetkit-config-credential-managed:
   file.managed:

@@ -22,8 +22,8 @@
 # @param key_source
 #   Where Puppet fetches the fleet key's secret file (puppet:///..., a path on the node).
 # @param host_credential
-#   A pre-enrolled host credential (`assetkitd hosts enrol --json` output); with it the fleet
-#   key is not needed.
+#   A pre-enrolled host credential: the line `assetkitd hosts enrol HOST` prints,
+#   {"key_id": "hk_...", "secret": "..."}; with it the fleet key is not needed.
 # @param plugins
 #   The plugins to run; empty: every built-in one.
 # @param report_interval

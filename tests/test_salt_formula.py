@@ -153,6 +153,23 @@ def test_missing_settings_fail_with_what_to_set_and_write_nothing(tmp_path):
     assert not (tmp_path / "agent.toml").exists()
 
 
+def test_a_preenrolled_credential_is_rendered_by_reference_only(tmp_path):
+    """The rendered states (what the minion caches, what show_sls prints) name the pillar key
+    holding the credential, never the credential."""
+    secret = '{"key_id": "hk_0123456789abcdef", "secret": "do-not-show-me-0123456789"}'
+    pillar = {"assetkit": {"install_from": "none", "config": {"server": "https://cmdb:8600"}, "host_credential": secret}}
+    out = salt_call(local_minion(tmp_path, pillar), "state.show_sls", "assetkit")
+    assert out.returncode == 0, out.stdout + out.stderr
+    rendered = json.loads(out.stdout)["local"]
+    managed = {}
+    for state in rendered["assetkit-config-credential-managed"]["file"]:
+        if isinstance(state, dict):
+            managed.update(state)
+    assert managed["contents_pillar"] == "assetkit:host_credential" and managed["mode"] == "0600" and managed["show_changes"] is False
+    assert "assetkit-config-key-managed" not in rendered, "no fleet key given, none written"
+    assert "do-not-show-me" not in out.stdout
+
+
 def test_salt_call_local_installs_from_a_file_twice_then_removes(receiver, tmp_path):
     deb = package("assetkit_*.deb")
     host = tmp_path / "host"

@@ -27,13 +27,26 @@ assetkit-install-repo-list:
     - contents: 'deb [signed-by={{ keyring }}] {{ assetkit.repo.url | regex_replace('/$', '') }}/apt {{ assetkit.repo.suite }} main'
     - mode: '0644'
 
-# Only this repository's lists, and only when its source or key changed.
+# Only this repository's lists: when its source or key changed, and when a pinned version is
+# not installed yet (a new release to roll out). Never the machine's other sources.
+{%-     set refresh = 'apt-get update -o Dir::Etc::SourceList=sources.list.d/assetkit.list -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0' %}
 assetkit-install-repo-refresh:
   cmd.run:
-    - name: apt-get update -o Dir::Etc::SourceList=sources.list.d/assetkit.list -o Dir::Etc::SourceParts=- -o APT::Get::List-Cleanup=0
+    - name: {{ refresh }}
     - onchanges:
       - file: assetkit-install-repo-key
       - file: assetkit-install-repo-list
+{%-     if assetkit.version %}
+
+assetkit-install-repo-refresh-for-version:
+  cmd.run:
+    - name: {{ refresh }}
+    - unless: test "$(dpkg-query -W -f='${Version}' {{ assetkit.pkg }} 2>/dev/null)" = '{{ assetkit.version }}'
+    - require:
+      - cmd: assetkit-install-repo-refresh
+    - require_in:
+      - pkg: assetkit-install-pkg-installed
+{%-     endif %}
 {%-   else %}
 assetkit-install-repo-key:
   file.managed:
@@ -64,6 +77,8 @@ assetkit-install-repo-list:
 assetkit-install-pkg-installed:
   pkg.installed:
     - name: {{ assetkit.pkg }}
+    # The repository's lists are refreshed above; not every source of the machine on each run.
+    - refresh: false
 {%-   if assetkit.version %}
     - version: {{ assetkit.version }}
 {%-   endif %}

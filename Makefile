@@ -2,7 +2,7 @@
 #   make demo   build, start assetkitd on SQLite, report this host, show the asset
 #   make test   install test dependencies, build everything, run every test
 # and the same main job on PostgreSQL (a throw-away cluster): make demo-pg
-.PHONY: demo demo-pg pg-test test deps build docs rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages bench lint fmt clean
+.PHONY: demo demo-pg pg-test test deps build docs rust-test python-test contract openapi-bundle fuzz wheel-dev wheel packages repo bench lint fmt clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -31,7 +31,7 @@ test: build lint
 	$(MAKE) docs
 	cargo test --workspace
 	$(MAKE) pg-test
-	$(MAKE) packages
+	$(MAKE) packages PROFILE=dev
 	$(VENV)/bin/maturin build --profile dev --quiet -o target/wheels
 	$(VENV)/bin/python -m pytest tests
 	./scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -74,10 +74,33 @@ wheel-dev:
 wheel: deps
 	$(VENV)/bin/maturin build --release --zig --compatibility manylinux2014 -o target/wheels
 
+# The agent (assetkit) and the receiver (assetkitd) as .deb and .rpm in target/packages, with
+# their man pages and shell completions (generated from the clap definitions). Release builds by
+# default; `make test` packages the dev build it has already made (PROFILE=dev), so CI compiles
+# nothing twice.
+PROFILE ?= release
+PROFILE_DIR := $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+ASSETS := target/$(PROFILE_DIR)/assets
+# Test packages are compressed fast (xz/zstd of a debug build takes minutes on CI).
+FAST := $(filter dev,$(PROFILE))
 packages:
-	cargo build --release -p assetkit-cli
-	cargo deb -p assetkit-cli --no-build --quiet -o target/packages/
-	cargo generate-rpm -p rust/assetkit-cli -o target/packages/
+	cargo build --profile $(PROFILE) -p assetkit-cli -p assetkitd
+	rm -rf $(ASSETS)
+	for bin in assetkit assetkitd; do \
+	  target/$(PROFILE_DIR)/$$bin generate man --out $(ASSETS)/$$bin/man >/dev/null && \
+	  target/$(PROFILE_DIR)/$$bin generate completions --out $(ASSETS)/$$bin/completions >/dev/null && \
+	  gzip -9n $(ASSETS)/$$bin/man/*.1 || exit 1; \
+	done
+	rm -f target/packages/assetkit_*.deb target/packages/assetkitd_*.deb target/packages/assetkit-*.rpm target/packages/assetkitd-*.rpm
+	cargo deb -p assetkit-cli --no-build --profile $(PROFILE) $(if $(FAST),--fast) --quiet -o target/packages/
+	cargo deb -p assetkitd --no-build --profile $(PROFILE) $(if $(FAST),--fast) --quiet -o target/packages/
+	cargo generate-rpm -p rust/assetkit-cli --profile $(PROFILE) $(if $(FAST),--payload-compress gzip) -o target/packages/
+	cargo generate-rpm -p rust/assetkitd --profile $(PROFILE) $(if $(FAST),--payload-compress gzip) -o target/packages/
+
+# Signed apt and yum repositories of target/packages in target/repo (scripts/repo.sh): with
+# ASSETKIT_REPO_KEY (and GNUPGHOME) set, signed with that key; without, with a throw-away key.
+repo:
+	./scripts/repo.sh target/repo
 
 bench:
 	cargo build --release -p assetkit-bench -p assetkit-cli -p assetkitd

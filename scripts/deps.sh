@@ -2,12 +2,16 @@
 # Installs what the test suite needs, idempotently: Debian packages (sshd for SSH mode, Chromium
 # for the console, shellcheck for Cobbler snippets, rpm for package checks, PostgreSQL for the
 # scale-out engine: the tests start throw-away clusters of their own; jq, which the book's
-# examples use, and linkchecker, which checks the book's links) and a Python venv in .venv with
-# requirements-test.txt. Cargo tools for packages and mdBook for the book come from crates.io.
+# examples use, and linkchecker, which checks the book's links; for installing the way the fleet
+# does: puppet and puppet-lint, man-db, systemd's offline tools (systemd-analyze,
+# systemd-sysusers), gnupg, apt-utils, createrepo-c and dnf for the signed repositories,
+# python3-apt for Ansible's apt module) and a Python venv in .venv with requirements-test.txt.
+# Cargo tools for packages and mdBook for the book come from crates.io.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql strace jq linkchecker)
+packages=(openssh-server openssh-client shellcheck rpm chromium chromium-driver iproute2 curl python3-venv postgresql strace jq linkchecker
+  puppet puppet-lint man-db systemd gnupg apt-utils createrepo-c dnf python3-apt)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, credential
+from installed import installed_version, packages_removed_after
+from test_salt_formula import signed_repo  # noqa: F401 (a fixture)
 
 COLLECTIONS = REPO / "ansible"
 COLLECTION = COLLECTIONS / "ansible_collections" / "assetkit" / "cmdb"
@@ -194,3 +196,37 @@ def test_agent_role_installs_wheel_config_key_and_units(receiver, tmp_path):
     assert again.returncode == 0, again.stdout + again.stderr
     assert host_key.read_bytes() == issued
     assert receiver.signers() == [receiver.agent_key[0], own]
+
+
+def test_agent_role_installs_the_package_from_the_signed_repository(receiver, signed_repo, tmp_path):  # noqa: F811
+    root = tmp_path / "host"
+    playbook = tmp_path / "role.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  roles:\n    - role: assetkit.cmdb.agent\n")
+    variables = {
+        "assetkit_install_from": "repo",
+        "assetkit_repo_url": f"file://{signed_repo}",
+        "assetkit_repo_key_url": f"file://{signed_repo}/assetkit-archive-keyring.gpg",
+        "assetkit_report_interval": "30min",
+        "assetkit_server": receiver.url,
+        "assetkit_key_id": receiver.agent_key[0],
+        "assetkit_key": receiver.agent_key[1],
+        "assetkit_etc_dir": str(root / "etc"),
+        "assetkit_spool_dir": str(root / "spool"),
+        "assetkit_splay": "0s",
+        "ansible_python_interpreter": sys.executable,
+    }
+    args = ["-i", "localhost,", "-c", "local", str(playbook), "-e", json.dumps(variables)]
+    with packages_removed_after("assetkit"):
+        out = ansible("ansible-playbook", *args)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert receiver.agent_key[1] not in out.stdout
+        assert "signed-by=/etc/apt/keyrings/assetkit.gpg" in Path("/etc/apt/sources.list.d/assetkit.list").read_text()
+        assert installed_version("assetkit") and Path("/etc/systemd/system/timers.target.wants/assetkit-report.timer").exists()
+        assert "OnUnitActiveSec=30min" in Path("/etc/systemd/system/assetkit-report.timer.d/schedule.conf").read_text()
+        # The packaged binary sent the first report and enrolled the host; what the timer runs
+        # signs with the host's credential.
+        own = credential(root / "etc" / "host.key")
+        assert receiver.signers() == [receiver.agent_key[0]]
+        report = subprocess.run(["/usr/bin/assetkit", "--config", str(root / "etc" / "agent.toml"), "report", "--no-splay"], capture_output=True, text=True)
+        assert report.returncode == 0, report.stderr
+        assert receiver.signers() == sorted([receiver.agent_key[0], own])

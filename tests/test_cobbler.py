@@ -196,6 +196,7 @@ def test_rendered_post_is_shellcheck_clean(tmp_path):
         {},
         {"assetkit_server": "https://cmdb:8600", "assetkit_key_id": "ak_1", "assetkit_key": "aks_x"},
         {"assetkit_server": "https://cmdb:8600", "assetkit_preenrol": "1"},
+        {"assetkit_repo_url": "https://repo.example.com/assetkit", "assetkit_repo_key_url": "https://repo.example.com/k.gpg"},
     ):
         post = post_section(render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(**meta)))
         path = tmp_path / "post.sh"
@@ -222,6 +223,35 @@ def test_missing_server_warns_and_never_breaks_the_install(tmp_path, http_server
     # The %post continues after the snippet (its failures stay inside its subshell).
     follow = run_post(post_section(kickstart) + "\necho install-continues\n", tmp_path)
     assert follow.stdout.rstrip().endswith("install-continues")
+
+
+def test_repository_install_configures_the_signed_repository(tmp_path, http_server):
+    www, http = http_server
+    key = b"\x99\x01\x8d\x04 the repository's public key"
+    (www / "assetkit" / "assetkit-archive-keyring.gpg").write_bytes(key)
+    root = tmp_path / "root"
+    meta = {
+        "assetkit_repo_url": "https://repo.example.com/assetkit/",
+        "assetkit_repo_key_url": f"http://{http}/assetkit/assetkit-archive-keyring.gpg",
+        "assetkit_server": "https://cmdb:8600",
+        "assetkit_key_id": "ak_1",
+    }
+    kickstart = render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(http_server=http, assetkit_root=str(root), **meta))
+    result = run_post(post_section(kickstart), tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # This is a Debian machine: apt, with the repository's key as its signed-by keyring.
+    assert (root / "etc/apt/keyrings/assetkit.gpg").read_bytes() == key
+    assert (root / "etc/apt/sources.list.d/assetkit.list").read_text() == (
+        "deb [signed-by=/etc/apt/keyrings/assetkit.gpg] https://repo.example.com/assetkit/apt stable main\n"
+    )
+    assert "repository https://repo.example.com/assetkit/apt configured" in result.stdout
+    assert not (root / "usr/bin/assetkit").exists(), "the repository replaces the default package URL"
+    # Without the key's URL nothing is installed unchecked.
+    meta.pop("assetkit_repo_key_url")
+    kickstart = render((COBBLER / "templates" / "sample_assetkit.ks").read_text(), cobbler_vars(http_server=http, assetkit_root=str(tmp_path / "r2"), **meta))
+    result = run_post(post_section(kickstart), tmp_path)
+    assert result.returncode == 0 and "assetkit_repo_key_url is not" in result.stdout
+    assert not (tmp_path / "r2/etc/apt/sources.list.d/assetkit.list").exists()
 
 
 TRIGGERS = COBBLER / "triggers" / "install"

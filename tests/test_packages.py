@@ -1,4 +1,5 @@
-"""The agent packages: the .deb installed with dpkg and run; the .rpm checked with rpm -qpl."""
+"""The agent packages: the .deb installed with dpkg and run, its man pages and completions in
+place; the .rpm checked with rpm -qpl."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, credential
+from installed import machine_lock
 
 PACKAGES = REPO / "target" / "packages"
 EXPECTED = {
@@ -31,6 +32,7 @@ def test_rpm_contents():
     rpm = package("assetkit-*.rpm")
     files = set(subprocess.run(["rpm", "-qpl", str(rpm)], check=True, capture_output=True, text=True).stdout.split())
     assert EXPECTED | {"/usr/lib/systemd/system/assetkit-report.service", "/usr/lib/systemd/system/assetkit-report.timer"} <= files
+    assert {"/usr/share/man/man1/assetkit.1.gz", "/usr/share/man/man1/assetkit-report.1.gz", "/usr/share/zsh/site-functions/_assetkit"} <= files
     scripts = subprocess.run(["rpm", "-qp", "--scripts", str(rpm)], check=True, capture_output=True, text=True).stdout
     assert "install -d -m 0700 /var/spool/assetkit" in scripts
     config = subprocess.run(["rpm", "-qpc", str(rpm)], check=True, capture_output=True, text=True).stdout.split()
@@ -47,6 +49,11 @@ def test_deb_installs_and_the_installed_agent_reports(receiver, tmp_path):
     contents = subprocess.run(["dpkg-deb", "-c", str(deb)], check=True, capture_output=True, text=True).stdout
     for path in EXPECTED | {"/lib/systemd/system/assetkit-report.service", "/lib/systemd/system/assetkit-report.timer"}:
         assert "." + path in contents, path
+    with machine_lock():
+        install_report_purge(deb, receiver, tmp_path)
+
+
+def install_report_purge(deb: Path, receiver, tmp_path: Path) -> None:
     subprocess.run(["dpkg", "-i", str(deb)], check=True, capture_output=True)
     try:
         assert stat.S_IMODE(os.stat("/var/spool/assetkit").st_mode) == 0o700
@@ -54,6 +61,11 @@ def test_deb_installs_and_the_installed_agent_reports(receiver, tmp_path):
         assert 'server    = "https://cmdb.example.com:8600"' in Path("/etc/assetkit/agent.toml").read_text()
         out = subprocess.run(["/usr/bin/assetkit", "--version"], check=True, capture_output=True, text=True)
         assert out.stdout.startswith("assetkit ")
+        page = subprocess.run(["man", "-P", "cat", "assetkit-report"], check=True, capture_output=True, text=True).stdout
+        page = " ".join(page.split())  # man justifies lines with extra spaces
+        assert "assetkit-report - Agent mode" in page and "--no-splay" in page, page[:300]
+        for completion in ("bash-completion/completions/assetkit", "zsh/vendor-completions/_assetkit", "fish/vendor_completions.d/assetkit.fish"):
+            assert Path("/usr/share", completion).is_file(), completion
         cfg = receiver.agent_config(tmp_path / "host")
         for _ in range(2):
             report = subprocess.run(["/usr/bin/assetkit", "--config", str(cfg), "report", "--no-splay"], capture_output=True, text=True)

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
+mod generate;
 mod sweep;
 mod targets;
 use assetkit_agent::Config;
 use assetkit_core::{CollectOptions, LiveSource, Mode, Recorder, Selection, SnapshotDir, Source};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +61,9 @@ enum Command {
     Sweep(SweepArgs),
     /// List the plugins and what each collects.
     Plugins,
+    /// Manual pages or shell completions from these definitions (for packaging).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 #[derive(Args)]
@@ -175,13 +179,15 @@ fn init_logging(verbose: u8) {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (config, _) = Config::load(cli.config.as_deref())?;
+    // Packaging runs `generate` on a build machine that has no agent.toml.
+    let config = || Config::load(cli.config.as_deref()).map(|(config, _)| config);
     match cli.command {
-        Command::Collect(args) => collect(&config, args),
-        Command::Snapshot(args) => snapshot(&config, args),
-        Command::Report(args) => report(&config, args),
-        Command::Sweep(args) => sweep_cmd(&config, args),
+        Command::Collect(args) => collect(&config()?, args),
+        Command::Snapshot(args) => snapshot(&config()?, args),
+        Command::Report(args) => report(&config()?, args),
+        Command::Sweep(args) => sweep_cmd(&config()?, args),
         Command::Plugins => {
+            let config = config()?;
             for c in assetkit_core::plugins::BUILTIN {
                 println!("{:<8} {}", c.name(), c.describe());
             }
@@ -190,6 +196,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "custom",
                 config.plugins_dir.display()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Generate(args) => {
+            let written = generate::write(Cli::command(), args.what, &args.out)?;
+            println!("wrote {} files to {}", written.len(), args.out.display());
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,8 +1,10 @@
 //! The `assetkitd` command line: one file per subcommand (`serve`, `keys`, `assets`, `import`,
-//! `users`). Each opens the store through [`crate::store`], calls the domain layer, and prints
-//! for people or, with `--json`, for scripts.
+//! `users`, `backup`; `generate`, hidden, for packaging). Each opens the store through
+//! [`crate::store`], calls the domain layer, and prints for people or, with `--json`, for scripts.
 
 pub mod assets;
+pub mod backup;
+pub mod generate;
 pub mod hosts;
 pub mod import;
 pub mod keys;
@@ -163,6 +165,12 @@ pub enum Command {
     /// HTTPS for a trial: a CA and the server certificate it signs (`tls self-signed`).
     #[command(subcommand)]
     Tls(tls::TlsCommand),
+    /// Copy a live SQLite store to a file while the server serves (consistent, with progress);
+    /// the server key file stays out of it.
+    Backup(backup::BackupArgs),
+    /// Manual pages or shell completions from these definitions (for packaging).
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 impl Cli {
@@ -188,6 +196,8 @@ impl Cli {
             Command::Store(cmd) => storage::run(cmd),
             Command::Webhooks(cmd) => webhooks::run(cmd),
             Command::Tls(cmd) => tls::run(cmd),
+            Command::Backup(args) => backup::run(args),
+            Command::Generate(args) => generate::run(args),
         }
     }
 }

@@ -7,9 +7,11 @@
 //! - [`writer`]: writer threads (one on SQLite, several on PostgreSQL), group commit, one
 //!   savepoint per job, nonces.
 //! - [`copy`]: `store copy` and `store verify`, across engines.
+//! - [`backup`]: `assetkitd backup`, a consistent copy of a live SQLite file.
 //! - [`secrets`]: secrets at rest, sealed under a server key kept outside the database.
 //! - [`time`]: unix seconds and RFC 3339.
 
+pub mod backup;
 pub mod copy;
 pub mod db;
 pub mod lanes;

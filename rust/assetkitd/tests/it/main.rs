@@ -3,6 +3,7 @@
 
 mod admin;
 mod apply;
+mod backup;
 mod budgets;
 mod contract;
 mod credentials;

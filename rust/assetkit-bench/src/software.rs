@@ -154,7 +154,9 @@ fn variant(h: usize, n: u64, kind: Kind, prepared: &Prepared) -> Report {
     r.report_id = format!("sw-{h}-{n}-{}", kind as u8);
     match kind {
         Kind::Plain => {}
-        Kind::NicChange => r.facts.nics.as_mut().expect("nics")[0].mtu = Some(if n.is_multiple_of(2) { 9000 } else { 1500 }),
+        Kind::NicChange => {
+            r.facts.nics.as_mut().expect("nics")[0].mtu = Some(if n.is_multiple_of(2) { 9000 } else { 1500 })
+        }
         Kind::Digest => r.facts.packages_digest = Some(prepared.base.clone()),
         // Even turns go to the upgraded list, odd ones back.
         Kind::FiveUpgrades if n.is_multiple_of(2) => {

@@ -10,3 +10,4 @@ mod raid;
 mod raw_smbios;
 mod smbios_cases;
 mod support;
+mod versions;

@@ -25,6 +25,7 @@ use std::cmp::Ordering;
 use crate::model::PackageManager;
 
 pub mod apk;
+mod digits;
 pub mod dpkg;
 pub mod rpm;
 
@@ -65,11 +66,4 @@ pub fn valid(manager: PackageManager, v: &str) -> bool {
 /// for the versions it calls equal (`1.0` and `1.00`), so a list always sorts the same way.
 pub fn sort_order(manager: PackageManager, a: &str, b: &str) -> Ordering {
     compare(manager, a, b).then_with(|| a.cmp(b))
-}
-
-/// Compares two runs of ASCII digits as numbers of any length (leading zeros ignored).
-fn cmp_digits(a: &[u8], b: &[u8]) -> Ordering {
-    let trim = |s: &[u8]| -> usize { s.iter().take_while(|&&c| c == b'0').count() };
-    let (a, b) = (&a[trim(a)..], &b[trim(b)..]);
-    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }

@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::cmp_digits;
+use super::digits::cmp_digits;
 
 /// A version split as dpkg splits it: the epoch (digits before the first `:`, empty when
 /// absent), the upstream version, the revision (after the last `-`, empty when absent).

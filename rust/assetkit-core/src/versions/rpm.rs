@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 
-use super::cmp_digits;
+use super::digits::cmp_digits;
 
 /// An EVR split as rpm splits it: the epoch (the digits before a `:`, when they are followed
 /// by one), the version, the release (after the last `-`).

@@ -6,6 +6,7 @@ mod bad_input;
 mod fuzz;
 mod golden;
 mod hardware;
+mod packages;
 mod raid;
 mod raw_smbios;
 mod smbios_cases;

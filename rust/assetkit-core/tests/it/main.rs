@@ -7,6 +7,7 @@ mod fuzz;
 mod golden;
 mod hardware;
 mod packages;
+mod packages_bad;
 mod raid;
 mod raw_smbios;
 mod smbios_cases;

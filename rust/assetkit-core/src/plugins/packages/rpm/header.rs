@@ -12,6 +12,10 @@
 //! says how many entries belong to the package as built (`ril`); the entries after them were
 //! added by rpm at install time (install time, file states...) and win over a region entry of
 //! the same tag.
+//!
+//! Like `rpm -qa` (`headerCheck` on every header it reads), the region is checked against the
+//! package's own SHA-256 header digest (SHA-1 on packages older than rpm 4.14), so a byte
+//! changed inside a name or a version is a damaged database, not a different package.
 
 use super::super::database::DbError;
 
@@ -21,6 +25,8 @@ pub const MAX_ENTRIES: u32 = 0xffff;
 pub const MAX_DATA: u32 = 0x0fff_ffff;
 
 const TAG_HEADERIMMUTABLE: i32 = 63;
+const TAG_SHA1HEADER: i32 = 269;
+const TAG_SHA256HEADER: i32 = 273;
 const TAG_I18NTABLE: i32 = 100;
 const TAG_NAME: i32 = 1000;
 const TAG_VERSION: i32 = 1001;
@@ -123,6 +129,10 @@ pub fn parse(blob: &[u8]) -> Result<RpmHeader, DbError> {
         }
         Ok(Some(be32(data, e.offset)))
     };
+    if ril > 0 {
+        let region = [&index[..16 * ril], &data[..rdl]];
+        verify_digest(ril, rdl, &region, string(TAG_SHA256HEADER)?, string(TAG_SHA1HEADER)?)?;
+    }
     let required = |tag: i32, what: &str| -> Result<String, DbError> {
         string(tag)?.filter(|s| !s.is_empty()).ok_or_else(|| bad(format!("no {what}")))
     };
@@ -136,6 +146,38 @@ pub fn parse(blob: &[u8]) -> Result<RpmHeader, DbError> {
         vendor: string(TAG_VENDOR)?,
         install_time: int32(TAG_INSTALLTIME)?,
     })
+}
+
+/// `headerCheck`'s digests: over the header as the package file held it (the header magic,
+/// the region's entry and byte counts, its entries, its data), against the SHA-256 digest the
+/// package carries, else its SHA-1 one; a header with neither (very old packages) is trusted to
+/// the structure checks alone.
+fn verify_digest(
+    ril: usize,
+    rdl: usize,
+    region: &[&[u8]; 2],
+    sha256: Option<String>,
+    sha1: Option<String>,
+) -> Result<(), DbError> {
+    use sha2::Digest as _;
+    const MAGIC: [u8; 8] = [0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0];
+    let counts = [(ril as u32).to_be_bytes(), (rdl as u32).to_be_bytes()].concat();
+    let parts = [&MAGIC[..], &counts, region[0], region[1]];
+    let (name, expected, got) = if let Some(expected) = sha256 {
+        let mut h = sha2::Sha256::new();
+        parts.iter().for_each(|p| h.update(p));
+        ("SHA-256", expected, hex::encode(h.finalize()))
+    } else if let Some(expected) = sha1 {
+        let mut h = sha1::Sha1::new();
+        parts.iter().for_each(|p| h.update(p));
+        ("SHA-1", expected, hex::encode(h.finalize()))
+    } else {
+        return Ok(());
+    };
+    if !expected.eq_ignore_ascii_case(&got) {
+        return Err(bad(format!("its {name} digest does not match its contents: the header is damaged")));
+    }
+    Ok(())
 }
 
 /// `hdrblobVerifyRegion`: the region entry and its trailer, giving the number of entries and

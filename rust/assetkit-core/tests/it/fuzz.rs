@@ -119,7 +119,7 @@ proptest! {
     fn package_readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
         use assetkit_core::plugins::packages::{apk, dpkg, rpm};
         let _ = dpkg::parse(&bytes);
-        let _ = dpkg::parse_with_updates(&bytes, &[bytes.clone()]);
+        let _ = dpkg::parse_with_updates(&bytes, std::slice::from_ref(&bytes));
         let _ = apk::parse(&bytes);
         let _ = rpm::header::parse(&bytes);
         let _ = rpm::bdb::read(&bytes);

@@ -321,3 +321,46 @@ fn real_rpm_qa_in_our_format_agrees_with_the_native_readers() {
         assert_same(&from_rpm, &native, backend);
     }
 }
+
+/// This machine, live and through a recorded snapshot of it: the same list (the recorder keeps
+/// every database file the plugin read).
+#[test]
+fn a_recorded_snapshot_replays_the_live_package_list() {
+    use std::sync::Arc;
+
+    use assetkit_core::{CollectOptions, LiveSource, Mode, Recorder, Selection, SnapshotDir, Source};
+    let options = CollectOptions {
+        selection: Selection::from_names(&["packages"]).unwrap(),
+        timeout: std::time::Duration::from_secs(20),
+        mode: Mode::Cli,
+    };
+    let out = tempfile::tempdir().unwrap();
+    let recorder: Arc<dyn Source> = Arc::new(Recorder::new(LiveSource::default(), out.path()));
+    let live = assetkit_core::collect(recorder, &options);
+    assert!(live.errors.is_empty(), "{:?}", live.errors);
+    let Some(live) = live.facts.packages else {
+        eprintln!("no package database on this machine: skipped");
+        return;
+    };
+    assert!(!live.is_empty());
+    if Path::new(assetkit_core::plugins::packages::dpkg::STATUS).exists() {
+        assert!(out.path().join("files/var/lib/dpkg/status").is_file(), "the status file is in the snapshot");
+    }
+    let source: Arc<dyn Source> = Arc::new(SnapshotDir::open(out.path()).unwrap());
+    let replayed = assetkit_core::collect(source, &options);
+    assert_eq!(replayed.facts.packages.as_ref(), Some(&live));
+}
+
+/// The live source runs `rpm -qa` only where an rpm database exists: a host with rpm installed
+/// and no database (rpm on Debian) spawns nothing and has no rpm packages.
+#[test]
+fn live_rpm_qa_spawns_nothing_without_an_rpm_database() {
+    use assetkit_core::{LiveSource, Source};
+    let database = rpm::DIRS.iter().any(|d| rpm::FILES.iter().any(|f| Path::new(d).join(f).exists()));
+    if database || !Path::new("/usr/bin/rpm").exists() {
+        eprintln!("needs rpm installed and no rpm database: skipped");
+        return;
+    }
+    let err = LiveSource::default().command(rpm::QA_COMMAND).expect_err("rpm must not run");
+    assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+}

@@ -192,3 +192,10 @@ fn over_the_reports_limits() {
         format!("Package: {}\nStatus: install ok installed\nArchitecture: all\nVersion: 1.0\n\n", "n".repeat(300));
     expect(&refused("/var/lib/dpkg/status", long.as_bytes()), &["name is longer than 256 bytes"]);
 }
+
+#[test]
+fn a_stanza_with_an_empty_package_name_is_refused() {
+    // Found by the packages_dpkg fuzz target: "Package: " with nothing after it.
+    let status = b"Package: \nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n";
+    expect(&refused("/var/lib/dpkg/status", status), &["no Package"]);
+}

@@ -120,8 +120,8 @@ impl Stanza<'_> {
             Some(p) => format!("package {:?} (line {})", String::from_utf8_lossy(p), self.line),
             None => format!("the stanza at line {}", self.line),
         };
-        let (Some(name), Some(status)) = (self.package, self.status) else {
-            let missing = if self.package.is_none() { "Package" } else { "Status" };
+        let (Some(name), Some(status)) = (self.package.filter(|p| !p.is_empty()), self.status) else {
+            let missing = if self.package.is_none_or(<[u8]>::is_empty) { "Package" } else { "Status" };
             return Err(DbError::Invalid(format!("{} has no {missing} field", where_())));
         };
         if status.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()).nth(2) != Some(b"installed") {

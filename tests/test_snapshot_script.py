@@ -55,14 +55,20 @@ def test_package_databases_go_over_the_wire_cut_down():
     }
 
 
-def in_namespace_with_rpm_dir(rpm_dir, tmp_path) -> bytes:
+def in_namespace_with_rpm_dir(rpm_dir, tmp_path, without_rpm: bool = False) -> bytes:
     """The snapshot script run in a mount namespace where /var/lib/rpm is `rpm_dir` (the host's
-    own /var/lib/rpm is untouched): a host with an rpm database, and the real rpm to ask."""
+    own /var/lib/rpm is untouched): a host with an rpm database, and the real rpm to ask (or,
+    `without_rpm`, with rpm's binary hidden under an empty, non-executable file)."""
     if os.geteuid() != 0 or shutil.which("unshare") is None or shutil.which("rpm") is None:
         pytest.skip("needs root, unshare and rpm")
     script = tmp_path / "snapshot.sh"
     script.write_text(assetkit.snapshot_script())
     run = f"mount --bind {rpm_dir} /var/lib/rpm && exec sh {script}"
+    if without_rpm:
+        hidden = tmp_path / "no-rpm"
+        hidden.write_bytes(b"")
+        hidden.chmod(0o644)
+        run = f"mount --bind {hidden} {shutil.which('rpm')} && {run}"
     return subprocess.run(["unshare", "-m", "sh", "-c", run], capture_output=True, check=True).stdout
 
 
@@ -100,3 +106,20 @@ def test_a_failing_rpm_fails_the_plugin_instead_of_dropping_its_packages(tmp_pat
     assert "packages" not in report["facts"], "no list at all, not the dpkg packages alone"
     [error] = report["errors"]
     assert error["plugin"] == "packages" and "rpm -qa: exit status 1" in error["message"], error
+
+
+def test_an_rpm_host_without_rpm_sends_the_database_itself(tmp_path):
+    """A minimal image: an rpm database and no rpm binary. The script sends the (small)
+    database, and the plugin reads it natively."""
+    rpm_dir = tmp_path / "rpm"
+    rpm_dir.mkdir()
+    shutil.copy(FIXTURES / "packages" / "rpm-sqlite" / "rpmdb.sqlite", rpm_dir)
+    stream = in_namespace_with_rpm_dir(rpm_dir, tmp_path, without_rpm=True)
+    sent = records(stream)
+    assert ("C", "rpm-qa") not in sent
+    assert sent[("F", "/var/lib/rpm/rpmdb.sqlite")] == (rpm_dir / "rpmdb.sqlite").read_bytes()
+    snap = tmp_path / "snap"
+    subprocess.run([binary("assetkit"), "snapshot", "--unpack", "--out", str(snap)], input=stream, check=True, capture_output=True)
+    report = assetkit.parse_snapshot(str(snap), only=["packages"])
+    assert report["errors"] == []
+    assert len([p for p in report["facts"]["packages"] if p["manager"] == "rpm"]) == 5

@@ -142,10 +142,10 @@ mod tests {
 
     #[test]
     fn the_script_asks_rpm_for_the_plugins_format() {
-        use crate::plugins::packages::rpm;
+        use crate::plugins::packages::{self, rpm};
         let quoted = format!("-qa --qf '{}'", rpm::qa::FORMAT);
         assert!(SNAPSHOT_SCRIPT.contains(&quoted), "snapshot.sh must pass rpm the format qa.rs reads");
-        for name in [rpm::QA_COMMAND, rpm::ERROR_COMMAND] {
+        for name in [rpm::QA_COMMAND, packages::ERROR_COMMAND] {
             assert!(SNAPSHOT_SCRIPT.contains(&format!("emit C {name}")), "{name}");
         }
     }

@@ -33,7 +33,8 @@
 //!                                    SSH sweep's script sends it instead of the database.
 //! SNAP/commands/packages.error       what the sweep's script could not capture of the package
 //!                                    databases (`rpm -qa` failed, a file it could not read), one
-//!                                    problem a line; the packages plugin then fails
+//!                                    problem a line (`plugins::packages::ERROR_COMMAND`); the
+//!                                    packages plugin then fails
 //! SNAP/files/var/lib/dpkg/status     (and `updates/NNNN`, `/lib/apk/db/installed`) the package
 //!                                    databases; from the sweep's script only the lines of the
 //!                                    fields the plugin reads

@@ -174,7 +174,10 @@ fn rpm_qa_output_bad() {
     expect(&bad(b"bash-5.1.8-6.el9.x86_64\n"), &["fields"]);
     // The sweep's script could not run rpm -qa: said so, not "no rpm packages".
     let snap = snap_of(&[("dpkg/status.excerpt", "/var/lib/dpkg/status")]);
-    snap.command(rpm::ERROR_COMMAND, "rpm -qa: exited with status 124 (timed out after 10s)\n");
+    snap.command(
+        assetkit_core::plugins::packages::ERROR_COMMAND,
+        "rpm -qa: exited with status 124 (timed out after 10s)\n",
+    );
     expect(&refused_snap(&snap, "rpm-qa error"), &["timed out"]);
 }
 

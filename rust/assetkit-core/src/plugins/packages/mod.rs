@@ -50,8 +50,18 @@ impl Collector for PackagesCollector {
     }
 }
 
+/// The snapshot name of what the sweep's script could not capture of the package databases
+/// (`rpm -qa` failed, a file it could not read), one problem a line.
+pub const ERROR_COMMAND: &str = "packages.error";
+
 /// Every manager's packages, checked and sorted; `None` when the host has no package database.
 pub fn read_all(src: &dyn Source) -> Result<Option<Vec<Package>>, CollectError> {
+    // Only a snapshot holds this (the live source has no such command): the capture was
+    // incomplete, so no list read from it is whole.
+    if let Ok(problem) = src.command(ERROR_COMMAND) {
+        let problem = String::from_utf8_lossy(&problem).trim().to_owned();
+        return Err(CollectError::Invalid(format!("the snapshot could not capture the package databases: {problem}")));
+    }
     let deb = dpkg::read(src)?;
     let rpm = rpm::read(src)?;
     let apk = apk::read(src)?;

@@ -30,9 +30,6 @@ pub const DIRS: &[&str] = &["/var/lib/rpm", "/usr/lib/sysimage/rpm"];
 pub const FILES: &[&str] = &["rpmdb.sqlite", "Packages.db", "Packages"];
 /// The snapshot name of the `rpm -qa --qf` fallback.
 pub const QA_COMMAND: &str = "rpm-qa";
-/// The snapshot name of what the sweep's script could not capture (`rpm -qa` failed, a
-/// database it could not read): one problem a line.
-pub const ERROR_COMMAND: &str = "packages.error";
 
 /// How often the three files of an SQLite database are read again when rpm wrote between
 /// the reads.
@@ -40,10 +37,6 @@ const SQLITE_ATTEMPTS: usize = 3;
 
 /// The host's rpm packages; `None` when it has no rpm database.
 pub fn read(src: &dyn Source) -> Result<Option<Vec<Package>>, CollectError> {
-    if let Ok(problem) = src.command(ERROR_COMMAND) {
-        let problem = String::from_utf8_lossy(&problem).trim().to_owned();
-        return Err(CollectError::Invalid(format!("the snapshot could not capture the package databases: {problem}")));
-    }
     for file in FILES {
         for dir in DIRS {
             let path = format!("{dir}/{file}");

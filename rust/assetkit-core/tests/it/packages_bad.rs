@@ -202,3 +202,64 @@ fn a_stanza_with_an_empty_package_name_is_refused() {
     let status = b"Package: \nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n";
     expect(&refused("/var/lib/dpkg/status", status), &["no Package"]);
 }
+
+/// A snapshot whose `rpmdb.sqlite-wal` reads differently each time, as when rpm writes while
+/// the plugin reads: the n-th read of the WAL gives `wal(n)`.
+struct RewritingWal<F: Fn(usize) -> Vec<u8> + Send + Sync> {
+    inner: assetkit_core::SnapshotDir,
+    reads: std::sync::atomic::AtomicUsize,
+    wal: F,
+}
+
+impl<F: Fn(usize) -> Vec<u8> + Send + Sync> assetkit_core::Source for RewritingWal<F> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        if path.ends_with("rpmdb.sqlite-wal") {
+            return Ok((self.wal)(self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+        }
+        self.inner.read(path)
+    }
+    fn list(&self, dir: &str) -> std::io::Result<Vec<String>> {
+        self.inner.list(dir)
+    }
+    fn command(&self, name: &str) -> std::io::Result<Vec<u8>> {
+        self.inner.command(name)
+    }
+    fn custom_plugins(&self) -> std::collections::BTreeMap<String, assetkit_core::source::CustomOutput> {
+        self.inner.custom_plugins()
+    }
+}
+
+fn collect_rewriting(wal: impl Fn(usize) -> Vec<u8> + Send + Sync + 'static) -> assetkit_core::Report {
+    let snap = snap_of(&[("rpm-sqlite-wal-pending/rpmdb.sqlite", "/var/lib/rpm/rpmdb.sqlite")]);
+    let source =
+        RewritingWal { inner: assetkit_core::SnapshotDir::open(snap.path()).unwrap(), reads: Default::default(), wal };
+    let options = assetkit_core::CollectOptions {
+        selection: assetkit_core::Selection::from_names(&["packages"]).unwrap(),
+        timeout: std::time::Duration::from_secs(10),
+        mode: assetkit_core::Mode::Cli,
+    };
+    let report = assetkit_core::collect(std::sync::Arc::new(source), &options);
+    drop(snap);
+    report
+}
+
+#[test]
+fn rpm_writing_while_the_database_is_read() {
+    let wal = read("rpm-sqlite-wal-pending/rpmdb.sqlite-wal");
+    // The WAL began while the database was read (empty, then rpm's frames): read again, and the
+    // second reading is consistent.
+    let (full, reads) = (wal.clone(), std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)));
+    let counted = std::sync::Arc::clone(&reads);
+    let report = collect_rewriting(move |n| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 0 { Vec::new() } else { full.clone() }
+    });
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    assert_eq!(report.facts.packages.map(|p| p.len()), Some(3), "the state after the WAL's commits");
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 4, "the WAL before and after, twice");
+    // A WAL that restarts on every read: refused, after three tries.
+    let restarted = flip(&wal, 16, 24);
+    let report = collect_rewriting(move |n| if n % 2 == 0 { wal.clone() } else { restarted.clone() });
+    assert!(report.facts.packages.is_none());
+    expect(&report.errors[0].message, &["being rewritten"]);
+}

@@ -75,15 +75,18 @@ fn fallback(src: &dyn Source, path: &str, why: &str) -> Result<Vec<RpmHeader>, C
 }
 
 /// rpmdb.sqlite with its WAL, read as one consistent state: the WAL before and after the
-/// database, and the database only trusted if the WAL did not restart in between (a
-/// checkpoint then may have moved pages the first WAL read does not cover).
+/// database, and the database only trusted if the WAL only grew in between. A WAL that
+/// restarted, was truncated, or began while the database was read may come with a checkpoint
+/// that moved pages into the database mid-read, which the WAL read after it no longer covers;
+/// then all three are read again.
 fn read_sqlite(src: &dyn Source, path: &str) -> Result<Option<Result<Vec<RpmHeader>, DbError>>, CollectError> {
     let (wal_path, journal_path) = (format!("{path}-wal"), format!("{path}-journal"));
     for _ in 0..SQLITE_ATTEMPTS {
         let before = read_file(src, &wal_path)?.unwrap_or_default();
         let Some(db) = read_file(src, path)? else { return Ok(None) };
         let after = read_file(src, &wal_path)?.unwrap_or_default();
-        if !before.is_empty() && !after.starts_with(&before) {
+        let grew = if before.is_empty() { after.is_empty() } else { after.starts_with(&before) };
+        if !grew {
             continue;
         }
         if read_file(src, &journal_path)?.is_some_and(|j| !j.is_empty()) {

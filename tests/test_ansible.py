@@ -76,6 +76,31 @@ def test_playbook_collects_then_reports_changed_once(receiver, tmp_path):
     assert (tmp_path / "cert").read_text().strip() == asset["hostname"]
 
 
+def test_asset_facts_returns_the_installed_packages(tmp_path):
+    """The facts module gives the packages plugin's list, from the same Rust code."""
+    out = ansible(
+        "ansible",
+        "localhost",
+        "-c",
+        "local",
+        "-m",
+        "assetkit.cmdb.asset_facts",
+        "-a",
+        "only=packages",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        "--tree",
+        str(tmp_path),
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    result = json.loads((tmp_path / "localhost").read_text())
+    facts = result["ansible_facts"]["assetkit"]["facts"]
+    assert facts["packages_digest"].startswith("sha256:")
+    debs = [p for p in facts["packages"] if p["manager"] == "deb"]
+    assert len(debs) > 700, "this machine has some 800 dpkg packages"
+    assert {"name", "version", "arch", "source"} <= set(debs[0])
+
+
 def test_check_mode_collects_and_sends_nothing(receiver, tmp_path):
     out = ansible("ansible-playbook", "--check", "-i", "localhost,", "-c", "local", str(PLAYBOOK), *extra_vars(receiver, tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr

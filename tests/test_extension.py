@@ -40,6 +40,38 @@ def test_live_report_equals_the_cli():
     assert assetkit.collect(only=["os"], mode="salt")["agent"]["mode"] == "salt"
 
 
+def dpkg_installed() -> set[tuple[str, str, str]]:
+    """(name, version, arch) of every package dpkg-query calls installed."""
+    out = subprocess.run(
+        ["dpkg-query", "-W", "-f=${db:Status-Abbrev}\t${Package}\t${Version}\t${Architecture}\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rows = [line.split("\t") for line in out.splitlines()]
+    return {(name, version, arch) for abbrev, name, version, arch in rows if abbrev[1:2] == "i"}
+
+
+def test_packages_are_what_dpkg_query_lists():
+    """The packages plugin through the extension, on this Debian machine: every installed package,
+    as dpkg-query prints it, and nothing else. (Other tests install packages on this machine: a
+    reading taken while dpkg-query's answer changed is taken again.)"""
+    for _ in range(5):
+        before = dpkg_installed()
+        report = assetkit.collect(only=["packages"])
+        if dpkg_installed() == before:
+            break
+    assert report["errors"] == []
+    assert set(report["facts"]) == {"packages", "packages_digest"}
+    assert report["facts"]["packages_digest"].startswith("sha256:")
+    packages = report["facts"]["packages"]
+    got = {(p["name"], p["version"], p["arch"]) for p in packages if p["manager"] == "deb"}
+    assert got == before
+    assert len(got) > 700, "this machine has some 800 dpkg packages"
+    keys = [(p["manager"], p["name"], p.get("arch") or "") for p in packages]
+    assert keys == sorted(keys), "sorted by manager, name, arch"
+
+
 def test_reports_validate_against_the_published_schema(golden_cases, tmp_path):
     validator = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
     reports = [assetkit.collect(), cli_collect()]

@@ -52,6 +52,12 @@ def test_salt_call_collect_returns_the_report(minion_conf):
     assert without_volatile(report) == without_volatile(expected)
     only = json.loads(salt_call(minion_conf(), "asset.collect", "only=os,cpu").stdout)["local"]
     assert set(only["facts"]) == {"os", "cpu"}
+    # The installed packages come back too, from the same Rust code (some 800 dpkg packages here).
+    packages = json.loads(salt_call(minion_conf(), "asset.collect", "only=packages").stdout)["local"]
+    assert packages["errors"] == []
+    assert len([p for p in packages["facts"]["packages"] if p["manager"] == "deb"]) > 700
+    assert packages["facts"]["packages_digest"].startswith("sha256:")
+    assert "packages" in report["facts"], "on by default"
 
 
 def test_failures_set_a_nonzero_retcode(minion_conf):

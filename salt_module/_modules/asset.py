@@ -8,7 +8,7 @@ Server asset inventory through the assetkit collectors (Rust, via the ``assetkit
       server: https://cmdb.example.com:8600   # receiver, for asset.report
       key_id: ak_0123456789abcdef
       key_file: /etc/assetkit/key              # mode 0600
-      plugins: [os, board, cpu, memory, disk, nic]
+      plugins: [os, board, cpu, memory, disk, nic, packages]
       config: /etc/assetkit/agent.toml         # optional; the keys above override it
       cert_file: /etc/assetkit/cert
       spool_dir: /var/spool/assetkit

@@ -1,4 +1,6 @@
-//! Live collection and snapshot parsing next to `salt-call grains.items` and `ansible -m setup`.
+//! Live collection and snapshot parsing next to `salt-call grains.items` and `ansible -m setup`;
+//! the installed packages next to `dpkg-query -W`, `ansible -m package_facts` and `salt-call
+//! pkg.list_pkgs`.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -70,7 +72,119 @@ pub(crate) fn collect_bench(runs: usize, peer_runs: usize) -> anyhow::Result<()>
     save(
         "collect",
         &json!({"machine": machine(), "live_cli": live, "live_lib": live_lib, "snapshot_parse": parse, "snapshot_cli": parse_cli, "snapshot_bytes": snapshot_bytes, "raid_parse": raid_json, "peers": peers}),
+    )?;
+    packages_bench(runs, peer_runs)
+}
+
+/// The `packages` plugin live, whole process and in-process, next to the tools that list the
+/// same packages; and the readers' own cost per database format.
+pub(crate) fn packages_bench(runs: usize, peer_runs: usize) -> anyhow::Result<()> {
+    use assetkit_core::plugins::packages;
+    let assetkit = release_bin("assetkit")?;
+    let count = {
+        let out = Command::new(&assetkit).args(["collect", "--only", "packages"]).output()?;
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        anyhow::ensure!(report["errors"] == json!([]), "packages plugin failed: {}", report["errors"]);
+        let list = report["facts"]["packages"].as_array().context("no packages section on this machine")?;
+        list.len()
+    };
+    println!("## Installed packages ({}; {count} packages)\n", machine());
+    let only = time_runs(runs, || run_quiet(Command::new(&assetkit).args(["collect", "--only", "packages"])))?;
+    let all = time_runs(runs, || run_quiet(Command::new(&assetkit).arg("collect")))?;
+    let lib = time_runs(runs, || {
+        let source = assetkit_core::LiveSource::default();
+        let list = packages::read_all(&source).map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::ensure!(list.is_some_and(|l| l.len() == count), "package count changed");
+        Ok(())
+    })?;
+    let status = std::fs::read(packages::dpkg::STATUS).unwrap_or_default();
+    let parse = time_runs(runs * 5, || {
+        anyhow::ensure!(!packages::dpkg::parse(&status)?.is_empty(), "no dpkg packages");
+        Ok(())
+    })?;
+    let fixtures = repo().join("tests/fixtures/packages");
+    let epsilon = rpm_header(&fixtures.join("rpm-sqlite/rpmdb.sqlite"), "epsilon")?;
+    let header = time_runs(runs * 5, || {
+        packages::rpm::header::parse(&epsilon)?;
+        Ok(())
+    })?;
+    let peers = package_peers(peer_runs)?;
+    println!("| measurement | runs | median | p95 |");
+    println!("| --- | ---: | ---: | ---: |");
+    let row = |name: &str, s: &Stats| println!("| {name} | {} | {:.2} ms | {:.2} ms |", s.runs, s.median_ms, s.p95_ms);
+    row("`assetkit collect --only packages` (live, whole process)", &only);
+    row("`assetkit collect` (live, every plugin, packages on)", &all);
+    row("packages plugin, in-process (read + parse + sort)", &lib);
+    row(&format!("dpkg status parse alone ({} KB)", status.len() / 1024), &parse);
+    row(&format!("rpm header check + decode, one {} KB header (structure and SHA-256)", epsilon.len() / 1024), &header);
+    for (name, s) in &peers {
+        row(&format!("`{name}`"), s);
+    }
+    println!();
+    for (name, s) in &peers {
+        println!(
+            "- `{name}` takes **{:.1}x** the time of `assetkit collect --only packages` (median)",
+            s.median_ms / only.median_ms
+        );
+    }
+    let mb_per_s = epsilon.len() as f64 / 1e6 / (header.median_ms / 1000.0);
+    println!(
+        "- rpm headers are checked at {mb_per_s:.0} MB/s: a 100 MB rpmdb.sqlite costs about {:.0} ms of that",
+        100.0 / mb_per_s * 1000.0
+    );
+    println!(
+        "- target: live collect with packages < 5 ms median, whole process ({})\n",
+        if only.median_ms < 5.0 { "met" } else { "MISSED" }
+    );
+    let peers_json: serde_json::Map<String, serde_json::Value> =
+        peers.iter().map(|(n, s)| Ok((n.clone(), serde_json::to_value(s)?))).collect::<anyhow::Result<_>>()?;
+    save(
+        "packages",
+        &json!({"machine": machine(), "packages": count, "only_packages_cli": only, "all_plugins_cli": all, "in_process": lib, "dpkg_parse": parse, "rpm_header": header, "rpm_header_bytes": epsilon.len(), "peers": peers_json}),
     )
+}
+
+/// One package's header blob from an rpmdb.sqlite.
+fn rpm_header(db: &std::path::Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let conn = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    Ok(conn.query_row("SELECT blob FROM Packages JOIN Name USING (hnum) WHERE key = ?1", [name], |r| r.get(0))?)
+}
+
+/// `dpkg-query -W`, `ansible localhost -m package_facts`, `salt-call --local pkg.list_pkgs`,
+/// where they are installed.
+fn package_peers(peer_runs: usize) -> anyhow::Result<Vec<(String, Stats)>> {
+    let mut peers = Vec::new();
+    if std::path::Path::new("/usr/bin/dpkg-query").exists() {
+        peers.push((
+            "dpkg-query -W".to_owned(),
+            time_runs(peer_runs * 5, || run_quiet(Command::new("dpkg-query").arg("-W")))?,
+        ));
+    }
+    if let Some(ansible) = venv_bin("ansible") {
+        let facts = time_runs(peer_runs, || {
+            run_quiet(
+                Command::new(&ansible)
+                    .args(["localhost", "-c", "local", "-m", "package_facts"])
+                    .env("ANSIBLE_LOCALHOST_WARNING", "False")
+                    .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "False"),
+            )
+        })?;
+        peers.push(("ansible localhost -m package_facts".to_owned(), facts));
+    }
+    if let Some(salt_call) = venv_bin("salt-call") {
+        let conf = tempfile::tempdir()?;
+        std::fs::write(
+            conf.path().join("minion"),
+            format!("root_dir: {}\nfile_client: local\nid: bench\nlog_level: quiet\n", conf.path().display()),
+        )?;
+        let list = time_runs(peer_runs, || {
+            run_quiet(
+                Command::new(&salt_call).args(["--local", "-c"]).arg(conf.path()).args(["pkg.list_pkgs", "--out=json"]),
+            )
+        })?;
+        peers.push(("salt-call --local pkg.list_pkgs".to_owned(), list));
+    }
+    Ok(peers)
 }
 
 /// Each RAID tool's parser over the largest capture of its kind (`tests/fixtures/raw`).

@@ -50,6 +50,16 @@ enum What {
         #[arg(long, default_value_t = 10)]
         peer_runs: usize,
     },
+    /// The packages plugin live, next to `dpkg-query -W`, `ansible -m package_facts` and
+    /// `salt-call pkg.list_pkgs` (also part of `collect`).
+    Packages {
+        /// Runs of each assetkit measurement.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Runs of each peer.
+        #[arg(long, default_value_t = 10)]
+        peer_runs: usize,
+    },
     /// Receiver throughput: distinct hosts over concurrent connections, unchanged and changing reports.
     Apply {
         /// Distinct simulated hosts.
@@ -176,6 +186,7 @@ fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     match Cli::parse().command {
         What::Collect { runs, peer_runs } => collect_bench(runs, peer_runs),
+        What::Packages { runs, peer_runs } => collect::packages_bench(runs, peer_runs),
         What::Apply { hosts, connections, duration, baseline, pg, replicas, rates, writers } => {
             WRITERS.store(writers, Ordering::SeqCst);
             anyhow::ensure!(rates.len() == 2, "--rates takes two numbers: unchanged,changing");

@@ -243,6 +243,22 @@ fn absorb(into: &mut Facts, from: Facts) {
     macro_rules! take {
         ($($field:ident),*) => { $( if from.$field.is_some() { into.$field = from.$field; } )* };
     }
-    take!(os, system, baseboard, bios, cpu, memory, disks, raid_controllers, nics, power_supplies, bmc, fc_hbas, gpus);
+    take!(
+        os,
+        system,
+        baseboard,
+        bios,
+        cpu,
+        memory,
+        disks,
+        raid_controllers,
+        nics,
+        power_supplies,
+        bmc,
+        fc_hbas,
+        gpus,
+        packages,
+        packages_digest
+    );
     into.custom.extend(from.custom);
 }

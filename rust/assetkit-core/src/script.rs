@@ -141,6 +141,16 @@ mod tests {
     }
 
     #[test]
+    fn the_script_asks_rpm_for_the_plugins_format() {
+        use crate::plugins::packages::{self, rpm};
+        let quoted = format!("-qa --qf '{}'", rpm::qa::FORMAT);
+        assert!(SNAPSHOT_SCRIPT.contains(&quoted), "snapshot.sh must pass rpm the format qa.rs reads");
+        for name in [rpm::QA_COMMAND, packages::ERROR_COMMAND] {
+            assert!(SNAPSHOT_SCRIPT.contains(&format!("emit C {name}")), "{name}");
+        }
+    }
+
+    #[test]
     fn binary_payloads_and_banner() {
         let dir = tempfile::tempdir().unwrap();
         let mut stream = b"Welcome to host\nASSETKIT-SNAPSHOT 1\nF 4 /sys/x\n\0\n\xff\x01C 2 uname-m\nab".to_vec();

@@ -248,6 +248,67 @@ if [ -e /dev/ipmi0 ] || [ -e /dev/ipmi/0 ] || [ -e /dev/ipmidev/0 ]; then
   fi
 fi
 
+# Installed packages, cut down to what the packages plugin reads so that a sweep never ships a
+# 100 MB database: dpkg's status and journal and apk's database keep the plugin's fields and the
+# blank lines between stanzas (the same parser reads them); rpm reads its own database, in the
+# plugin's fixed format (commands/rpm-qa). What cannot be captured goes into
+# commands/packages.error, so the plugin fails rather than report fewer packages.
+pe=
+# keep PATH ERE: the lines of PATH matching ERE, as PATH's F record.
+keep() {
+  [ -e "$1" ] || return 0
+  grep -E "$2" "$1" > "$T" 2>/dev/null
+  case $? in
+    0 | 1) emit F "$1" ;;
+    *) pe="$pe$1: cannot be read
+" ;;
+  esac
+}
+keep /var/lib/dpkg/status '^(Package|Status|Version|Architecture|Source):|^$'
+for u in /var/lib/dpkg/updates/*; do
+  case ${u##*/} in
+    *[!0-9]* | '') ;;
+    *) keep "$u" '^(Package|Status|Version|Architecture|Source):|^$' ;;
+  esac
+done
+keep /lib/apk/db/installed '^[PVAo]:|^$'
+keep /usr/lib/apk/db/installed '^[PVAo]:|^$'
+rdb=
+for d in /var/lib/rpm /usr/lib/sysimage/rpm; do
+  for x in rpmdb.sqlite Packages.db Packages; do
+    [ -e "$d/$x" ] && rdb=$d && break 2
+  done
+done
+if [ -n "$rdb" ]; then
+  if command -v rpm >/dev/null 2>&1; then
+    # --dbpath: the database found here, whatever rpm's default (Debian's rpm reads ~/.rpmdb).
+    if to rpm --dbpath "$rdb" -qa --qf '%{NAME}\t%|EPOCH?{%{EPOCH}}:{}|\t%{VERSION}\t%{RELEASE}\t%|ARCH?{%{ARCH}}:{}|\t%|SOURCERPM?{%{SOURCERPM}}:{}|\t%|VENDOR?{%{VENDOR}}:{}|\t%|INSTALLTIME?{%{INSTALLTIME}}:{}|\n' > "$T" 2> "$E"; then
+      emit C rpm-qa
+    else
+      rc=$?
+      msg=$(head -n 1 "$E" 2>/dev/null)
+      pe="${pe}rpm -qa: exit status $rc${msg:+: $msg}
+"
+    fi
+  else
+    # No rpm to ask (a minimal image): the database files themselves, up to 32 MiB each.
+    for x in rpmdb.sqlite rpmdb.sqlite-wal rpmdb.sqlite-journal Packages.db Packages; do
+      [ -e "$rdb/$x" ] || continue
+      n=$(wc -c < "$rdb/$x" 2>/dev/null) || n=
+      if [ -n "$n" ] && [ "$n" -le 33554432 ]; then
+        f "$rdb/$x"
+      else
+        pe="$pe$rdb/$x: ${n:-?} bytes, too large to copy, and no rpm to read it
+"
+      fi
+    done
+  fi
+fi
+if [ -n "$pe" ]; then
+  printf '%s' "$pe" > "$T"
+  emit C packages.error
+fi
+
 # Custom plugins: executables that print JSON. X = their stdout, Y = why they failed.
 for p in "$PD"/*; do
   [ -f "$p" ] || continue

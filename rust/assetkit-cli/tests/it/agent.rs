@@ -169,10 +169,11 @@ fn full_disk_is_a_clear_error_and_keeps_the_spool() {
         .filter_map(|e| e.ok())
         .map(|e| (e.path(), std::fs::read(e.path()).unwrap()))
         .collect();
-    // A tiny tmpfs over the spool, filled up, in a private mount namespace.
+    // A small tmpfs over the spool (room for the spooled report, with its package list), filled
+    // up, in a private mount namespace.
     let script = format!(
-        "set -e; mkdir -p {s}.full; mount -t tmpfs -o size=16k,mode=0700 tmpfs {s}.full; cp {s}/*.json {s}.full/; \
-         head -c 1000000 /dev/zero > {s}.full/filler 2>/dev/null || true; mount --bind {s}.full {s}; \
+        "set -e; mkdir -p {s}.full; mount -t tmpfs -o size=1m,mode=0700 tmpfs {s}.full; cp {s}/*.json {s}.full/; \
+         head -c 2000000 /dev/zero > {s}.full/filler 2>/dev/null || true; mount --bind {s}.full {s}; \
          exec {bin} --config {cfg} report --no-splay",
         s = spool.display(),
         bin = env!("CARGO_BIN_EXE_assetkit"),

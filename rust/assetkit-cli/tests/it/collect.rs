@@ -57,13 +57,16 @@ fn snapshot_round_trips_and_the_script_stream_unpacks_to_the_same_snapshot() {
     let from_stream = stable(stdout_json(&run(assetkit().arg("collect").arg("--snapshot").arg(&streamed))));
     assert_eq!(from_recorded, from_stream, "the script's snapshot parses differently");
     // Every file the collectors read is in the script's snapshot, byte for byte (except /proc
-    // counters, which change between two reads).
+    // counters, which change between two reads, and the package databases, which the script
+    // cuts down to the fields the packages plugin reads: the equal reports above show they
+    // parse the same).
     let script_files = files_under(&streamed);
     for f in files_under(&recorded) {
         assert!(script_files.contains(&f), "{f} recorded but not captured by the script");
         let volatile =
             f.starts_with("files/proc/meminfo") || f.starts_with("files/proc/cpuinfo") || f.starts_with("commands/");
-        if !volatile {
+        let cut_down = f.starts_with("files/var/lib/dpkg/") || f.contains("/apk/db/installed");
+        if !volatile && !cut_down {
             assert_eq!(
                 std::fs::read(recorded.join(&f)).unwrap(),
                 std::fs::read(streamed.join(&f)).unwrap(),

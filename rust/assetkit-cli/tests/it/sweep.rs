@@ -203,3 +203,46 @@ fn a_target_that_is_not_an_address_or_a_name_never_reaches_ssh() {
     assert!(detail.contains("not swept") && detail.contains("neither an IP address nor a host name"), "{json}");
     assert!(!marker.exists(), "the target ran a command on the control machine");
 }
+
+/// The packages of a host swept over SSH equal its live ones: the script sends dpkg's status cut
+/// down to the plugin's fields, and the same parser reads it.
+#[test]
+fn a_swept_host_reports_the_packages_a_live_collect_finds() {
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let host = AgentHost::new("http://127.0.0.1:9", &("ak_x".into(), assetkit_sign::Secret::new("aks_x")));
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "node-1\n").unwrap();
+    let live_packages = || {
+        let out = assetkit().args(["collect", "--only", "packages"]).output().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["facts"]["packages"].clone()
+    };
+    // Other tests install packages on this machine: a reading taken while dpkg changed the
+    // list is taken again.
+    let mut last = None;
+    for _ in 0..5 {
+        let before = live_packages();
+        let out = assetkit()
+            .arg("--config")
+            .arg(host.config())
+            .args(["sweep", "--no-send", "--json", "-F", sshd.config(), "--hosts"])
+            .arg(&hosts)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let first = out.stdout.split(|&c| c == b'\n').next().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(first).unwrap();
+        assert_eq!(report["agent"]["mode"], "ssh");
+        assert_eq!(report["errors"], serde_json::json!([]), "{report}");
+        if live_packages() == before {
+            last = Some((report, before));
+            break;
+        }
+    }
+    let (report, live) = last.expect("dpkg kept changing the package list");
+    let swept = &report["facts"]["packages"];
+    assert!(swept.as_array().is_some_and(|p| p.len() > 100), "this machine's packages: {swept}");
+    assert_eq!(swept, &live);
+    assert!(report["facts"]["packages_digest"].as_str().unwrap().starts_with("sha256:"));
+}

@@ -15,6 +15,7 @@ pub mod gpu;
 pub mod memory;
 pub mod nic;
 pub mod os;
+pub mod packages;
 
 pub(crate) use collector::optional_command;
 pub use collector::{CollectError, Collector, Ctx, Output, SmbiosState};
@@ -29,6 +30,7 @@ pub static BUILTIN: &[&dyn Collector] = &[
     &nic::NicCollector,
     &bmc::BmcCollector,
     &gpu::GpuCollector,
+    &packages::PackagesCollector,
 ];
 
 /// Name of the pseudo-plugin that runs the executables in the plugins directory.

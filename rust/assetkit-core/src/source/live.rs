@@ -45,6 +45,7 @@ impl Source for LiveSource {
             "ipmitool-lan-print" | "ipmitool-fru-print" | "ipmitool-mc-info" | "lldpctl-json" | "lldpctl-keyvalue" => {
                 commands::management_tool(&self.options, name)
             }
+            "rpm-qa" => commands::rpm_qa(&self.options),
             other if commands::is_raid_tool(other) => commands::raid_tool(&self.options, other),
             other if other.starts_with("smartctl-") => commands::smartctl(&self.options, &other["smartctl-".len()..]),
             other => Err(commands::not_found(other)),

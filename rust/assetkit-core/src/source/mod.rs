@@ -25,6 +25,21 @@
 //! SNAP/commands/ethtool-i-<if>       stdout of `ethtool -i <if>` (snapshots only; never run live)
 //! SNAP/commands/nvme-list-json       stdout of `nvme list -o json`
 //! SNAP/commands/nvidia-smi-q-x       stdout of `nvidia-smi -q -x`
+//! SNAP/commands/rpm-qa               stdout of `rpm -qa --qf FORMAT`, FORMAT being
+//!                                    `plugins::packages::rpm::qa::FORMAT`: one line per package,
+//!                                    NAME EPOCH VERSION RELEASE ARCH SOURCERPM VENDOR INSTALLTIME,
+//!                                    tab-separated, absent values empty. Run live only where an
+//!                                    rpm database exists in a format no reader here knows; the
+//!                                    SSH sweep's script sends it instead of the database.
+//! SNAP/commands/packages.error       what the sweep's script could not capture of the package
+//!                                    databases (`rpm -qa` failed, a file it could not read), one
+//!                                    problem a line (`plugins::packages::ERROR_COMMAND`); the
+//!                                    packages plugin then fails
+//! SNAP/files/var/lib/dpkg/status     (and `updates/NNNN`, `/lib/apk/db/installed`) the package
+//!                                    databases; from the sweep's script only the lines of the
+//!                                    fields the plugin reads
+//! SNAP/files/var/lib/rpm/rpmdb.sqlite  (and `-wal`, `Packages.db`, `Packages`, also under
+//!                                    /usr/lib/sysimage/rpm) the rpm database as it is
 //! SNAP/commands/custom/<name>        stdout of custom plugin <name>
 //! SNAP/commands/custom/<name>.error  why custom plugin <name> failed
 //! ```

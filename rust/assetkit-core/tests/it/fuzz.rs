@@ -98,3 +98,59 @@ proptest! {
         let _ = text::parse(&s);
     }
 }
+
+/// A package database fixture with some bytes replaced and cut somewhere.
+fn mutated(rel: &str, cut: usize, flips: &[(usize, u8)]) -> Vec<u8> {
+    let mut data = std::fs::read(fixtures().join("packages").join(rel)).unwrap();
+    for &(at, byte) in flips {
+        let i = at % data.len();
+        data[i] = byte;
+    }
+    data.truncate(cut.min(data.len()));
+    data
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Every package database reader, on any bytes and on its real fixture mutated: an answer
+    /// or an error, never a panic (and never a package list longer than the input could hold).
+    #[test]
+    fn package_readers_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..4096)) {
+        use assetkit_core::plugins::packages::{apk, dpkg, rpm};
+        let _ = dpkg::parse(&bytes);
+        let _ = dpkg::parse_with_updates(&bytes, std::slice::from_ref(&bytes));
+        let _ = apk::parse(&bytes);
+        let _ = rpm::header::parse(&bytes);
+        let _ = rpm::bdb::read(&bytes);
+        let _ = rpm::ndb::read(&bytes);
+        let _ = rpm::qa::parse(&bytes);
+        let _ = rpm::sqlite::read(bytes.clone(), Some(&bytes));
+    }
+
+    #[test]
+    fn package_databases_mutated_never_panic(
+        cut in 0usize..300_000,
+        flips in proptest::collection::vec((0usize..300_000, any::<u8>()), 0..16),
+    ) {
+        use assetkit_core::plugins::packages::{apk, dpkg, rpm};
+        let _ = dpkg::parse(&mutated("dpkg/status.excerpt", cut, &flips));
+        let _ = apk::parse(&mutated("apk/trivy-apk-valid.installed", cut, &flips));
+        let _ = rpm::bdb::read(&mutated("rpm-bdb/Packages", cut, &flips));
+        let _ = rpm::bdb::read(&mutated("rpm-bdb-pagesize-65536/Packages", cut, &flips));
+        let _ = rpm::ndb::read(&mutated("rpm-ndb/Packages.db", cut, &flips));
+        let _ = rpm::qa::parse(&mutated("rpm-qa/rpm-qa", cut, &flips));
+    }
+
+    #[test]
+    fn rpm_sqlite_and_wal_mutated_never_panic(
+        cut in 0usize..300_000,
+        flips in proptest::collection::vec((0usize..300_000, any::<u8>()), 0..8),
+        wal_cut in 0usize..200_000,
+    ) {
+        use assetkit_core::plugins::packages::rpm;
+        let db = mutated("rpm-sqlite-wal-pending/rpmdb.sqlite", cut, &flips);
+        let wal = mutated("rpm-sqlite-wal-pending/rpmdb.sqlite-wal", wal_cut, &flips);
+        let _ = rpm::sqlite::read(db, Some(&wal));
+    }
+}

@@ -2,7 +2,8 @@
 //! exposes no SMBIOS table, MegaCli, storcli/perccli, ssacli and arcconf where their
 //! controller's driver is bound, ipmitool where an IPMI device exists, lldpctl while lldpd runs,
 //! nvme-cli where an NVMe controller is, nvidia-smi where the NVIDIA driver is loaded, smartctl
-//! when enabled and root. Everything else comes from files.
+//! when enabled and root, `rpm -qa` where an rpm database exists (the packages plugin asks only
+//! when no reader knows the database's format). Everything else comes from files.
 //!
 //! Pure functions of the [`LiveOptions`]: the live source calls them, they know nothing of it.
 
@@ -179,6 +180,19 @@ pub(super) fn smartctl(options: &LiveOptions, disk: &str) -> io::Result<Vec<u8>>
         Err(CommandError::Failed { .. }) => Err(io::Error::other("smartctl failed")),
         Err(e) => Err(io::Error::other(e.to_string())),
     }
+}
+
+/// `rpm -qa --qf` in the packages plugin's fixed format, only where an rpm database file
+/// exists: the plugin asks for it when it cannot read the database itself, and also when it
+/// found none (a sweep's snapshot holds the output instead), which must spawn nothing.
+pub(super) fn rpm_qa(options: &LiveOptions) -> io::Result<Vec<u8>> {
+    use crate::plugins::packages::rpm;
+    let Some(dir) = rpm::DIRS.iter().find(|d| rpm::FILES.iter().any(|f| Path::new(d).join(f).exists())) else {
+        return Err(not_found("rpm database"));
+    };
+    let program = find_program(&["/usr/bin/rpm", "/bin/rpm", "/usr/local/bin/rpm"]).ok_or_else(|| not_found("rpm"))?;
+    // The database found, whatever rpm's default path (Debian's rpm reads ~/.rpmdb).
+    spawn(options, &program, &["--dbpath", dir, "-qa", "--qf", rpm::qa::FORMAT])
 }
 
 /// Runs `program` under the options' deadline.

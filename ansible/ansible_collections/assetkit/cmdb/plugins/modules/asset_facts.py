@@ -15,15 +15,17 @@ version_added: "0.1.0"
 description:
   - Collects the host's hardware and OS facts with the assetkit Rust collectors in milliseconds
     (hostname, OS, system, baseboard and BIOS serials, CPU, memory modules, disks including
-    MegaRAID drives, NICs) and returns them as C(ansible_facts.assetkit).
+    MegaRAID drives, NICs) and the installed packages of dpkg, rpm and apk (read from their
+    databases, nothing run), and returns them as C(ansible_facts.assetkit).
   - Changes nothing on the host.
   - Can be used as a facts module of C(gather_facts) through C(ansible_facts_modules).
 options:
   only:
     description:
       - Plugins to run. Defaults to the config file's list, else all plugins.
-      - Built-in plugins are C(os), C(board), C(cpu), C(memory), C(disk), C(nic); C(custom) runs
-        the executables of the plugins directory, C(custom.<name>) one of them.
+      - Built-in plugins are C(os), C(board), C(cpu), C(memory), C(disk), C(nic), C(bmc), C(gpu) and
+        C(packages) (installed packages of dpkg, rpm and apk); C(custom) runs the executables of the
+        plugins directory, C(custom.<name>) one of them.
     type: list
     elements: str
   snapshot:

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod params;
 pub mod request;
 pub mod server;
+pub mod ownership;
 pub mod software;
 pub mod state;
 pub mod webhooks;

@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 11] {
+fn migrations(engine: Engine) -> [&'static str; 12] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -20,6 +20,7 @@ fn migrations(engine: Engine) -> [&'static str; 11] {
             include_str!("../../src/store/migrations/sqlite/0009_trust.sql"),
             include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
             include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
+            include_str!("../../src/store/migrations/sqlite/0012_ownership.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -33,6 +34,7 @@ fn migrations(engine: Engine) -> [&'static str; 11] {
             include_str!("../../src/store/migrations/postgres/0009_trust.sql"),
             include_str!("../../src/store/migrations/postgres/0010_software.sql"),
             include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
+            include_str!("../../src/store/migrations/postgres/0012_ownership.sql"),
         ],
     }
 }

@@ -83,7 +83,8 @@ pub fn run(cmd: FieldsCommand) -> anyhow::Result<()> {
             let mut table =
                 Table::new(&[Column::text("NAME", 48), Column::text("TYPE", 8), Column::text("CHOICES / LABEL", 60)]);
             for f in &list {
-                let extra = if f.choices.is_empty() { f.label.clone().unwrap_or_default() } else { f.choices.join(",") };
+                let extra =
+                    if f.choices.is_empty() { f.label.clone().unwrap_or_default() } else { f.choices.join(",") };
                 table.row(vec![f.name.clone(), f.kind.as_str().to_owned(), extra]);
             }
             if list.is_empty() {

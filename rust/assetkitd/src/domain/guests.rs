@@ -49,6 +49,20 @@ pub fn apply(db: &mut dyn Db, id: i64, report: &Report, now: i64) -> Result<Vec<
     Ok(events)
 }
 
+/// An unchanged report of a hypervisor: its claims are as fresh as the report (the later report
+/// wins), so its rows take the next number and the guests it runs are linked again.
+pub fn refresh(db: &mut dyn Db, hv: i64, report: &Report, now: i64) -> Result<()> {
+    let Some(guests) = report.facts.guests.as_deref().filter(|g| !g.is_empty()) else { return Ok(()) };
+    db.execute(
+        "UPDATE guests SET seq = (SELECT COALESCE(MAX(seq), 0) + 1 FROM guests), seen_at = ?2 WHERE hypervisor_id = ?1",
+        crate::args![hv, now],
+    )?;
+    for g in guests.iter().filter(|g| g.uuid.is_some()) {
+        relink(db, &key(g), &report.report_id, now)?;
+    }
+    Ok(())
+}
+
 /// The cloud columns, from `facts.cloud`, when the report carries the SMBIOS sections they come
 /// from (a report without them keeps the old values).
 fn cloud(db: &mut dyn Db, id: i64, report: &Report) -> Result<()> {
@@ -78,6 +92,8 @@ fn replace(db: &mut dyn Db, hv: i64, guests: &[Guest], report_id: &str, now: i64
         .collect::<Result<_>>()?;
     let mut seen = std::collections::BTreeSet::new();
     let mut events = Vec::new();
+    // One number for this report's rows: later than any row written before.
+    let seq: i64 = db.scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM guests", &[])?;
     for g in guests {
         let k = key(g);
         if !seen.insert(k.clone()) {
@@ -85,14 +101,23 @@ fn replace(db: &mut dyn Db, hv: i64, guests: &[Guest], report_id: &str, now: i64
         }
         if !before.contains_key(&k) {
             let what = if g.kind == "container" { "container" } else { "VM" };
-            events.push(guest_event("added", &k, None, Some(&g.name), format!("{what} {} defined on {hv_name}", g.name)));
+            events.push(guest_event(
+                "added",
+                &k,
+                None,
+                Some(&g.name),
+                format!("{what} {} defined on {hv_name}", g.name),
+            ));
         }
         db.execute(
-            "INSERT INTO guests (hypervisor_id, key, name, uuid, kind, source, vm_id, vcpus, memory_bytes, state, seen_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (hypervisor_id, key) DO UPDATE SET \
+            "INSERT INTO guests (hypervisor_id, key, name, uuid, kind, source, vm_id, vcpus, memory_bytes, state, seen_at, \
+             seq, running_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
+             CASE WHEN ?10 = 'running' THEN ?12 END) ON CONFLICT (hypervisor_id, key) DO UPDATE SET \
              name = excluded.name, uuid = excluded.uuid, kind = excluded.kind, source = excluded.source, \
              vm_id = excluded.vm_id, vcpus = excluded.vcpus, memory_bytes = excluded.memory_bytes, \
-             state = excluded.state, seen_at = excluded.seen_at",
+             running_seq = CASE WHEN excluded.state = 'running' THEN COALESCE(CASE WHEN guests.state = 'running' \
+             THEN guests.running_seq END, excluded.seq) END, \
+             state = excluded.state, seen_at = excluded.seen_at, seq = excluded.seq",
             crate::args![
                 hv,
                 k.as_str(),
@@ -104,7 +129,8 @@ fn replace(db: &mut dyn Db, hv: i64, guests: &[Guest], report_id: &str, now: i64
                 g.vcpus.map(i64::from),
                 g.memory_bytes.and_then(|b| i64::try_from(b).ok()),
                 g.state.clone(),
-                now
+                now,
+                seq
             ],
         )?;
     }
@@ -127,24 +153,25 @@ fn guest_event(kind: &'static str, key: &str, old: Option<&str>, new: Option<&st
 }
 
 /// Where the asset with system UUID `uuid` runs, as the guest rows say: the hypervisor whose
-/// latest report has it running, else the latest that defines it; and whether another one also
-/// says it runs it.
+/// latest report has it running, else the latest that defines it; and another hypervisor that
+/// says it runs it too, when that claim is not stale (it was reported after the winner began
+/// running it: a live migration's source, not yet reported since, is stale).
 fn placement(db: &mut dyn Db, uuid: &str) -> Result<Option<(i64, Option<i64>)>> {
-    let rows: Vec<(i64, bool)> = db
+    let rows: Vec<(i64, bool, i64, Option<i64>)> = db
         .query(
-            "SELECT hypervisor_id, CASE WHEN state = 'running' THEN 1 ELSE 0 END AS running FROM guests \
-             WHERE uuid = ?1 ORDER BY running DESC, seen_at DESC, hypervisor_id DESC LIMIT 2",
+            "SELECT hypervisor_id, CASE WHEN state = 'running' THEN 1 ELSE 0 END AS running, seq, running_seq \
+             FROM guests WHERE uuid = ?1 ORDER BY running DESC, seq DESC, hypervisor_id DESC LIMIT 2",
             crate::args![uuid],
         )?
         .iter()
-        .map(|r| Ok((r.get(0)?, r.get::<i64>(1)? == 1)))
+        .map(|r| Ok((r.get(0)?, r.get::<i64>(1)? == 1, r.get(2)?, r.get(3)?)))
         .collect::<Result<_>>()?;
     Ok(match rows.as_slice() {
         [] => None,
-        [(hv, _)] => Some((*hv, None)),
-        [(hv, true), (other, true)] => Some((*hv, Some(*other))),
-        [(hv, _), _] => Some((*hv, None)),
-        _ => None,
+        [(hv, true, _, since), (other, true, other_seq, _)] if since.is_some_and(|s| *other_seq > s) => {
+            Some((*hv, Some(*other)))
+        }
+        [(hv, ..), ..] => Some((*hv, None)),
     })
 }
 

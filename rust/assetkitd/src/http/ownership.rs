@@ -32,7 +32,12 @@ fn no_asset(id: i64) -> ApiError {
 
 /// `GET /api/v1/assets/{id}/guests`: the guests a hypervisor last reported, each with the asset
 /// that is it when that guest reports too.
-async fn asset_guests(State(state): State<AppState>, signed: Signed<Read>, Path(id): Path<String>, p: Params) -> Response {
+async fn asset_guests(
+    State(state): State<AppState>,
+    signed: Signed<Read>,
+    Path(id): Path<String>,
+    p: Params,
+) -> Response {
     let result = async {
         p.only(&[])?;
         let id = params::id(&id)?;
@@ -64,8 +69,7 @@ async fn list_fields(State(state): State<AppState>, signed: Signed<Read>, p: Par
 
 async fn add_field(State(state): State<AppState>, signed: Signed<Admin>, headers: HeaderMap, body: Body) -> Response {
     let result = async {
-        let (caller, new): (_, fields::NewField) =
-            crate::http::api::admin_body(&state, signed, &headers, body).await?;
+        let (caller, new): (_, fields::NewField) = crate::http::api::admin_body(&state, signed, &headers, body).await?;
         let actor = format!("key:{}", caller.key_id);
         let name = new.name.clone();
         state.writer.run(Some(caller.nonce), move |db, now| fields::define(db, &new, &actor, now)).await?;
@@ -90,7 +94,11 @@ async fn remove_field(
         let n = name.clone();
         let removed = state.writer.run(Some(caller.nonce), move |db, now| fields::remove(db, &n, &actor, now)).await?;
         if !removed {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no field {}", crate::log::clip(&name))));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no field {}", crate::log::clip(&name)),
+            ));
         }
         Ok(Json(json!({"removed": name})))
     }

@@ -125,6 +125,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     };
     if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {
         write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
+        crate::domain::guests::refresh(db, asset.id, report, ctx.now)?;
         let credential = enrol(db, asset.id, report, ctx)?;
         write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
         return Ok(Answer::Applied(Outcome {

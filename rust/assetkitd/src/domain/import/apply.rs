@@ -29,7 +29,9 @@ pub fn check_against(db: &mut dyn Db, preview: &mut Preview) -> error::Result<()
             }
         }
         if let Some(e) = row.values.get("tags").and_then(|t| {
-            t.split(',').filter(|t| !t.trim().is_empty()).find_map(|t| crate::domain::inventory::ownership::valid_tag(t).err())
+            t.split(',')
+                .filter(|t| !t.trim().is_empty())
+                .find_map(|t| crate::domain::inventory::ownership::valid_tag(t).err())
         }) {
             row.errors.push(e.to_string());
         }
@@ -51,15 +53,14 @@ pub fn check_against(db: &mut dyn Db, preview: &mut Preview) -> error::Result<()
 
 /// A row's owner, tags and custom field values.
 fn ownership_of(row: &super::rows::Row) -> crate::domain::inventory::ownership::Ownership {
-    let custom: std::collections::BTreeMap<String, Option<String>> = row
-        .values
-        .iter()
-        .filter_map(|(k, v)| Some((k.strip_prefix("cf_")?.to_owned(), Some(v.clone()))))
-        .collect();
+    let custom: std::collections::BTreeMap<String, Option<String>> =
+        row.values.iter().filter_map(|(k, v)| Some((k.strip_prefix("cf_")?.to_owned(), Some(v.clone())))).collect();
     crate::domain::inventory::ownership::Ownership {
         owner_name: row.get("owner_name").map(str::to_owned),
         owner_email: row.get("owner_email").map(str::to_owned),
-        tags: row.get("tags").map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        tags: row
+            .get("tags")
+            .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
         fields: (!custom.is_empty()).then_some(custom),
         ..Default::default()
     }

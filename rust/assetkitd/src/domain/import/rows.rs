@@ -98,11 +98,8 @@ pub fn parse_within(file: &str, bytes: &[u8], encoding: Option<&str>, limits: Li
         let key = cell.trim().to_lowercase();
         // A custom field's column: `cf_NAME` (checked against the defined fields on import).
         let custom = key.strip_prefix("cf_").filter(|n| !n.is_empty()).map(|_| key.clone());
-        let column = COLUMNS
-            .iter()
-            .find(|(_, names)| names.contains(&key.as_str()))
-            .map(|(c, _)| (*c).to_owned())
-            .or(custom);
+        let column =
+            COLUMNS.iter().find(|(_, names)| names.contains(&key.as_str())).map(|(c, _)| (*c).to_owned()).or(custom);
         if column.is_none() && !key.is_empty() {
             ignored.push(cell.trim().to_owned());
         }

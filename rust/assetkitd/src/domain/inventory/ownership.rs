@@ -206,7 +206,9 @@ pub fn with_extras(db: &mut dyn Db, assets: &mut [Value], sparse: bool) -> Resul
             let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("?{i}")).collect();
             (format!("IN ({})", placeholders.join(", ")), ids.iter().map(|i| SqlValue::from(*i)).collect())
         };
-        for r in db.query(&format!("SELECT asset_id, tag FROM asset_tags WHERE asset_id {which} ORDER BY tag"), &args)? {
+        for r in
+            db.query(&format!("SELECT asset_id, tag FROM asset_tags WHERE asset_id {which} ORDER BY tag"), &args)?
+        {
             tags.entry(r.get(0)?).or_default().push(r.get(1)?);
         }
         for r in db.query(

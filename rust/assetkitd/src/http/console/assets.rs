@@ -16,11 +16,7 @@ use crate::http::params::{self, Params};
 use crate::http::request::read;
 use crate::http::state::AppState;
 
-pub(super) async fn assets_page(
-    State(state): State<AppState>,
-    user: User<Viewer>,
-    params: Params,
-) -> Response {
+pub(super) async fn assets_page(State(state): State<AppState>, user: User<Viewer>, params: Params) -> Response {
     let filter = match list_params(&params) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -41,11 +37,7 @@ pub(super) async fn assets_page(
 }
 
 /// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
-pub(super) async fn export_csv(
-    State(state): State<AppState>,
-    _: User<Viewer>,
-    params: Params,
-) -> Response {
+pub(super) async fn export_csv(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
     let filter = match list_params(&params) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -53,11 +45,7 @@ pub(super) async fn export_csv(
     crate::http::export::export_csv(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub(super) async fn export_xlsx(
-    State(state): State<AppState>,
-    _: User<Viewer>,
-    params: Params,
-) -> Response {
+pub(super) async fn export_xlsx(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
     let filter = match list_params(&params) {
         Ok(f) => f,
         Err(e) => return e.into_response(),

@@ -9,7 +9,8 @@ use crate::domain::users::{Role, Session};
 
 /// The Ownership section of an asset's page.
 pub fn ownership(user: &Session, a: &Value) -> Markup {
-    let tags: Vec<&str> = a["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let tags: Vec<&str> =
+        a["tags"].as_array().map(|t| t.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
     let definitions = a["field_definitions"].as_array().cloned().unwrap_or_default();
     html! {
         section aria-labelledby="ownership" {

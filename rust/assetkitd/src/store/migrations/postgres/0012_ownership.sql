@@ -58,6 +58,10 @@ CREATE TABLE guests (
     memory_bytes  BIGINT,
     state         TEXT,
     seen_at       BIGINT NOT NULL,
+    -- Report order: each upsert takes the next number; `running_seq` is the number at which this
+    -- hypervisor began running it (a claim older than another's start is stale, not a conflict).
+    seq           BIGINT NOT NULL DEFAULT 0,
+    running_seq   BIGINT,
     PRIMARY KEY (hypervisor_id, key)
 );
 CREATE INDEX guests_uuid ON guests (uuid) WHERE uuid IS NOT NULL;

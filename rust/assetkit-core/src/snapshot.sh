@@ -80,7 +80,8 @@ for d in /etc/libvirt/qemu /run/libvirt/qemu /etc/pve/qemu-server /etc/pve/lxc; 
   printf 'D 0 %s\n' "$d"
   n=0
   for p in "$d"/*.xml "$d"/*.conf; do
-    [ -f "$p" ] && [ -r "$p" ] || continue
+    [ -f "$p" ] || continue
+    [ -r "$p" ] || continue
     n=$((n + 1))
     [ "$n" -le 4097 ] || break
     [ "$(wc -c < "$p")" -le 1048576 ] 2>/dev/null && t "$p"

@@ -19,11 +19,13 @@ use crate::domain::changelog::{self, Event};
 use crate::domain::error::Result;
 use crate::store::{Db, DbExt};
 
-/// A guest's row key: its UUID, else its kind and name.
+/// A guest's row key: its UUID, else (a container) its source and the hypervisor's id for it,
+/// else its kind and name.
 fn key(g: &Guest) -> String {
-    match &g.uuid {
-        Some(u) => u.to_lowercase(),
-        None => format!("{}:{}", g.kind, g.name),
+    match (&g.uuid, &g.id) {
+        (Some(u), _) => u.to_lowercase(),
+        (None, Some(id)) => format!("{}:{id}", g.source),
+        (None, None) => format!("{}:{}", g.kind, g.name),
     }
 }
 

@@ -28,5 +28,6 @@ mod store_copy;
 mod support;
 mod tls_trial;
 mod trust_claims;
+mod warranty;
 mod webhooks;
 mod webhooks_guard;

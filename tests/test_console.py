@@ -611,3 +611,59 @@ def test_an_admin_manages_users_in_settings_and_each_change_is_audited(console, 
     browser.find_element(*by("#password")).send_keys(password)
     navigate(browser, browser.find_element(*by("button[type=submit]")).click)
     assert "/login" in browser.current_url
+
+
+def _report_machine(console, hostname: str, serial: str, uuid: str, guests: list | None = None) -> int:
+    report = assetkit.collect(only=["os", "board"])
+    report["host"]["hostname"] = report["facts"]["os"]["hostname"] = hostname
+    report["facts"]["system"]["serial_number"] = serial
+    report["facts"]["system"]["uuid"] = uuid
+    if guests is not None:
+        report["facts"]["guests"] = guests
+    status, answer = signed_request(console.url, "POST", "/api/v1/reports", json.dumps(report).encode(), *console.agent_key)
+    assert status == 200, answer
+    return answer["asset_id"]
+
+
+def test_a_hypervisors_guests_a_vms_host_and_an_operator_editing_ownership(console, browser):
+    status, answer = signed_request(
+        console.url, "POST", "/api/v1/fields", json.dumps({"name": "cost_centre", "type": "integer"}).encode(), *console.admin_key
+    )
+    assert status == 201, answer
+    vm_uuid, silent_uuid = "6f1c2b9e-0000-4000-8000-00000000c0de", "6f1c2b9e-0000-4000-8000-00000000beef"
+    guest = lambda name, uuid: {  # noqa: E731
+        "name": name, "uuid": uuid, "kind": "vm", "source": "libvirt", "id": None, "vcpus": 2, "memory_bytes": 4 << 30, "state": "running"
+    }
+    hv = _report_machine(
+        console, "hv-console-01", "HV-CON-1", "6f1c2b9e-0000-4000-8000-000000000001",
+        [guest("vm-console-01", vm_uuid), guest("no-agent-vm", silent_uuid)],
+    )
+    vm = _report_machine(console, "vm-console-01", "VM-CON-1", vm_uuid)
+
+    log_in(browser, console, "ops", PASSWORD)
+    browser.get(f"{console.url}/assets/{hv}")
+    rows = {r.find_element(*by("td")).text: r for r in browser.find_elements(*by("table[aria-labelledby='guests'] tbody tr"))}
+    assert set(rows) == {"vm-console-01", "no-agent-vm"}, list(rows)
+    assert "not reporting" in rows["no-agent-vm"].text and silent_uuid in rows["no-agent-vm"].text
+    shot(browser, "60-hypervisor-guests")
+    navigate(browser, rows["vm-console-01"].find_element(*by("a")).click)
+    assert browser.current_url.endswith(f"/assets/{vm}")
+    host_link = browser.find_element(*by("#hypervisor a"))
+    assert host_link.text == "hv-console-01" and host_link.get_attribute("href").endswith(f"/assets/{hv}")
+
+    # The operator sets owner, tags and a custom field; a value not of the field's type is refused whole.
+    form = browser.find_element(*by("#ownership-form"))
+    form.find_element(*by("#owner_name")).send_keys("Payments SRE")
+    form.find_element(*by("#tags")).send_keys("web, pci")
+    form.find_element(*by("#cf_cost_centre")).send_keys("4711")
+    navigate(browser, form.find_element(*by("button[type=submit]")).click)
+    assert "Saved" in browser.find_element(*by("body")).text
+    shot(browser, "61-ownership-saved")
+    status, detail = signed_request(console.url, "GET", f"/api/v1/assets/{vm}", b"", *console.admin_key)
+    assert status == 200 and detail["owner"]["name"] == "Payments SRE", detail
+    assert detail["tags"] == ["pci", "web"] and detail["fields"] == {"cost_centre": 4711}, detail
+    # The tag filter from the list finds it.
+    browser.get(console.url + "/assets?tag=pci")
+    listed = browser.find_elements(*by("table tbody tr"))
+    assert [r.find_element(*by("td")).text for r in listed] == ["vm-console-01"]
+    assert "tag = pci" in browser.find_element(*by("#narrowing")).text

@@ -50,7 +50,16 @@ SEED = [
     {
         "hostname": "node-pay-01",
         "golden": "dell-r640",
-        "placement": {"business_unit": "payments", "idc": "bj-01", "rack": "R07", "position": "U12"},
+        "placement": {
+            "business_unit": "payments",
+            "idc": "bj-01",
+            "rack": "R07",
+            "position": "U12",
+            "tags": ["pci", "web"],
+            "owner_name": "Payments SRE",
+            "owner_email": "pay-sre@example.com",
+            "fields": {"cost_centre": "4711"},
+        },
         "nics": [nic("eno1", "aa:bb:cc:00:01:01", False, "10.0.0.5"), nic("eno2", "aa:bb:cc:00:01:02", True, "fd00::5", "127.0.0.1")],
     },
     {
@@ -65,6 +74,19 @@ SEED = [
         "golden": "hp-dl360-gen8",
         "placement": {"business_unit": "search", "idc": "sh-02", "rack": "A01"},
         "nics": [nic("eth0", "aa:bb:cc:00:03:01", True, "127.0.0.1")],
+        # A hypervisor running vm-search-02 (its golden capture's system UUID).
+        "guests": [
+            {
+                "name": "vm-search-02",
+                "uuid": "421bbabd-5f4e-af7e-3a56-b5af1ce1a977",
+                "kind": "vm",
+                "source": "libvirt",
+                "id": None,
+                "vcpus": 2,
+                "memory_bytes": 2 << 30,
+                "state": "running",
+            }
+        ],
     },
     {
         "hostname": "vm-search-02",
@@ -86,6 +108,8 @@ ALL = {h["hostname"] for h in SEED}
 def seed(receiver, tmp_path: Path) -> dict[str, int]:
     """Reports for every SEED host (signed with the fleet key), then the admin's placement."""
     os_facts = assetkit.collect(only=["os"])["facts"]["os"]
+    status, answer = receiver.admin("POST", "/api/v1/fields", {"name": "cost_centre", "type": "integer"})
+    assert status == 201, answer
     ids = {}
     for host in SEED:
         spec = json.loads((FIXTURES / "golden" / f"{host['golden']}.json").read_text())
@@ -93,6 +117,8 @@ def seed(receiver, tmp_path: Path) -> dict[str, int]:
         report["host"]["hostname"] = host["hostname"]
         report["facts"]["os"] = dict(os_facts, hostname=host["hostname"], fqdn=None)
         report["facts"]["nics"] = host["nics"]
+        if "guests" in host:
+            report["facts"]["guests"] = host["guests"]
         report["errors"] = [e for e in report["errors"] if e["plugin"] not in ("os", "nic")]
         status, answer = signed_request(receiver.url, "POST", "/api/v1/reports", json.dumps(report).encode(), *receiver.agent_key)
         assert status == 200 and answer["action"] == "created", answer
@@ -238,9 +264,14 @@ def test_inventory_groups_hostvars_and_constructed(receiver, recorder, read_key,
     # keyed_groups and groups see the facts and fields.
     assert members(inv, "cpu_Intel") >= {"node-pay-01", "node-pay-02"}
     assert "node-pay-01" in members(inv, "big_memory") and "vm-search-02" not in members(inv, "big_memory")
+    # Tags as groups, guests under their hypervisor; owner and custom fields as host variables.
+    assert members(inv, "tag_web") == members(inv, "tag_pci") == {"node-pay-01"}
+    assert members(inv, "hypervisor_node_search_01") == {"vm-search-02"}
 
     pay = hostvars["node-pay-01"]
     assert pay["assetkit_id"] == ids["node-pay-01"]
+    assert pay["assetkit_owner"] == {"name": "Payments SRE", "email": "pay-sre@example.com"}
+    assert pay["assetkit_fields"] == {"cost_centre": 4711} and pay["assetkit_tags"] == ["pci", "web"]
     assert pay["assetkit_serial_number"] == "2RJF153" and pay["serial_tag"] == "SN-2RJF153"
     assert (pay["assetkit_business_unit"], pay["assetkit_idc"], pay["assetkit_rack"], pay["assetkit_position"]) == ("payments", "bj-01", "R07", "U12")
     assert (pay["assetkit_manufacturer"], pay["assetkit_model"], pay["assetkit_virtual"]) == ("Dell Inc.", "PowerEdge R640", False)
@@ -283,6 +314,11 @@ def test_inventory_filters_are_sent_to_the_receiver(receiver, recorder, read_key
     queries = recorder.lists()
     assert sorted(q["business_unit"] for q in queries) == ["payments", "search"]
     assert all(q["status"] == "online" and "include" not in q for q in queries), queries
+    # Any other list filter goes to the receiver as it is.
+    recorder.requests.clear()
+    path = write_inventory(tmp_path / "tagged", recorder.url, read_key, filters={"tag": "web", "cf_cost_centre": 4711}, facts=False)
+    assert set(inventory_list(path)["_meta"]["hostvars"]) == {"node-pay-01"}
+    assert [(q["tag"], q["cf_cost_centre"]) for q in recorder.lists()] == [("web", "4711")]
     # Without the components, ansible_host is the first of ips.
     assert inv["_meta"]["hostvars"]["node-pay-01"]["ansible_host"] == "10.0.0.5"
     assert "assetkit_facts" not in inv["_meta"]["hostvars"]["node-pay-01"]
@@ -419,7 +455,11 @@ def test_master_pillar_for_two_minions_from_one_fetch(salt_factories, receiver, 
             assert items.returncode == 0, items
             pillar = items.data["assetkit"]
             assert (pillar["hostname"], pillar["idc"], pillar["rack"], pillar["business_unit"]) == (hostname, "bj-01", rack, "payments")
-            assert set(pillar) == {"asset_id", "hostname", "status", "business_unit", "idc", "rack", "position", "serial_number", "model"}
+            assert set(pillar) == {"asset_id", "hostname", "status", "business_unit", "idc", "rack", "position", "serial_number", "model"} | {
+                "owner", "tags", "fields", "purchase_date", "warranty_end", "hypervisor_id", "cloud"
+            }
+            if hostname == "node-pay-01":
+                assert (pillar["owner"]["name"], pillar["tags"], pillar["fields"]) == ("Payments SRE", ["pci", "web"], {"cost_centre": 4711})
             assert salt.run("saltutil.refresh_pillar", "wait=True", minion_tgt=minion.id).returncode == 0
             again = salt.run("pillar.get", "assetkit:idc", "unmask=True", minion_tgt=minion.id)
             assert again.data == "bj-01", again

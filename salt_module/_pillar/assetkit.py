@@ -33,6 +33,13 @@ Every minion gets::
       position: U12
       serial_number: 2RJF153
       model: PowerEdge R640
+      owner: {name: Payments SRE, email: pay-sre@example.com}
+      tags: [pci, web]
+      fields: {cost_centre: 4711}     # custom fields, by name
+      purchase_date: 2024-03-15
+      warranty_end: 2027-03-15
+      hypervisor_id: null             # a VM's hypervisor (its asset id)
+      cloud: null                     # {provider, instance_id, instance_type} of a cloud instance
 
 Which asset is the minion's (names compared without regard to case): the asset whose hostname
 is the minion id; else the one asset that reported the minion id as its hostname; when the
@@ -75,6 +82,13 @@ PILLAR_FIELDS = {
     "position": "position",
     "serial_number": "serial_number",
     "model": "model",
+    "owner": "owner",
+    "tags": "tags",
+    "fields": "fields",
+    "purchase_date": "purchase_date",
+    "warranty_end": "warranty_end",
+    "hypervisor_id": "hypervisor_id",
+    "cloud": "cloud",
 }
 OPTIONS = {"server", "key_id", "key_file", "ttl", "retry", "per_page", "timeout", "ca_file", "validate_certs"}
 

@@ -22,7 +22,9 @@ description:
   - The inventory source is a YAML file whose name ends in C(assetkit.yml) or C(assetkit.yaml).
   - "Groups: C(status_<status>), C(bu_<business unit>), C(idc_<idc>), C(rack_<idc>_<rack>)
     (C(rack_<rack>) without an IDC: rack names repeat across IDCs), C(manufacturer_<manufacturer>),
-    C(model_<model>), and C(virtual) or C(physical). Names are lower-cased and every run of
+    C(model_<model>), C(virtual) or C(physical), C(tag_<tag>) for each tag, C(cloud_<provider>)
+    for a cloud instance, and C(hypervisor_<name>) for the guests of a hypervisor in the same
+    inventory (C(hypervisor_asset_<id>) when it is not). Names are lower-cased and every run of
     characters that is not a letter, digit or underscore becomes one underscore
     (C(Dell Inc.) gives C(manufacturer_dell_inc), C(bj-01) gives C(idc_bj_01))."
   - "Host variables: every field of the asset with the prefix C(assetkit_) (C(assetkit_id),
@@ -95,6 +97,16 @@ options:
     description:
       - Free-text search on the receiver, over hostname, serial number, IP and MAC addresses.
     type: str
+  filters:
+    description:
+      - Any other filter of the receiver's asset list, as NAME and VALUE, sent with every query
+        (the receiver refuses a name it does not know, with the list of those it does).
+      - For example C(tag), C(owner), C(manufacturer), C(model), C(os), C(virtual) (C(true) or
+        C(false)), C(memory_min_gib), C(memory_below_gib), C(cores_min), C(cores_max),
+        C(not_seen_days), C(hypervisor_id), C(cloud), C(warranty_within_days), and C(cf_NAME)
+        for a custom field's value.
+    type: dict
+    default: {}
   facts:
     description:
       - Fetch each asset's components (C(include=components)) into C(assetkit_facts), and use
@@ -289,8 +301,9 @@ def group_name(prefix, *values):
     return "_".join([prefix] + parts)
 
 
-def asset_groups(asset):
-    """The groups an asset belongs to, from its own fields."""
+def asset_groups(asset, names=None):
+    """The groups an asset belongs to, from its own fields; `names` maps asset ids to inventory
+    hostnames (for a guest's hypervisor group)."""
     groups = [
         group_name("status", asset.get("status")),
         group_name("bu", asset.get("business_unit")),
@@ -305,6 +318,14 @@ def asset_groups(asset):
         groups.append("virtual")
     elif asset.get("virtual") is False:
         groups.append("physical")
+    groups += [group_name("tag", t) for t in asset.get("tags") or [] if isinstance(t, str)]
+    cloud = asset.get("cloud")
+    if isinstance(cloud, dict) and cloud.get("provider"):
+        groups.append(group_name("cloud", cloud["provider"]))
+    hypervisor = asset.get("hypervisor_id")
+    if isinstance(hypervisor, int) and not isinstance(hypervisor, bool):
+        name = (names or {}).get(hypervisor)
+        groups.append(group_name("hypervisor", name) if name else f"hypervisor_asset_{hypervisor}")
     return [g for g in groups if g]
 
 
@@ -381,9 +402,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         ]
         if self.get_option("q"):
             axes.append([("q", self.get_option("q"))])
+        extra = sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (self.get_option("filters") or {}).items())
         queries = []
         for combination in itertools.product(*axes):
-            params = [pair for pair in combination if pair]
+            params = [pair for pair in combination if pair] + extra
             params += [("per_page", str(per_page)), ("sort", "id")]
             if self.get_option("facts"):
                 params.append(("include", "components"))
@@ -464,6 +486,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         fields = self.get_option("hostname_from")
         taken = set()
+        names = {}
         for asset in assets:
             name = next((str(asset[f]) for f in fields if asset.get(f)), None)
             if name is not None and not is_hostname(name):
@@ -476,6 +499,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if name is None:
                 name = f"asset-{asset['id']}"
             taken.add(name)
+            names[asset["id"]] = name
+        for asset in assets:
+            name = names[asset["id"]]
             host = self.inventory.add_host(name)
             # What hosts reported is data, never a template: marked unsafe (ansible-core 2.19
             # treats strings from a plugin as untrusted anyway; older versions need the mark).
@@ -487,7 +513,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             address = ssh_address(asset)
             if address:
                 self.inventory.set_variable(host, "ansible_host", wrap_var(address))
-            for group in asset_groups(asset):
+            for group in asset_groups(asset, names):
                 self.inventory.add_group(group)
                 self.inventory.add_child(group, host)
             # After the variables above, so compose (ansible_host included) overrides them.

@@ -532,11 +532,13 @@ def test_the_software_page_counts_lead_to_exactly_those_hosts(console, browser):
     assert len(rows) == 1 and "sw-new-01" in rows[0].text, [r.text for r in rows]
     shot(browser, "51-software-version-hosts")
 
-    # The API's version filters in dpkg order: 3.0.9 is older than 3.0.13.
-    status, page = signed_request(
-        console.url, "GET", "/api/v1/assets?package=openssl&version_lt=3.0.13-1", b"", *console.admin_key
-    )
+    # The API's version filters in dpkg order: 3.0.9 is older than 3.0.13 (string order says
+    # otherwise), and 3.0.13-1~deb12u1 is newer than 3.0.13 but older than 3.0.13-1 (a tilde
+    # sorts before the end).
+    status, page = signed_request(console.url, "GET", "/api/v1/assets?package=openssl&version_lt=3.0.13", b"", *console.admin_key)
     assert status == 200 and {a["id"] for a in page["assets"]} == ids, page
+    status, page = signed_request(console.url, "GET", "/api/v1/assets?package=openssl&version_lt=3.0.13-1", b"", *console.admin_key)
+    assert status == 200 and {a["id"] for a in page["assets"]} == ids | {new_id}, page
 
     # The asset page's Packages tab: the list (a name with '+' links right) and the history.
     browser.get(f"{console.url}/assets/{new_id}")

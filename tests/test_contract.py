@@ -91,6 +91,9 @@ def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
     # Run from tests/contract so that its schemathesis.toml is the run's configuration.
     out = subprocess.run(command, cwd=CONTRACT, env=env, capture_output=True, text=True, timeout=600)
     report = out.stdout + out.stderr
+    if out.returncode != 0:
+        (tmp_path / "schemathesis.out").write_text(report)
+        print(f"schemathesis output: {tmp_path / 'schemathesis.out'}")
     assert out.returncode == 0, report[-12000:]
     assert "No issues found" in report, report[-4000:]
     generated = int(report.split(" generated")[0].split()[-1])

@@ -170,7 +170,10 @@ pub fn define(db: &mut dyn Db, new: &NewField, actor: &str, now: i64) -> Result<
     let Some(kind) = FieldType::parse(&new.kind) else {
         return Err(Error::invalid_field("type", "type is one of text, integer, date, choice"));
     };
-    let choices: Vec<String> = new.choices.iter().map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+    if new.choices.iter().any(|c| c.trim().is_empty()) {
+        return Err(Error::invalid_field("choices", "a choice is not empty or blank"));
+    }
+    let choices: Vec<String> = new.choices.iter().map(|c| c.trim().to_owned()).collect();
     if (kind == FieldType::Choice) == choices.is_empty() || choices.len() > 100 {
         return Err(Error::invalid_field("choices", "a choice field lists 1 to 100 values; other types list none"));
     }

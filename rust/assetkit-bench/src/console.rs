@@ -66,6 +66,9 @@ pub(crate) fn console_bench(assets: usize, requests: usize, store: &Store) -> an
             ("free-text search (IP fragment)", "/assets?q=10.7.12".to_owned()),
             ("sorted by last seen", "/assets?sort=-last_seen".to_owned()),
             ("page 1000 of the whole list", "/assets?page=1000".to_owned()),
+            ("tag filter (1% of assets)", "/assets?tag=pci".to_owned()),
+            ("custom field filter (0.1%)", "/assets?cf_cost_centre=42".to_owned()),
+            ("tag + custom field + status", "/assets?tag=team-7&cf_cost_centre=7&status=online".to_owned()),
             ("dashboard (home page)", "/".to_owned()),
         ];
         println!("(seeded in {seed_s:.1} s)\n");

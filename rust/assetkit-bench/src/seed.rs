@@ -40,6 +40,7 @@ pub(crate) fn seed_postgres(db: &mut dyn assetkitd::store::Db, n: usize) -> anyh
         &[assetkitd::store::Value::from(n), assetkitd::store::Value::from(now)],
     )?;
     db.execute(SEED_CHANGES, &[assetkitd::store::Value::from(now)])?;
+    db.batch(SEED_OWNERSHIP)?;
     db.batch(
         "SELECT setval(pg_get_serial_sequence('business_units', 'id'), 7, false); \
          SELECT setval(pg_get_serial_sequence('idcs', 'id'), 9, false); COMMIT",
@@ -48,6 +49,8 @@ pub(crate) fn seed_postgres(db: &mut dyn assetkitd::store::Db, n: usize) -> anyh
     // index-only counts rely on); measured after it, not during.
     db.batch("VACUUM ANALYZE assets")?;
     db.batch("VACUUM ANALYZE changes")?;
+    db.batch("VACUUM ANALYZE asset_tags")?;
+    db.batch("VACUUM ANALYZE asset_fields")?;
     Ok(())
 }
 
@@ -93,6 +96,7 @@ pub(crate) fn seed_sqlite(db: &Path, n: usize) -> anyhow::Result<()> {
         }
     }
     tx.execute(SEED_CHANGES, rusqlite::params![now])?;
+    tx.execute_batch(SEED_OWNERSHIP)?;
     tx.commit()?;
     Ok(())
 }
@@ -105,3 +109,12 @@ pub(crate) const SEED_CHANGES: &str = "INSERT INTO changes (asset_id, at, compon
          WHEN 4 THEN 'os' WHEN 5 THEN 'bios' ELSE 'asset' END, \
        'slot-1', 'changed', 'serial_number', 'OLD', 'NEW', NULL, 'bench: part replaced' \
      FROM assets WHERE id % 10 = 0";
+
+/// Tags and a custom field on every asset, as a fleet that uses them has: each asset in one of
+/// 50 teams (`team-N`), one in a hundred tagged `pci`; a field `cost_centre` (integer), one of
+/// 1,000 values per asset. The same statements on either engine.
+pub(crate) const SEED_OWNERSHIP: &str = "\
+     INSERT INTO asset_tags (asset_id, tag) SELECT id, 'team-' || (id % 50) FROM assets; \
+     INSERT INTO asset_tags (asset_id, tag) SELECT id, 'pci' FROM assets WHERE id % 100 = 0; \
+     INSERT INTO custom_fields (id, name, type, created_at) VALUES (1, 'cost_centre', 'integer', 0); \
+     INSERT INTO asset_fields (asset_id, field_id, value) SELECT id, 1, CAST(id % 1000 AS TEXT) FROM assets;";

@@ -114,7 +114,7 @@ fn replace(db: &mut dyn Db, hv: i64, guests: &[Guest], report_id: &str, now: i64
         db.execute(
             "INSERT INTO guests (hypervisor_id, key, name, uuid, kind, source, vm_id, vcpus, memory_bytes, state, seen_at, \
              seq, running_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, \
-             CASE WHEN ?10 = 'running' THEN ?12 END) ON CONFLICT (hypervisor_id, key) DO UPDATE SET \
+             CASE WHEN ?10 = 'running' THEN CAST(?12 AS BIGINT) END) ON CONFLICT (hypervisor_id, key) DO UPDATE SET \
              name = excluded.name, uuid = excluded.uuid, kind = excluded.kind, source = excluded.source, \
              vm_id = excluded.vm_id, vcpus = excluded.vcpus, memory_bytes = excluded.memory_bytes, \
              running_seq = CASE WHEN excluded.state = 'running' THEN COALESCE(CASE WHEN guests.state = 'running' \

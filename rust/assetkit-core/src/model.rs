@@ -361,8 +361,9 @@ pub struct Disk {
     pub firmware: Option<String>,
     /// Controller state for RAID members, e.g. "Online, Spun Up", "Failed", "Rebuild".
     pub state: Option<String>,
-    /// Where the disk was seen: "sysfs", "megacli", "smartctl", or the RAID tool that listed it
-    /// ("storcli", "perccli", "ssacli", "arcconf").
+    /// Where the disk was seen: "sysfs", "megacli", "smartctl", "nvme" (nvme-cli's list, read
+    /// as the disk list only from a snapshot without /sys/block), or the RAID tool that listed
+    /// it ("storcli", "perccli", "ssacli", "arcconf").
     pub source: String,
 }
 

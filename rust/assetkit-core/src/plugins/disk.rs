@@ -54,6 +54,11 @@ impl Collector for DiskCollector {
             }
         }
         fill_from_nvme_cli(src, &mut disks)?;
+        if listing.is_err() {
+            // A snapshot without /sys/block (a capture attached to a bug report): nvme-cli's
+            // list is then the NVMe disks. A live host always has /sys/block.
+            disks.extend(nvme_cli_disks(src)?);
+        }
         let megaraid = src.command("megacli-pdlist").ok().map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
         if let Some(drives) = &megaraid
             && drives.is_empty()
@@ -61,7 +66,7 @@ impl Collector for DiskCollector {
             out.warnings.push("MegaCli output lists no physical drive".to_owned());
         }
         let controllers = raid::read(src)?;
-        if listing.is_err() && megaraid.is_none() && controllers.is_none() {
+        if listing.is_err() && disks.is_empty() && megaraid.is_none() && controllers.is_none() {
             return Err(CollectError::Missing(
                 "/sys/block is unreadable and no RAID controller output is available".to_owned(),
             ));
@@ -176,6 +181,25 @@ fn fill_from_nvme_cli(src: &dyn Source, disks: &mut [Disk]) -> Result<(), Collec
         disk.size_bytes = disk.size_bytes.or(info.size_bytes);
     }
     Ok(())
+}
+
+/// The disks `nvme list -o json` lists, for a snapshot that holds no /sys/block.
+fn nvme_cli_disks(src: &dyn Source) -> Result<Vec<Disk>, CollectError> {
+    let Some(out) = super::optional_command(src, "nvme-list-json")? else { return Ok(Vec::new()) };
+    let listed = nvme::parse(&String::from_utf8_lossy(&out)).map_err(CollectError::Invalid)?;
+    Ok(listed
+        .into_iter()
+        .map(|(name, info)| Disk {
+            name: Some(name),
+            model: info.model,
+            serial_number: info.serial_number,
+            size_bytes: info.size_bytes,
+            interface: Some("nvme".to_owned()),
+            firmware: info.firmware,
+            source: "nvme".to_owned(),
+            ..Disk::default()
+        })
+        .collect())
 }
 
 fn enrich(disk: &mut Disk, info: smartctl::SmartInfo) {

@@ -17,6 +17,7 @@ mod import;
 mod lists;
 mod migrations;
 mod newcomer;
+mod placeholders;
 mod raid;
 mod rejections;
 mod replicas;

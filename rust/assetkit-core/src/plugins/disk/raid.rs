@@ -46,13 +46,11 @@ pub(super) fn read(src: &dyn Source) -> Result<Option<Found>, CollectError> {
         found.get_or_insert_with(Found::default).add(raid);
         break;
     }
-    if let Some(out) = command(src, "ssacli-config-detail")?
-    {
+    if let Some(out) = command(src, "ssacli-config-detail")? {
         let raid = ssacli::parse(&String::from_utf8_lossy(&out)).map_err(invalid)?;
         found.get_or_insert_with(Found::default).add(raid);
     }
-    if let Some(first) = command(src, "arcconf-getconfig-1")?
-    {
+    if let Some(first) = command(src, "arcconf-getconfig-1")? {
         let text = String::from_utf8_lossy(&first);
         let count = arcconf::controllers_found(&text).unwrap_or(1).min(MAX_ARCCONF_CONTROLLERS);
         let all = found.get_or_insert_with(Found::default);

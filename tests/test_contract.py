@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
@@ -58,7 +59,15 @@ def seed(receiver, golden_cases, tmp_path, count=3):
         assert status == 200, answer
 
 
-def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
+# The runs' seeds: seed 7 found the placeholder disagreement (issue 24). `make contract-seeds`
+# runs 1 to 10 (ASSETKIT_CONTRACT_SEEDS=1,2,...,10); the default suite keeps three to keep CI short.
+SEEDS = [int(s) for s in os.environ.get("ASSETKIT_CONTRACT_SEEDS", "1,7,10").split(",")]
+# Examples per operation and phase.
+EXAMPLES = os.environ.get("ASSETKIT_CONTRACT_EXAMPLES", "100")
+
+
+@pytest.mark.parametrize("run_seed", SEEDS)
+def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path, run_seed):
     seed(receiver, golden_cases, tmp_path)
     env = {
         **os.environ,
@@ -79,9 +88,9 @@ def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--max-examples",
-        "100",
+        EXAMPLES,
         "--seed",
-        "1",
+        str(run_seed),
         "--workers",
         "1",
         "--generation-database",

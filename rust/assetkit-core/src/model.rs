@@ -361,6 +361,11 @@ pub struct Disk {
     pub firmware: Option<String>,
     /// Controller state for RAID members, e.g. "Online, Spun Up", "Failed", "Rebuild".
     pub state: Option<String>,
+    /// World Wide Name: NAA names as lower-case hex ("5000c500a1b2c3d4"), NVMe ids with their
+    /// prefix ("eui.0025388b91b2c3d4"). The drive's identity where it has no serial.
+    pub wwn: Option<String>,
+    /// SAS address of the drive's port (16 lower-case hex digits), where the tool gives one.
+    pub sas_address: Option<String>,
     /// Where the disk was seen: "sysfs", "megacli", "smartctl", "nvme" (nvme-cli's list, read
     /// as the disk list only from a snapshot without /sys/block), or the RAID tool that listed
     /// it ("storcli", "perccli", "ssacli", "arcconf").

@@ -120,6 +120,9 @@ fn sysfs_disk(src: &dyn Source, name: &str, path: Option<&str>) -> Option<Disk> 
         interface,
         firmware: clean_opt(attr("device/firmware_rev").or_else(|| attr("device/rev")).as_deref()),
         state: None,
+        // SCSI disks: `device/wwid` ("naa.5000c500..."); NVMe namespaces: `wwid` ("eui....").
+        wwn: attr("device/wwid").or_else(|| attr("wwid")).and_then(|w| crate::parse::wwn::normalize(&w)),
+        sas_address: attr("device/sas_address").and_then(|a| crate::parse::wwn::sas_address(&a)),
         source: "sysfs".to_owned(),
     })
 }
@@ -204,6 +207,7 @@ fn nvme_cli_disks(src: &dyn Source) -> Result<Vec<Disk>, CollectError> {
 
 fn enrich(disk: &mut Disk, info: smartctl::SmartInfo) {
     disk.serial_number = disk.serial_number.take().or(info.serial_number);
+    disk.wwn = disk.wwn.take().or(info.wwn);
     disk.model = info.model.or(disk.model.take());
     disk.vendor = disk.vendor.take().or(info.vendor);
     disk.firmware = disk.firmware.take().or(info.firmware);

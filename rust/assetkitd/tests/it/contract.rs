@@ -238,6 +238,8 @@ fn full_report() -> assetkit_core::model::Report {
                 interface: s("sas"),
                 firmware: s("GS0F"),
                 state: s("Online"),
+                wwn: s("5000c500a1b2c3d4"),
+                sas_address: s("5000c500a1b2c3d5"),
                 source: "megacli".into(),
             }]),
             raid_controllers: Some(vec![RaidController {

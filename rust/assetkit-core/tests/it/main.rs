@@ -13,3 +13,4 @@ mod raw_smbios;
 mod smbios_cases;
 mod support;
 mod versions;
+mod wwn;

@@ -477,6 +477,25 @@ pub struct Bmc {
     pub board_serial: Option<String>,
     /// Product serial number from the builtin FRU (often the service tag).
     pub product_serial: Option<String>,
+    /// Every FRU record `ipmitool fru print` lists other than power supplies (those are in
+    /// `power_supplies`); `null` when there was no `fru print`.
+    #[serde(default)]
+    pub frus: Option<Vec<FruDevice>>,
+}
+
+/// One field-replaceable unit the BMC knows (`ipmitool fru print`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FruDevice {
+    /// The record's description ("PERC1", "BP1", "Builtin FRU Device"), without its ID.
+    pub description: Option<String>,
+    /// Product name (product area, else board area).
+    pub product: Option<String>,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Part number.
+    pub part_number: Option<String>,
 }
 
 /// One Fibre Channel HBA port (`/sys/class/fc_host/hostN`).

@@ -3,6 +3,7 @@
 
 pub mod arcconf;
 pub mod cpuinfo;
+pub mod fru;
 pub mod ip;
 pub mod ipmitool;
 pub mod lldpctl;

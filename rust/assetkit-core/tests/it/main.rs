@@ -3,6 +3,7 @@
 #![allow(clippy::too_many_lines)] // a test reads top to bottom as one story
 
 mod bad_input;
+mod fru;
 mod fuzz;
 mod golden;
 mod hardware;

@@ -123,7 +123,8 @@ struct CollectArgs {
     /// Parse this snapshot directory instead of the live host.
     #[arg(long, value_name = "DIR")]
     snapshot: Option<PathBuf>,
-    /// Only these plugins (comma-separated): os, board, cpu, memory, disk, nic, bmc, gpu, packages, custom, custom.<name>.
+    /// Only these plugins (comma-separated): os, board, cpu, memory, disk, nic, bmc, gpu, packages, guests,
+    /// custom, custom.<name>.
     #[arg(long, value_delimiter = ',', value_name = "PLUGINS")]
     only: Option<Vec<String>>,
     /// Indent the JSON.

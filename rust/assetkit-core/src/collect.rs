@@ -270,7 +270,9 @@ fn absorb(into: &mut Facts, from: Facts) {
         fc_hbas,
         gpus,
         packages,
-        packages_digest
+        packages_digest,
+        guests,
+        cloud
     );
     into.custom.extend(from.custom);
 }

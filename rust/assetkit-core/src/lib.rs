@@ -21,9 +21,10 @@
 //! [`names`] (the host-name rule the receiver and the agent share), [`script`] (the remote
 //! snapshot script and its stream), [`smbios`] (raw table and dmidecode
 //! text decoders), [`parse`] (cpuinfo, ip, MegaCli, smartctl, os-release, ipmitool, lldpctl,
-//! nvme-cli, nvidia-smi, pci.ids, storcli/perccli, ssacli, arcconf), [`placeholder`]
+//! nvme-cli, nvidia-smi, pci.ids, storcli/perccli, ssacli, arcconf, libvirt domain XML, Proxmox
+//! guest configs), [`placeholder`]
 //! (vendor junk strings), [`plugins`] (the collectors; [`plugins::packages`] reads the dpkg,
-//! rpm and apk databases), [`versions`] (each package manager's version order), [`collect`]
+//! rpm and apk databases, [`plugins::guests`] a hypervisor's guest files), [`versions`] (each package manager's version order), [`collect`]
 //! (running them),
 //! [`command`] (subprocesses with a deadline and an output bound), [`trust`] (ownership and mode
 //! checks on files others could have written).

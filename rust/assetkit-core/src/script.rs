@@ -9,6 +9,8 @@
 //! C <length> <command name>\n<length bytes>      -> SNAP/commands/<name>
 //! X <length> <plugin name>\n<length bytes>       -> SNAP/commands/custom/<name>
 //! Y <length> <plugin name>\n<length bytes>       -> SNAP/commands/custom/<name>.error
+//! D 0 <absolute path>\n                          -> SNAP/files/<path>/ (a directory that exists,
+//!                                                   so an empty one reads as empty, not absent)
 //! END
 //! ```
 //!
@@ -106,10 +108,17 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         if data.len() as u64 != len {
             return Err(StreamError::Truncated);
         }
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
+        if kind == "D" {
+            if len != 0 {
+                return Err(StreamError::BadRecord(header.chars().take(120).collect()));
+            }
+            std::fs::create_dir_all(&target)?;
+        } else {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(&target, &data)?;
         }
-        std::fs::write(&target, &data)?;
         stats.records += 1;
         stats.bytes += len;
     }
@@ -118,7 +127,7 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
 fn target_path(out: &Path, kind: &str, name: &str) -> Option<PathBuf> {
     let plugin = || crate::plugins::custom::valid_name(name).then_some(name);
     Some(match kind {
-        "F" => out.join("files").join(safe_relative(name).ok()?),
+        "F" | "D" => out.join("files").join(safe_relative(name).ok()?),
         "C" if !name.contains('/') => out.join("commands").join(safe_relative(name).ok()?),
         "X" => out.join("commands").join("custom").join(plugin()?),
         "Y" => out.join("commands").join("custom").join(format!("{}.error", plugin()?)),
@@ -148,6 +157,16 @@ mod tests {
         for name in [rpm::QA_COMMAND, packages::ERROR_COMMAND] {
             assert!(SNAPSHOT_SCRIPT.contains(&format!("emit C {name}")), "{name}");
         }
+    }
+
+    #[test]
+    fn directory_records_make_empty_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let stream = format!("{HEADER}\nD 0 /etc/pve/lxc\nEND\n");
+        unpack(stream.as_bytes(), dir.path()).unwrap();
+        assert!(dir.path().join("files/etc/pve/lxc").is_dir());
+        let bad = format!("{HEADER}\nD 1 /etc/x\nyEND\n");
+        assert!(unpack(bad.as_bytes(), dir.path()).is_err(), "a directory record carries no bytes");
     }
 
     #[test]

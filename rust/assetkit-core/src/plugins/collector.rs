@@ -66,6 +66,9 @@ pub struct SmbiosState {
     pub error: Option<String>,
     /// No data at all, and why: reported as a warning.
     pub absent: Option<String>,
+    /// The table's SMBIOS version (from the entry point, or dmidecode's header), when known:
+    /// tables before 2.6 store the UUID's first three fields in the other byte order.
+    pub version: Option<(u8, u8)>,
 }
 
 impl Ctx {
@@ -100,7 +103,7 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
                     format!("{DMI_TABLE} is truncated: the structure at byte {at} runs past the end of the table")
                 })
             };
-            return SmbiosState { smbios: Some(decoded.smbios), origin: Some("smbios"), error, absent: None };
+            return SmbiosState { smbios: Some(decoded.smbios), origin: Some("smbios"), error, absent: None, version };
         }
         Err(e) => e,
     };
@@ -118,6 +121,7 @@ fn load_smbios(source: &dyn Source) -> SmbiosState {
                 origin: Some("dmidecode"),
                 error,
                 absent: None,
+                version: parsed.version,
             }
         }
         Err(dmidecode_error) => {

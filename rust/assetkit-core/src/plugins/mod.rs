@@ -12,6 +12,7 @@ pub mod cpu;
 pub mod custom;
 pub mod disk;
 pub mod gpu;
+pub mod guests;
 pub mod memory;
 pub mod nic;
 pub mod os;
@@ -31,6 +32,7 @@ pub static BUILTIN: &[&dyn Collector] = &[
     &bmc::BmcCollector,
     &gpu::GpuCollector,
     &packages::PackagesCollector,
+    &guests::GuestsCollector,
 ];
 
 /// Name of the pseudo-plugin that runs the executables in the plugins directory.

@@ -77,7 +77,7 @@ pub struct SystemInfo {
     pub version: Option<String>,
     /// Serial number.
     pub serial_number: Option<String>,
-    /// UUID, upper case.
+    /// UUID, lower case (as the kernel and dmidecode print it, RFC 4122's output form).
     pub uuid: Option<String>,
     /// SKU.
     pub sku: Option<String>,
@@ -94,6 +94,8 @@ pub struct BoardInfo {
     pub product_name: Option<String>,
     /// Serial number.
     pub serial_number: Option<String>,
+    /// Asset tag (AWS Nitro puts the instance ID here).
+    pub asset_tag: Option<String>,
 }
 
 /// SMBIOS type 3.
@@ -105,6 +107,8 @@ pub struct ChassisInfo {
     pub chassis_type: Option<String>,
     /// Serial number.
     pub serial_number: Option<String>,
+    /// Asset tag (Azure, Oracle Cloud and some OpenStack clouds mark their instances here).
+    pub asset_tag: Option<String>,
 }
 
 /// SMBIOS type 4.
@@ -218,7 +222,8 @@ pub fn memory_array_use_name(code: u8) -> Option<&'static str> {
 }
 
 /// Formats a 16-byte SMBIOS UUID field the way dmidecode does for SMBIOS >= 2.6 (the first
-/// three fields little-endian), upper case. `None` for all-zero or all-FF ("not present").
+/// three fields little-endian), lower case as dmidecode and the kernel print it. `None` for
+/// all-zero or all-FF ("not present").
 pub fn format_uuid(bytes: &[u8; 16], little_endian_fields: bool) -> Option<String> {
     if bytes.iter().all(|&b| b == 0) || bytes.iter().all(|&b| b == 0xff) {
         return None;
@@ -226,12 +231,12 @@ pub fn format_uuid(bytes: &[u8; 16], little_endian_fields: bool) -> Option<Strin
     let b = bytes;
     let s = if little_endian_fields {
         format!(
-            "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+            "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
             b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
         )
     } else {
         format!(
-            "{:02X}{:02X}{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
+            "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
         )
     };

@@ -155,6 +155,7 @@ pub fn parse_detailed(table: &[u8], version: Option<(u8, u8)>) -> Decoded {
                     manufacturer: s.string(0x04),
                     product_name: s.string(0x05),
                     serial_number: s.string(0x07),
+                    asset_tag: s.string(0x08),
                 });
             }
             3 if smbios.chassis.is_none() => {
@@ -162,6 +163,7 @@ pub fn parse_detailed(table: &[u8], version: Option<(u8, u8)>) -> Decoded {
                     manufacturer: s.string(0x04),
                     chassis_type: s.byte(0x05).and_then(|t| chassis_type_name(t & 0x7f)).map(str::to_owned),
                     serial_number: s.string(0x07),
+                    asset_tag: s.string(0x08),
                 });
             }
             4 => smbios.processors.push(processor(&s)),

@@ -140,6 +140,8 @@ pub struct Parsed {
     /// dmidecode itself said the firmware's structure count is wrong ("Wrong DMI structures
     /// count: 41 announced, only 40 decoded"): the output is whole, the table header lies.
     pub count_mismatch_noted: bool,
+    /// "SMBIOS 2.3 present.": the table's version, when dmidecode printed its header.
+    pub version: Option<(u8, u8)>,
 }
 
 impl Parsed {
@@ -168,8 +170,14 @@ pub fn parse_detailed(text: &str) -> Parsed {
         let (n, rest) = l.trim().split_once(' ')?;
         rest.starts_with("structures occupying").then(|| n.parse().ok()).flatten()
     });
+    let version = text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("SMBIOS ")?.strip_suffix(" present.")?;
+        let mut parts = rest.split('.');
+        Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    });
     let records = records(text);
     let mut parsed = Parsed {
+        version,
         records: records.len(),
         declared,
         end_of_table: records.iter().any(|r| r.kind == Some(127)),
@@ -192,7 +200,7 @@ pub fn parse_detailed(text: &str) -> Parsed {
                     product_name: record.clean(&["Product Name", "Product"]),
                     version: record.clean(&["Version"]),
                     serial_number: record.clean(&["Serial Number"]),
-                    uuid: record.clean(&["UUID"]).map(|u| u.to_ascii_uppercase()),
+                    uuid: record.clean(&["UUID"]).map(|u| u.to_ascii_lowercase()),
                     sku: record.clean(&["SKU Number"]),
                     family: record.clean(&["Family"]),
                 });
@@ -202,6 +210,7 @@ pub fn parse_detailed(text: &str) -> Parsed {
                     manufacturer: record.clean(&["Manufacturer", "Vendor"]),
                     product_name: record.clean(&["Product Name", "Product"]),
                     serial_number: record.clean(&["Serial Number"]),
+                    asset_tag: record.clean(&["Asset Tag"]),
                 });
             }
             Some(3) if smbios.chassis.is_none() => {
@@ -209,6 +218,7 @@ pub fn parse_detailed(text: &str) -> Parsed {
                     manufacturer: record.clean(&["Manufacturer", "Vendor"]),
                     chassis_type: record.clean(&["Type", "Chassis Type"]),
                     serial_number: record.clean(&["Serial Number"]),
+                    asset_tag: record.clean(&["Asset Tag"]),
                 });
             }
             Some(4) => smbios.processors.push(processor(&record)),

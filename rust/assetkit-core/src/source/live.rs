@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::raw::{CustomOutput, Source, sorted_names, valid_plugin_name};
+use super::raw::{CustomOutput, Source, read_file_limited, sorted_names, valid_plugin_name};
 use crate::command::{find_program, run_bounded};
 
 pub mod commands;
@@ -28,6 +28,10 @@ impl LiveSource {
 impl Source for LiveSource {
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         std::fs::read(path)
+    }
+
+    fn read_limited(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
+        read_file_limited(Path::new(path), max)
     }
 
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {

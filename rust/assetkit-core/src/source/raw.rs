@@ -34,6 +34,16 @@ pub trait Source: Send + Sync {
     /// Outputs of the custom plugins, by name.
     fn custom_plugins(&self) -> BTreeMap<String, CustomOutput>;
 
+    /// [`Source::read`], refusing a file larger than `max` bytes before reading it whole
+    /// (`InvalidData`, naming the limit).
+    fn read_limited(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
+        let data = self.read(path)?;
+        if data.len() as u64 > max {
+            return Err(too_large(max));
+        }
+        Ok(data)
+    }
+
     /// `read` as text, lossily decoded; `None` when unreadable.
     fn text(&self, path: &str) -> Option<String> {
         self.read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -42,6 +52,22 @@ pub trait Source: Send + Sync {
     fn value(&self, path: &str) -> Option<String> {
         self.text(path).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
     }
+}
+
+/// The error of a file over its size limit.
+pub(crate) fn too_large(max: u64) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("larger than {max} bytes"))
+}
+
+/// A file read whole, unless it holds more than `max` bytes: at most `max + 1` are read.
+pub(crate) fn read_file_limited(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut data = Vec::new();
+    std::fs::File::open(path)?.take(max.saturating_add(1)).read_to_end(&mut data)?;
+    if data.len() as u64 > max {
+        return Err(too_large(max));
+    }
+    Ok(data)
 }
 
 /// The entry names of a directory, sorted (reports must not depend on readdir order).

@@ -40,8 +40,21 @@ impl<S: Source> Source for Recorder<S> {
         Ok(data)
     }
 
+    fn read_limited(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
+        let data = self.inner.read_limited(path, max)?;
+        if let Ok(rel) = safe_relative(path) {
+            self.save(&Path::new("files").join(rel), &data);
+        }
+        Ok(data)
+    }
+
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {
-        self.inner.list(dir)
+        let names = self.inner.list(dir)?;
+        // The directory itself is a fact: an empty one lists as empty in the snapshot too.
+        if let Ok(rel) = safe_relative(dir) {
+            let _ = std::fs::create_dir_all(self.out.join("files").join(rel));
+        }
+        Ok(names)
     }
 
     fn command(&self, name: &str) -> io::Result<Vec<u8>> {

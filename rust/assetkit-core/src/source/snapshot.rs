@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::raw::{CustomOutput, Source, sorted_names, valid_plugin_name};
+use super::raw::{CustomOutput, Source, read_file_limited, sorted_names, valid_plugin_name};
 
 /// A snapshot directory (see the module docs for the layout).
 #[derive(Debug, Clone)]
@@ -49,6 +49,10 @@ pub fn safe_relative(path: &str) -> io::Result<&str> {
 impl Source for SnapshotDir {
     fn read(&self, path: &str) -> io::Result<Vec<u8>> {
         std::fs::read(self.file_path(path)?)
+    }
+
+    fn read_limited(&self, path: &str, max: u64) -> io::Result<Vec<u8>> {
+        read_file_limited(&self.file_path(path)?, max)
     }
 
     fn list(&self, dir: &str) -> io::Result<Vec<String>> {

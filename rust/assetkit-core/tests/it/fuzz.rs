@@ -154,3 +154,41 @@ proptest! {
         let _ = rpm::sqlite::read(db, Some(&wal));
     }
 }
+
+fn guest_fixture(rel: &str, cut: usize, flips: &[(usize, u8)]) -> String {
+    let mut data = std::fs::read(fixtures().join("guests").join(rel)).unwrap();
+    for &(at, byte) in flips {
+        let i = at % data.len();
+        data[i] = byte;
+    }
+    data.truncate(cut.min(data.len()));
+    String::from_utf8_lossy(&data).into_owned()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// libvirt domain XML and Proxmox configs, arbitrary or mutated real ones: an answer or an
+    /// error, never a panic; a UUID that comes out is lower-case and hyphenated.
+    #[test]
+    fn guest_parsers_never_panic(
+        cut in 0usize..12_000,
+        flips in proptest::collection::vec((0usize..12_000, any::<u8>()), 0..24),
+        s in "\\PC{0,600}",
+    ) {
+        use assetkit_core::parse::{libvirt, proxmox};
+        let lowered = |u: &Option<String>| u.as_ref().is_none_or(|u| u.len() == 36 && *u == u.to_ascii_lowercase());
+        for rel in ["libvirt/status-running-vcpus-multi.xml", "libvirt/memory-hotplug-maxmemory.xml"] {
+            if let Ok(d) = libvirt::parse(&guest_fixture(rel, cut, &flips)) {
+                prop_assert!(lowered(&d.uuid));
+            }
+        }
+        let _ = libvirt::parse(&s);
+        for rel in ["proxmox/qemu-101-snapshot.conf", "proxmox/lxc-101-snapshot.conf"] {
+            if let Ok(c) = proxmox::parse(&guest_fixture(rel, cut, &flips), rel.contains("qemu")) {
+                prop_assert!(lowered(&c.uuid));
+            }
+        }
+        let _ = proxmox::parse(&s, true);
+    }
+}

@@ -3,9 +3,11 @@
 #![allow(clippy::too_many_lines)] // a test reads top to bottom as one story
 
 mod bad_input;
+mod cloud;
 mod fru;
 mod fuzz;
 mod golden;
+mod guests;
 mod hardware;
 mod packages;
 mod packages_bad;

@@ -104,7 +104,11 @@ fn raw_table_decodes() {
     let s = raw::parse(&table(), Some((3, 2)));
     let sys = s.system.as_ref().unwrap();
     assert_eq!(sys.serial_number.as_deref(), Some("2RJF153"));
-    assert_eq!(sys.uuid.as_deref(), Some("4C4C4544-0052-4A10-8046-B2C04F313533"));
+    assert_eq!(
+        sys.uuid.as_deref(),
+        Some("4c4c4544-0052-4a10-8046-b2c04f313533"),
+        "lower case, as dmidecode and the kernel print it"
+    );
     assert_eq!(sys.sku.as_deref(), Some("SKU=NotProvided;ModelName=PowerEdge R640"));
     assert_eq!(s.chassis.as_ref().unwrap().chassis_type.as_deref(), Some("Rack Mount Chassis"));
     assert_eq!(s.processors.len(), 2);

@@ -51,6 +51,12 @@ pub struct ListArgs {
     /// hostname, -hostname, last_seen, -last_seen, serial_number, id, -id.
     #[arg(long)]
     sort: Option<String>,
+    /// A filter as the API list takes it, NAME=VALUE, repeatable: tag, owner, manufacturer,
+    /// model, os, virtual (true/false), memory_min_gib, memory_below_gib, cores_min, cores_max,
+    /// not_seen_days, hypervisor_id, cloud, warranty_within_days, cf_FIELD (a custom field's
+    /// value). Example: --filter tag=web --filter cf_cost_centre=4711
+    #[arg(long = "filter", value_name = "NAME=VALUE")]
+    filters: Vec<String>,
     /// JSON output.
     #[arg(long)]
     json: bool,
@@ -128,9 +134,39 @@ pub struct SetArgs {
     /// discovered, online, in_stock, retired.
     #[arg(long)]
     status: Option<String>,
+    /// The person or team accountable ("" clears).
+    #[arg(long)]
+    owner: Option<String>,
+    /// Their e-mail ("" clears).
+    #[arg(long)]
+    owner_email: Option<String>,
+    /// Purchase date, YYYY-MM-DD ("" clears).
+    #[arg(long)]
+    purchase_date: Option<String>,
+    /// Warranty end, YYYY-MM-DD ("" clears).
+    #[arg(long)]
+    warranty_end: Option<String>,
+    /// The whole set of tags, comma-separated ("" removes them all).
+    #[arg(long)]
+    tags: Option<String>,
+    /// A custom field's value, NAME=VALUE (NAME= clears it); repeatable. Fields are defined
+    /// with `assetkitd fields add`.
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    fields: Vec<String>,
     /// JSON output.
     #[arg(long)]
     json: bool,
+}
+
+/// `NAME=VALUE` pairs of a repeated flag.
+fn pairs(flag: &str, raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+                .with_context(|| format!("--{flag} takes NAME=VALUE; got {p:?}"))
+        })
+        .collect()
 }
 
 fn resolve(db: &mut dyn Db, asset: &str) -> anyhow::Result<i64> {
@@ -171,8 +207,11 @@ pub fn run(cmd: AssetsCommand) -> anyhow::Result<()> {
 }
 
 fn list(
-    ListArgs { db, status, business_unit, idc, query, page, per_page, sort, json }: ListArgs,
+    ListArgs { db, status, business_unit, idc, query, page, per_page, sort, filters, json }: ListArgs,
 ) -> anyhow::Result<()> {
+    use crate::http::params::{NARROWING_PARAMS, Params, narrowing};
+    let given = Params::from_pairs(pairs("filter", &filters)?);
+    let more = given.only(NARROWING_PARAMS).and_then(|()| narrowing(&given)).map_err(|e| anyhow::anyhow!(e.message))?;
     let mut db = db.open()?;
     let filter = inventory::AssetFilter {
         status,
@@ -184,6 +223,7 @@ fn list(
         sort,
         after_id: None,
         packages: Default::default(),
+        more,
     };
     let cutoff = offline_cutoff(db.as_mut())?;
     let result = inventory::list_assets(db.as_mut(), &filter, cutoff)?;
@@ -335,11 +375,41 @@ fn add(
 }
 
 fn set(
-    SetArgs { db, asset, hostname, business_unit, idc, rack, position, status, json }: SetArgs,
+    SetArgs {
+        db,
+        asset,
+        hostname,
+        business_unit,
+        idc,
+        rack,
+        position,
+        status,
+        owner,
+        owner_email,
+        purchase_date,
+        warranty_end,
+        tags,
+        fields,
+        json,
+    }: SetArgs,
 ) -> anyhow::Result<()> {
+    let fields = pairs("field", &fields)?;
     let mut db = db.open()?;
     let id = resolve(db.as_mut(), &asset)?;
-    let patch = inventory::AssetPatch { hostname, business_unit, idc, rack, position, status };
+    let patch = inventory::AssetPatch {
+        hostname,
+        business_unit,
+        idc,
+        rack,
+        position,
+        status,
+        owner_name: owner,
+        owner_email,
+        purchase_date,
+        warranty_end,
+        tags: tags.map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        fields: (!fields.is_empty()).then(|| fields.into_iter().map(|(k, v)| (k, Some(v))).collect()),
+    };
     let n = store::transaction(db.as_mut(), |db| inventory::update_asset(db, id, &patch, &cli_actor(), now()))?;
     if json {
         out!("{}", serde_json::json!({"asset_id": id, "changes": n}));

@@ -4,6 +4,7 @@
 
 pub mod assets;
 pub mod backup;
+pub mod fields;
 pub mod generate;
 pub mod hosts;
 pub mod import;
@@ -147,6 +148,9 @@ pub enum Command {
     /// List, show, add and edit assets (every edit is a change event with you as the actor).
     #[command(subcommand)]
     Assets(assets::AssetsCommand),
+    /// Custom fields an admin defines (text, integer, date, one of a list), set per asset.
+    #[command(subcommand)]
+    Fields(fields::FieldsCommand),
     /// Import a purchase list (xlsx or csv): rows become assets in stock, linked by serial when the
     /// hosts first report. Shows per-row errors; --dry-run writes nothing.
     Import(import::ImportArgs),
@@ -190,6 +194,7 @@ impl Cli {
             Command::Serve(args) => serve::run(*args),
             Command::Keys(cmd) => keys::run(cmd),
             Command::Assets(cmd) => assets::run(cmd),
+            Command::Fields(cmd) => fields::run(cmd),
             Command::Import(args) => import::run(args),
             Command::Users(cmd) => users::run(cmd),
             Command::Hosts(cmd) => hosts::run(cmd),

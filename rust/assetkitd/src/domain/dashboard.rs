@@ -38,8 +38,9 @@ pub const HARDWARE: &[&str] = &[
 pub struct Count {
     /// What the bar is ("dc1", "Dell Inc. PowerEdge R640", "16–32 GiB").
     pub label: String,
-    /// The filter value the asset list takes for it, when the list has such a filter.
-    pub filter: Option<String>,
+    /// The asset list's filter for exactly what the bar counts (query parameters), when there
+    /// is one ("other" has none).
+    pub filter: Option<Vec<(&'static str, String)>>,
     /// How many.
     pub n: u64,
 }
@@ -113,6 +114,32 @@ pub struct Dashboard {
     pub silent: Vec<Silent>,
     /// The latest hardware changes.
     pub hardware_changes: Vec<HardwareChange>,
+    /// Assets in service whose warranty ends in the next [`WARRANTY_DAYS`] days: how many, and
+    /// the soonest (id, name, end date).
+    pub warranties: (u64, Vec<(i64, String, String)>),
+}
+
+/// The dashboard's warranty horizon, days.
+pub const WARRANTY_DAYS: i64 = 90;
+
+/// Warranties ending within [`WARRANTY_DAYS`] of `now` (retired assets left out).
+fn warranties(db: &mut dyn Db, now: i64) -> Result<(u64, Vec<(i64, String, String)>)> {
+    let day = |t: i64| crate::domain::inventory::list::day_of(t).unwrap_or_default();
+    let (from, to) = (day(now), day(now + WARRANTY_DAYS * 86_400));
+    let where_ = "warranty_end >= ?1 AND warranty_end <= ?2 AND status <> 'retired'";
+    let total: u64 = db.scalar(&format!("SELECT COUNT(*) FROM assets WHERE {where_}"), crate::args![&from, &to])?;
+    let soonest = db
+        .query(
+            &format!(
+                "SELECT id, COALESCE(hostname, serial_number, ''), warranty_end FROM assets WHERE {where_} \
+                 ORDER BY warranty_end, id LIMIT 10"
+            ),
+            crate::args![&from, &to],
+        )?
+        .iter()
+        .map(|r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .collect::<Result<_>>()?;
+    Ok((total, soonest))
 }
 
 /// Reads the dashboard as of `now`; `offline_cutoff` is the list's "offline" threshold.
@@ -131,6 +158,7 @@ pub fn load(db: &mut dyn Db, now: i64, offline_cutoff: i64) -> Result<Dashboard>
         silent_total,
         silent,
         hardware_changes: hardware_changes(db, now)?,
+        warranties: warranties(db, now)?,
     })
 }
 
@@ -168,7 +196,8 @@ fn named(db: &mut dyn Db, table: &str, counts: BTreeMap<i64, u64>) -> Result<Vec
     for row in db.query(&format!("SELECT id, name FROM {table}"), &[])? {
         let (id, name): (i64, String) = (row.get(0)?, row.get(1)?);
         if let Some(n) = counts.get(&id) {
-            out.push(Count { label: name.clone(), filter: Some(name), n: *n });
+            let param = if table == "idcs" { "idc" } else { "business_unit" };
+            out.push(Count { label: name.clone(), filter: Some(vec![(param, name)]), n: *n });
         }
     }
     Ok(top(out))
@@ -191,13 +220,13 @@ fn makeup(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>, Vec<Count>)> {
          GROUP BY manufacturer, model, memory_bytes, cpu_cores",
         &[],
     )?;
-    let mut models = std::collections::HashMap::<String, u64>::new();
+    let mut models = std::collections::HashMap::<(Option<String>, Option<String>), u64>::new();
     let (mut memory, mut cores) = (BTreeMap::<u32, u64>::new(), BTreeMap::<u32, u64>::new());
     for row in rows {
         let (make, model): (Option<String>, Option<String>) = (row.get(0)?, row.get(1)?);
         let (bytes, n_cores, n): (Option<i64>, Option<i64>, u64) = (row.get(2)?, row.get(3)?, row.get(4)?);
         if make.is_some() || model.is_some() {
-            *models.entry([make, model].into_iter().flatten().collect::<Vec<_>>().join(" ")).or_default() += n;
+            *models.entry((make, model)).or_default() += n;
         }
         if let Some(bytes) = bytes.filter(|b| *b >= 0) {
             *memory.entry(bucket(bytes / GIB)).or_default() += n;
@@ -206,12 +235,24 @@ fn makeup(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>, Vec<Count>)> {
             *cores.entry(bucket(c)).or_default() += n;
         }
     }
-    let models = top(models.into_iter().map(|(label, n)| Count { label, filter: None, n }).collect());
+    let models = top(models
+        .into_iter()
+        .map(|((make, model), n)| {
+            let label = [make.clone(), model.clone()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+            // A bar for a model with no manufacturer (or the reverse) has no exact filter.
+            let filter = make.zip(model).map(|(a, b)| vec![("manufacturer", a), ("model", b)]);
+            Count { label, filter, n }
+        })
+        .collect());
     let memory = memory
         .into_iter()
         .map(|(b, n)| {
             let label = if b == 0 { "< 2 GiB".to_owned() } else { format!("{}–{} GiB", 1u64 << b, 1u64 << (b + 1)) };
-            Count { label, filter: None, n }
+            let mut filter = vec![("memory_below_gib", (1u64 << (b + 1)).to_string())];
+            if b > 0 {
+                filter.push(("memory_min_gib", (1u64 << b).to_string()));
+            }
+            Count { label, filter: Some(filter), n }
         })
         .collect();
     let cores = cores
@@ -219,7 +260,7 @@ fn makeup(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>, Vec<Count>)> {
         .map(|(b, n)| {
             let (lo, hi) = (1u64 << b, (1u64 << (b + 1)) - 1);
             let label = if lo == hi { lo.to_string() } else { format!("{lo}–{hi}") };
-            Count { label, filter: None, n }
+            Count { label, filter: Some(vec![("cores_min", lo.to_string()), ("cores_max", hi.to_string())]), n }
         })
         .collect();
     Ok((models, memory, cores))

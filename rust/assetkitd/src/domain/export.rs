@@ -1,6 +1,7 @@
 //! The asset list as a spreadsheet: CSV and xlsx, with the columns a purchase-list import reads
 //! back (`serial_number`, `manufacturer`, `model`, `idc`, `rack`, `position`, `purchase_date`,
-//! `warranty_end`), so an export round-trips through `assetkitd import`.
+//! `warranty_end`, `owner_name`, `owner_email`, `tags`, and `cf_NAME` for each custom field), so
+//! an export round-trips through `assetkitd import`.
 //!
 //! Formula injection: any text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage
 //! return is written with a leading `'` (OWASP's advice for CSV injection), in both formats,
@@ -25,8 +26,12 @@ enum Kind {
     List,
     /// true/false as `yes`/`no`.
     Flag,
-    /// A field of the asset's `purchase` object.
-    Purchase,
+    /// The owner's name or e-mail (`owner_name`, `owner_email`).
+    Owner,
+    /// A list of strings, comma-separated (tags, as the import reads them).
+    Commas,
+    /// A custom field's value (`cf_NAME`).
+    Custom,
 }
 
 /// The columns, in order: header and asset field.
@@ -52,9 +57,21 @@ const COLUMNS: &[(&str, Kind)] = &[
     ("last_seen", Kind::Text),
     ("first_seen", Kind::Text),
     ("source", Kind::Text),
-    ("purchase_date", Kind::Purchase),
-    ("warranty_end", Kind::Purchase),
+    ("purchase_date", Kind::Text),
+    ("warranty_end", Kind::Text),
+    ("owner_name", Kind::Owner),
+    ("owner_email", Kind::Owner),
+    ("tags", Kind::Commas),
 ];
+
+/// The columns of an export: the fixed ones, then one `cf_NAME` per custom field.
+fn columns(custom: &[String]) -> Vec<(String, Kind)> {
+    COLUMNS
+        .iter()
+        .map(|(n, k)| ((*n).to_owned(), *k))
+        .chain(custom.iter().map(|n| (format!("cf_{n}"), Kind::Custom)))
+        .collect()
+}
 
 /// Rows an xlsx sheet holds, header included (Excel's limit).
 pub const XLSX_MAX_ROWS: u32 = 1_048_576;
@@ -87,14 +104,18 @@ enum Cell {
 
 fn cell(asset: &Value, name: &str, kind: Kind) -> Cell {
     let value = match kind {
-        Kind::Purchase => &asset["purchase"][name],
+        Kind::Owner => &asset["owner"][name.trim_start_matches("owner_")],
+        Kind::Custom => &asset["fields"][name.trim_start_matches("cf_")],
         _ => &asset[name],
     };
     match (kind, value) {
         (_, Value::Null) => Cell::Empty,
         (Kind::Number, Value::Number(n)) => n.as_f64().map_or(Cell::Empty, Cell::Number),
         (Kind::Flag, Value::Bool(b)) => Cell::Text(if *b { "yes" } else { "no" }.to_owned()),
-        (Kind::List, Value::Array(items)) if items.is_empty() => Cell::Empty,
+        (Kind::List | Kind::Commas, Value::Array(items)) if items.is_empty() => Cell::Empty,
+        (Kind::Commas, Value::Array(items)) => {
+            Cell::Text(neutralise(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).into_owned())
+        }
         (Kind::List, Value::Array(items)) => {
             Cell::Text(neutralise(&items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" ")).into_owned())
         }
@@ -107,25 +128,22 @@ fn cell(asset: &Value, name: &str, kind: Kind) -> Cell {
 /// CSV rows, taken out as bytes as they are written.
 pub struct CsvRows {
     writer: csv::Writer<Vec<u8>>,
-}
-
-impl Default for CsvRows {
-    fn default() -> Self {
-        Self::new()
-    }
+    columns: Vec<(String, Kind)>,
 }
 
 impl CsvRows {
-    /// A writer whose first bytes are a UTF-8 BOM (so Excel reads UTF-8) and the header.
-    pub fn new() -> CsvRows {
+    /// A writer whose first bytes are a UTF-8 BOM (so Excel reads UTF-8) and the header, with a
+    /// `cf_NAME` column for each of the `custom` fields.
+    pub fn new(custom: &[String]) -> CsvRows {
+        let columns = columns(custom);
         let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-        writer.write_record(COLUMNS.iter().map(|(name, _)| *name)).expect("writing to memory");
-        CsvRows { writer }
+        writer.write_record(columns.iter().map(|(name, _)| name.as_str())).expect("writing to memory");
+        CsvRows { writer, columns }
     }
 
     /// Appends one asset.
     pub fn push(&mut self, asset: &Value) {
-        let record = COLUMNS.iter().map(|(name, kind)| match cell(asset, name, *kind) {
+        let record = self.columns.iter().map(|(name, kind)| match cell(asset, name, *kind) {
             Cell::Empty => String::new(),
             Cell::Text(s) => s,
             Cell::Number(n) => format!("{n}"),
@@ -144,6 +162,7 @@ impl CsvRows {
 pub struct XlsxSheet {
     workbook: rust_xlsxwriter::Workbook,
     row: u32,
+    columns: Vec<(String, Kind)>,
 }
 
 /// Why an xlsx export stopped.
@@ -159,16 +178,17 @@ pub enum XlsxError {
 
 impl XlsxSheet {
     /// A workbook with one "Assets" sheet and its header row (bold, frozen).
-    pub fn new() -> Result<XlsxSheet, XlsxError> {
+    pub fn new(custom: &[String]) -> Result<XlsxSheet, XlsxError> {
+        let columns = columns(custom);
         let mut workbook = rust_xlsxwriter::Workbook::new();
         let sheet = workbook.add_worksheet_with_constant_memory()?;
         sheet.set_name("Assets")?;
         let bold = rust_xlsxwriter::Format::new().set_bold();
-        for (col, (name, _)) in COLUMNS.iter().enumerate() {
-            sheet.write_string_with_format(0, col as u16, *name, &bold)?;
+        for (col, (name, _)) in columns.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, name, &bold)?;
         }
         sheet.set_freeze_panes(1, 0)?;
-        Ok(XlsxSheet { workbook, row: 0 })
+        Ok(XlsxSheet { workbook, row: 0, columns })
     }
 
     /// Appends one asset.
@@ -178,7 +198,7 @@ impl XlsxSheet {
         }
         self.row += 1;
         let sheet = self.workbook.worksheet_from_index(0)?;
-        for (col, (name, kind)) in COLUMNS.iter().enumerate() {
+        for (col, (name, kind)) in self.columns.iter().enumerate() {
             // A string cell is text to Excel whatever it holds; the `'` is there for whoever
             // saves the sheet as CSV and opens that.
             match cell(asset, name, *kind) {
@@ -230,7 +250,7 @@ mod tests {
     fn a_cell_longer_than_excel_allows_is_cut_not_fatal() {
         let ips: Vec<String> = (0..3000).map(|i| format!("10.0.{}.{}", i / 250, i % 250)).collect();
         let asset = serde_json::json!({"id": 1, "hostname": "many-addresses", "ips": ips});
-        let mut sheet = XlsxSheet::new().unwrap();
+        let mut sheet = XlsxSheet::new(&[]).unwrap();
         sheet.push(&asset).expect("a long cell is cut, not an error");
         let mut out = std::io::Cursor::new(Vec::new());
         sheet.finish(&mut out).unwrap();
@@ -242,9 +262,10 @@ mod tests {
 
     #[test]
     fn csv_has_bom_header_and_neutralised_cells() {
-        let mut rows = CsvRows::new();
+        let mut rows = CsvRows::new(&["cost_centre".to_owned()]);
         rows.push(&serde_json::json!({"id": 7, "hostname": "=cmd|' /C calc'!A0", "ips": ["10.0.0.1", "10.0.0.2"],
-                                      "virtual": true, "purchase": {"purchase_date": "2024-01-02"}}));
+                                      "virtual": true, "purchase_date": "2024-01-02", "tags": ["web", "prod"],
+                                      "owner": {"name": "Ops", "email": "ops@example.com"}, "fields": {"cost_centre": 4711}}));
         let text = String::from_utf8(rows.take()).unwrap();
         let text = text.strip_prefix('\u{feff}').expect("BOM");
         let mut lines = text.lines();
@@ -254,6 +275,7 @@ mod tests {
         assert!(row.contains(",10.0.0.1 10.0.0.2,"), "{row}");
         assert!(row.contains(",yes,"), "{row}");
         assert!(row.contains(",2024-01-02,"), "{row}");
+        assert!(row.ends_with(",Ops,ops@example.com,\"web, prod\",4711"), "{row}");
         assert!(rows.take().is_empty(), "take() drains");
     }
 }

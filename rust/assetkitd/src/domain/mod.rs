@@ -24,6 +24,8 @@ pub mod dashboard;
 pub mod enrolment;
 pub mod error;
 pub mod export;
+pub mod fields;
+pub mod guests;
 pub mod import;
 pub mod intake;
 pub mod inventory;

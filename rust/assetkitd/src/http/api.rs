@@ -206,7 +206,7 @@ const LIST_PARAMS: &[&str] =
 
 async fn list_assets(State(state): State<AppState>, signed: Signed<Read>, params: Params) -> Response {
     let result = async {
-        params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS].concat())?;
+        params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS, params::NARROWING_PARAMS].concat())?;
         let mut filter = list_filter(&params)?;
         let components = params.choice("include", &["components"])?.is_some();
         // With a cursor the list is in id order unless another order is asked for.
@@ -305,7 +305,7 @@ async fn changes(State(state): State<AppState>, signed: Signed<Read>, params: Pa
 
 /// A signed admin write with a JSON body: 400 `malformed_json` when it is not JSON, 422
 /// `invalid` (with the field) when it is JSON of the wrong shape.
-async fn admin_body<T: serde::de::DeserializeOwned>(
+pub(crate) async fn admin_body<T: serde::de::DeserializeOwned>(
     state: &AppState,
     signed: Signed<Admin>,
     headers: &HeaderMap,

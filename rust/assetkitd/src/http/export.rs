@@ -71,7 +71,8 @@ async fn xlsx(State(state): State<AppState>, signed: Signed<ReadScope>, params: 
 
 /// The list's filters; paging and sort are the export's own (everything, by id).
 fn export_filter(params: &Params) -> Result<AssetFilter, ApiError> {
-    params.only(&[&["status", "business_unit", "idc", "q"], crate::http::params::PACKAGE_PARAMS].concat())?;
+    use crate::http::params::{NARROWING_PARAMS, PACKAGE_PARAMS};
+    params.only(&[&["status", "business_unit", "idc", "q"], PACKAGE_PARAMS, NARROWING_PARAMS].concat())?;
     Ok(AssetFilter { page: None, per_page: None, sort: None, after_id: None, ..list_filter(params)? })
 }
 
@@ -93,9 +94,9 @@ pub async fn export_csv(state: &AppState, filter: AssetFilter) -> Result<Respons
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let sink = Sink { tx, handle, stall };
-        let mut rows = CsvRows::new();
         let mut start = Some(start_tx);
         let walked = snapshot(&readers, |db| {
+            let mut rows = CsvRows::new(&custom_names(db)?);
             let count = inventory::count_matching(db, &filter, cutoff, u64::MAX >> 1)?;
             if let Some(s) = start.take() {
                 let _ = s.send(Ok(count));
@@ -168,7 +169,7 @@ fn sheet(
         }
         return Ok(None);
     }
-    let mut sheet = XlsxSheet::new()?;
+    let mut sheet = XlsxSheet::new(&custom_names(db)?)?;
     let mut failed = None;
     walk(db, filter, cutoff, |batch| {
         for asset in &batch {
@@ -189,6 +190,11 @@ fn sheet(
         let _ = s.send(Ok(count));
     }
     Ok(Some(file))
+}
+
+/// The custom fields' names: a `cf_NAME` column each.
+fn custom_names(db: &mut dyn Db) -> crate::domain::Result<Vec<String>> {
+    Ok(crate::domain::fields::list(db)?.into_iter().map(|f| f.name).collect())
 }
 
 fn too_many_rows() -> ApiError {
@@ -240,8 +246,9 @@ fn walk(
     mut each: impl FnMut(Vec<Value>) -> bool,
 ) -> crate::domain::Result<bool> {
     let mut after = 0;
+    let extras = inventory::ownership::any_extras(db)?;
     loop {
-        let batch = inventory::assets_after(db, filter, after, BATCH, cutoff)?;
+        let batch = inventory::assets_after(db, filter, after, BATCH, cutoff, extras)?;
         let (Some(last), full) = (batch.last().and_then(|a| a["id"].as_i64()), batch.len() as u32 == BATCH) else {
             return Ok(true);
         };

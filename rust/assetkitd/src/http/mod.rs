@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod keycache;
 pub mod metrics;
+pub mod ownership;
 pub mod params;
 pub mod request;
 pub mod server;

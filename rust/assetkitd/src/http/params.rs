@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::Response;
 
-use crate::domain::inventory::AssetFilter;
+use crate::domain::inventory::{AssetFilter, Narrowing};
 use crate::http::error::ApiError;
 use crate::http::request::counted;
 use crate::http::state::AppState;
@@ -35,10 +35,17 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 impl Params {
+    /// Parameters given another way (the CLI's `--filter NAME=VALUE`).
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Params {
+        Params(pairs.into_iter().collect())
+    }
+
     /// Refuses a parameter not in `known`: a misspelt filter (`bussiness_unit=`) is an error,
     /// not the whole inventory.
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
-        match self.0.keys().find(|name| !known.contains(&name.as_str())) {
+        let custom = known.contains(&"cf_*");
+        let unknown = |name: &&String| !known.contains(&name.as_str()) && !(custom && name.starts_with("cf_"));
+        match self.0.keys().find(unknown) {
             None => Ok(()),
             Some(name) if known.is_empty() => {
                 Err(bad(name, format!("unknown parameter {:?}: this route takes none", crate::log::clip(name))))
@@ -125,6 +132,62 @@ pub fn list_filter(params: &Params) -> Result<AssetFilter, ApiError> {
         sort: params.choice("sort", SORTS)?,
         after_id: params.int("after_id", 0..=i64::MAX, None)?,
         packages: package_filter(params)?,
+        more: narrowing(params)?,
+    })
+}
+
+/// The filters on what an asset is and whose it is, as the list, the exports and the console
+/// take them (`cf_NAME=VALUE` for each custom field).
+pub const NARROWING_PARAMS: &[&str] = &[
+    "tag",
+    "owner",
+    "manufacturer",
+    "model",
+    "os",
+    "virtual",
+    "memory_min_gib",
+    "memory_below_gib",
+    "cores_min",
+    "cores_max",
+    "not_seen_days",
+    "hypervisor_id",
+    "cloud",
+    "warranty_within_days",
+    "cf_*",
+];
+
+/// Reads [`NARROWING_PARAMS`].
+pub fn narrowing(params: &Params) -> Result<Narrowing, ApiError> {
+    let is_virtual = match params.choice("virtual", &["true", "false"])? {
+        None => None,
+        Some(v) => Some(v == "true"),
+    };
+    let mut fields = Vec::new();
+    for (name, value) in params.0.iter().filter(|(k, _)| k.starts_with("cf_")) {
+        if fields.len() == 16 {
+            return Err(bad(name, "at most 16 custom field filters"));
+        }
+        if value.chars().count() > 256 {
+            return Err(bad(name, format!("{name} is longer than 256 characters")));
+        }
+        fields.push((name["cf_".len()..].to_owned(), value.clone()));
+    }
+    Ok(Narrowing {
+        tag: params.text("tag", 64)?,
+        owner: params.text("owner", 254)?,
+        manufacturer: params.text("manufacturer", 256)?,
+        model: params.text("model", 256)?,
+        os: params.text("os", 256)?,
+        is_virtual,
+        memory_min_gib: params.int("memory_min_gib", 0..=1 << 20, None)?,
+        memory_below_gib: params.int("memory_below_gib", 0..=1 << 20, None)?,
+        cores_min: params.int("cores_min", 0..=1 << 20, None)?,
+        cores_max: params.int("cores_max", 0..=1 << 20, None)?,
+        not_seen_days: params.int("not_seen_days", 0..=36_500, None)?,
+        hypervisor_id: params.int("hypervisor_id", 1..=i64::MAX, None)?,
+        cloud: params.text("cloud", 32)?,
+        warranty_within_days: params.int("warranty_within_days", 0..=36_500, None)?,
+        fields,
     })
 }
 

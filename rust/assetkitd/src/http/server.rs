@@ -94,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::http::api::routes())
         .merge(crate::http::export::routes())
         .merge(crate::http::software::routes())
+        .merge(crate::http::ownership::routes())
         .merge(crate::http::console::routes(&state.config))
         .route_layer(middleware::from_fn_with_state(busy, shed));
     Router::new()

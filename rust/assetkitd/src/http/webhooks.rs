@@ -112,6 +112,10 @@ async fn sweep(state: &AppState) {
         .writer
         .run(None, move |db, now| {
             let flagged = webhooks::sweep_offline(db, now, now - offline_after)?;
+            let warned = webhooks::offline::sweep_warranties(db, now)?;
+            if warned > 0 {
+                tracing::info!(assets = warned, "warranty sweep: warranties ending soon");
+            }
             webhooks::purge(db, now, KEEP_DELIVERED, KEEP_DEAD)?;
             Ok::<_, crate::domain::Error>(flagged)
         })

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("trust", include_str!("migrations/postgres/0009_trust.sql")),
     ("software", include_str!("migrations/postgres/0010_software.sql")),
     ("newcomer", include_str!("migrations/postgres/0011_newcomer.sql")),
+    ("ownership", include_str!("migrations/postgres/0012_ownership.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("trust", include_str!("migrations/sqlite/0009_trust.sql")),
     ("software", include_str!("migrations/sqlite/0010_software.sql")),
     ("newcomer", include_str!("migrations/sqlite/0011_newcomer.sql")),
+    ("ownership", include_str!("migrations/sqlite/0012_ownership.sql")),
 ];
 
 /// The schema version this build expects.

@@ -79,14 +79,35 @@ async fn dashboard_counts_links_silent_hosts_and_hardware_changes() {
     let bu = links(&svgs, "Assets by business unit");
     assert_eq!(bu, [("/assets?business_unit=payments".to_owned(), "payments: 3".to_owned())]);
     let models = links(&svgs, "Assets by manufacturer and model");
-    assert!(has(&models, "/assets", "Dell Inc. PowerEdge R640: 3"), "{models:?}");
-    assert!(has(&models, "/assets", "VMware, Inc. VMware Virtual Platform: 1"), "{models:?}");
+    assert!(
+        has(&models, "/assets?manufacturer=Dell+Inc.&model=PowerEdge+R640", "Dell Inc. PowerEdge R640: 3"),
+        "{models:?}"
+    );
+    assert!(
+        has(
+            &models,
+            "/assets?manufacturer=VMware%2C+Inc.&model=VMware+Virtual+Platform",
+            "VMware, Inc. VMware Virtual Platform: 1"
+        ),
+        "{models:?}"
+    );
     let memory = links(&svgs, "Assets by memory size");
-    assert_eq!(memory, [("/assets".to_owned(), "64–128 GiB: 4".to_owned())], "64 GiB each");
+    assert_eq!(
+        memory,
+        [("/assets?memory_below_gib=128&memory_min_gib=64".to_owned(), "64–128 GiB: 4".to_owned())],
+        "64 GiB each"
+    );
     let cores_chart = links(&svgs, "Assets by CPU cores");
     let bucket = 1i64 << (63 - cores.leading_zeros());
     let label = if bucket == 2 * bucket - 1 { bucket.to_string() } else { format!("{bucket}–{}", 2 * bucket - 1) };
-    assert_eq!(cores_chart, [("/assets".to_owned(), format!("{label}: 4"))], "{cores} cores each");
+    let cores_link = format!("/assets?cores_min={bucket}&cores_max={}", 2 * bucket - 1);
+    assert_eq!(cores_chart, [(cores_link, format!("{label}: 4"))], "{cores} cores each");
+    // Each make-up bar opens the list of exactly the assets it counts.
+    for (href, label) in models.iter().chain(&memory).chain(&cores_chart) {
+        let n: u64 = label.rsplit(": ").next().unwrap().parse().unwrap();
+        let listed = s.admin_get(&href.replacen("/assets", "/api/v1/assets", 1)).await;
+        assert_eq!(listed["total"], n, "{href} lists {listed}");
+    }
     // Today's column of the changes chart counts the disk swap among its disk changes.
     let changes = &svgs[6];
     let doc = roxmltree::Document::parse(changes).unwrap();

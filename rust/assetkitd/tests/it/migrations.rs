@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 11] {
+fn migrations(engine: Engine) -> [&'static str; 12] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -20,6 +20,7 @@ fn migrations(engine: Engine) -> [&'static str; 11] {
             include_str!("../../src/store/migrations/sqlite/0009_trust.sql"),
             include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
             include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
+            include_str!("../../src/store/migrations/sqlite/0012_ownership.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -33,6 +34,7 @@ fn migrations(engine: Engine) -> [&'static str; 11] {
             include_str!("../../src/store/migrations/postgres/0009_trust.sql"),
             include_str!("../../src/store/migrations/postgres/0010_software.sql"),
             include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
+            include_str!("../../src/store/migrations/postgres/0012_ownership.sql"),
         ],
     }
 }
@@ -248,4 +250,24 @@ fn version_9_webhooks_keep_their_deliveries_and_a_removed_id_is_never_given_agai
     assert_eq!((hooks, deliveries), (vec![1], vec![1]), "the migration dropped or kept the wrong rows");
     // Webhook 1 was the last one: an id is given again only if nothing remembers it.
     assert!(next > 1, "a removed webhook's id was given again: {next}");
+}
+
+#[test]
+fn version_11_uuids_are_lowered_and_purchase_dates_become_columns_without_change_events() {
+    let db = TestDb::new();
+    old_database(
+        &db,
+        11,
+        &["INSERT INTO assets (hostname, status, source, uuid, purchase, created_at, updated_at) VALUES \
+           ('vm-old', 'online', 'report', 'ABCDEF01-0000-0000-0000-00000000000A', \
+           '{\"purchase_date\": \"2024-01-02\", \"warranty_end\": \"2027-01-01\"}', 1, 1)"],
+    );
+    let (uuid, purchased, warranty, events): (String, Option<String>, Option<String>, i64) = db.with(|conn| {
+        let row = conn.query_one("SELECT uuid, purchase_date, warranty_end FROM assets", &[]).unwrap();
+        let events = conn.scalar("SELECT COUNT(*) FROM changes", &[]).unwrap();
+        (row.get(0).unwrap(), row.get(1).unwrap(), row.get(2).unwrap(), events)
+    });
+    assert_eq!(uuid, "abcdef01-0000-0000-0000-00000000000a");
+    assert_eq!((purchased.as_deref(), warranty.as_deref()), (Some("2024-01-02"), Some("2027-01-01")));
+    assert_eq!(events, 0, "lowering stored UUIDs is not a change");
 }

@@ -125,6 +125,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     };
     if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {
         write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
+        crate::domain::guests::refresh(db, asset.id, report, ctx.now)?;
         let credential = enrol(db, asset.id, report, ctx)?;
         write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
         return Ok(Answer::Applied(Outcome {
@@ -153,6 +154,7 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         digest: &digest,
     };
     write::asset(db, asset.id, &row, report, raw, ctx.now)?;
+    events.extend(crate::domain::guests::apply(db, asset.id, report, ctx.now)?);
     // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
     let alerts = changelog::record_report(db, asset.id, &report.report_id, ctx.now, &events, ctx.budget)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
@@ -262,6 +264,7 @@ fn discover(
     };
     let mut events = vec![event];
     events.extend(software::store::apply(db, asset_id, sent)?);
+    events.extend(crate::domain::guests::apply(db, asset_id, report, now)?);
     let alerts = changelog::record_all(db, asset_id, Some(&report.report_id), now, None, &events)?;
     finish(db, report, asset_id, Action::Created, hostname, (events.len(), alerts), ctx)
 }

@@ -193,7 +193,7 @@ impl Summary {
             _ => o.pretty_name.clone(),
         });
         Summary {
-            uuid: f.system.as_ref().and_then(|s| s.uuid.clone()),
+            uuid: f.system.as_ref().and_then(|s| s.uuid.as_deref()).map(str::to_lowercase),
             manufacturer: f.system.as_ref().and_then(|s| s.manufacturer.clone()),
             model: f.system.as_ref().and_then(|s| s.product_name.clone()),
             os,

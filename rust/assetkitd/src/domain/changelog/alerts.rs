@@ -28,6 +28,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "host.offline",
     "host.online",
     "package.changed",
+    "warranty.expiring",
 ];
 
 /// One alert made from a report's events.
@@ -59,6 +60,8 @@ pub fn alert_type(e: &Event, report_id: Option<&str>) -> Option<String> {
         ("asset", "changed", Some("purchase")) => Some("purchase.mismatch".into()),
         // One per report, whatever the number of packages it lists (a first inventory is none).
         ("packages", "changed", Some("packages")) => Some("package.changed".into()),
+        // Once per asset, threshold and end date ([`crate::domain::webhooks::offline::sweep_warranties`]).
+        ("warranty", "changed", Some("warranty_end")) => Some("warranty.expiring".into()),
         _ => None,
     }
 }

@@ -20,6 +20,9 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("position", &["position", "pos", "u", "unit", "slot", "位置"]),
     ("purchase_date", &["purchase date", "purchase_date", "purchased", "bought", "采购日期"]),
     ("warranty_end", &["warranty end", "warranty_end", "warranty", "warranty until", "保修到期"]),
+    ("owner_name", &["owner", "owner_name", "owner name", "administrator", "负责人"]),
+    ("owner_email", &["owner_email", "owner email", "owner e-mail", "e-mail", "email"]),
+    ("tags", &["tags", "tag", "labels"]),
 ];
 
 /// One data row, by column name, with its line in the file.
@@ -89,17 +92,20 @@ pub fn parse_within(file: &str, bytes: &[u8], encoding: Option<&str>, limits: Li
     let Some((_, header)) = rows.by_ref().find(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty())) else {
         return Err(ImportError::Format(format!("{file} is empty")));
     };
-    let mut mapping: Vec<Option<&'static str>> = Vec::new();
+    let mut mapping: Vec<Option<String>> = Vec::new();
     let mut ignored = Vec::new();
     for cell in &header {
         let key = cell.trim().to_lowercase();
-        let column = COLUMNS.iter().find(|(_, names)| names.contains(&key.as_str())).map(|(c, _)| *c);
+        // A custom field's column: `cf_NAME` (checked against the defined fields on import).
+        let custom = key.strip_prefix("cf_").filter(|n| !n.is_empty()).map(|_| key.clone());
+        let column =
+            COLUMNS.iter().find(|(_, names)| names.contains(&key.as_str())).map(|(c, _)| (*c).to_owned()).or(custom);
         if column.is_none() && !key.is_empty() {
             ignored.push(cell.trim().to_owned());
         }
         mapping.push(column);
     }
-    if !mapping.contains(&Some("serial_number")) {
+    if !mapping.iter().any(|c| c.as_deref() == Some("serial_number")) {
         return Err(ImportError::NoSerialColumn(format!(
             "no serial number column in the header ({}); name one of: SN, Serial, Serial Number",
             header.iter().map(|h| h.trim()).filter(|h| !h.is_empty()).collect::<Vec<_>>().join(", ")
@@ -114,7 +120,7 @@ pub fn parse_within(file: &str, bytes: &[u8], encoding: Option<&str>, limits: Li
                 // An export's neutralised cell (`'=...`) reads back as the text it was.
                 let v = crate::domain::export::unneutralise(cell.trim());
                 if !v.is_empty() {
-                    row.values.insert((*column).to_owned(), v.to_owned());
+                    row.values.insert(column.clone(), v.to_owned());
                 }
             }
         }

@@ -14,6 +14,7 @@ pub fn asset_detail(db: &mut dyn Db, id: i64, offline_cutoff: i64) -> Result<Opt
         return Ok(None);
     };
     let mut asset = asset_json(&row, offline_cutoff)?;
+    super::ownership::with_extras(db, std::slice::from_mut(&mut asset), false)?;
     let rows =
         db.query("SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, key", crate::args![id])?;
     let components =
@@ -32,6 +33,15 @@ pub fn asset_detail(db: &mut dyn Db, id: i64, offline_cutoff: i64) -> Result<Opt
     m.insert("components".into(), components);
     m.insert("errors".into(), Value::Array(errors));
     m.insert("change_count".into(), json!(changes));
+    let hypervisor = m.get("hypervisor_id").and_then(Value::as_i64);
+    m.insert(
+        "hypervisor".into(),
+        match hypervisor {
+            Some(h) => json!({"id": h, "hostname": db.scalar_opt::<Option<String>>("SELECT hostname FROM assets WHERE id = ?1", crate::args![h])?.flatten()}),
+            None => Value::Null,
+        },
+    );
+    m.insert("guests".into(), Value::Array(crate::domain::guests::of_hypervisor(db, id)?));
     m.insert("last_report".into(), last_report.and_then(|r| serde_json::from_str(&r).ok()).unwrap_or(Value::Null));
     Ok(Some(asset))
 }

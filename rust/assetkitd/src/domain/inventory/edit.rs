@@ -70,6 +70,32 @@ pub struct AssetPatch {
     pub position: Option<String>,
     /// discovered, online, in_stock, retired.
     pub status: Option<String>,
+    /// The person or team accountable ("" clears).
+    pub owner_name: Option<String>,
+    /// Their e-mail ("" clears).
+    pub owner_email: Option<String>,
+    /// YYYY-MM-DD ("" clears).
+    pub purchase_date: Option<String>,
+    /// YYYY-MM-DD ("" clears).
+    pub warranty_end: Option<String>,
+    /// The whole set of tags.
+    pub tags: Option<Vec<String>>,
+    /// Custom field values by name; null or "" clears one.
+    pub fields: Option<std::collections::BTreeMap<String, Option<String>>>,
+}
+
+impl AssetPatch {
+    /// The ownership part of the patch.
+    pub fn ownership(&self) -> super::ownership::Ownership {
+        super::ownership::Ownership {
+            owner_name: self.owner_name.clone(),
+            owner_email: self.owner_email.clone(),
+            purchase_date: self.purchase_date.clone(),
+            warranty_end: self.warranty_end.clone(),
+            tags: self.tags.clone(),
+            fields: self.fields.clone(),
+        }
+    }
 }
 
 /// Checks a hostname entered by an admin: the same rule as names in reports
@@ -159,6 +185,7 @@ pub fn update_asset(db: &mut dyn Db, id: i64, patch: &AssetPatch, actor: &str, n
     events.extend(rename(db, id, current.hostname.as_deref(), patch.hostname.as_deref(), actor, now)?);
     events.extend(place(db, id, &current, patch, actor)?);
     events.extend(status(db, id, &current.status, patch.status.as_ref(), actor)?);
+    events.extend(super::ownership::apply(db, id, &patch.ownership(), actor)?);
     if !events.is_empty() {
         db.execute("UPDATE assets SET updated_at = ?2 WHERE id = ?1", crate::args![id, now])?;
     }

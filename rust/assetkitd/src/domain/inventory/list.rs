@@ -33,6 +33,87 @@ pub struct AssetFilter {
     /// bounds in the manager's own order).
     #[serde(flatten)]
     pub packages: crate::domain::software::PackageFilter,
+    /// The filters people reach for beyond status and place (read from the query string by
+    /// `http::params::list_filter`).
+    #[serde(skip)]
+    pub more: Narrowing,
+}
+
+/// Filters on what an asset is and whose it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Narrowing {
+    /// A tag it carries.
+    pub tag: Option<String>,
+    /// Its owner's name or e-mail, without regard to case.
+    pub owner: Option<String>,
+    /// Manufacturer, exact.
+    pub manufacturer: Option<String>,
+    /// Model, exact.
+    pub model: Option<String>,
+    /// OS as listed, exact.
+    pub os: Option<String>,
+    /// A VM or container (true) or a physical machine (false).
+    pub is_virtual: Option<bool>,
+    /// At least this much memory, GiB.
+    pub memory_min_gib: Option<i64>,
+    /// Less memory than this, GiB.
+    pub memory_below_gib: Option<i64>,
+    /// At least this many CPU cores.
+    pub cores_min: Option<i64>,
+    /// At most this many CPU cores.
+    pub cores_max: Option<i64>,
+    /// No report for at least this many days (or never).
+    pub not_seen_days: Option<i64>,
+    /// Guests of this hypervisor.
+    pub hypervisor_id: Option<i64>,
+    /// Instances of this cloud provider.
+    pub cloud: Option<String>,
+    /// A warranty ending within this many days from today (not already ended).
+    pub warranty_within_days: Option<i64>,
+    /// Custom field values, `cf_NAME=VALUE`: each must hold.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Narrowing {
+    /// Whether any filter is set.
+    pub fn is_set(&self) -> bool {
+        *self != Narrowing::default()
+    }
+
+    /// The filters set, as query parameters (`http::params::narrowing` reads them back).
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (k, v) in [
+            ("tag", &self.tag),
+            ("owner", &self.owner),
+            ("manufacturer", &self.manufacturer),
+            ("model", &self.model),
+            ("os", &self.os),
+            ("cloud", &self.cloud),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                out.push((k.into(), v.into()));
+            }
+        }
+        if let Some(v) = self.is_virtual {
+            out.push(("virtual".into(), v.to_string()));
+        }
+        for (k, v) in [
+            ("memory_min_gib", self.memory_min_gib),
+            ("memory_below_gib", self.memory_below_gib),
+            ("cores_min", self.cores_min),
+            ("cores_max", self.cores_max),
+            ("not_seen_days", self.not_seen_days),
+            ("hypervisor_id", self.hypervisor_id),
+            ("warranty_within_days", self.warranty_within_days),
+        ] {
+            if let Some(v) = v {
+                out.push((k.into(), v.to_string()));
+            }
+        }
+        out.extend(self.fields.iter().map(|(k, v)| (format!("cf_{k}"), v.clone())));
+        out
+    }
 }
 
 /// One page of assets.
@@ -100,8 +181,9 @@ pub fn list_assets(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Res
         n + 1,
         n + 2
     );
-    let assets =
+    let mut assets =
         db.query(&sql, &page_args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
+    super::ownership::with_extras(db, &mut assets, false)?;
     Ok(AssetPage { total, total_exact, page, per_page, assets })
 }
 
@@ -116,6 +198,7 @@ fn totals(
 ) -> Result<(u64, bool)> {
     let by_status_only = f.after_id.is_none()
         && !f.packages.is_set()
+        && !f.more.is_set()
         && [&f.business_unit, &f.idc, &f.q].iter().all(|v| v.as_deref().is_none_or(|s| s.trim().is_empty()));
     if by_status_only {
         return Ok((status_total(db, f.status.as_deref().filter(|s| !s.is_empty()), offline_cutoff)?, true));
@@ -160,6 +243,7 @@ pub fn assets_after(
     after_id: i64,
     limit: u32,
     offline_cutoff: i64,
+    extras: bool,
 ) -> Result<Vec<Value>> {
     let Some(Matching { mut page_where, mut args, .. }) = matching(db, f, offline_cutoff) else {
         return Ok(Vec::new());
@@ -173,7 +257,12 @@ pub fn assets_after(
         where_clause(&page_where),
         args.len()
     );
-    db.query(&sql, &args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect()
+    let mut assets =
+        db.query(&sql, &args)?.iter().map(|r| asset_json(r, offline_cutoff)).collect::<Result<Vec<_>>>()?;
+    if extras {
+        super::ownership::with_extras(db, &mut assets, true)?;
+    }
+    Ok(assets)
 }
 
 /// Adds each asset's components (`{"kind": [data, ...]}`, as on the detail) to a page of
@@ -282,7 +371,77 @@ fn matching(db: &mut dyn Db, f: &AssetFilter, offline_cutoff: i64) -> Option<Mat
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         text_condition(db.engine(), &mut c, q);
     }
+    if f.more.is_set() {
+        narrowing(db, &mut c, &f.more)?;
+    }
     Some(c.m)
+}
+
+/// What an asset is and whose it is; `None` when a custom field named does not exist (nothing
+/// can match).
+fn narrowing(db: &mut dyn Db, c: &mut Conditions, n: &Narrowing) -> Option<()> {
+    const GIB: i64 = 1 << 30;
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(tag) = text(&n.tag) {
+        c.both(&|_, p| format!("a.id IN (SELECT asset_id FROM asset_tags WHERE tag = {})", p()), vec![tag.into()]);
+    }
+    if let Some(owner) = text(&n.owner) {
+        c.both(
+            &|_, p| format!("(lower(a.owner_name) = lower({}) OR lower(a.owner_email) = lower({}))", p(), p()),
+            vec![owner.clone().into(), owner.into()],
+        );
+    }
+    for (column, value) in
+        [("manufacturer", &n.manufacturer), ("model", &n.model), ("os", &n.os), ("cloud_provider", &n.cloud)]
+    {
+        if let Some(v) = text(value) {
+            c.both(&|h, p| format!("{h}a.{column} = {}", p()), vec![v.into()]);
+        }
+    }
+    if let Some(v) = n.is_virtual {
+        c.both(&|h, p| format!("{h}a.virtual = {}", p()), vec![i64::from(v).into()]);
+    }
+    let ranges: [(&str, &str, Option<i64>); 4] = [
+        ("memory_bytes", ">=", n.memory_min_gib.map(|g| g.saturating_mul(GIB))),
+        ("memory_bytes", "<", n.memory_below_gib.map(|g| g.saturating_mul(GIB))),
+        ("cpu_cores", ">=", n.cores_min),
+        ("cpu_cores", "<=", n.cores_max),
+    ];
+    for (column, op, bound) in ranges {
+        if let Some(b) = bound {
+            c.both(&|h, p| format!("{h}a.{column} {op} {}", p()), vec![b.into()]);
+        }
+    }
+    if let Some(days) = n.not_seen_days {
+        let cutoff = crate::store::now() - days.saturating_mul(86_400);
+        c.both(&|h, p| format!("({h}a.last_seen IS NULL OR {h}a.last_seen < {})", p()), vec![cutoff.into()]);
+    }
+    if let Some(id) = n.hypervisor_id {
+        c.both(&|_, p| format!("a.hypervisor_id = {}", p()), vec![id.into()]);
+    }
+    if let Some(days) = n.warranty_within_days {
+        let now = crate::store::now();
+        let (today, until) = (day_of(now)?, day_of(now + days.clamp(0, 36_500) * 86_400)?);
+        c.both(
+            &|_, p| format!("a.warranty_end >= {} AND a.warranty_end <= {}", p(), p()),
+            vec![today.into(), until.into()],
+        );
+    }
+    for (name, value) in &n.fields {
+        let field = crate::domain::fields::by_name(db, name).ok()??;
+        let value = field.normalise(value).ok()?;
+        c.both(
+            &|_, p| format!("a.id IN (SELECT asset_id FROM asset_fields WHERE field_id = {} AND value = {})", p(), p()),
+            vec![field.id.into(), value.into()],
+        );
+    }
+    Some(())
+}
+
+/// The UTC date (YYYY-MM-DD) of a unix time.
+pub(crate) fn day_of(unix: i64) -> Option<String> {
+    let t = jiff::Timestamp::from_second(unix).ok()?.to_string();
+    t.get(..10).map(str::to_owned)
 }
 
 /// Assets holding a package `f` selects (compared in the manager's version order); `None` when

@@ -11,6 +11,7 @@ pub mod detail;
 pub mod edit;
 pub mod list;
 pub mod names;
+pub mod ownership;
 pub mod presence;
 pub mod row;
 
@@ -18,7 +19,7 @@ pub use changes::{asset_changes, changes_since, last_change_id};
 pub use detail::{asset_detail, asset_exists, claims_waiting, pending_hosts};
 pub use edit::{AssetPatch, NewAsset, create_asset, hostname_owner, update_asset, valid_hostname};
 pub use list::{
-    AssetFilter, AssetPage, EXACT_COUNT_UP_TO, assets_after, count_matching, list_assets, status_counts,
+    AssetFilter, AssetPage, EXACT_COUNT_UP_TO, Narrowing, assets_after, count_matching, list_assets, status_counts,
     with_components,
 };
 pub use names::{Choices, NameList, add_name, choices, named_id};

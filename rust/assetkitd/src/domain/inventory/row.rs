@@ -13,7 +13,8 @@ pub const STATUSES: &[&str] = &["discovered", "online", "in_stock", "retired"];
 pub const ASSET_COLUMNS: &str = "a.id, a.hostname, a.serial_number, a.status, a.manufacturer, a.model, a.os, a.ips, a.macs, \
     bu.name, idc.name, a.rack, a.position, a.last_seen, a.virtual, a.reported_hostname, a.last_mode, a.cpu_model, \
     a.cpu_cores, a.memory_bytes, a.uuid, a.first_seen, a.source, a.created_at, a.mismatches, a.purchase, a.enrolment, \
-    a.claim, a.claim_request";
+    a.claim, a.claim_request, a.owner_name, a.owner_email, a.purchase_date, a.warranty_end, a.hypervisor_id, \
+    a.cloud_provider, a.cloud_instance_id, a.cloud_instance_type";
 
 /// An asset row (of [`ASSET_COLUMNS`]) as JSON; assets in service last seen before
 /// `offline_cutoff` show as offline ([`super::presence`]).
@@ -51,6 +52,18 @@ pub fn asset_json(r: &Row, offline_cutoff: i64) -> Result<Value> {
         "enrolment": r.get::<String>(26)?,
         "claim": r.get::<Option<String>>(27)?,
         "claim_request": r.get::<Option<String>>(28)?.and_then(|m| serde_json::from_str::<Value>(&m).ok()),
+        "owner": match (r.get::<Option<String>>(29)?, r.get::<Option<String>>(30)?) {
+            (None, None) => Value::Null,
+            (name, email) => json!({"name": name, "email": email}),
+        },
+        "purchase_date": r.get::<Option<String>>(31)?,
+        "warranty_end": r.get::<Option<String>>(32)?,
+        "hypervisor_id": r.get::<Option<i64>>(33)?,
+        "cloud": match r.get::<Option<String>>(34)? {
+            None => Value::Null,
+            Some(provider) => json!({"provider": provider, "instance_id": r.get::<Option<String>>(35)?,
+                                     "instance_type": r.get::<Option<String>>(36)?}),
+        },
     }))
 }
 

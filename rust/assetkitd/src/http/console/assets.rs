@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -12,14 +12,15 @@ use super::roles::{Admin, Operator, User, Viewer};
 use super::{flash, views};
 use crate::domain::enrolment;
 use crate::domain::inventory::{self, AssetFilter, AssetPatch, NewAsset};
+use crate::http::params::{self, Params};
 use crate::http::request::read;
 use crate::http::state::AppState;
 
-pub(super) async fn assets_page(
-    State(state): State<AppState>,
-    user: User<Viewer>,
-    Query(filter): Query<AssetFilter>,
-) -> Response {
+pub(super) async fn assets_page(State(state): State<AppState>, user: User<Viewer>, params: Params) -> Response {
+    let filter = match list_params(&params) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     let started = Instant::now();
     let cutoff = state.offline_cutoff();
     let f = filter.clone();
@@ -36,21 +37,29 @@ pub(super) async fn assets_page(
 }
 
 /// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
-pub(super) async fn export_csv(
-    State(state): State<AppState>,
-    _: User<Viewer>,
-    Query(filter): Query<AssetFilter>,
-) -> Response {
+pub(super) async fn export_csv(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
+    let filter = match list_params(&params) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     crate::http::export::export_csv(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub(super) async fn export_xlsx(
-    State(state): State<AppState>,
-    _: User<Viewer>,
-    Query(filter): Query<AssetFilter>,
-) -> Response {
+pub(super) async fn export_xlsx(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
+    let filter = match list_params(&params) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
     crate::http::export::export_xlsx(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
+
+/// The list's filters as the API reads them (a misspelt one is a 400 naming it).
+fn list_params(params: &Params) -> Result<AssetFilter, crate::http::error::ApiError> {
+    params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS, params::NARROWING_PARAMS].concat())?;
+    params::list_filter(params)
+}
+
+const LIST_PARAMS: &[&str] = &["status", "business_unit", "idc", "q", "page", "per_page", "sort"];
 
 fn export_filter(filter: AssetFilter) -> AssetFilter {
     AssetFilter { page: None, per_page: None, sort: None, after_id: None, ..filter }
@@ -71,6 +80,8 @@ pub(super) async fn asset_page(
         }
         if let Some(d) = detail.as_mut() {
             d["packages"] = crate::domain::software::asset_packages(db, id)?;
+            d["field_definitions"] =
+                crate::domain::fields::list(db)?.iter().map(crate::domain::fields::Field::json).collect();
             d["package_history"] = serde_json::json!(crate::domain::software::history(db, id, 50)?);
         }
         Ok((detail, inventory::asset_changes(db, id, 200, None)?, inventory::choices(db)?))
@@ -159,6 +170,24 @@ fn patch_from(form: &Form) -> AssetPatch {
         rack: form.opt("rack"),
         position: form.opt("position"),
         status: form.opt("status").filter(|s| !s.is_empty()),
+        ..ownership_from(form)
+    }
+}
+
+/// Owner, dates, tags (comma-separated) and custom fields (`cf_NAME`) as the form gives them;
+/// a field the form does not carry is left as it is, an empty one is cleared.
+fn ownership_from(form: &Form) -> AssetPatch {
+    let custom = form.prefixed("cf_");
+    AssetPatch {
+        owner_name: form.opt("owner_name"),
+        owner_email: form.opt("owner_email"),
+        purchase_date: form.opt("purchase_date"),
+        warranty_end: form.opt("warranty_end"),
+        tags: form
+            .get("tags")
+            .map(|t| t.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
+        fields: (!custom.is_empty()).then(|| custom.into_iter().map(|(k, v)| (k, Some(v))).collect()),
+        ..AssetPatch::default()
     }
 }
 

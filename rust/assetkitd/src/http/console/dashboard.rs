@@ -47,19 +47,14 @@ fn status_color(status: &str) -> charts::RGBColor {
     }
 }
 
-/// Bars for named counts; `param` is the list filter their names go to, if the list has one.
-fn named(counts: &[Count], param: Option<&str>) -> Vec<Bar> {
+/// Bars for counts, each opening the list filtered to what it counts ("other" is unlinked).
+fn named(counts: &[Count]) -> Vec<Bar> {
     counts
         .iter()
         .map(|c| Bar {
             label: c.label.clone(),
             n: c.n,
-            href: match (param, &c.filter) {
-                (Some(p), Some(v)) => Some(list(&[(p, v)])),
-                (Some(_), None) => None,
-                // No list filter for this kind of bar: the whole list is the closest.
-                (None, _) => Some("/assets".into()),
-            },
+            href: c.filter.as_ref().map(|f| list(&f.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>())),
             color: ACCENT,
         })
         .collect()
@@ -105,6 +100,7 @@ pub fn view(user: &Session, d: &Dashboard, now: i64) -> Markup {
                 (silent_section(d, now))
                 (hardware_section(d, now))
             }
+            (warranty_section(d))
         },
     )
 }
@@ -124,15 +120,35 @@ fn make_up(d: &Dashboard) -> Markup {
     html! {
         div.dashboard {
             (figure("Assets by status", None, &statuses, |b| charts::hbars("Assets by status", b)))
-            (figure("Assets by IDC", None, &named(&d.idcs, Some("idc")), |b| charts::hbars("Assets by IDC", b)))
-            (figure("Assets by business unit", None, &named(&d.business_units, Some("business_unit")),
+            (figure("Assets by IDC", None, &named(&d.idcs), |b| charts::hbars("Assets by IDC", b)))
+            (figure("Assets by business unit", None, &named(&d.business_units),
                 |b| charts::hbars("Assets by business unit", b)))
-            (figure("Assets by manufacturer and model", Some("(the list has no model filter: bars open the whole list)"),
-                &named(&d.models, None), |b| charts::hbars("Assets by manufacturer and model", b)))
-            (figure("Memory", Some("(no size filter in the list: bars open the whole list)"),
-                &named(&d.memory, None), |b| charts::histogram("Assets by memory size", "memory (GiB)", b)))
-            (figure("CPU cores", Some("(no core filter in the list: bars open the whole list)"),
-                &named(&d.cores, None), |b| charts::histogram("Assets by CPU cores", "CPU cores", b)))
+            (figure("Assets by manufacturer and model", None,
+                &named(&d.models), |b| charts::hbars("Assets by manufacturer and model", b)))
+            (figure("Memory", None,
+                &named(&d.memory), |b| charts::histogram("Assets by memory size", "memory (GiB)", b)))
+            (figure("CPU cores", None,
+                &named(&d.cores), |b| charts::histogram("Assets by CPU cores", "CPU cores", b)))
+        }
+    }
+}
+
+/// Warranties ending in the next 90 days: how many (linked to the filtered list), the soonest.
+fn warranty_section(d: &Dashboard) -> Markup {
+    let (total, soonest) = &d.warranties;
+    let days = crate::domain::dashboard::WARRANTY_DAYS;
+    html! {
+        section #warranties aria-labelledby="warranties-title" {
+            h2 #warranties-title { "Warranties ending in the next " (days) " days" }
+            @if *total == 0 {
+                p.muted { "None." }
+            } @else {
+                p { a href=(list(&[("warranty_within_days", &days.to_string())])) { (total) " asset(s)" } }
+                table {
+                    thead { tr { th scope="col" { "Asset" } th scope="col" { "Warranty ends" } } }
+                    tbody { @for (id, name, end) in soonest { tr { td { a href={ "/assets/" (id) } { (name) } } td { (end) } } } }
+                }
+            }
         }
     }
 }

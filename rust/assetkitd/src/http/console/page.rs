@@ -94,6 +94,10 @@ impl Form {
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str()).collect()
     }
+    /// The fields whose names start with `prefix`, the prefix taken off.
+    pub fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        self.0.iter().filter_map(|(k, v)| Some((k.strip_prefix(prefix)?.to_owned(), v.clone()))).collect()
+    }
     /// The first value of field `name`, owned.
     pub fn opt(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)

@@ -27,6 +27,7 @@ pub fn asset(user: &Session, a: &Value, changes: &[Value], choices: &Choices, ms
                 (facts(a))
                 (placement(user, a, choices))
             }
+            (super::ownership::ownership(user, a))
             (credential(user, a))
             nav.tabs aria-label="Sections" {
                 a href="#components" { "Components" }

@@ -88,9 +88,25 @@ pub fn assets(
                         ("version_ge", String::new()), ("version_eq", String::new()), ("page", String::new())])) { "all hosts" }
                 }
             }
+            @if f.more.is_set() {
+                p #narrowing.panel {
+                    "Filtered by "
+                    @for (i, (k, v)) in f.more.pairs().iter().enumerate() {
+                        @if i > 0 { ", " }
+                        strong { (k.replace('_', " ")) " = " (v) }
+                    }
+                    " · "
+                    @let set = f.more.pairs();
+                    @let cleared: Vec<(&str, String)> = set.iter().map(|(k, _)| (k.as_str(), String::new())).collect();
+                    a href=(query(f, &[cleared, vec![("page", String::new())]].concat())) { "all hosts" }
+                }
+            }
             form.filters method="get" action="/assets" role="search" {
                 @if let Some(s) = &f.status { input type="hidden" name="status" value=(s); }
                 @for (k, v) in package_params(f) { input type="hidden" name=(k) value=(v); }
+                @for (k, v) in f.more.pairs().into_iter().filter(|(k, _)| k != "tag" && k != "owner") { input type="hidden" name=(k) value=(v); }
+                label for="tag" { "Tag" input #tag type="text" name="tag" value=[f.more.tag.as_deref()] size="12"; }
+                label for="owner" { "Owner" input #owner type="text" name="owner" value=[f.more.owner.as_deref()] size="16"; }
                 label for="q" { "Hostname, serial, IP or MAC" input #q type="search" name="q" value=[f.q.as_deref()] size="28"; }
                 (select("business_unit", "Business unit", &choices.business_units, f.business_unit.as_deref(), "Any"))
                 (select("idc", "IDC", &choices.idcs, f.idc.as_deref(), "Any"))

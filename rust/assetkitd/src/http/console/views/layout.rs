@@ -116,6 +116,9 @@ pub fn query(f: &AssetFilter, overrides: &[(&str, String)]) -> String {
     ] {
         push(k, v.clone());
     }
+    for (k, v) in f.more.pairs() {
+        push(&k, Some(v));
+    }
     push("sort", f.sort.clone());
     push("page", f.page.map(|p| p.to_string()));
     for (k, v) in overrides {

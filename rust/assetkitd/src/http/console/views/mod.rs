@@ -7,6 +7,7 @@ pub mod assets;
 pub mod import;
 pub mod layout;
 pub mod login;
+pub mod ownership;
 pub mod settings;
 pub mod software;
 pub mod users;

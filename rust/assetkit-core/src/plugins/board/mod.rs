@@ -1,11 +1,15 @@
 //! `board`: system, baseboard, BIOS and power supplies from SMBIOS (raw table or dmidecode),
 //! else sysfs DMI (no power supplies there), plus virtual machine and container detection.
 //!
+//! The cloud instance the host is, if any, comes from the same values ([`cloud`]).
+//!
 //! Two vendor habits are undone here, for every source: an empty system serial falls back to
 //! the chassis serial (where some vendors put the service tag), and Lenovo's machine type in
 //! Product Name gives way to the model in Version.
 
-use super::{CollectError, Collector, Ctx, Output};
+pub mod cloud;
+
+use super::{CollectError, Collector, Ctx, Output, SmbiosState};
 use crate::model::{Baseboard, Bios, PowerSupply, System};
 use crate::parse::cpuinfo;
 use crate::placeholder::clean_opt;
@@ -77,10 +81,48 @@ impl Collector for BoardCollector {
         system.hypervisor = hypervisor;
         system.container = container;
         system.r#virtual = virt_flag || system.hypervisor.is_some() || system.container.is_some();
+        // A container sees its host's table: the host may be a cloud instance, the container is not.
+        if system.container.is_none() {
+            out.facts.cloud = cloud::detect(&dmi_values(src, state, &system, &baseboard, &bios));
+        }
         out.facts.system = Some(system);
         out.facts.baseboard = Some(baseboard);
         out.facts.bios = Some(bios);
         Ok(out)
+    }
+}
+
+/// What the cloud rules read: the decoded table's values, else sysfs's.
+fn dmi_values(
+    src: &dyn Source,
+    state: &SmbiosState,
+    system: &System,
+    baseboard: &Baseboard,
+    bios: &Bios,
+) -> cloud::DmiValues {
+    let (board_asset_tag, chassis_asset_tag, smbios_version) = match &state.smbios {
+        Some(s) => (
+            s.baseboard.as_ref().and_then(|b| b.asset_tag.clone()),
+            s.chassis.as_ref().and_then(|c| c.asset_tag.clone()),
+            state.version,
+        ),
+        None => {
+            let get = |f: &str| clean_opt(src.value(&format!("{DMI_ID}/{f}")).as_deref());
+            (get("board_asset_tag"), get("chassis_asset_tag"), None)
+        }
+    };
+    cloud::DmiValues {
+        sys_vendor: system.manufacturer.clone(),
+        product_name: system.product_name.clone(),
+        product_serial: system.serial_number.clone(),
+        product_uuid: system.uuid.clone(),
+        board_vendor: baseboard.manufacturer.clone(),
+        board_asset_tag,
+        chassis_asset_tag,
+        bios_vendor: bios.vendor.clone(),
+        bios_version: bios.version.clone(),
+        hypervisor_uuid: src.value("/sys/hypervisor/uuid"),
+        smbios_version,
     }
 }
 
@@ -153,7 +195,7 @@ fn from_sysfs(src: &dyn Source) -> (System, Option<String>, Baseboard, Bios) {
         manufacturer: vendor,
         product_name: get("product_name"),
         serial_number: get("product_serial"),
-        uuid: get("product_uuid").map(|u| u.to_ascii_uppercase()),
+        uuid: get("product_uuid").map(|u| u.to_ascii_lowercase()),
         sku: get("product_sku"),
         family: get("product_family"),
         chassis_type: get("chassis_type")
@@ -208,7 +250,7 @@ fn hypervisor_from_dmi(system: &System, bios: &Bios) -> Option<&'static str> {
         || bios_vendor.contains("seabios") && vendor.is_empty()
     {
         "kvm"
-    } else if vendor.contains("amazon ec2") {
+    } else if vendor.contains("amazon ec2") && !ec2_bare_metal(&product) {
         "amazon"
     } else if vendor.contains("google") && product.contains("compute engine") {
         "google"
@@ -219,6 +261,12 @@ fn hypervisor_from_dmi(system: &System, bios: &Bios) -> Option<&'static str> {
     } else {
         return None;
     })
+}
+
+/// EC2's bare-metal instance types ("m5.metal", "m7i.metal-24xl") run on no hypervisor,
+/// though their table says "Amazon EC2" throughout (systemd's `detect_vm_dmi` rule).
+fn ec2_bare_metal(product: &str) -> bool {
+    product.split_once(".metal").is_some_and(|(_, rest)| rest.is_empty() || rest.starts_with('-'))
 }
 
 fn detect_container(src: &dyn Source) -> Option<String> {

@@ -24,6 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from openapi_spec_validator import validate
 
@@ -58,7 +59,17 @@ def seed(receiver, golden_cases, tmp_path, count=3):
         assert status == 200, answer
 
 
-def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
+# The runs' seeds: seed 7 found the placeholder disagreement (issue 24). `make contract-seeds`
+# runs 1 to 10 (ASSETKIT_CONTRACT_SEEDS=1,2,...,10); the default suite keeps three to keep CI short.
+SEEDS = [int(s) for s in os.environ.get("ASSETKIT_CONTRACT_SEEDS", "1,7,10").split(",")]
+# Examples per operation and phase.
+EXAMPLES = os.environ.get("ASSETKIT_CONTRACT_EXAMPLES", "100")
+# Only these operations (ids from openapi.yaml, comma-separated), when set.
+OPERATIONS = [o for o in os.environ.get("ASSETKIT_CONTRACT_OPERATIONS", "").split(",") if o]
+
+
+@pytest.mark.parametrize("run_seed", SEEDS)
+def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path, run_seed):
     seed(receiver, golden_cases, tmp_path)
     env = {
         **os.environ,
@@ -77,16 +88,18 @@ def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
         "--header",
         "X-Assetkit-Signature: signed-by-hooks",
         "--phases",
-        "examples,coverage,fuzzing,stateful",
+        # Stateful sequences follow links between operations: only over the whole document.
+        "examples,coverage,fuzzing" if OPERATIONS else "examples,coverage,fuzzing,stateful",
         "--max-examples",
-        "100",
+        EXAMPLES,
         "--seed",
-        "1",
+        str(run_seed),
         "--workers",
         "1",
         "--generation-database",
         "none",
         "--no-color",
+        *[arg for op in OPERATIONS for arg in ("--include-operation-id", op)],
     ]
     # Run from tests/contract so that its schemathesis.toml is the run's configuration.
     out = subprocess.run(command, cwd=CONTRACT, env=env, capture_output=True, text=True, timeout=600)
@@ -97,7 +110,7 @@ def test_schemathesis_finds_nothing(receiver, golden_cases, tmp_path):
     assert out.returncode == 0, report[-12000:]
     assert "No issues found" in report, report[-4000:]
     generated = int(report.split(" generated")[0].split()[-1])
-    assert generated > 1000, report[-2000:]
+    assert generated > (100 if OPERATIONS else 1000), report[-2000:]
 
 
 class Signature(httpx.Auth):

@@ -171,6 +171,12 @@ pub fn collect(source: Arc<dyn Source>, options: &CollectOptions) -> Report {
         tracing::warn!(plugin = *name, %message, "collector failed");
         errors.push(PluginMessage { plugin: (*name).to_owned(), message });
     }
+    // SMBIOS's power supplies unknown (board failed, or the table was read in part): the FRU
+    // records' alone would read as the others removed, so the section is absent.
+    let smbios_failed = ctx.smbios_used().is_some_and(|s| s.error.is_some());
+    if smbios_failed || errors.iter().any(|e| e.plugin == "board") {
+        facts.power_supplies = None;
+    }
     if let Some(message) = ctx.smbios_used().and_then(|s| s.error.clone()) {
         let plugin = ["board", "cpu", "memory"].into_iter().find(|p| options.selection.has(p)).unwrap_or("board");
         errors.push(PluginMessage { plugin: plugin.to_owned(), message });
@@ -240,6 +246,13 @@ fn spawn_or_run(name: &str, job: impl FnOnce() + Send + 'static) {
 }
 
 fn absorb(into: &mut Facts, from: Facts) {
+    // Power supplies come from SMBIOS (board) and from the BMC's FRU records (bmc): one unit
+    // with one serial in both is reported once.
+    match (&mut into.power_supplies, from.power_supplies) {
+        (Some(have), Some(more)) => crate::parse::fru::merge_power_supplies(have, more),
+        (have @ None, Some(more)) => *have = Some(more),
+        (_, None) => {}
+    }
     macro_rules! take {
         ($($field:ident),*) => { $( if from.$field.is_some() { into.$field = from.$field; } )* };
     }
@@ -253,7 +266,6 @@ fn absorb(into: &mut Facts, from: Facts) {
         disks,
         raid_controllers,
         nics,
-        power_supplies,
         bmc,
         fc_hbas,
         gpus,

@@ -368,8 +368,14 @@ pub struct Disk {
     pub firmware: Option<String>,
     /// Controller state for RAID members, e.g. "Online, Spun Up", "Failed", "Rebuild".
     pub state: Option<String>,
-    /// Where the disk was seen: "sysfs", "megacli", "smartctl", or the RAID tool that listed it
-    /// ("storcli", "perccli", "ssacli", "arcconf").
+    /// World Wide Name: NAA names as lower-case hex ("5000c500a1b2c3d4"), NVMe ids with their
+    /// prefix ("eui.0025388b91b2c3d4"). The drive's identity where it has no serial.
+    pub wwn: Option<String>,
+    /// SAS address of the drive's port (16 lower-case hex digits), where the tool gives one.
+    pub sas_address: Option<String>,
+    /// Where the disk was seen: "sysfs", "megacli", "smartctl", "nvme" (nvme-cli's list, read
+    /// as the disk list only from a snapshot without /sys/block), or the RAID tool that listed
+    /// it ("storcli", "perccli", "ssacli", "arcconf").
     pub source: String,
 }
 
@@ -478,6 +484,25 @@ pub struct Bmc {
     pub board_serial: Option<String>,
     /// Product serial number from the builtin FRU (often the service tag).
     pub product_serial: Option<String>,
+    /// Every FRU record `ipmitool fru print` lists other than power supplies (those are in
+    /// `power_supplies`); `null` when there was no `fru print`.
+    #[serde(default)]
+    pub frus: Option<Vec<FruDevice>>,
+}
+
+/// One field-replaceable unit the BMC knows (`ipmitool fru print`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FruDevice {
+    /// The record's description ("PERC1", "BP1", "Builtin FRU Device"), without its ID.
+    pub description: Option<String>,
+    /// Product name (product area, else board area).
+    pub product: Option<String>,
+    /// Manufacturer.
+    pub manufacturer: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Part number.
+    pub part_number: Option<String>,
 }
 
 /// One Fibre Channel HBA port (`/sys/class/fc_host/hostN`).

@@ -16,6 +16,24 @@ pub fn configured(name: Option<String>) -> Option<String> {
     name.filter(|n| n != UNSET)
 }
 
+/// Names that every unconfigured host has: never an identity (compared without regard to case).
+pub const PLACEHOLDER_HOSTNAMES: &[&str] =
+    &["localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6", UNSET];
+
+/// True for a name in [`PLACEHOLDER_HOSTNAMES`].
+pub fn is_placeholder_hostname(name: &str) -> bool {
+    PLACEHOLDER_HOSTNAMES.iter().any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// [`is_placeholder_hostname`] as a JSON Schema pattern (the report schema's
+/// `#/$defs/placeholder_hostname`, tested to be this): so that a client validating against the
+/// published schema knows which names identify nothing.
+pub fn placeholder_hostname_pattern() -> String {
+    let names: Vec<String> =
+        PLACEHOLDER_HOSTNAMES.iter().map(|n| crate::placeholder::case_insensitive_literal(n)).collect();
+    format!("^(?:{})$", names.join("|"))
+}
+
 /// Checks `name`; the error says what is wrong with it, in terms a person can act on.
 pub fn check_hostname(name: &str) -> Result<(), String> {
     if name.is_empty() {

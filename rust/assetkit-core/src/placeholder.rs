@@ -48,24 +48,14 @@ pub fn is_placeholder(value: &str) -> bool {
     }
     // Memory SPD placeholders: SerNum0, PartNum3, Manufacturer01, AssetTagNum2, Module0SerNum...
     let stem = v.trim_end_matches(|c: char| c.is_ascii_digit());
-    const STEMS: &[&str] = &[
-        "sernum",
-        "serial",
-        "partnum",
-        "modulepartnumber",
-        "moduleserialnumber",
-        "manufacturer",
-        "assettagnum",
-        "assettag",
-    ];
-    if stem.len() < v.len() && STEMS.contains(&stem) {
+    if stem.len() < v.len() && SPD_STEMS.contains(&stem) {
         return true;
     }
     if v.starts_with("module") && v.ends_with("sernum") {
         return true;
     }
     // All zeros, all Fs, only separators: "0", "00000000", "FFFFFFFF-FFFF-...", "........".
-    let significant: Vec<char> = v.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | ':' | '_')).collect();
+    let significant: Vec<char> = v.chars().filter(|c| !SEPARATORS.contains(c)).collect();
     if significant.is_empty() {
         return true;
     }
@@ -76,57 +66,121 @@ pub fn is_placeholder(value: &str) -> bool {
     false
 }
 
+/// The SPD stems that, followed by digits, are placeholders ("SerNum0", "PartNum3").
+const SPD_STEMS: &[&str] = &[
+    "sernum",
+    "serial",
+    "partnum",
+    "modulepartnumber",
+    "moduleserialnumber",
+    "manufacturer",
+    "assettagnum",
+    "assettag",
+];
+
+/// What separates the characters of "0000-0000" or "FF:FF": ignored by the repeated-character rule.
+const SEPARATORS: &[char] = &[' ', '-', '.', ':', '_'];
+
+/// dmidecode's markers, lower case.
+const DMIDECODE_MARKERS: &[&str] = &["<bad index>", "<out of spec>", "<out of space>"];
+
+/// [`is_placeholder`] (after the receiver's `trim`) as a JSON Schema pattern: the report
+/// schema's `#/$defs/placeholder_serial`, tested to be exactly this and to agree with
+/// [`is_placeholder`] on a corpus. The schema cannot call this function, so a client that
+/// validates against it learns the rule from the pattern. Written for the subset that
+/// ECMA-262, Python's `re` and Rust's `regex` read alike: no flags, ASCII case by classes,
+/// white space spelled out as Rust's `char::is_whitespace` has it.
+pub fn serial_pattern() -> String {
+    const WS: &str = "[\\t-\\r \u{85}\u{a0}\u{1680}\u{2000}-\u{200a}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}]";
+    let sep = "[ .:_-]";
+    debug_assert!(SEPARATORS.iter().all(|c| sep.contains(*c)));
+    let phrases: Vec<String> = NO_VALUE_PHRASES.iter().map(|p| case_insensitive_literal(p)).collect();
+    let stems: Vec<String> = SPD_STEMS.iter().map(|p| case_insensitive_literal(p)).collect();
+    let repeated: Vec<String> = ["0", "[Ff]", "[Xx]", "\\*"].iter().map(|c| format!("(?:{c}{sep}*)*")).collect();
+    let markers: Vec<String> = DMIDECODE_MARKERS.iter().map(|m| case_insensitive_literal(m)).collect();
+    let whole = [
+        phrases.join("|"),
+        format!("{}{WS}*[0-9]*", case_insensitive_literal("oem define")),
+        format!("(?:{})[0-9]+", stems.join("|")),
+        format!("{}[\\s\\S]*{}", case_insensitive_literal("module"), case_insensitive_literal("sernum")),
+        format!("{sep}*(?:{})", repeated.join("|")),
+    ];
+    format!("^{WS}*(?:{}){WS}*$|{}", whole.join("|"), markers.join("|"))
+}
+
+/// `text` as a pattern that matches it regardless of ASCII case: letters as `[Xx]`, the
+/// characters that are special in a pattern escaped.
+pub(crate) fn case_insensitive_literal(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphabetic() {
+            out.push('[');
+            out.push(c.to_ascii_uppercase());
+            out.push(c.to_ascii_lowercase());
+            out.push(']');
+        } else {
+            if "\\.+*?()|[]{}^$".contains(c) {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Phrases firmware writes where a string is unset, lower case.
+const NO_VALUE_PHRASES: &[&str] = &[
+    "to be filled by o.e.m.",
+    "to be filled by o.e.m",
+    "to be filled by oem",
+    "tbd by oem",
+    "not specified",
+    "not available",
+    "not applicable",
+    "not provided",
+    "not settable",
+    "not present",
+    "not defined",
+    "not installed",
+    "no module installed",
+    "unknown",
+    "undefined",
+    "none",
+    "null",
+    "n/a",
+    "na",
+    "default string",
+    "default",
+    "system serial number",
+    "system product name",
+    "system manufacturer",
+    "system version",
+    "system name",
+    "base board serial number",
+    "base board product name",
+    "baseboard serial number",
+    "chassis serial number",
+    "chassis manufacture",
+    "serial number",
+    "serial",
+    "invalid",
+    "empty",
+    "o.e.m.",
+    "oem",
+    "oem_serial",
+    "psu serial",
+    "123456789",
+    "1234567890",
+    "0123456789",
+    "01234567890",
+    "xxxxxxxxxx",
+    "03000200-0400-0500-0006-000700080009",
+    "sku=notprovided;modelname=",
+];
+
 /// "No value" phrases firmware writes where a string is unset, lower case.
 fn is_no_value_phrase(v: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "to be filled by o.e.m.",
-        "to be filled by o.e.m",
-        "to be filled by oem",
-        "tbd by oem",
-        "not specified",
-        "not available",
-        "not applicable",
-        "not provided",
-        "not settable",
-        "not present",
-        "not defined",
-        "not installed",
-        "no module installed",
-        "unknown",
-        "undefined",
-        "none",
-        "null",
-        "n/a",
-        "na",
-        "default string",
-        "default",
-        "system serial number",
-        "system product name",
-        "system manufacturer",
-        "system version",
-        "system name",
-        "base board serial number",
-        "base board product name",
-        "baseboard serial number",
-        "chassis serial number",
-        "chassis manufacture",
-        "serial number",
-        "serial",
-        "invalid",
-        "empty",
-        "o.e.m.",
-        "oem",
-        "oem_serial",
-        "psu serial",
-        "123456789",
-        "1234567890",
-        "0123456789",
-        "01234567890",
-        "xxxxxxxxxx",
-        "03000200-0400-0500-0006-000700080009",
-        "sku=notprovided;modelname=",
-    ];
-    if EXACT.contains(&v) {
+    if NO_VALUE_PHRASES.contains(&v) {
         return true;
     }
     // "OEM Define 0".."OEM Define 6": AMI's template for unset strings (System Power Supply).
@@ -138,7 +192,7 @@ fn is_no_value_phrase(v: &str) -> bool {
 /// `<OUT OF SPACE>`. None of them is data, and neither is a value holding one ("x16 <OUT OF
 /// SPEC>").
 fn has_dmidecode_marker(v: &str) -> bool {
-    ["<bad index>", "<out of spec>", "<out of space>"].iter().any(|m| v.contains(m))
+    DMIDECODE_MARKERS.iter().any(|m| v.contains(m))
 }
 
 fn collapse_spaces(s: &str) -> String {

@@ -204,6 +204,8 @@ fn physical_field(d: &mut Device, key: &str, value: &str) {
         "model" => disk.model = field(value),
         "firmware" => disk.firmware = field(value),
         "serial number" => disk.serial_number = field(value),
+        "world-wide name" => disk.wwn = super::wwn::normalize(value),
+        "sas address" => disk.sas_address = super::wwn::sas_address(value),
         "size" | "total size" => disk.size_bytes = size_bytes(value, true),
         "ssd" => disk.rotational = Some(!value.eq_ignore_ascii_case("yes")),
         _ => {}

@@ -165,12 +165,17 @@ pub fn parse_fru(text: &str) -> Result<Fru, String> {
     let mut out = Fru::default();
     let mut in_builtin = false;
     let mut last_in_builtin = false;
+    let mut in_power_supply = false;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("FRU Device Description") {
             let name = rest.trim_start().trim_start_matches(':').trim();
             in_builtin = name.starts_with("Builtin FRU Device") || name.ends_with("(ID 0)");
+            in_power_supply = crate::parse::fru::is_power_supply(name, "");
             last_in_builtin = false;
             continue;
+        }
+        if line.contains("PWR SPLY") || line.to_ascii_lowercase().contains("power supply") {
+            in_power_supply = true;
         }
         last_in_builtin = in_builtin;
         if !in_builtin {
@@ -183,9 +188,13 @@ pub fn parse_fru(text: &str) -> Result<Fru, String> {
             _ => {}
         }
     }
-    // Cut off inside the builtin device's block: a serial could be half there.
-    if cut_line(text).is_some() && last_in_builtin {
-        return Err("ipmitool fru print output ends mid-line in the builtin FRU device: truncated?".to_owned());
+    // Cut off inside the builtin device's block or a power supply's: a serial could be half
+    // there. (Other records lose their last line instead, `parse::fru`: some ipmitool builds
+    // omit the final newline.)
+    let cut = cut_line(text).is_some_and(|l| !l.trim().is_empty() && !l.starts_with("FRU Device Description"));
+    if cut && (last_in_builtin || in_power_supply) {
+        let which = if last_in_builtin { "the builtin FRU device" } else { "a power supply's FRU record" };
+        return Err(format!("ipmitool fru print output ends mid-line in {which}: truncated?"));
     }
     Ok(out)
 }

@@ -100,6 +100,7 @@ fn to_disk(b: &Block) -> Disk {
         firmware: b.firmware_level.as_deref().and_then(clean),
         state: b.firmware_state.as_deref().and_then(clean),
         source: "megacli".to_owned(),
+        ..Disk::default()
     }
 }
 

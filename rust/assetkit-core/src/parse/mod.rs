@@ -3,6 +3,7 @@
 
 pub mod arcconf;
 pub mod cpuinfo;
+pub mod fru;
 pub mod ip;
 pub mod ipmitool;
 pub mod libvirt;
@@ -17,6 +18,7 @@ pub mod raid;
 pub mod smartctl;
 pub mod ssacli;
 pub mod storcli;
+pub mod wwn;
 
 /// First run of ASCII digits in `s` (after leading spaces), as a number.
 pub(crate) fn leading_u64(s: &str) -> Option<u64> {

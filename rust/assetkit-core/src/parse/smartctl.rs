@@ -12,6 +12,8 @@ pub struct SmartInfo {
     pub vendor: Option<String>,
     /// Serial number.
     pub serial_number: Option<String>,
+    /// World Wide Name (`wwn`: NAA, OUI and id; text: `LU WWN Device Id`), as `parse::wwn` spells it.
+    pub wwn: Option<String>,
     /// Firmware version / revision.
     pub firmware: Option<String>,
     /// Capacity in bytes.
@@ -50,6 +52,10 @@ fn parse_json(text: &str) -> Option<SmartInfo> {
         model: s("model_name").or_else(|| s("scsi_model_name")).or_else(|| s("product")),
         vendor: s("vendor").or_else(|| s("scsi_vendor")),
         serial_number: s("serial_number"),
+        wwn: v.get("wwn").and_then(|w| {
+            let part = |k: &str| w.get(k).and_then(serde_json::Value::as_u64);
+            super::wwn::from_parts(part("naa")?, part("oui")?, part("id")?)
+        }),
         firmware: s("firmware_version").or_else(|| s("scsi_revision")).or_else(|| s("revision")),
         size_bytes: size.filter(|b| *b > 0),
         rotational,
@@ -64,6 +70,10 @@ fn parse_text(text: &str) -> SmartInfo {
             "Device Model" | "Model Number" | "Product" => info.model = info.model.take().or_else(|| clean(value)),
             "Vendor" => info.vendor = clean(value),
             "Serial Number" | "Serial number" => info.serial_number = clean(value),
+            // "5 000c50 0a1b2c3d4": NAA, OUI and id, spaced.
+            "LU WWN Device Id" | "Logical Unit id" => {
+                info.wwn = super::wwn::normalize(&value.split_whitespace().collect::<String>())
+            }
             "Firmware Version" | "Revision" => info.firmware = info.firmware.take().or_else(|| clean(value)),
             "User Capacity" | "Total NVM Capacity" | "Namespace 1 Size/Capacity" if info.size_bytes.is_none() => {
                 let before_bytes = value.split("bytes").next().unwrap_or("");

@@ -24,6 +24,8 @@ struct Drive {
     serial: Option<String>,
     model: Option<String>,
     rotational: Option<bool>,
+    wwn: Option<String>,
+    sas_address: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -328,6 +330,8 @@ fn drive_field(d: &mut Drive, key: &str, value: &str) {
         "Size" => d.size = Some(value.to_owned()),
         "Firmware Revision" => d.firmware = field(value),
         "Serial Number" => d.serial = field(value),
+        "WWID" => d.wwn = super::wwn::normalize(value),
+        "SAS Address" => d.sas_address = super::wwn::sas_address(value),
         "Model" => d.model = Some(value.to_owned()),
         _ => {}
     }
@@ -346,6 +350,8 @@ fn to_disk(d: Drive, prefix: Option<&str>) -> Disk {
         model,
         vendor,
         serial_number: d.serial,
+        wwn: d.wwn,
+        sas_address: d.sas_address,
         size_bytes: d.size.as_deref().and_then(|s| size_bytes(s, false)),
         rotational: d.rotational,
         interface: d.interface,

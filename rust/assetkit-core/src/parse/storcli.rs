@@ -60,6 +60,7 @@ pub fn parse(tool: &str, show_all: Option<&[u8]>, drives: Option<&[u8]>) -> Resu
                 if let Some(mut disk) = basic_disk(tool, info, prefix.as_deref()) {
                     if let Some(detail) = entry.get("Drive Detailed Information").and_then(Value::as_object) {
                         detailed(&mut disk, detail, info);
+                        disk.sas_address = port_sas_address(detail);
                     }
                     found.push(disk);
                 }
@@ -252,6 +253,7 @@ fn basic_disk(tool: &str, row: &Map<String, Value>, prefix: Option<&str>) -> Opt
         firmware: None,
         state,
         source: tool.to_owned(),
+        ..Disk::default()
     })
 }
 
@@ -273,6 +275,7 @@ fn per_drive_keys(tool: &str, data: &Map<String, Value>, prefix: Option<&str>) -
             if let Some(attributes) = attributes {
                 detailed(&mut disk, attributes, row);
             }
+            disk.sas_address = port_sas_address(detail);
         }
         out.push(disk);
     }
@@ -289,6 +292,7 @@ fn slot_order(slot: &str) -> Vec<u64> {
 /// Serial, vendor, model, firmware and exact size from a drive's detail.
 fn detailed(disk: &mut Disk, detail: &Map<String, Value>, row: &Map<String, Value>) {
     disk.serial_number = text(detail.get("SN")).or_else(|| text(detail.get("Serial Number")));
+    disk.wwn = text(detail.get("WWN")).and_then(|w| super::wwn::normalize(&w));
     disk.vendor = text(detail.get("Manufacturer Id")).or_else(|| text(detail.get("Vendor"))).filter(|v| v != "ATA");
     if let Some(model) = text(detail.get("Model Number")).or_else(|| text(detail.get("Model"))) {
         disk.model = Some(model);
@@ -305,6 +309,16 @@ fn detailed(disk: &mut Disk, detail: &Map<String, Value>, row: &Map<String, Valu
     }
 }
 
+/// The SAS address of the drive's first active port (`Port Information` under its policies).
+fn port_sas_address(detail: &Map<String, Value>) -> Option<String> {
+    let nested = detail.values().filter_map(Value::as_object);
+    std::iter::once(detail)
+        .chain(nested)
+        .filter_map(|m| m.get("Port Information").and_then(Value::as_array))
+        .flatten()
+        .find_map(|port| text(port.get("SAS address")).and_then(|a| super::wwn::sas_address(&a)))
+}
+
 /// `detailed`'s drive, its gaps filled from the PD list's row for the same slot.
 fn fill(mut disk: Disk, listed: &Disk) -> Disk {
     disk.model = disk.model.or_else(|| listed.model.clone());
@@ -312,6 +326,8 @@ fn fill(mut disk: Disk, listed: &Disk) -> Disk {
     disk.rotational = disk.rotational.or(listed.rotational);
     disk.interface = disk.interface.or_else(|| listed.interface.clone());
     disk.state = disk.state.or_else(|| listed.state.clone());
+    disk.wwn = disk.wwn.or_else(|| listed.wwn.clone());
+    disk.sas_address = disk.sas_address.or_else(|| listed.sas_address.clone());
     disk
 }
 

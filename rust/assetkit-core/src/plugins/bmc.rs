@@ -1,5 +1,7 @@
 //! `bmc`: the baseboard management controller from ipmitool: its LAN address (`lan print`),
-//! firmware (`mc info`) and the builtin FRU's board and product serials (`fru print`).
+//! firmware (`mc info`), the builtin FRU's board and product serials, and every other FRU
+//! record (`fru print`): power supplies into `power_supplies` (merged with SMBIOS type 39 by
+//! serial when the facts are put together, `collect`), the rest under `bmc.frus`.
 //!
 //! The live source runs ipmitool only when an IPMI device node exists and ipmitool is
 //! installed, so a host without a BMC spawns nothing and has no `bmc` section. An output that
@@ -47,10 +49,15 @@ impl Collector for BmcCollector {
             bmc.firmware = mc.firmware;
             bmc.manufacturer = mc.manufacturer;
         }
-        if let Some(fru) = fru {
-            let fru = ipmitool::parse_fru(&fru).map_err(CollectError::Invalid)?;
+        if let Some(fru_text) = fru {
+            let fru = ipmitool::parse_fru(&fru_text).map_err(CollectError::Invalid)?;
             bmc.board_serial = fru.board_serial;
             bmc.product_serial = fru.product_serial;
+            let records = crate::parse::fru::parse(&fru_text);
+            bmc.frus = Some(records.devices);
+            if !records.power_supplies.is_empty() {
+                out.facts.power_supplies = Some(records.power_supplies);
+            }
         }
         out.facts.bmc = Some(bmc);
         Ok(out)

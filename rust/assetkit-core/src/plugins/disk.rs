@@ -54,6 +54,11 @@ impl Collector for DiskCollector {
             }
         }
         fill_from_nvme_cli(src, &mut disks)?;
+        if listing.is_err() {
+            // A snapshot without /sys/block (a capture attached to a bug report): nvme-cli's
+            // list is then the NVMe disks. A live host always has /sys/block.
+            disks.extend(nvme_cli_disks(src)?);
+        }
         let megaraid = src.command("megacli-pdlist").ok().map(|b| megacli::parse(&String::from_utf8_lossy(&b)));
         if let Some(drives) = &megaraid
             && drives.is_empty()
@@ -61,7 +66,7 @@ impl Collector for DiskCollector {
             out.warnings.push("MegaCli output lists no physical drive".to_owned());
         }
         let controllers = raid::read(src)?;
-        if listing.is_err() && megaraid.is_none() && controllers.is_none() {
+        if listing.is_err() && disks.is_empty() && megaraid.is_none() && controllers.is_none() {
             return Err(CollectError::Missing(
                 "/sys/block is unreadable and no RAID controller output is available".to_owned(),
             ));
@@ -115,6 +120,9 @@ fn sysfs_disk(src: &dyn Source, name: &str, path: Option<&str>) -> Option<Disk> 
         interface,
         firmware: clean_opt(attr("device/firmware_rev").or_else(|| attr("device/rev")).as_deref()),
         state: None,
+        // SCSI disks: `device/wwid` ("naa.5000c500..."); NVMe namespaces: `wwid` ("eui....").
+        wwn: attr("device/wwid").or_else(|| attr("wwid")).and_then(|w| crate::parse::wwn::normalize(&w)),
+        sas_address: attr("device/sas_address").and_then(|a| crate::parse::wwn::sas_address(&a)),
         source: "sysfs".to_owned(),
     })
 }
@@ -178,8 +186,28 @@ fn fill_from_nvme_cli(src: &dyn Source, disks: &mut [Disk]) -> Result<(), Collec
     Ok(())
 }
 
+/// The disks `nvme list -o json` lists, for a snapshot that holds no /sys/block.
+fn nvme_cli_disks(src: &dyn Source) -> Result<Vec<Disk>, CollectError> {
+    let Some(out) = super::optional_command(src, "nvme-list-json")? else { return Ok(Vec::new()) };
+    let listed = nvme::parse(&String::from_utf8_lossy(&out)).map_err(CollectError::Invalid)?;
+    Ok(listed
+        .into_iter()
+        .map(|(name, info)| Disk {
+            name: Some(name),
+            model: info.model,
+            serial_number: info.serial_number,
+            size_bytes: info.size_bytes,
+            interface: Some("nvme".to_owned()),
+            firmware: info.firmware,
+            source: "nvme".to_owned(),
+            ..Disk::default()
+        })
+        .collect())
+}
+
 fn enrich(disk: &mut Disk, info: smartctl::SmartInfo) {
     disk.serial_number = disk.serial_number.take().or(info.serial_number);
+    disk.wwn = disk.wwn.take().or(info.wwn);
     disk.model = info.model.or(disk.model.take());
     disk.vendor = disk.vendor.take().or(info.vendor);
     disk.firmware = disk.firmware.take().or(info.firmware);

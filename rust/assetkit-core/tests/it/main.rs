@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod cloud;
+mod fru;
 mod fuzz;
 mod golden;
 mod guests;
@@ -15,3 +16,4 @@ mod raw_smbios;
 mod smbios_cases;
 mod support;
 mod versions;
+mod wwn;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use assetkit_core::parse::raid::RaidError;
 use assetkit_core::parse::{arcconf, ssacli, storcli};
 use assetkit_core::source::CustomOutput;
-use assetkit_core::{CollectOptions, LiveOptions, LiveSource, Mode, Report, Selection, SnapshotDir, Source};
+use assetkit_core::{CollectOptions, LiveOptions, LiveSource, Mode, Report, Selection, Source};
 
 use crate::support::{Snap, fixtures};
 
@@ -68,61 +68,80 @@ fn sata_disk(snap: &Snap, name: &str, serial: &str) {
     snap.file(&format!("{base}/device/serial"), format!("{serial}\n"));
 }
 
+/// One capture set per controller tool: the driver it needs live, and its `commands/` files.
+const LONE_CAPTURES: &[(&str, &str, &[(&str, &str)])] = &[
+    (
+        "storcli",
+        "megaraid_sas",
+        &[
+            ("storcli-show-all-json", "storcli/pystorcli2__controllerSet-test01-__c0_show_J.json"),
+            ("storcli-drives-json", "storcli/pystorcli2__namedSet-set_state_offline_00-__c0_e35_sall_show_J.json"),
+        ],
+    ),
+    (
+        "perccli",
+        "mpi3mr",
+        &[
+            ("perccli-show-all-json", "perccli/bodik__output_7.2313_controllers_ok.json"),
+            ("perccli-drives-json", "perccli/bodik__output_7.2313_pdisks_ok.json"),
+        ],
+    ),
+    ("ssacli", "hpsa", &[("ssacli-config-detail", "ssacli/netdata__ssacli-P400ar.txt")]),
+    ("arcconf", "aacraid", &[("arcconf-getconfig-1", "arcconf/checkraid__1-getconfig")]),
+    ("megacli", "megaraid_sas", &[("megacli-pdlist", "megacli/set1_PDlist")]),
+];
+
 #[test]
-fn a_host_without_a_controller_driver_asks_for_no_raid_tool() {
-    // A virtual machine's SCSI hosts: ata_piix and virtio_scsi, no RAID driver. The outputs are
-    // in the snapshot, so a tool asked for would be found: only the gate keeps them out.
-    let snap = Snap::new();
-    sata_disk(&snap, "sda", "Z1X2AAA1");
-    snap.file("/sys/class/scsi_host/host0/proc_name", "ata_piix\n");
-    snap.file("/sys/class/scsi_host/host1/proc_name", "virtio_scsi\n");
-    snap.command("storcli-show-all-json", raw("perccli/bodik__output_7.2313_controllers_ok.json"));
-    snap.command("ssacli-config-detail", raw("ssacli/netdata__ssacli-P400ar.txt"));
-    snap.command("arcconf-getconfig-1", raw("arcconf/checkraid__1-getconfig"));
-    let (report, asked) = collect_asking(SnapshotDir::open(snap.path()).unwrap());
-    assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let raid: Vec<&String> = asked.iter().filter(|n| is_raid_tool(n)).collect();
-    assert!(raid.is_empty(), "asked for {raid:?} on a host without a RAID controller");
-    assert_eq!(report.facts.raid_controllers, None, "no tool ran: the section is absent");
-    assert_eq!(report.facts.disks.as_ref().map(Vec::len), Some(1));
+fn a_lone_capture_of_each_raid_tool_replays_without_files() {
+    // A capture attached to a bug report: `commands/` only, no `files/` at all. It is evidence
+    // that the tool ran, so it replays exactly as it does beside its controller's driver.
+    for (tool, driver, captures) in LONE_CAPTURES {
+        let lone = Snap::new();
+        let beside = Snap::new();
+        beside.file("/sys/class/scsi_host/host0/proc_name", format!("{driver}\n"));
+        for (name, rel) in *captures {
+            lone.command(name, raw(rel));
+            beside.command(name, raw(rel));
+        }
+        assert!(!lone.path().join("files").exists());
+        let report = lone.collect(&["disk"]);
+        assert!(report.errors.is_empty(), "{tool}: {:?}", report.errors);
+        let disks = report.facts.disks.clone().unwrap_or_default();
+        assert!(!disks.is_empty(), "{tool}: no drive from a lone capture");
+        assert!(disks.iter().all(|d| d.source == *tool), "{tool}: {disks:?}");
+        if *tool != "megacli" {
+            assert!(report.facts.raid_controllers.as_ref().is_some_and(|c| !c.is_empty()), "{tool}: no controller");
+        }
+        let with_driver = beside.collect(&["disk"]);
+        assert_eq!(report.facts.disks, with_driver.facts.disks, "{tool}");
+        assert_eq!(report.facts.raid_controllers, with_driver.facts.raid_controllers, "{tool}");
+    }
 }
 
 #[test]
-fn each_driver_asks_for_its_own_tool_only() {
-    let cases: &[(&str, &[&str])] = &[
-        ("megaraid_sas", &["storcli-show-all-json", "perccli-show-all-json"]),
-        ("mpi3mr", &["storcli-show-all-json", "perccli-show-all-json"]),
-        ("hpsa", &["ssacli-config-detail"]),
-        ("aacraid", &["arcconf-getconfig-1"]),
-        ("smartpqi", &["ssacli-config-detail", "arcconf-getconfig-1"]),
-    ];
-    for (driver, expected) in cases {
-        let snap = Snap::new();
-        snap.file("/sys/class/scsi_host/host0/proc_name", format!("{driver}\n"));
-        let (report, asked) = collect_asking(SnapshotDir::open(snap.path()).unwrap());
-        let raid: Vec<&str> = asked.iter().map(String::as_str).filter(|n| is_raid_tool(n)).collect();
-        assert_eq!(&raid, expected, "{driver}");
-        // The tool is not installed (not in the snapshot): nothing ran, no section, no error.
-        assert_eq!(report.facts.raid_controllers, None, "{driver}");
+fn a_lone_nvme_list_replays_as_the_disk_list() {
+    let snap = Snap::new();
+    snap.command("nvme-list-json", raw("nvme/netdata__v2.11-nvme-list.json"));
+    let report = snap.collect(&["disk"]);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let disks = report.facts.disks.unwrap();
+    assert!(!disks.is_empty());
+    for disk in &disks {
+        assert_eq!((disk.source.as_str(), disk.interface.as_deref()), ("nvme", Some("nvme")), "{disk:?}");
+        assert!(disk.serial_number.is_some() && disk.model.is_some(), "{disk:?}");
     }
-    // A device bound to the PCI driver counts too (cciss has no SCSI host); the driver loaded
-    // with nothing bound does not.
-    for (file, expected) in [
-        ("/sys/bus/pci/drivers/cciss/0000:06:00.0/vendor", vec!["ssacli-config-detail"]),
-        ("/sys/bus/pci/drivers/megaraid_sas/module/refcnt", vec![]),
-    ] {
-        let snap = Snap::new();
-        snap.file(file, "x\n");
-        let (_, asked) = collect_asking(SnapshotDir::open(snap.path()).unwrap());
-        let raid: Vec<&str> = asked.iter().map(String::as_str).filter(|n| is_raid_tool(n)).collect();
-        assert_eq!(raid, expected, "{file}");
-    }
+    // With /sys/block there, nvme-cli only fills what sysfs lacks: its list adds no disk.
+    let snap = Snap::new();
+    sata_disk(&snap, "sda", "Z1X2AAA1");
+    snap.command("nvme-list-json", raw("nvme/netdata__v2.11-nvme-list.json"));
+    let disks = snap.collect(&["disk"]).facts.disks.unwrap();
+    assert_eq!(disks.len(), 1, "{disks:?}");
 }
 
 #[test]
 fn the_live_host_without_a_controller_spawns_no_raid_tool() {
-    // This machine (a CI runner or a VM) has no RAID controller: the plugin asks for no tool,
-    // and the live source refuses every tool name without looking for the program.
+    // This machine (a CI runner or a VM) has no RAID controller: the plugin asks, and the live
+    // source refuses every tool name without looking for the program, so nothing is spawned.
     if ["megaraid_sas", "mpi3mr", "hpsa", "smartpqi", "cciss", "aacraid"]
         .iter()
         .any(|d| std::path::Path::new(&format!("/sys/bus/pci/drivers/{d}")).exists())
@@ -132,9 +151,9 @@ fn the_live_host_without_a_controller_spawns_no_raid_tool() {
     }
     let live = LiveSource::new(LiveOptions::default());
     let (report, asked) = collect_asking(live);
-    let raid: Vec<&String> = asked.iter().filter(|n| is_raid_tool(n)).collect();
-    assert!(raid.is_empty(), "asked for {raid:?}");
+    assert!(asked.iter().any(|n| is_raid_tool(n)), "the gate is the live source's, not the plugin's");
     assert_eq!(report.facts.raid_controllers, None);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
     let live = LiveSource::new(LiveOptions::default());
     for name in ["storcli-show-all-json", "perccli-drives-json", "ssacli-config-detail", "arcconf-getconfig-1"] {
         let error = live.command(name).expect_err(name);

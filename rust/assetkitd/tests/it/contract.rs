@@ -238,6 +238,8 @@ fn full_report() -> assetkit_core::model::Report {
                 interface: s("sas"),
                 firmware: s("GS0F"),
                 state: s("Online"),
+                wwn: s("5000c500a1b2c3d4"),
+                sas_address: s("5000c500a1b2c3d5"),
                 source: "megacli".into(),
             }]),
             raid_controllers: Some(vec![RaidController {
@@ -286,6 +288,13 @@ fn full_report() -> assetkit_core::model::Report {
                 manufacturer: s("DELL Inc"),
                 board_serial: s("CNIVC0005G0184"),
                 product_serial: s("2RJF153"),
+                frus: Some(vec![assetkit_core::model::FruDevice {
+                    description: s("PERC1"),
+                    product: s("Dell Storage Cntlr. H740P - Mini"),
+                    manufacturer: s("DELL"),
+                    serial_number: s("CNFCP0005M01NC"),
+                    part_number: s("00878MA03"),
+                }]),
             }),
             fc_hbas: Some(vec![assetkit_core::model::FcHba {
                 host: "host3".into(),

@@ -23,6 +23,7 @@ fn bmc(ip: &str, firmware: &str) -> Bmc {
         manufacturer: Some("DELL Inc".into()),
         board_serial: Some("CNIVC0005G0184".into()),
         product_serial: Some("2RJF153".into()),
+        frus: None,
     }
 }
 

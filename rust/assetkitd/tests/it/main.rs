@@ -19,6 +19,7 @@ mod lists;
 mod migrations;
 mod newcomer;
 mod ownership;
+mod placeholders;
 mod raid;
 mod rejections;
 mod replicas;

@@ -149,3 +149,67 @@ async fn a_controller_without_a_serial_is_keyed_by_its_number_and_replaced_in_pl
     assert!(body["error"]["message"].as_str().unwrap().contains("logical_drives"), "{body}");
     s.stop().await;
 }
+
+/// A drive whose only identity is its World Wide Name (the serial masked or unreadable).
+fn wwn_drive(slot: &str, wwn: &str) -> Disk {
+    Disk { serial_number: None, wwn: Some(wwn.into()), ..drive(slot, "unused") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serial_less_drive_is_known_by_its_wwn() {
+    let s = TestServer::start(Policy::Auto).await;
+    let mut r = physical("wwn01", "SN-WWN01");
+    r.facts.disks = Some(vec![wwn_drive("64:0", "5000c500a1b2c3d4"), wwn_drive("64:1", "5000c500a1b2c3e8")]);
+    let id = s.report_ok(&r).await["asset_id"].as_i64().unwrap();
+    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
+    assert_eq!(asset["components"]["disk"][0]["_key"], "wwn:5000c500a1b2c3d4", "{asset}");
+
+    // Swapped in its slot: another WWN in 64:0 is one replacement event.
+    let mut swapped = again(&r);
+    swapped.facts.disks = Some(vec![wwn_drive("64:0", "5000c500ffff0001"), wwn_drive("64:1", "5000c500a1b2c3e8")]);
+    s.report_ok(&swapped).await;
+    let changes = s.changes(id).await;
+    let disk: Vec<_> = changes.iter().filter(|c| c["component"] == "disk").collect();
+    assert_eq!(disk.len(), 1, "{changes:#?}");
+    let e = disk[0];
+    assert_eq!(
+        (e["kind"].as_str(), e["key"].as_str(), e["field"].as_str()),
+        (Some("changed"), Some("64:0"), Some("wwn"))
+    );
+    assert_eq!(e["summary"], "disk in slot 64:0 replaced: wwn 5000c500a1b2c3d4 → 5000c500ffff0001", "{e}");
+
+    // Moved to another slot: the same drive, its history kept (a slot change, nothing removed).
+    let mut moved = again(&swapped);
+    moved.facts.disks = Some(vec![wwn_drive("64:0", "5000c500ffff0001"), wwn_drive("64:5", "5000c500a1b2c3e8")]);
+    s.report_ok(&moved).await;
+    let changes = s.changes(id).await;
+    let disk: Vec<_> = changes.iter().filter(|c| c["component"] == "disk").collect();
+    assert_eq!(disk.len(), 2, "{changes:#?}");
+    let e = disk.iter().find(|c| c["field"] == "slot").expect("a slot change");
+    assert_eq!(
+        (e["kind"].as_str(), e["old"].as_str(), e["new"].as_str()),
+        (Some("changed"), Some("64:1"), Some("64:5"))
+    );
+    assert!(find(&changes, "disk", "removed").is_empty() && find(&changes, "disk", "added").is_empty(), "{changes:#?}");
+    let asset = s.admin_get(&format!("/api/v1/assets/{id}")).await;
+    let keys: Vec<&str> =
+        asset["components"]["disk"].as_array().unwrap().iter().map(|d| d["_key"].as_str().unwrap()).collect();
+    assert_eq!(keys.len(), 2);
+    assert!(keys.contains(&"wwn:5000c500a1b2c3e8"), "{keys:?}");
+
+    // An earlier agent's drive, keyed by its slot, reported with its WWN for the first time:
+    // the same drive gaining a field, not a replacement.
+    let mut old_agent = again(&moved);
+    let mut plain = wwn_drive("64:7", "5000c500a1b2c3f0");
+    plain.wwn = None;
+    old_agent.facts.disks =
+        Some(vec![wwn_drive("64:0", "5000c500ffff0001"), wwn_drive("64:5", "5000c500a1b2c3e8"), plain]);
+    s.report_ok(&old_agent).await;
+    let mut upgraded = again(&old_agent);
+    upgraded.facts.disks.as_mut().unwrap()[2].wwn = Some("5000c500a1b2c3f0".into());
+    s.report_ok(&upgraded).await;
+    let changes = s.changes(id).await;
+    let last = changes.iter().filter(|c| c["component"] == "disk" && c["key"] == "64:7").collect::<Vec<_>>();
+    assert!(last.iter().all(|c| c["summary"].as_str().is_some_and(|t| !t.contains("replaced"))), "{last:#?}");
+    s.stop().await;
+}

@@ -2,6 +2,7 @@
 //! (status, authoritative name, drift). See ARCHITECTURE.md, "Identity".
 
 use assetkit_core::model::Report;
+use assetkit_core::names::is_placeholder_hostname;
 use assetkit_core::placeholder::is_placeholder;
 use serde::Serialize;
 
@@ -22,16 +23,8 @@ pub enum Policy {
     Auto,
 }
 
-/// Names that every unconfigured host has: never an identity.
-fn placeholder_hostname(name: &str) -> bool {
-    matches!(
-        name.to_ascii_lowercase().as_str(),
-        "localhost" | "localhost.localdomain" | "localhost6" | "localhost6.localdomain6" | "(none)"
-    )
-}
-
 fn clean_name(name: Option<&str>) -> Option<String> {
-    name.map(str::trim).filter(|n| !n.is_empty() && !placeholder_hostname(n)).map(str::to_owned)
+    name.map(str::trim).filter(|n| !n.is_empty() && !is_placeholder_hostname(n)).map(str::to_owned)
 }
 
 /// What a report says about who it is.

@@ -82,7 +82,10 @@ pub fn describe(kind: &str, data: &Map<String, Value>) -> String {
         "memory_module" => {
             [size, s("type"), s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect()
         }
-        "disk" => [s("model"), size, s("serial_number").map(|x| format!("serial {x}"))].into_iter().flatten().collect(),
+        "disk" => {
+            let id = s("serial_number").map(|x| format!("serial {x}")).or_else(|| s("wwn").map(|x| format!("WWN {x}")));
+            [s("model"), size, id].into_iter().flatten().collect()
+        }
         "nic" => [s("mac"), s("addresses").filter(|a| !a.is_empty())].into_iter().flatten().collect(),
         "raid_controller" => [
             s("model"),

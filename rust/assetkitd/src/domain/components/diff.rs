@@ -89,9 +89,15 @@ pub fn diff(kind: &'static str, old: &[Component], new: &[Component]) -> Diff {
             continue;
         };
         let a = added[ai];
-        // A GPU whose serial comes or goes (nvidia-smi installed or gone) is the same card.
-        let serial = |m: &Map<String, Value>| m.get("serial_number").is_some_and(|v| !v.is_null());
-        let same_card = kind == "gpu" && serial(&r.data) != serial(&a.data);
+        // A GPU whose serial comes or goes (nvidia-smi installed or gone) is the same card. A
+        // serial-less disk whose WWN appears (an agent that reports WWNs, first run) is the
+        // same drive: only a WWN that changes says another drive sits in the slot.
+        let has = |m: &Map<String, Value>, k: &str| m.get(k).is_some_and(|v| !v.is_null());
+        let same_card = match kind {
+            "gpu" => has(&r.data, "serial_number") != has(&a.data, "serial_number"),
+            "disk" => !has(&r.data, "serial_number") && !has(&a.data, "serial_number") && !has(&r.data, "wwn"),
+            _ => false,
+        };
         out.events.extend(field_changes(kind, label(a), &r.data, &a.data, (!same_card).then_some("replaced")));
         out.deletes.push(r.key.clone());
         out.upserts.push(a.clone());

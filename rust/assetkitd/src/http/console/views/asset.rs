@@ -175,7 +175,7 @@ fn components(a: &Value) -> Markup {
     let c = &a["components"];
     html! {
     (component_table("Memory modules", c["memory_module"].as_array(), &[("slot", "Slot"), ("bank", "Bank"), ("size_bytes", "Size"), ("type", "Type"), ("speed_mts", "MT/s"), ("manufacturer", "Manufacturer"), ("serial_number", "Serial"), ("part_number", "Part")]))
-    (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
+    (component_table("Disks", c["disk"].as_array(), &[("slot", "Slot"), ("name", "Device"), ("model", "Model"), ("size_bytes", "Size"), ("serial_number", "Serial"), ("wwn", "WWN"), ("interface", "Interface"), ("state", "State"), ("source", "Source")]))
     (component_table("RAID controllers", c["raid_controller"].as_array(), &[("id", "Controller"), ("model", "Model"), ("serial_number", "Serial"), ("firmware", "Firmware"), ("cache_bytes", "Cache"), ("battery", "Battery / CacheVault"), ("status", "Status"), ("source", "Tool")]))
     (component_table("Logical drives", c["logical_drive"].as_array(), &[("controller", "Controller"), ("id", "Drive"), ("name", "Name"), ("raid_level", "RAID level"), ("size_bytes", "Size"), ("state", "State"), ("members", "Members")]))
     (component_table("NICs", c["nic"].as_array(), &[("name", "Name"), ("mac", "MAC"), ("up", "Up"), ("speed_mbps", "Mb/s"), ("driver", "Driver"), ("firmware", "Firmware"), ("addresses", "Addresses"), ("lldp", "Switch port (LLDP)")]))

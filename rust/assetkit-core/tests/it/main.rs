@@ -1,6 +1,6 @@
 //! Integration tests for assetkit-core: golden fixtures, bad input, fuzzing, raw SMBIOS, SMBIOS
 //! cases through the collectors.
-#![allow(clippy::too_many_lines)] // a test reads top to bottom as one story
+#![allow(clippy::type_complexity, clippy::too_many_lines)] // a test reads top to bottom as one story
 
 mod bad_input;
 mod cloud;

@@ -116,14 +116,17 @@ pub struct Dashboard {
     pub hardware_changes: Vec<HardwareChange>,
     /// Assets in service whose warranty ends in the next [`WARRANTY_DAYS`] days: how many, and
     /// the soonest (id, name, end date).
-    pub warranties: (u64, Vec<(i64, String, String)>),
+    pub warranties: (u64, Vec<Warranty>),
 }
+
+/// An asset whose warranty ends soon: id, name, end date.
+pub type Warranty = (i64, String, String);
 
 /// The dashboard's warranty horizon, days.
 pub const WARRANTY_DAYS: i64 = 90;
 
 /// Warranties ending within [`WARRANTY_DAYS`] of `now` (retired assets left out).
-fn warranties(db: &mut dyn Db, now: i64) -> Result<(u64, Vec<(i64, String, String)>)> {
+fn warranties(db: &mut dyn Db, now: i64) -> Result<(u64, Vec<Warranty>)> {
     let day = |t: i64| crate::domain::inventory::list::day_of(t).unwrap_or_default();
     let (from, to) = (day(now), day(now + WARRANTY_DAYS * 86_400));
     let where_ = "warranty_end >= ?1 AND warranty_end <= ?2 AND status <> 'retired'";

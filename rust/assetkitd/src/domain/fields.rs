@@ -86,7 +86,7 @@ impl Field {
     /// `value` as stored for this field (integers in decimal, dates as YYYY-MM-DD), or why it
     /// is not one.
     pub fn normalise(&self, value: &str) -> Result<String> {
-        let bad = |why: String| Error::invalid_field(&format!("fields.{}", self.name), why);
+        let bad = |why: String| Error::invalid_field(format!("fields.{}", self.name), why);
         let value = value.trim();
         match self.kind {
             FieldType::Text if value.chars().count() > MAX_VALUE => {

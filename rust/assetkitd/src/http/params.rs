@@ -44,7 +44,7 @@ impl Params {
     /// not the whole inventory.
     pub fn only(&self, known: &[&str]) -> Result<(), ApiError> {
         let custom = known.contains(&"cf_*");
-        let unknown = |name: &&String| !known.contains(&name.as_str()) && !(custom && name.starts_with("cf_"));
+        let unknown = |name: &&String| !(known.contains(&name.as_str()) || custom && name.starts_with("cf_"));
         match self.0.keys().find(unknown) {
             None => Ok(()),
             Some(name) if known.is_empty() => {
@@ -158,10 +158,7 @@ pub const NARROWING_PARAMS: &[&str] = &[
 
 /// Reads [`NARROWING_PARAMS`].
 pub fn narrowing(params: &Params) -> Result<Narrowing, ApiError> {
-    let is_virtual = match params.choice("virtual", &["true", "false"])? {
-        None => None,
-        Some(v) => Some(v == "true"),
-    };
+    let is_virtual = params.choice("virtual", &["true", "false"])?.map(|v| v == "true");
     let mut fields = Vec::new();
     for (name, value) in params.0.iter().filter(|(k, _)| k.starts_with("cf_")) {
         if fields.len() == 16 {

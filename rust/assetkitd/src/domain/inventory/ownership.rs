@@ -84,7 +84,8 @@ pub fn apply(db: &mut dyn Db, id: i64, o: &Ownership, actor: &str) -> Result<Vec
         "SELECT owner_name, owner_email, purchase_date, warranty_end FROM assets WHERE id = ?1",
         crate::args![id],
     )?;
-    let checks: [(&str, &Option<String>, fn(&str) -> Result<String>); 4] = [
+    type Check = fn(&str) -> Result<String>;
+    let checks: [(&str, &Option<String>, Check); 4] = [
         ("owner_name", &o.owner_name, |v| {
             if v.chars().count() > 200 || v.chars().any(char::is_control) {
                 Err(Error::invalid_field("owner_name", "an owner's name is at most 200 characters"))

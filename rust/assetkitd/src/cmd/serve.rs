@@ -79,8 +79,9 @@ pub struct ServeArgs {
     /// with Retry-After, and the agent keeps the report in its spool.
     #[arg(long, default_value_t = 30, value_name = "N")]
     max_reports_per_minute: u32,
-    /// Report bytes one host credential may send per minute.
-    #[arg(long, default_value_t = 32 << 20, value_name = "BYTES")]
+    /// Report bytes one host credential may send per minute (a host's report is tens of KiB, a
+    /// first package list some hundreds; more is a host flooding the single writer).
+    #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     max_report_bytes_per_minute: u64,
     /// Reports one fleet key may send per minute, all its hosts together (enrolments, and the
     /// refusals of hosts that lost their credential).

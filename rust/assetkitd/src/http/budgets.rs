@@ -29,7 +29,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             host_reports: 30.0,
-            host_bytes: (32u64 << 20) as f64,
+            host_bytes: (4u64 << 20) as f64,
             fleet_reports: 3_000.0,
             fleet_bytes: (64u64 << 20) as f64,
         }

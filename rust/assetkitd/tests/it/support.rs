@@ -763,6 +763,9 @@ pub async fn load(
                 (client.clone(), base.clone(), fleet.clone(), seen.clone(), progress.clone(), stop.clone());
             tasks.push(tokio::spawn(async move {
                 let mut creds: std::collections::HashMap<String, (String, Secret)> = Default::default();
+                // Each report carries an enrolment key, as the agent's do: a retry whose first
+                // answer was lost gets its credential again only sealed to that key.
+                let enrol = assetkit_sign::enrol::EnrolKey::generate();
                 // A report answered 503 is sent again as it was (same report_id), as an agent's
                 // spool does: if its batch did commit before the database went away, the retry
                 // is answered as a duplicate, with the credential it issued.
@@ -775,6 +778,9 @@ pub async fn load(
                         let host = format!("load-{b}-{w}-{}", i % 40);
                         let mut r = physical(&host, &format!("LOAD-{b}-{w}-{}", i % 40));
                         r.facts.nics.as_mut().unwrap()[0].mtu = Some(1500 + i);
+                        if !creds.contains_key(&host) {
+                            r.agent.enrol_key = Some(enrol.public_hex());
+                        }
                         (host, r)
                     });
                     let body = serde_json::to_vec(&r).unwrap();
@@ -796,10 +802,12 @@ pub async fn load(
                         *seen.statuses.entry(status).or_default() += 1;
                         match status {
                             200 => {
-                                if let (Some(id), Some(secret)) =
-                                    (answer["host_key_id"].as_str(), answer["host_secret"].as_str())
-                                {
-                                    creds.insert(host.clone(), (id.to_owned(), Secret::new(secret)));
+                                let opened = answer["host_secret_sealed"]
+                                    .as_str()
+                                    .and_then(|sealed| enrol.open(sealed).ok())
+                                    .and_then(|b| String::from_utf8(b).ok());
+                                if let (Some(id), Some(secret)) = (answer["host_key_id"].as_str(), opened) {
+                                    creds.insert(host.clone(), (id.to_owned(), Secret::new(&secret)));
                                 }
                                 seen.acked.push(r.report_id.clone());
                                 progress.send_modify(|n| *n += 1);

@@ -175,7 +175,11 @@ def test_master_and_minion(salt_factories, receiver, tmp_path):
         assert asset["last_mode"] == "salt"
         assert receiver.signers() == [fleet]
         by_returner = credential(wait_for(lambda: next(minion_credentials.glob("*.json"), None), "the credential"))
-        assert sorted(p.name for p in minion_credentials.iterdir()) == [f"{minion.id}.json"]
+        # The credential, and beside it the package list the receiver acknowledged (the next
+        # report sends its digest alone), both the minion's alone.
+        kept = sorted(p.name for p in minion_credentials.iterdir())
+        assert kept in ([f"{minion.id}.json"], [f"{minion.id}.json", f"{minion.id}.json.packages"]), kept
+        assert all(stat.S_IMODE((minion_credentials / k).stat().st_mode) == 0o600 for k in kept)
         assert stat.S_IMODE(minion_credentials.stat().st_mode) == 0o700
         for n in (2, 3):
             assert salt.run("asset.collect", "--return", "assetkit", minion_tgt=minion.id).returncode == 0

@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::layout::{flash, layout, query, select, text};
+use super::layout::{flash, layout, package_params, query, select, text};
 use crate::domain::inventory::{AssetFilter, AssetPage, Choices};
 use crate::domain::users::{Role, Session};
 
@@ -27,24 +27,6 @@ fn package_filter_words(f: &AssetFilter) -> String {
         }
     }
     words
-}
-
-/// The package filter's parameters, kept by the filter form.
-fn package_params(f: &AssetFilter) -> Vec<(&'static str, String)> {
-    let p = &f.packages;
-    [
-        ("package", &p.package),
-        ("manager", &p.manager),
-        ("arch", &p.arch),
-        ("version_lt", &p.version_lt),
-        ("version_le", &p.version_le),
-        ("version_gt", &p.version_gt),
-        ("version_ge", &p.version_ge),
-        ("version_eq", &p.version_eq),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-    .collect()
 }
 
 /// The asset list.

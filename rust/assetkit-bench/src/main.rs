@@ -159,7 +159,7 @@ enum What {
     /// same hosts without, and the fleet queries over a seeded fleet (SQLite, and PostgreSQL
     /// with --pg).
     Software {
-        /// Hosts in each apply phase (with packages, and as many without).
+        /// Hosts in each apply phase (with packages, and as many without); 0 skips the phases.
         #[arg(long, default_value_t = 500)]
         hosts: usize,
         /// Concurrent connections.
@@ -168,7 +168,7 @@ enum What {
         /// Length of each apply phase.
         #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
         duration: Duration,
-        /// Hosts in the SQLite fleet for the queries.
+        /// Hosts in the SQLite fleet for the queries; 0 skips it.
         #[arg(long, default_value_t = 10_000)]
         fleet: usize,
         /// Also the fleet on PostgreSQL: the URL of a cluster's admin database.

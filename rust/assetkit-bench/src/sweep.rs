@@ -1,10 +1,12 @@
-//! The SSH sweep next to `ansible all -m setup` at the same concurrency.
+//! The SSH sweep next to `ansible all -m setup` at the same concurrency, with the CPU each
+//! spends per host: on the control side (the tool and the ssh clients it waits for) and on the
+//! whole machine (targets' sshd and scripts, and for assetkit the receiver, all on these cores).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::receiver::{Store, start_receiver};
+use crate::receiver::{Store, cpu_of, start_receiver};
 use crate::support::{machine, release_bin, repo, save, venv_bin};
 use anyhow::Context;
 use serde_json::json;
@@ -38,23 +40,26 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
         .map(str::to_owned)
         .unwrap_or_else(|| "python3".into());
     println!("## SSH sweep ({}; loopback sshd, concurrency {concurrency})\n", machine());
-    println!("| targets | assetkit sweep | hosts/min | ansible -m setup | hosts/min | ratio |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| targets | assetkit sweep | hosts/min | CPU/host: control, machine | ansible -m setup | hosts/min | CPU/host: control, machine | ratio |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
     for &n in targets {
         let hosts = work.path().join(format!("hosts-{n}"));
         std::fs::write(&hosts, (1..=n).map(|i| format!("node-{i}\n")).collect::<String>())?;
-        let t = Instant::now();
-        let status = Command::new(&assetkit)
-            .arg("--config")
-            .arg(&config)
-            .args(["sweep", "--concurrency", &concurrency.to_string(), "-F", ssh_config, "--hosts"])
-            .arg(&hosts)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        let ours = t.elapsed();
-        anyhow::ensure!(status.success(), "assetkit sweep of {n} hosts failed");
+        let ours = measured(n, || {
+            let status = Command::new(&assetkit)
+                .arg("--config")
+                .arg(&config)
+                .args(["sweep", "--concurrency", &concurrency.to_string(), "-F", ssh_config, "--hosts"])
+                .arg(&hosts)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "assetkit sweep of {n} hosts failed");
+            Ok(())
+        })?;
         let inventory = work.path().join(format!("inventory-{n}.ini"));
         std::fs::write(
             &inventory,
@@ -64,28 +69,74 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
             ),
         )?;
         let ansible = venv_bin("ansible").context("ansible not in .venv: run `make deps`")?;
-        let t = Instant::now();
-        let status = Command::new(&ansible)
-            .args(["all", "-i"])
-            .arg(&inventory)
-            .args(["-m", "setup", "-f", &concurrency.to_string()])
-            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        let theirs = t.elapsed();
-        anyhow::ensure!(status.success(), "ansible setup of {n} hosts failed");
-        let (a, b) = (n as f64 / ours.as_secs_f64() * 60.0, n as f64 / theirs.as_secs_f64() * 60.0);
+        let theirs = measured(n, || {
+            let status = Command::new(&ansible)
+                .args(["all", "-i"])
+                .arg(&inventory)
+                .args(["-m", "setup", "-f", &concurrency.to_string()])
+                .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "ansible setup of {n} hosts failed");
+            Ok(())
+        })?;
+        let (a, b) = (ours.per_min(n), theirs.per_min(n));
         println!(
-            "| {n} | {:.1} s | {a:.0} | {:.1} s | {b:.0} | **{:.1}x** |",
-            ours.as_secs_f64(),
-            theirs.as_secs_f64(),
+            "| {n} | {:.1} s | {a:.0} | {:.0} ms, {:.0} ms | {:.1} s | {b:.0} | {:.0} ms, {:.0} ms | **{:.1}x** |",
+            ours.seconds,
+            ours.control_ms,
+            ours.machine_ms,
+            theirs.seconds,
+            theirs.control_ms,
+            theirs.machine_ms,
             a / b
         );
-        rows.push(json!({"targets": n, "assetkit_s": ours.as_secs_f64(), "assetkit_hosts_per_min": a, "ansible_s": theirs.as_secs_f64(), "ansible_hosts_per_min": b, "ratio": a / b}));
+        rows.push(json!({"targets": n, "assetkit_s": ours.seconds, "assetkit_hosts_per_min": a,
+            "assetkit_cpu_ms_per_host": {"control": ours.control_ms, "machine": ours.machine_ms},
+            "ansible_s": theirs.seconds, "ansible_hosts_per_min": b,
+            "ansible_cpu_ms_per_host": {"control": theirs.control_ms, "machine": theirs.machine_ms}, "ratio": a / b}));
     }
     println!(
-        "\n- assetkit sweep includes parsing, signing and sending every report to a real assetkitd; target >= 5x Ansible\n"
+        "\n- assetkit sweep includes parsing, signing and sending every report to a real assetkitd (its CPU is in the \
+         machine column); target >= 10x Ansible\n- control: the tool and the processes it waits for (ssh clients; \
+         Ansible's forks; not a detached ControlPersist master); machine: every core's busy time over the run\n"
     );
     save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
+}
+
+/// One timed run: wall time, and CPU milliseconds per host.
+struct Run {
+    seconds: f64,
+    control_ms: f64,
+    machine_ms: f64,
+}
+
+impl Run {
+    fn per_min(&self, hosts: usize) -> f64 {
+        hosts as f64 / self.seconds * 60.0
+    }
+}
+
+/// Runs `f` (which waits for its processes) over `hosts` targets, timing it.
+fn measured(hosts: usize, f: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<Run> {
+    let (control, machine, t) = (cpu_of("self", true), busy_seconds(), Instant::now());
+    f()?;
+    let seconds = t.elapsed().as_secs_f64();
+    let per_host = |s: f64| s * 1000.0 / hosts as f64;
+    Ok(Run {
+        seconds,
+        control_ms: per_host(cpu_of("self", true) - control),
+        machine_ms: per_host(busy_seconds() - machine),
+    })
+}
+
+/// Seconds every core has spent busy since boot, from `/proc/stat`'s first line: user, nice,
+/// system, irq and softirq (not idle, iowait, time stolen by the hypervisor, or guest time,
+/// which user already holds).
+fn busy_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).map(|x| x.parse().unwrap_or(0.0)).collect();
+    [0, 1, 2, 5, 6].iter().map(|&i| ticks.get(i).unwrap_or(&0.0)).sum::<f64>() / 100.0
 }

@@ -1,7 +1,8 @@
 //! What the console's home page shows: the fleet's make-up and what changed lately, as plain
 //! numbers. Every query is an aggregate, bounded by `LIMIT` or by the 30 days, and served by an
-//! existing index, except one grouping scan of `assets` for the make-up (model, memory, cores):
-//! the asset row is kept small for such scans.
+//! existing index; the make-up (model, memory, cores) and placement (business unit, IDC) are
+//! read from the counts triggers keep (`makeup_counts`), a few hundred rows whatever the size
+//! of the fleet.
 
 use std::collections::BTreeMap;
 
@@ -175,11 +176,14 @@ fn top(mut counts: Vec<Count>) -> Vec<Count> {
     counts
 }
 
-/// Assets per business unit and per IDC from one scan of the `(business_unit_id, idc_id)`
-/// index (the groups are the pairs in use); the small name tables name them.
+/// Assets per business unit and per IDC from the kept counts (the groups are the pairs in
+/// use); the small name tables name them.
 fn placement(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>)> {
-    let rows =
-        db.query("SELECT business_unit_id, idc_id, COUNT(*) FROM assets GROUP BY business_unit_id, idc_id", &[])?;
+    let rows = db.query(
+        "SELECT business_unit_id, idc_id, CAST(SUM(delta) AS BIGINT) FROM makeup_counts \
+         GROUP BY business_unit_id, idc_id HAVING SUM(delta) > 0",
+        &[],
+    )?;
     let (mut bus, mut idcs) = (BTreeMap::<i64, u64>::new(), BTreeMap::<i64, u64>::new());
     for row in rows {
         let (bu, idc, n): (Option<i64>, Option<i64>, u64) = (row.get(0)?, row.get(1)?, row.get(2)?);
@@ -213,14 +217,13 @@ fn bucket(v: i64) -> u32 {
     if v < 2 { 0 } else { 63 - v.leading_zeros() }
 }
 
-/// The fleet's make-up from one grouping scan: assets per model, memory bucket and core bucket.
-/// The groups are the distinct hardware configurations (a few hundred in a large fleet), and
-/// grouping by the plain columns (bucketing here, not in SQL) lets an index on
-/// `(manufacturer, model, memory_bytes, cpu_cores)`, if one is added, serve the scan in order.
+/// The fleet's make-up from the kept counts: assets per model, memory bucket and core bucket.
+/// The groups are the distinct hardware configurations (a few hundred in a large fleet),
+/// bucketed here, not in SQL.
 fn makeup(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>, Vec<Count>)> {
     let rows = db.query(
-        "SELECT manufacturer, model, memory_bytes, cpu_cores, COUNT(*) FROM assets \
-         GROUP BY manufacturer, model, memory_bytes, cpu_cores",
+        "SELECT manufacturer, model, memory_bytes, cpu_cores, CAST(SUM(delta) AS BIGINT) FROM makeup_counts \
+         GROUP BY manufacturer, model, memory_bytes, cpu_cores HAVING SUM(delta) > 0",
         &[],
     )?;
     let mut models = std::collections::HashMap::<(Option<String>, Option<String>), u64>::new();

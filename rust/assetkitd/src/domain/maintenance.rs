@@ -1,7 +1,7 @@
 //! What only needs keeping for a while: nonces (twice the signature window), applied report
 //! ids (the retry horizon of a spool), and change events (`--keep-changes`, and at most
-//! `--max-changes-per-asset` for any one asset); and the status-count deltas, folded into one
-//! row per status. Deletions go in bounded steps, so a long backlog never holds the writer: the
+//! `--max-changes-per-asset` for any one asset); and the count deltas, folded into one row per
+//! status and per make-up. Deletions go in bounded steps, so a long backlog never holds the writer: the
 //! rest goes at the next run, a minute later.
 
 use std::time::Duration;
@@ -74,27 +74,39 @@ pub fn purge_changes(db: &mut dyn Db, retention: Retention, now: i64) -> Result<
     Ok(deleted)
 }
 
-/// Folds the status-count deltas (`asset_counts`, appended by triggers) into one row per
-/// status. On PostgreSQL other writers append meanwhile: one statement deletes what it sees and
-/// inserts its sums, so a delta committed in between is neither lost nor counted twice.
+/// The make-up columns a `makeup_counts` row is grouped by.
+const MAKEUP: &str = "manufacturer, model, memory_bytes, cpu_cores, business_unit_id, idc_id";
+
+/// Folds the count deltas (`asset_counts` per status and `makeup_counts` per make-up, appended
+/// by triggers) into one row per status and per make-up still held by an asset. On PostgreSQL
+/// other writers append meanwhile: one statement deletes what it sees and inserts its sums, so a
+/// delta committed in between is neither lost nor counted twice.
 pub fn fold_counts(db: &mut dyn Db) -> Result<(), DbError> {
-    match db.engine() {
-        Engine::Postgres => {
-            db.execute(
-                "WITH gone AS (DELETE FROM asset_counts RETURNING status, delta) \
-                 INSERT INTO asset_counts (status, delta) SELECT status, SUM(delta) FROM gone GROUP BY status",
-                &[],
-            )?;
-        }
-        Engine::Sqlite => {
-            let Some(last) = db.scalar::<Option<i64>>("SELECT MAX(id) FROM asset_counts", &[])? else {
-                return Ok(());
-            };
-            db.execute(
-                "INSERT INTO asset_counts (status, delta) SELECT status, SUM(delta) FROM asset_counts WHERE id <= ?1 GROUP BY status",
-                crate::args![last],
-            )?;
-            db.execute("DELETE FROM asset_counts WHERE id <= ?1", crate::args![last])?;
+    for (table, columns, keep) in [("asset_counts", "status", ""), ("makeup_counts", MAKEUP, " HAVING SUM(delta) <> 0")]
+    {
+        match db.engine() {
+            Engine::Postgres => {
+                db.execute(
+                    &format!(
+                        "WITH gone AS (DELETE FROM {table} RETURNING {columns}, delta) \
+                         INSERT INTO {table} ({columns}, delta) SELECT {columns}, SUM(delta) FROM gone GROUP BY {columns}{keep}"
+                    ),
+                    &[],
+                )?;
+            }
+            Engine::Sqlite => {
+                let Some(last) = db.scalar::<Option<i64>>(&format!("SELECT MAX(id) FROM {table}"), &[])? else {
+                    continue;
+                };
+                db.execute(
+                    &format!(
+                        "INSERT INTO {table} ({columns}, delta) SELECT {columns}, SUM(delta) FROM {table} \
+                         WHERE id <= ?1 GROUP BY {columns}{keep}"
+                    ),
+                    crate::args![last],
+                )?;
+                db.execute(&format!("DELETE FROM {table} WHERE id <= ?1"), crate::args![last])?;
+            }
         }
     }
     Ok(())

@@ -36,11 +36,33 @@ pub const TABLES: &[(&str, &[&str])] = &[
     ("outbox", &["id"]),
     ("event_budgets", &["asset_id"]),
     ("settings", &["name"]),
+    // Installed software (version 10): the fleet's packages, then each asset's set. The host
+    // counts are columns, copied with their rows.
+    ("package_names", &["id"]),
+    ("packages", &["id"]),
+    ("asset_packages", &["asset_id", "package_id"]),
+    // Ownership and guests (version 12).
+    ("asset_tags", &["asset_id", "tag"]),
+    ("custom_fields", &["id"]),
+    ("asset_fields", &["asset_id", "field_id"]),
+    ("guests", &["hypervisor_id", "key"]),
+    ("warranty_alerts", &["asset_id", "threshold", "warranty_end"]),
 ];
 
 /// Tables whose `id` is generated (the sequence is moved past the copied ids on PostgreSQL).
-const GENERATED_IDS: &[&str] =
-    &["business_units", "idcs", "assets", "changes", "users", "admin_events", "webhooks", "outbox"];
+const GENERATED_IDS: &[&str] = &[
+    "business_units",
+    "idcs",
+    "assets",
+    "changes",
+    "users",
+    "admin_events",
+    "webhooks",
+    "outbox",
+    "package_names",
+    "packages",
+    "custom_fields",
+];
 
 /// Rows read per page.
 const PAGE: usize = 2000;

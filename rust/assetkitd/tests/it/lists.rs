@@ -60,3 +60,78 @@ fn status_counts_follow_creates_status_changes_and_deletes_and_survive_folding()
         assert_eq!(counted(db), truth(db));
     });
 }
+
+/// The dashboard's make-up and placement per combination, counted the slow way.
+const MAKEUP_TRUTH: &str = "SELECT manufacturer, model, memory_bytes, cpu_cores, business_unit_id, idc_id, COUNT(*) \
+     FROM assets GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6";
+/// The same from the kept counts.
+const MAKEUP_KEPT: &str = "SELECT manufacturer, model, memory_bytes, cpu_cores, business_unit_id, idc_id, \
+     CAST(SUM(delta) AS BIGINT) FROM makeup_counts GROUP BY 1, 2, 3, 4, 5, 6 HAVING SUM(delta) <> 0 ORDER BY 1, 2, 3, 4, 5, 6";
+
+fn makeup(db: &mut dyn Db, sql: &str) -> Vec<String> {
+    db.query(sql, &[])
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (0..7)
+                .map(|i| {
+                    r.get::<Option<String>>(i).or_else(|_| r.get::<Option<i64>>(i).map(|v| v.map(|v| v.to_string())))
+                })
+                .map(|v| v.unwrap().unwrap_or_else(|| "-".into()))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect()
+}
+
+#[test]
+fn makeup_counts_follow_creates_hardware_and_placement_changes_and_deletes_and_survive_folding() {
+    let db = TestDb::new();
+    db.with(|db| {
+        let mut ids = Vec::new();
+        for (i, bu) in ["payments", "payments", "search", "", "search"].iter().enumerate() {
+            let input = NewAsset {
+                hostname: format!("makeup-{i}"),
+                business_unit: (!bu.is_empty()).then(|| (*bu).to_owned()),
+                idc: Some("dc1".into()),
+                ..NewAsset::default()
+            };
+            ids.push(inventory::create_asset(db, &input, "test", 1).unwrap());
+        }
+        assert_eq!(makeup(db, MAKEUP_KEPT), makeup(db, MAKEUP_TRUTH));
+        // Hardware learnt from reports (as apply writes it), one memory upgrade, a move to
+        // another IDC, a rename (no make-up change) and a delete.
+        db.execute(
+            "UPDATE assets SET manufacturer = 'Dell Inc.', model = 'PowerEdge R640', memory_bytes = ?1, cpu_cores = 16",
+            assetkitd::args![64_i64 << 30],
+        )
+        .unwrap();
+        db.execute("UPDATE assets SET memory_bytes = ?1 WHERE id = ?2", assetkitd::args![128_i64 << 30, ids[0]])
+            .unwrap();
+        let moved = AssetPatch { idc: Some("dc2".into()), ..AssetPatch::default() };
+        inventory::update_asset(db, ids[1], &moved, "test", 2).unwrap();
+        let rename = AssetPatch { hostname: Some("makeup-renamed".into()), ..AssetPatch::default() };
+        inventory::update_asset(db, ids[2], &rename, "test", 3).unwrap();
+        db.execute("DELETE FROM assets WHERE id = ?1", assetkitd::args![ids[4]]).unwrap();
+        let expected = makeup(db, MAKEUP_TRUTH);
+        assert_eq!(makeup(db, MAKEUP_KEPT), expected);
+        assert_eq!(expected.len(), 4, "{expected:?}");
+        // Folding leaves one row per combination still held, and the same counts.
+        maintenance::fold_counts(db).unwrap();
+        let rows: i64 = db.scalar("SELECT COUNT(*) FROM makeup_counts", &[]).unwrap();
+        assert_eq!(rows, 4);
+        assert_eq!(makeup(db, MAKEUP_KEPT), expected);
+        // And the dashboard reads them: four assets of one model, one of them with 128 GiB.
+        let dashboard = assetkitd::domain::dashboard::load(db, 0, 0).unwrap();
+        assert_eq!(
+            dashboard.models.iter().map(|c| (c.label.as_str(), c.n)).collect::<Vec<_>>(),
+            [("Dell Inc. PowerEdge R640", 4)]
+        );
+        assert_eq!(
+            dashboard.memory.iter().map(|c| (c.label.as_str(), c.n)).collect::<Vec<_>>(),
+            [("64–128 GiB", 3), ("128–256 GiB", 1)]
+        );
+        let idcs: Vec<(&str, u64)> = dashboard.idcs.iter().map(|c| (c.label.as_str(), c.n)).collect();
+        assert_eq!(idcs, [("dc1", 3), ("dc2", 1)]);
+    });
+}

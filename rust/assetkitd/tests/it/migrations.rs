@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 12] {
+fn migrations(engine: Engine) -> [&'static str; 13] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -21,6 +21,7 @@ fn migrations(engine: Engine) -> [&'static str; 12] {
             include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
             include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/sqlite/0012_ownership.sql"),
+            include_str!("../../src/store/migrations/sqlite/0013_makeup_counts.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -35,6 +36,7 @@ fn migrations(engine: Engine) -> [&'static str; 12] {
             include_str!("../../src/store/migrations/postgres/0010_software.sql"),
             include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/postgres/0012_ownership.sql"),
+            include_str!("../../src/store/migrations/postgres/0013_makeup_counts.sql"),
         ],
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use assetkitd::domain::apply::Policy;
 use assetkitd::store::Engine;
 
-use crate::support::{TestDb, TestServer, blocking, load, pg_ctl, pg_up, physical, spawn_binary, until_count};
+use crate::support::{TestDb, TestServer, again, blocking, load, pg_ctl, pg_up, physical, spawn_binary, until_count};
 
 /// Two replicas of the same database.
 async fn two_replicas(policy: Policy) -> (Arc<TestServer>, Arc<TestServer>) {
@@ -193,4 +193,84 @@ async fn sslmode_require_speaks_tls_and_verifies_the_server() {
     // libpq's "prefer" (TLS if offered, any certificate) is refused rather than half-honoured.
     let err = assetkitd::store::Location::parse(&format!("{url}?sslmode=prefer")).expect_err("refused").to_string();
     assert!(err.contains("sslmode=require"), "{err}");
+}
+
+/// Ten packages, all at `version`.
+fn packages_at(version: &str) -> Vec<assetkit_core::model::Package> {
+    (0..10)
+        .map(|i| assetkit_core::model::Package {
+            manager: assetkit_core::model::PackageManager::Deb,
+            name: format!("lib{i}"),
+            version: version.into(),
+            arch: Some("amd64".into()),
+            source: None,
+            source_version: None,
+            vendor: None,
+            installed_at: None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_upgrade_across_the_fleet_through_two_replicas_never_deadlocks_and_counts_stay_exact() {
+    crate::only_on!(Engine::Postgres, "replicas share a PostgreSQL database");
+    use assetkit_core::model::{PackagesDelta, packages_digest};
+    let (a, b) = two_replicas(Policy::Auto).await;
+    let (old, new) = (packages_at("1.0"), packages_at("2.0"));
+    let (old_digest, new_digest) = (packages_digest(&old), packages_digest(&new));
+    let hosts = 24;
+    let mut reports = Vec::new();
+    for h in 0..hosts {
+        let mut r = physical(&format!("upgrade-{h:02}"), &format!("UPG-{h:02}"));
+        r.facts.packages_digest = Some(old_digest.clone());
+        r.facts.packages = Some(old.clone());
+        a.report_ok(&r).await;
+        reports.push(r);
+    }
+    // Every host upgrades and downgrades the same ten packages three times, all hosts at once,
+    // half of them starting on each replica and switching replica at every step: each step moves
+    // the host counts of the same twenty package rows, from both replicas' writers together.
+    let (up, down) = (PackagesDelta::between(&old_digest, &old, &new), PackagesDelta::between(&new_digest, &new, &old));
+    let start = Arc::new(tokio::sync::Barrier::new(hosts));
+    let mut tasks = Vec::new();
+    for (h, report) in reports.into_iter().enumerate() {
+        let (a, b, start) = (a.clone(), b.clone(), start.clone());
+        let (up, down, old_digest, new_digest) = (up.clone(), down.clone(), old_digest.clone(), new_digest.clone());
+        tasks.push(tokio::spawn(async move {
+            let key = a.credential(report.host.hostname.as_deref().unwrap());
+            start.wait().await;
+            let mut answers = Vec::new();
+            for step in 0..6 {
+                let mut r = again(&report);
+                r.facts.packages = None;
+                let (delta, digest) = if step % 2 == 0 { (&up, &new_digest) } else { (&down, &old_digest) };
+                r.facts.packages_delta = Some(delta.clone());
+                r.facts.packages_digest = Some(digest.clone());
+                let server = if (h + step) % 2 == 0 { &a } else { &b };
+                answers.push(server.report_as(&key, &r).await);
+            }
+            answers
+        }));
+    }
+    for task in tasks {
+        for (status, body) in task.await.unwrap() {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["action"], "updated", "{body}");
+        }
+    }
+    // Back at 1.0 everywhere, and the kept counts are the truth.
+    let counts: Vec<(String, i64, i64)> = a.db.with(|db| {
+        db.query(
+            "SELECT p.version, p.hosts, (SELECT COUNT(*) FROM asset_packages ap WHERE ap.package_id = p.id) \
+             FROM packages p JOIN package_names n ON n.id = p.name_id WHERE n.name = 'lib3' ORDER BY p.version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+        .collect()
+    });
+    assert_eq!(counts, [("1.0".to_owned(), hosts as i64, hosts as i64), ("2.0".to_owned(), 0, 0)]);
+    let software = a.admin_get("/api/v1/software?q=lib3").await;
+    assert_eq!(software["software"][0]["hosts"], hosts, "{software}");
 }

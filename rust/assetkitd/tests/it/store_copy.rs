@@ -1,6 +1,8 @@
 //! `assetkitd store copy` and `store verify`: a live SQLite inventory moved to the run's engine
-//! (PostgreSQL in the PostgreSQL run) and proved the same, then served.
+//! (PostgreSQL in the PostgreSQL run) and proved the same, then served: hardware, history,
+//! installed software, guests, tags and custom fields.
 
+use assetkit_core::model::{Guest, Package, PackageManager, packages_digest};
 use assetkit_sign::Secret;
 use assetkitd::domain::apply::{self, Answer, Context, Policy, Sender};
 use assetkitd::store::secrets::Keyring;
@@ -8,9 +10,25 @@ use assetkitd::store::{self, Engine};
 
 use crate::support::{TestDb, TestServer, again, blocking, cli, cli_raw, physical};
 
+/// A few packages, one of them in a version of its own to host `i`.
+fn packages_of(i: usize) -> Vec<Package> {
+    let deb = |name: &str, version: String| Package {
+        manager: PackageManager::Deb,
+        name: name.into(),
+        version,
+        arch: Some("amd64".into()),
+        source: None,
+        source_version: None,
+        vendor: None,
+        installed_at: None,
+    };
+    vec![deb("openssl", "3.0.13-1~deb12u1".into()), deb("bash", "5.2.15-2+b2".into()), deb("tool", format!("1.{i}"))]
+}
+
 /// 10,000 assets with their history, written through the domain as reports would be: each
 /// host's first report, then a second that replaces a disk and changes an MTU (change events).
-/// Returns one host's issued credential.
+/// The first 50 hosts also report packages, and each of the first 10 a guest. Returns one
+/// host's issued credential.
 fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
     // A real fleet key: a report's sender must be a key the store holds, not revoked.
     let (fleet_key, _) = db.create_key("seed", "agent");
@@ -22,7 +40,24 @@ fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
         for chunk in (0..hosts).collect::<Vec<_>>().chunks(1000) {
             store::transaction(conn.as_mut(), |db| {
                 for &i in chunk {
-                    let first = physical(&format!("copy-{i:05}"), &format!("COPY-{i:05}"));
+                    let mut first = physical(&format!("copy-{i:05}"), &format!("COPY-{i:05}"));
+                    if i < 50 {
+                        let list = packages_of(i);
+                        first.facts.packages_digest = Some(packages_digest(&list));
+                        first.facts.packages = Some(list);
+                    }
+                    if i < 10 {
+                        first.facts.guests = Some(vec![Guest {
+                            name: format!("guest-{i}"),
+                            uuid: Some(format!("00000000-0000-4000-8000-{i:012}")),
+                            kind: "vm".into(),
+                            source: "libvirt".into(),
+                            id: None,
+                            vcpus: Some(2),
+                            memory_bytes: Some(4 << 30),
+                            state: Some("running".into()),
+                        }]);
+                    }
                     let mut second = again(&first);
                     second.facts.disks.as_mut().unwrap()[0].serial_number = Some(format!("NEW-{i}"));
                     second.facts.nics.as_mut().unwrap()[0].mtu = Some(9000);
@@ -68,6 +103,11 @@ async fn a_live_inventory_moves_whole_and_verify_proves_it() {
     std::fs::write(&csv, "SN,Vendor,Model,IDC,Rack\nPUR-1,Dell,R640,dc1,R01\nPUR-2,HP,DL380,dc2,R02\n").unwrap();
     let (ok, _, err) = cli(&source, &["import", csv.to_str().unwrap()]);
     assert!(ok, "{err}");
+    let (ok, _, err) = cli(&source, &["fields", "add", "cost_centre", "--type", "integer"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) =
+        cli(&source, &["assets", "set", "copy-00001", "--tags", "prod,pci", "--field", "cost_centre=4100"]);
+    assert!(ok, "{err}");
     let changes: i64 = source.scalar("SELECT COUNT(*) FROM changes", &[]);
     assert!(changes >= 30_000, "history: {changes} change events (added, disk replaced, MTU changed)");
 
@@ -82,6 +122,14 @@ async fn a_live_inventory_moves_whole_and_verify_proves_it() {
     let (ok, out, err) = cli_raw(&["store", "verify", &from, &to]);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("the stores hold the same inventory"), "{out}");
+    // What the later schema versions added came along, not only the tables of the first ones.
+    for (table, rows) in
+        [("asset_packages", 150), ("package_names", 3), ("asset_tags", 2), ("asset_fields", 1), ("guests", 10)]
+    {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!((table, source.scalar::<i64>(&sql, &[])), (table, rows));
+        assert_eq!((table, target.scalar::<i64>(&sql, &[])), (table, rows), "{err}");
+    }
 
     // A second copy into the now non-empty store is refused, and writes nothing.
     let (ok, _, err) = cli_raw(&["store", "copy", "--from", &from, "--to", &to]);
@@ -108,8 +156,14 @@ async fn a_live_inventory_moves_whole_and_verify_proves_it() {
     // The copy serves: the host's credential (sealed, copied as it was) still writes its asset,
     // and new assets get fresh ids after the copied ones.
     let s = TestServer::start_on(target, |_| {}).await;
-    let (status, answer) = s.report_as(&credential, &physical("copy-00000", "COPY-00000")).await;
+    // Its report sends the digest alone, as the agent does once its list was acknowledged: the
+    // copy holds that list, so no 409 asks for it again.
+    let mut digest_only = physical("copy-00000", "COPY-00000");
+    digest_only.facts.packages_digest = Some(packages_digest(&packages_of(0)));
+    let (status, answer) = s.report_as(&credential, &digest_only).await;
     assert_eq!(status, 200, "{answer}");
+    let software = s.admin_get("/api/v1/software?q=openssl").await;
+    assert_eq!(software["software"][0]["hosts"], 50, "{software}");
     let (status, created) = s.send_as(&s.admin, "POST", "/api/v1/assets", br#"{"hostname": "after-copy"}"#).await;
     assert_eq!(status, 201, "{created}");
     assert!(created["asset_id"].as_i64().unwrap() > 10_002, "{created}");

@@ -77,6 +77,11 @@ pub fn digest(report: &Report, packages: Option<&str>) -> String {
 /// report id, every name and serial it could be matched by, and the asset its credential writes.
 /// Two reports that could resolve to the same asset (or create it) share a name, so replicas
 /// apply them one after the other and a host is never created twice.
+///
+/// A report that sends packages (a list or a delta) moves the fleet's per-package host counts,
+/// rows that the same upgrade on many hosts touches in every batch: such reports also share the
+/// lock `packages`, so that two replicas' batches never take those rows in opposite orders
+/// (a deadlock, answered 503 to every report of both batches).
 pub fn locks(report: &Report, sender: &Sender) -> Vec<String> {
     let names = Names::of(report, Policy::Sn);
     let mut locks = vec![format!("report:{}", report.report_id)];
@@ -84,6 +89,9 @@ pub fn locks(report: &Report, sender: &Sender) -> Vec<String> {
     locks.extend(names.serial.map(|s| format!("serial:{s}")));
     if let Sender::Host { asset_id, .. } = sender {
         locks.push(format!("asset:{asset_id}"));
+    }
+    if report.facts.packages.is_some() || report.facts.packages_delta.is_some() {
+        locks.push("packages".to_owned());
     }
     locks
 }

@@ -35,36 +35,29 @@ pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
 pub use sender::{Context, Failpoint, Sender};
 
-/// The digest of everything an unchanged report would repeat. The package list counts by its
-/// digest (`packages`), so a report with the whole list and one with only its digest, of the
-/// same host in the same state, have the same digest.
-pub fn digest(report: &Report, packages: Option<&str>) -> String {
+/// The digest of everything an unchanged report would repeat, but its packages: those are
+/// compared by their own digest (`assets.packages_digest`), so a report whose only change is
+/// its package set is applied without diffing the hardware again.
+pub fn digest(report: &Report) -> String {
     #[derive(Serialize)]
     struct Digested<'a> {
         facts: &'a assetkit_core::model::Facts,
-        packages: Option<&'a str>,
         hostname: &'a Option<String>,
         cert_hostname: &'a Option<String>,
         errors: &'a [assetkit_core::model::PluginMessage],
     }
-    let without_list;
+    let without_packages;
     let facts = if report.facts.packages.is_some()
         || report.facts.packages_digest.is_some()
         || report.facts.packages_delta.is_some()
     {
-        without_list = assetkit_core::model::Facts {
-            packages: None,
-            packages_digest: None,
-            packages_delta: None,
-            ..report.facts.clone()
-        };
-        &without_list
+        without_packages = report.facts.without_packages();
+        &without_packages
     } else {
         &report.facts
     };
     let bytes = serde_json::to_vec(&Digested {
         facts,
-        packages: packages.or(report.facts.packages_digest.as_deref()),
         hostname: &report.host.hostname,
         cert_hostname: &report.host.cert_hostname,
         errors: &report.errors,
@@ -110,45 +103,26 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
     let names = Names::of(report, ctx.policy);
     let listed = report.facts.packages.as_deref().map(assetkit_core::model::packages_digest);
     let sent = software::Sent::of(report, listed.as_deref());
-    let digest = digest(report, listed.as_deref());
+    let digest = digest(report);
     // The raw report as kept with the asset: its package list is kept as rows instead.
-    let raw = &match (&listed, &report.facts.packages_delta, &report.facts.packages_digest) {
+    let kept = || match (&listed, &report.facts.packages_delta, &report.facts.packages_digest) {
         (Some(d), _, _) | (None, Some(_), Some(d)) => software::store::without_packages(raw, d),
         _ => raw.to_owned(),
     };
     let (asset, via) = match claim::identify(db, report, &names, ctx)? {
         Identified::Asset(asset, via) => (asset, via),
-        Identified::New => return discover(db, report, raw, &names, (&digest, sent), ctx),
+        Identified::New => return discover(db, report, &kept(), &names, (&digest, sent), ctx),
         Identified::Refused(answer) => return Ok(answer),
     };
     tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     let change = identity::changes(db, &asset, report, &names)?;
-    // Unchanged: the same facts, and (whatever the facts digest says) the package set the
-    // report refers to is the one stored.
-    let same_packages = match sent {
-        software::Sent::Full(_, d) | software::Sent::Delta(_, d) | software::Sent::DigestOnly(d) => {
-            asset.packages_digest.as_deref() == Some(d)
-        }
-        software::Sent::Nothing => true,
-    };
-    if change.events.is_empty() && same_packages && asset.facts_digest.as_deref() == Some(digest.as_str()) {
-        write::touch(db, &asset, report, names.current.as_deref(), ctx.now)?;
-        crate::domain::guests::refresh(db, asset.id, report, ctx.now)?;
-        let credential = enrol(db, asset.id, report, ctx)?;
-        write::remember(db, report, asset.id, Action::Unchanged, change.hostname.as_deref(), ctx, credential.as_ref())?;
-        return Ok(Answer::Applied(Outcome {
-            asset_id: asset.id,
-            action: Action::Unchanged,
-            cert_hostname: change.hostname,
-            changes: 0,
-            duplicate: false,
-            alerts: 0,
-            credential,
-        }));
+    if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
+        return same_hardware(db, report, &asset, &names, change.hostname, sent, ctx);
     }
     // First: a digest alone that is not the stored set's refuses the report (409), and one
     // event for a report's package changes is not lost in the budget's sum.
-    let mut events: Vec<changelog::Event> = software::store::apply(db, asset.id, sent)?.into_iter().collect();
+    let mut events: Vec<changelog::Event> =
+        software::store::apply(db, asset.id, asset.packages_digest.as_deref(), sent)?.into_iter().collect();
     let diffs = diff_components(db, asset.id, report)?;
     write::components(db, asset.id, &diffs, ctx.failpoint)?;
     events.extend(change.events);
@@ -161,12 +135,47 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         is_virtual: names.is_virtual,
         digest: &digest,
     };
-    write::asset(db, asset.id, &row, report, raw, ctx.now)?;
+    write::asset(db, asset.id, &row, report, &kept(), ctx.now)?;
     events.extend(crate::domain::guests::apply(db, asset.id, report, ctx.now)?);
     // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
     let alerts = changelog::record_report(db, asset.id, &report.report_id, ctx.now, &events, ctx.budget)?;
     let action = if events.is_empty() { Action::Unchanged } else { Action::Updated };
     finish(db, report, asset.id, action, change.hostname, (events.len(), alerts), ctx)
+}
+
+/// A report whose names, hardware and errors are what is stored (the facts digest): the asset
+/// is seen, its guests' rows refreshed, and its package changes, if any, stored as one event.
+/// The hardware is not diffed again, and the raw report kept with the asset stays the last one
+/// that changed something else.
+fn same_hardware(
+    db: &mut dyn Db,
+    report: &Report,
+    asset: &AssetRow,
+    names: &Names,
+    cert_hostname: Option<String>,
+    sent: software::Sent<'_>,
+    ctx: &Context<'_>,
+) -> Result<Answer> {
+    let events: Vec<changelog::Event> =
+        software::store::apply(db, asset.id, asset.packages_digest.as_deref(), sent)?.into_iter().collect();
+    write::touch(db, asset, report, names.current.as_deref(), ctx.now)?;
+    crate::domain::guests::refresh(db, asset.id, report, ctx.now)?;
+    let (action, alerts) = if events.is_empty() {
+        (Action::Unchanged, 0)
+    } else {
+        (Action::Updated, changelog::record_report(db, asset.id, &report.report_id, ctx.now, &events, ctx.budget)?)
+    };
+    let credential = enrol(db, asset.id, report, ctx)?;
+    write::remember(db, report, asset.id, action, cert_hostname.as_deref(), ctx, credential.as_ref())?;
+    Ok(Answer::Applied(Outcome {
+        asset_id: asset.id,
+        action,
+        cert_hostname,
+        changes: events.len(),
+        duplicate: false,
+        alerts,
+        credential,
+    }))
 }
 
 /// A fleet-key report that wrote an asset binds it: the asset gets its own credential, and the
@@ -271,7 +280,7 @@ fn discover(
         replaced: false,
     };
     let mut events = vec![event];
-    events.extend(software::store::apply(db, asset_id, sent)?);
+    events.extend(software::store::apply(db, asset_id, None, sent)?);
     events.extend(crate::domain::guests::apply(db, asset_id, report, now)?);
     let alerts = changelog::record_all(db, asset_id, Some(&report.report_id), now, None, &events)?;
     finish(db, report, asset_id, Action::Created, hostname, (events.len(), alerts), ctx)

@@ -81,35 +81,82 @@ fn stored_digest(db: &mut dyn Db, asset_id: i64) -> Result<Option<String>> {
         .flatten())
 }
 
-/// Stores the package set the report sends for `asset_id`; the change event, if anything
-/// changed: "package inventory taken" for a first list, else one event listing every change.
-pub fn apply(db: &mut dyn Db, asset_id: i64, sent: Sent<'_>) -> Result<Option<Event>> {
-    let before = stored_digest(db, asset_id)?;
-    check_against(before.as_deref(), sent)?;
-    let (added, removed, digest) = match sent {
+/// Stores the package set the report sends for `asset_id`, whose stored set has the digest
+/// `before`; the change event, if anything changed: "package inventory taken" for a first list,
+/// else one event listing every change.
+pub fn apply(db: &mut dyn Db, asset_id: i64, before: Option<&str>, sent: Sent<'_>) -> Result<Option<Event>> {
+    check_against(before, sent)?;
+    let changes = match sent {
         Sent::Nothing | Sent::DigestOnly(_) => return Ok(None),
-        Sent::Full(_, d) | Sent::Delta(_, d) if before.as_deref() == Some(d) => return Ok(None),
+        Sent::Full(_, d) | Sent::Delta(_, d) if before == Some(d) => return Ok(None),
         Sent::Full(list, digest) => {
             let new = stored(db, list)?;
             let old = held_by(db, asset_id)?;
             if before.is_none() && old.is_empty() {
-                change(db, asset_id, &new, &[], digest)?;
+                change(db, asset_id, &new, &[], &[], digest)?;
                 return Ok(Some(inventory_taken(&new)));
             }
             let (old_ids, new_ids): (HashSet<i64>, HashSet<i64>) =
                 (old.iter().map(|h| h.id).collect(), new.iter().map(|h| h.id).collect());
             let added: Vec<Held> = new.into_iter().filter(|h| !old_ids.contains(&h.id)).collect();
             let removed: Vec<Held> = old.into_iter().filter(|h| !new_ids.contains(&h.id)).collect();
-            (added, removed, digest)
+            let names: BTreeSet<i64> = added.iter().chain(&removed).map(|h| h.name_id).collect();
+            let held = held_of_names(db, asset_id, &names)?;
+            change(db, asset_id, &added, &removed, &held, digest)?
         }
-        Sent::Delta(delta, digest) => (stored(db, &delta.added)?, lookup(db, &delta.removed)?, digest),
+        Sent::Delta(delta, digest) => apply_delta(db, asset_id, delta, digest)?,
     };
-    let changes = change(db, asset_id, &added, &removed, digest)?;
     if changes.is_empty() {
         return Ok(None);
     }
     let details = serde_json::to_string(&changes).unwrap_or_default();
     Ok(Some(Event::whole("packages", "changed", Some("packages"), None, Some(&details), diff::summary(&changes))))
+}
+
+/// A delta: one read finds every stored version of the names it touches and which of them the
+/// asset holds (a package new to the fleet is inserted first, rarely); then the set changes.
+fn apply_delta(db: &mut dyn Db, asset_id: i64, delta: &PackagesDelta, digest: &str) -> Result<Vec<diff::Change>> {
+    let names: BTreeSet<&str> = delta.added.iter().chain(&delta.removed).map(|p| p.name.as_str()).collect();
+    let mut versions = versions_of(db, asset_id, &names)?;
+    let mut added = among(&versions, &delta.added);
+    if added.len() < delta.added.len() {
+        upsert(db, &rows_of(&delta.added))?;
+        versions = versions_of(db, asset_id, &names)?;
+        added = among(&versions, &delta.added);
+    }
+    let removed = among(&versions, &delta.removed);
+    let held: Vec<(i64, i64)> = versions.iter().filter(|(_, h)| *h).map(|(v, _)| (v.id, v.name_id)).collect();
+    change(db, asset_id, &added, &removed, &held, digest)
+}
+
+/// The stored versions of `list` among `versions`.
+fn among(versions: &[(Held, bool)], list: &[Package]) -> Vec<Held> {
+    let wanted: HashSet<(PackageManager, &str, &str, &str)> = list
+        .iter()
+        .map(|p| (p.manager, p.name.as_str(), p.arch.as_deref().unwrap_or(""), p.version.as_str()))
+        .collect();
+    versions
+        .iter()
+        .filter(|(v, _)| wanted.contains(&(v.manager, v.name.as_str(), v.arch.as_str(), v.version.as_str())))
+        .map(|(v, _)| v.clone())
+        .collect()
+}
+
+/// Every stored version of the packages called `names` (any manager), and whether the asset
+/// holds it.
+fn versions_of(db: &mut dyn Db, asset_id: i64, names: &BTreeSet<&str>) -> Result<Vec<(Held, bool)>> {
+    let from = json_ids(db.engine(), 2);
+    let rows = db.query(
+        &format!(
+            "SELECT p.id, n.id, n.manager, n.name, p.arch, p.version, \
+             CAST(CASE WHEN ap.asset_id IS NULL THEN 0 ELSE 1 END AS BIGINT) \
+             FROM package_names n JOIN packages p ON p.name_id = n.id \
+             LEFT JOIN asset_packages ap ON ap.asset_id = ?1 AND ap.package_id = p.id \
+             WHERE n.name IN (SELECT j.value FROM {from})"
+        ),
+        crate::args![asset_id, serde_json::to_string(names).unwrap_or_default()],
+    )?;
+    rows.iter().map(|r| Ok((held(r)?, r.get::<i64>(6)? == 1))).collect()
 }
 
 fn inventory_taken(new: &[Held]) -> Event {
@@ -127,11 +174,16 @@ fn inventory_taken(new: &[Held]) -> Event {
 
 /// Adds `added` to the asset's set and takes `removed` out of it (what it does not hold, or
 /// holds already, is left alone), moves the host counts, records `digest`; the typed changes.
-/// One read of what the asset holds of the names involved tells both which packages change and
-/// which names it holds before and after.
-fn change(db: &mut dyn Db, asset_id: i64, added: &[Held], removed: &[Held], digest: &str) -> Result<Vec<diff::Change>> {
-    let names: BTreeSet<i64> = added.iter().chain(removed).map(|h| h.name_id).collect();
-    let held = held_of_names(db, asset_id, &names)?;
+/// `held` is what the asset holds of the names involved (package id, name id): it tells both
+/// which packages change and which names the asset holds before and after.
+fn change(
+    db: &mut dyn Db,
+    asset_id: i64,
+    added: &[Held],
+    removed: &[Held],
+    held: &[(i64, i64)],
+    digest: &str,
+) -> Result<Vec<diff::Change>> {
     let held_ids: HashSet<i64> = held.iter().map(|&(id, _)| id).collect();
     let added: Vec<&Held> = added.iter().filter(|h| !held_ids.contains(&h.id)).collect();
     let removed: Vec<&Held> = removed.iter().filter(|h| held_ids.contains(&h.id)).collect();
@@ -228,14 +280,6 @@ fn rows_of(list: &[Package]) -> String {
             .collect::<Vec<_>>()
     )
     .to_string()
-}
-
-/// The stored packages among `list` (those the fleet never reported are not).
-fn lookup(db: &mut dyn Db, list: &[Package]) -> Result<Vec<Held>> {
-    if list.is_empty() {
-        return Ok(Vec::new());
-    }
-    find(db, &rows_of(list))
 }
 
 fn find(db: &mut dyn Db, rows: &str) -> Result<Vec<Held>> {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod facts;
 mod guests;
 mod packages;
 
@@ -193,56 +194,6 @@ pub struct Facts {
     /// `facts.custom.<name>`: whatever JSON each custom plugin printed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub custom: BTreeMap<String, serde_json::Value>,
-}
-
-impl Facts {
-    /// The facts but the package list, its digest and its delta, which are left out rather than
-    /// copied (a list is 1,500 packages). Every other field is named, so that a field added to
-    /// `Facts` must be added here too.
-    pub fn without_packages(&self) -> Facts {
-        let Facts {
-            os,
-            system,
-            baseboard,
-            bios,
-            cpu,
-            memory,
-            disks,
-            raid_controllers,
-            nics,
-            power_supplies,
-            bmc,
-            fc_hbas,
-            gpus,
-            packages: _,
-            packages_digest: _,
-            packages_delta: _,
-            guests,
-            cloud,
-            custom,
-        } = self;
-        Facts {
-            os: os.clone(),
-            system: system.clone(),
-            baseboard: baseboard.clone(),
-            bios: bios.clone(),
-            cpu: cpu.clone(),
-            memory: memory.clone(),
-            disks: disks.clone(),
-            raid_controllers: raid_controllers.clone(),
-            nics: nics.clone(),
-            power_supplies: power_supplies.clone(),
-            bmc: bmc.clone(),
-            fc_hbas: fc_hbas.clone(),
-            gpus: gpus.clone(),
-            packages: None,
-            packages_digest: None,
-            packages_delta: None,
-            guests: guests.clone(),
-            cloud: cloud.clone(),
-            custom: custom.clone(),
-        }
-    }
 }
 
 /// Operating system facts.

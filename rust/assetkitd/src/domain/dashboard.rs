@@ -1,8 +1,8 @@
 //! What the console's home page shows: the fleet's make-up and what changed lately, as plain
 //! numbers. Every query is an aggregate, bounded by `LIMIT` or by the 30 days, and served by an
-//! existing index; the make-up (model, memory, cores) and placement (business unit, IDC) are
-//! read from the counts triggers keep (`makeup_counts`), a few hundred rows whatever the size
-//! of the fleet.
+//! existing index; the make-up (model, memory, cores), placement (business unit, IDC) and the
+//! changes per day are read from the counts triggers keep (`makeup_counts`,
+//! `change_day_counts`), a few hundred rows whatever the size of the fleet.
 
 use std::collections::BTreeMap;
 
@@ -272,16 +272,17 @@ fn makeup(db: &mut dyn Db) -> Result<(Vec<Count>, Vec<Count>, Vec<Count>)> {
     Ok((models, memory, cores))
 }
 
-/// Change events per UTC day and group over the last [`DAYS`] days (the `changes_at` index
-/// bounds the scan).
+/// Change events per UTC day and group over the last [`DAYS`] days, from the counts triggers
+/// keep per day and component (`change_day_counts`).
 fn days(db: &mut dyn Db, now: i64) -> Result<Vec<Day>> {
     let today = now.div_euclid(86_400);
     let first = today - (DAYS - 1);
     let mut days: Vec<Day> =
         (first..=today).map(|d| Day { start: d * 86_400, counts: vec![0; CHANGE_GROUPS.len()] }).collect();
     let rows = db.query(
-        "SELECT at / 86400, component, COUNT(*) FROM changes WHERE at >= ?1 GROUP BY 1, 2",
-        crate::args![first * 86_400],
+        "SELECT day, component, CAST(SUM(delta) AS BIGINT) FROM change_day_counts WHERE day >= ?1 \
+         GROUP BY day, component HAVING SUM(delta) > 0",
+        crate::args![first],
     )?;
     for row in rows {
         let (day, component, n): (i64, String, u64) = (row.get(0)?, row.get(1)?, row.get(2)?);

@@ -77,13 +77,17 @@ pub fn purge_changes(db: &mut dyn Db, retention: Retention, now: i64) -> Result<
 /// The make-up columns a `makeup_counts` row is grouped by.
 const MAKEUP: &str = "manufacturer, model, memory_bytes, cpu_cores, business_unit_id, idc_id";
 
-/// Folds the count deltas (`asset_counts` per status and `makeup_counts` per make-up, appended
-/// by triggers) into one row per status and per make-up still held by an asset. On PostgreSQL
+/// Folds the count deltas (`asset_counts` per status, `makeup_counts` per make-up and
+/// `change_day_counts` per day and component, appended by triggers) into one row per status,
+/// and per make-up or day still counted. On PostgreSQL
 /// other writers append meanwhile: one statement deletes what it sees and inserts its sums, so a
 /// delta committed in between is neither lost nor counted twice.
 pub fn fold_counts(db: &mut dyn Db) -> Result<(), DbError> {
-    for (table, columns, keep) in [("asset_counts", "status", ""), ("makeup_counts", MAKEUP, " HAVING SUM(delta) <> 0")]
-    {
+    for (table, columns, keep) in [
+        ("asset_counts", "status", ""),
+        ("makeup_counts", MAKEUP, " HAVING SUM(delta) <> 0"),
+        ("change_day_counts", "day, component", " HAVING SUM(delta) <> 0"),
+    ] {
         match db.engine() {
             Engine::Postgres => {
                 db.execute(

@@ -35,7 +35,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("software", include_str!("migrations/postgres/0010_software.sql")),
     ("newcomer", include_str!("migrations/postgres/0011_newcomer.sql")),
     ("ownership", include_str!("migrations/postgres/0012_ownership.sql")),
-    ("makeup_counts", include_str!("migrations/postgres/0013_makeup_counts.sql")),
+    ("dashboard_counts", include_str!("migrations/postgres/0013_dashboard_counts.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

@@ -31,7 +31,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("software", include_str!("migrations/sqlite/0010_software.sql")),
     ("newcomer", include_str!("migrations/sqlite/0011_newcomer.sql")),
     ("ownership", include_str!("migrations/sqlite/0012_ownership.sql")),
-    ("makeup_counts", include_str!("migrations/sqlite/0013_makeup_counts.sql")),
+    ("dashboard_counts", include_str!("migrations/sqlite/0013_dashboard_counts.sql")),
 ];
 
 /// The schema version this build expects.

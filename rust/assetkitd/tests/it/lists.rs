@@ -135,3 +135,58 @@ fn makeup_counts_follow_creates_hardware_and_placement_changes_and_deletes_and_s
         assert_eq!(idcs, [("dc1", 3), ("dc2", 1)]);
     });
 }
+
+/// Change events per day and component, counted the slow way and from the kept counts.
+fn change_days(db: &mut dyn Db) -> (Vec<String>, Vec<String>) {
+    let rows = |db: &mut dyn Db, sql: &str| -> Vec<String> {
+        db.query(sql, &[])
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!("{}|{}|{}", r.get::<i64>(0).unwrap(), r.get::<String>(1).unwrap(), r.get::<i64>(2).unwrap())
+            })
+            .collect()
+    };
+    (
+        rows(db, "SELECT at / 86400, component, COUNT(*) FROM changes GROUP BY 1, 2 ORDER BY 1, 2"),
+        rows(
+            db,
+            "SELECT day, component, CAST(SUM(delta) AS BIGINT) FROM change_day_counts GROUP BY 1, 2 \
+             HAVING SUM(delta) <> 0 ORDER BY 1, 2",
+        ),
+    )
+}
+
+#[test]
+fn change_day_counts_follow_events_and_their_purge_and_survive_folding() {
+    let db = TestDb::new();
+    db.with(|db| {
+        let day = 86_400;
+        let today = 20_000 * day;
+        // Assets added over three days (an event each), then edited today (more events).
+        let mut ids = Vec::new();
+        for (i, at) in [today - 2 * day, today - 2 * day + 5, today - day, today].iter().enumerate() {
+            let input = NewAsset { hostname: format!("days-{i}"), ..NewAsset::default() };
+            ids.push(inventory::create_asset(db, &input, "test", *at).unwrap());
+        }
+        for id in &ids {
+            let patch = AssetPatch { rack: Some("R7".into()), ..AssetPatch::default() };
+            inventory::update_asset(db, *id, &patch, "test", today + 60).unwrap();
+        }
+        let (truth, kept) = change_days(db);
+        assert_eq!(kept, truth);
+        assert_eq!(truth.len(), 3, "{truth:?}");
+        // Retention purges the oldest day's events; the fold keeps the same counts in fewer rows.
+        db.execute("DELETE FROM changes WHERE at < ?1", assetkitd::args![today - day]).unwrap();
+        maintenance::fold_counts(db).unwrap();
+        let (truth, kept) = change_days(db);
+        assert_eq!(kept, truth);
+        assert_eq!(truth.len(), 2, "{truth:?}");
+        let rows: i64 = db.scalar("SELECT COUNT(*) FROM change_day_counts", &[]).unwrap();
+        assert_eq!(rows, 2);
+        // And the dashboard's chart reads them: yesterday's one event, today's five.
+        let dashboard = assetkitd::domain::dashboard::load(db, today + 120, 0).unwrap();
+        let totals: Vec<u64> = dashboard.days.iter().rev().take(3).map(|d| d.counts.iter().sum()).collect();
+        assert_eq!(totals, [5, 1, 0]);
+    });
+}

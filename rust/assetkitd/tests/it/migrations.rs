@@ -21,7 +21,7 @@ fn migrations(engine: Engine) -> [&'static str; 13] {
             include_str!("../../src/store/migrations/sqlite/0010_software.sql"),
             include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/sqlite/0012_ownership.sql"),
-            include_str!("../../src/store/migrations/sqlite/0013_makeup_counts.sql"),
+            include_str!("../../src/store/migrations/sqlite/0013_dashboard_counts.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -36,7 +36,7 @@ fn migrations(engine: Engine) -> [&'static str; 13] {
             include_str!("../../src/store/migrations/postgres/0010_software.sql"),
             include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/postgres/0012_ownership.sql"),
-            include_str!("../../src/store/migrations/postgres/0013_makeup_counts.sql"),
+            include_str!("../../src/store/migrations/postgres/0013_dashboard_counts.sql"),
         ],
     }
 }

@@ -368,7 +368,7 @@ fn package_bytes(r: &Receiver) -> anyhow::Result<i64> {
     Ok(match r.location {
         assetkitd::store::Location::Postgres(_) => assetkitd::store::DbExt::scalar(
             db.as_mut(),
-            "SELECT SUM(pg_total_relation_size(c)) FROM unnest(ARRAY['asset_packages', 'packages', 'package_names']::regclass[]) c",
+            "SELECT CAST(SUM(pg_total_relation_size(c)) AS BIGINT) FROM unnest(ARRAY['asset_packages', 'packages', 'package_names']::regclass[]) c",
             &[],
         )?,
         assetkitd::store::Location::Sqlite(_) => assetkitd::store::DbExt::scalar(

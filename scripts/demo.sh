@@ -7,12 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 engine=${1:-sqlite}
-bin=target/release
+bin=target/debug
 demo=target/demo
 [[ $engine == postgres ]] && demo=target/demo-pg
 
-echo "==> building assetkit and assetkitd (release)"
-cargo build --release --quiet -p assetkit-cli -p assetkitd
+# The dev profile, the one `make test` builds: the demo then test on a fresh machine compile the
+# workspace once. Deployments use packages (make packages) or `cargo build --release`.
+echo "==> building assetkit and assetkitd (dev profile)"
+cargo build --quiet -p assetkit-cli -p assetkitd
 
 rm -rf "$demo" && mkdir -p "$demo"
 case $engine in

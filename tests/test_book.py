@@ -4,8 +4,8 @@
   each book page runs, in order, in one bash session per page, against a fresh store in a temp
   directory, with the repository's built binaries on PATH (target/debug). A page's session is a
   scratch "checkout": the repository's top-level files linked in, so `ansible/...` and
-  `tests/pg/up` resolve as they do for a reader in a clone, and `target/release` is the debug
-  build the suite made.
+  `tests/pg/up` resolve as they do for a reader in a clone, and `target/debug` (and
+  `target/release`, for pages that name it) is the build the suite made.
 - What a snippet says is run as written, but for a few rewrites that keep parallel runs apart
   and the machine untouched (REWRITES below): the documented ports (8600 for the receiver, 9000
   for a webhook endpoint) become free ones, and /etc/assetkit, /var/lib/assetkit and

@@ -33,7 +33,15 @@ use crate::sweep::sweep_bench;
 use crate::webhooks::webhook_bench;
 
 #[derive(Parser)]
-#[command(name = "assetkit-bench", about = "Benchmarks for assetkit; results also go to target/bench/<name>.json")]
+#[command(
+    name = "assetkit-bench",
+    about = "Benchmarks for assetkit; results also go to target/bench/<name>.json",
+    after_help = "Environment: ASSETKIT_BENCH_BIN_DIR runs the binaries of another build directory; \
+                  ASSETKIT_BENCH_KEEP_DB=1 keeps the PostgreSQL databases a run makes (their names are \
+                  printed), to look at plans afterwards; ASSETKIT_BENCH_REUSE_DB=NAME measures `software`'s \
+                  PostgreSQL fleet queries on such a kept database instead of seeding one (--pg-fleet \
+                  must give its size)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: What,

@@ -60,6 +60,12 @@ impl Drop for Receiver {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let _ = child.wait();
         }
+        if let Some((_, name)) = &self.pg
+            && (std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some() || reused_db().is_some())
+        {
+            eprintln!("kept PostgreSQL database {name}: drop it when done");
+            return;
+        }
         if let Some((admin, name)) = &self.pg
             && let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
             && let Ok(mut db) = target.connect()
@@ -67,6 +73,14 @@ impl Drop for Receiver {
             let _ = assetkitd::store::Db::batch(&mut db, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         }
     }
+}
+
+/// A PostgreSQL database an earlier run kept (`ASSETKIT_BENCH_REUSE_DB`), used as it is: the
+/// fleet queries of `software` measure it without seeding again.
+pub(crate) fn reused_db() -> Option<String> {
+    std::env::var("ASSETKIT_BENCH_REUSE_DB")
+        .ok()
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
 }
 
 pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
@@ -119,9 +133,15 @@ pub(crate) fn start_receiver_with(
     let (db, pg) = match store {
         Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
         Store::Postgres(admin) => {
-            let name = format!("bench_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
-            let mut conn = assetkitd::store::postgres::Target::parse(admin)?.connect()?;
-            assetkitd::store::Db::batch(&mut conn, &format!("CREATE DATABASE {name}"))?;
+            let name = match reused_db() {
+                Some(name) => name,
+                None => {
+                    let name = format!("bench_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
+                    let mut conn = assetkitd::store::postgres::Target::parse(admin)?.connect()?;
+                    assetkitd::store::Db::batch(&mut conn, &format!("CREATE DATABASE {name}"))?;
+                    name
+                }
+            };
             (
                 format!("{}/{name}", admin.rsplit_once('/').context("a URL with a database")?.0),
                 Some((admin.clone(), name)),

@@ -36,6 +36,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("newcomer", include_str!("migrations/postgres/0011_newcomer.sql")),
     ("ownership", include_str!("migrations/postgres/0012_ownership.sql")),
     ("dashboard_counts", include_str!("migrations/postgres/0013_dashboard_counts.sql")),
+    ("package_hosts_index", include_str!("migrations/postgres/0014_package_hosts_index.sql")),
 ];
 
 /// Most prepared statements kept per connection (the list queries are built per filter set).

@@ -32,6 +32,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
     ("newcomer", include_str!("migrations/sqlite/0011_newcomer.sql")),
     ("ownership", include_str!("migrations/sqlite/0012_ownership.sql")),
     ("dashboard_counts", include_str!("migrations/sqlite/0013_dashboard_counts.sql")),
+    ("package_hosts_index", include_str!("migrations/sqlite/0014_package_hosts_index.sql")),
 ];
 
 /// The schema version this build expects.

@@ -6,7 +6,7 @@ use assetkitd::store::{Db, DbExt, Engine, Location};
 use crate::support::{TestDb, blocking};
 
 /// The engine's migration files, in order.
-fn migrations(engine: Engine) -> [&'static str; 13] {
+fn migrations(engine: Engine) -> [&'static str; 14] {
     match engine {
         Engine::Sqlite => [
             include_str!("../../src/store/migrations/sqlite/0001_inventory.sql"),
@@ -22,6 +22,7 @@ fn migrations(engine: Engine) -> [&'static str; 13] {
             include_str!("../../src/store/migrations/sqlite/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/sqlite/0012_ownership.sql"),
             include_str!("../../src/store/migrations/sqlite/0013_dashboard_counts.sql"),
+            include_str!("../../src/store/migrations/sqlite/0014_package_hosts_index.sql"),
         ],
         Engine::Postgres => [
             include_str!("../../src/store/migrations/postgres/0001_inventory.sql"),
@@ -37,6 +38,7 @@ fn migrations(engine: Engine) -> [&'static str; 13] {
             include_str!("../../src/store/migrations/postgres/0011_newcomer.sql"),
             include_str!("../../src/store/migrations/postgres/0012_ownership.sql"),
             include_str!("../../src/store/migrations/postgres/0013_dashboard_counts.sql"),
+            include_str!("../../src/store/migrations/postgres/0014_package_hosts_index.sql"),
         ],
     }
 }

@@ -5,6 +5,7 @@
 
 use assetkit_core::model::{Package, PackageManager, Report, packages_digest};
 use assetkitd::domain::apply::Policy;
+use assetkitd::store::{DbExt, Engine};
 use serde_json::Value as Json;
 
 use crate::support::{TestServer, again, physical};
@@ -431,4 +432,35 @@ async fn a_delta_from_a_list_the_receiver_does_not_hold_is_refused() {
     lean.report_id = uuid::Uuid::new_v4().to_string();
     assert_eq!(s.report_ok(&lean).await["action"], "updated");
     s.stop().await;
+}
+
+/// "Which hosts hold these packages" is read from an index alone, never one table row per host:
+/// on PostgreSQL, version 10's index by `package_id` alone made "openssl older than V" fetch
+/// 6,000 rows of a 3.5 GiB table at 30,000 hosts (86 ms of its 98.7 ms p95).
+#[test]
+fn the_hosts_of_a_package_are_read_from_an_index_alone() {
+    let db = crate::support::TestDb::new();
+    let (indexes, plan): (Vec<String>, String) = db.with(|db| {
+        let (indexes, explain, column) = match db.engine() {
+            Engine::Postgres => {
+                // Whatever the table's size, the planner must not need the table.
+                db.batch("SET enable_seqscan = off; SET enable_bitmapscan = off").unwrap();
+                ("SELECT indexdef FROM pg_indexes WHERE tablename = 'asset_packages'", "EXPLAIN", 0)
+            }
+            Engine::Sqlite => (
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'asset_packages' AND sql IS NOT NULL",
+                "EXPLAIN QUERY PLAN",
+                3,
+            ),
+        };
+        let indexes = db.column(indexes, &[]).unwrap();
+        let sql = format!("{explain} SELECT asset_id FROM asset_packages WHERE package_id IN (1, 2, 3)");
+        let plan: Vec<String> = db.query(&sql, &[]).unwrap().iter().map(|r| r.get(column).unwrap()).collect();
+        (indexes, plan.join("\n"))
+    });
+    assert!(
+        indexes.iter().any(|i| i.replace(' ', "").contains("(package_id,asset_id)")),
+        "no index by package that holds the host: {indexes:?}"
+    );
+    assert!(plan.contains("Index Only Scan") || plan.contains("COVERING INDEX"), "the query needs the table:\n{plan}");
 }

@@ -302,7 +302,8 @@ fn peer_collect(peer_runs: usize) -> anyhow::Result<serde_json::Map<String, serd
         let setup = time_runs(peer_runs, || {
             run_quiet(
                 Command::new(&ansible)
-                    .args(["localhost", "-c", "local", "-m", "setup"])
+                    .args(["localhost", "-c", "local"])
+                    .args(crate::support::ANSIBLE_SETUP)
                     .env("ANSIBLE_LOCALHOST_WARNING", "False")
                     .env("ANSIBLE_INVENTORY_UNPARSED_WARNING", "False"),
             )

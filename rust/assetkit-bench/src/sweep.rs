@@ -73,7 +73,8 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
             let status = Command::new(&ansible)
                 .args(["all", "-i"])
                 .arg(&inventory)
-                .args(["-m", "setup", "-f", &concurrency.to_string()])
+                .args(crate::support::ANSIBLE_SETUP)
+                .args(["-f", &concurrency.to_string()])
                 .env("ANSIBLE_HOST_KEY_CHECKING", "False")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
@@ -100,7 +101,8 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
     println!(
         "\n- assetkit sweep includes parsing, signing and sending every report to a real assetkitd (its CPU is in the \
          machine column); target >= 10x Ansible\n- control: the tool and the processes it waits for (ssh clients; \
-         Ansible's forks; not a detached ControlPersist master); machine: every core's busy time over the run\n"
+         Ansible's forks; not a detached ControlPersist master); machine: every core's busy time over the run\n\
+         - ansible -m setup with gather_subset=all,!facter,!ohai: as on a host without Puppet's or Chef's fact tools\n"
     );
     save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
 }

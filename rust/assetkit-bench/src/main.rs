@@ -107,6 +107,11 @@ enum What {
         /// Parallel hosts, for both tools.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// A directory holding another build's `assetkit` and `assetkitd` (its target/release):
+        /// each sweep is also made by that build, against a receiver of its own, and the rates
+        /// compared.
+        #[arg(long)]
+        baseline: Option<PathBuf>,
     },
     /// The console's asset list with 100,000 assets: server render time (Server-Timing).
     Console {
@@ -201,7 +206,7 @@ fn main() -> anyhow::Result<()> {
             *RATES.lock().unwrap() = (rates[0], rates[1]);
             apply_bench(hosts, connections, duration, baseline.as_deref(), pg.as_deref(), &replicas)
         }
-        What::Sweep { targets, concurrency } => sweep_bench(&targets, concurrency),
+        What::Sweep { targets, concurrency, baseline } => sweep_bench(&targets, concurrency, baseline.as_deref()),
         What::Console { assets, requests, pg } => {
             console_bench(assets, requests, &pg.map_or(Store::Sqlite, Store::Postgres))
         }
@@ -217,7 +222,7 @@ fn main() -> anyhow::Result<()> {
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20), None, None, &[])?;
-            sweep_bench(&[50, 200], 32)?;
+            sweep_bench(&[50, 200], 32, None)?;
             console_bench(100_000, 200, &Store::Sqlite)?;
             export_bench(100_000, &Store::Sqlite)?;
             import_bench(10_000, 5)?;

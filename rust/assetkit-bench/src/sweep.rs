@@ -2,38 +2,75 @@
 //! spends per host: on the control side (the tool and the ssh clients it waits for) and on the
 //! whole machine (targets' sshd and scripts, and for assetkit the receiver, all on these cores).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::receiver::{Store, cpu_of, start_receiver};
+use crate::receiver::{Receiver, Store, cpu_of, start_receiver_of};
 use crate::support::{machine, release_bin, repo, save, venv_bin};
 use anyhow::Context;
 use serde_json::json;
 
-pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Result<()> {
-    let assetkit = release_bin("assetkit")?;
+/// An `assetkit` build and a receiver of the same build, on a store of their own.
+struct Sweeper {
+    assetkit: PathBuf,
+    config: PathBuf,
+    _receiver: Receiver,
+    _work: tempfile::TempDir,
+}
+
+impl Sweeper {
+    fn start(assetkit: PathBuf, assetkitd: &Path) -> anyhow::Result<Sweeper> {
+        let receiver = start_receiver_of(assetkitd, &Store::Sqlite, 1, &[])?;
+        let work = tempfile::tempdir()?;
+        let key_file = work.path().join("key");
+        std::fs::write(&key_file, receiver.key.1.expose())?;
+        std::process::Command::new("chmod").arg("600").arg(&key_file).status()?;
+        let config = work.path().join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "server = \"{}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\ncredentials_dir = \"{}\"\n",
+                receiver.bases[0],
+                receiver.key.0,
+                key_file.display(),
+                work.path().join("credentials").display()
+            ),
+        )?;
+        Ok(Sweeper { assetkit, config, _receiver: receiver, _work: work })
+    }
+
+    /// One sweep of the targets listed in `hosts`.
+    fn sweep(&self, n: usize, hosts: &Path, concurrency: usize, ssh_config: &str) -> anyhow::Result<Run> {
+        measured(n, || {
+            let status = Command::new(&self.assetkit)
+                .arg("--config")
+                .arg(&self.config)
+                .args(["sweep", "--concurrency", &concurrency.to_string(), "-F", ssh_config, "--hosts"])
+                .arg(hosts)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()?;
+            anyhow::ensure!(status.success(), "{} sweep of {n} hosts failed", self.assetkit.display());
+            Ok(())
+        })
+    }
+}
+
+/// `baseline`: a directory with another build's `assetkit` and `assetkitd`, swept the same way
+/// in the same run (baseline first, then this build, for each target count).
+pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize, baseline: Option<&Path>) -> anyhow::Result<()> {
+    let ours = Sweeper::start(release_bin("assetkit")?, &release_bin("assetkitd")?)?;
+    let before = match baseline {
+        Some(dir) => Some(Sweeper::start(dir.join("assetkit"), &dir.join("assetkitd"))?),
+        None => None,
+    };
     let out = Command::new(repo().join("tests/sshd/up")).output()?;
     anyhow::ensure!(out.status.success(), "tests/sshd/up failed: {}", String::from_utf8_lossy(&out.stderr));
     let env_text = std::fs::read_to_string(String::from_utf8_lossy(&out.stdout).trim())?;
     let env: std::collections::BTreeMap<&str, &str> = env_text.lines().filter_map(|l| l.split_once('=')).collect();
     let ssh_config = env["SSH_CONFIG"];
-    let receiver = start_receiver(&Store::Sqlite)?;
     let work = tempfile::tempdir()?;
-    let key_file = work.path().join("key");
-    std::fs::write(&key_file, receiver.key.1.expose())?;
-    std::process::Command::new("chmod").arg("600").arg(&key_file).status()?;
-    let config = work.path().join("agent.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "server = \"{}\"\nkey_id = \"{}\"\nkey_file = \"{}\"\ncredentials_dir = \"{}\"\n",
-            receiver.bases[0],
-            receiver.key.0,
-            key_file.display(),
-            work.path().join("credentials").display()
-        ),
-    )?;
     let python = ["/usr/bin/python3", "/usr/local/bin/python3"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -45,43 +82,16 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
     );
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
+    let mut compared = Vec::new();
     for &n in targets {
         let hosts = work.path().join(format!("hosts-{n}"));
         std::fs::write(&hosts, (1..=n).map(|i| format!("node-{i}\n")).collect::<String>())?;
-        let ours = measured(n, || {
-            let status = Command::new(&assetkit)
-                .arg("--config")
-                .arg(&config)
-                .args(["sweep", "--concurrency", &concurrency.to_string(), "-F", ssh_config, "--hosts"])
-                .arg(&hosts)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()?;
-            anyhow::ensure!(status.success(), "assetkit sweep of {n} hosts failed");
-            Ok(())
-        })?;
-        let inventory = work.path().join(format!("inventory-{n}.ini"));
-        std::fs::write(
-            &inventory,
-            format!(
-                "[all]\n{}\n[all:vars]\nansible_ssh_common_args='-F {ssh_config}'\nansible_python_interpreter={python}\n",
-                (1..=n).map(|i| format!("node-{i}")).collect::<Vec<_>>().join("\n")
-            ),
-        )?;
-        let ansible = venv_bin("ansible").context("ansible not in .venv: run `make deps`")?;
-        let theirs = measured(n, || {
-            let status = Command::new(&ansible)
-                .args(["all", "-i"])
-                .arg(&inventory)
-                .args(crate::support::ANSIBLE_SETUP)
-                .args(["-f", &concurrency.to_string()])
-                .env("ANSIBLE_HOST_KEY_CHECKING", "False")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()?;
-            anyhow::ensure!(status.success(), "ansible setup of {n} hosts failed");
-            Ok(())
-        })?;
+        let base = match &before {
+            Some(b) => Some(b.sweep(n, &hosts, concurrency, ssh_config)?),
+            None => None,
+        };
+        let ours = ours.sweep(n, &hosts, concurrency, ssh_config)?;
+        let theirs = ansible_setup(n, work.path(), concurrency, ssh_config, &python)?;
         let (a, b) = (ours.per_min(n), theirs.per_min(n));
         println!(
             "| {n} | {:.1} s | {a:.0} | {:.0} ms, {:.0} ms | {:.1} s | {b:.0} | {:.0} ms, {:.0} ms | **{:.1}x** |",
@@ -96,7 +106,33 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
         rows.push(json!({"targets": n, "assetkit_s": ours.seconds, "assetkit_hosts_per_min": a,
             "assetkit_cpu_ms_per_host": {"control": ours.control_ms, "machine": ours.machine_ms},
             "ansible_s": theirs.seconds, "ansible_hosts_per_min": b,
-            "ansible_cpu_ms_per_host": {"control": theirs.control_ms, "machine": theirs.machine_ms}, "ratio": a / b}));
+            "ansible_cpu_ms_per_host": {"control": theirs.control_ms, "machine": theirs.machine_ms}, "ratio": a / b,
+            "baseline": base.as_ref().map(|r| json!({"s": r.seconds, "hosts_per_min": r.per_min(n),
+                "cpu_ms_per_host": {"control": r.control_ms, "machine": r.machine_ms}}))}));
+        if let Some(base) = base {
+            compared.push((n, base, ours));
+        }
+    }
+    if let Some(dir) = baseline {
+        println!("\nThe same sweeps by the baseline build ({}), each just before this build's:\n", dir.display());
+        println!(
+            "| targets | baseline | hosts/min | CPU/host: control, machine | this build | hosts/min | CPU/host: control, machine | this / baseline |"
+        );
+        println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (n, b, o) in &compared {
+            println!(
+                "| {n} | {:.1} s | {:.0} | {:.0} ms, {:.0} ms | {:.1} s | {:.0} | {:.0} ms, {:.0} ms | {:.2} |",
+                b.seconds,
+                b.per_min(*n),
+                b.control_ms,
+                b.machine_ms,
+                o.seconds,
+                o.per_min(*n),
+                o.control_ms,
+                o.machine_ms,
+                o.per_min(*n) / b.per_min(*n)
+            );
+        }
     }
     println!(
         "\n- assetkit sweep includes parsing, signing and sending every report to a real assetkitd (its CPU is in the \
@@ -105,6 +141,32 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize) -> anyhow::Resu
          - ansible -m setup with gather_subset=all,!facter,!ohai: as on a host without Puppet's or Chef's fact tools\n"
     );
     save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
+}
+
+/// `ansible all -m setup` over the first `n` targets.
+fn ansible_setup(n: usize, work: &Path, concurrency: usize, ssh_config: &str, python: &str) -> anyhow::Result<Run> {
+    let inventory = work.join(format!("inventory-{n}.ini"));
+    std::fs::write(
+        &inventory,
+        format!(
+            "[all]\n{}\n[all:vars]\nansible_ssh_common_args='-F {ssh_config}'\nansible_python_interpreter={python}\n",
+            (1..=n).map(|i| format!("node-{i}")).collect::<Vec<_>>().join("\n")
+        ),
+    )?;
+    let ansible = venv_bin("ansible").context("ansible not in .venv: run `make deps`")?;
+    measured(n, || {
+        let status = Command::new(&ansible)
+            .args(["all", "-i"])
+            .arg(&inventory)
+            .args(crate::support::ANSIBLE_SETUP)
+            .args(["-f", &concurrency.to_string()])
+            .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        anyhow::ensure!(status.success(), "ansible setup of {n} hosts failed");
+        Ok(())
+    })
 }
 
 /// One timed run: wall time, and CPU milliseconds per host.

@@ -180,9 +180,31 @@ pub(crate) fn start_receiver_with(
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)?;
         receiver.children.push(child);
         let addr = line.trim().strip_prefix("listening on ").context("assetkitd did not start")?.to_owned();
+        wait_ready(&addr)?;
         receiver.bases.push(format!("http://{addr}"));
     }
     Ok(receiver)
+}
+
+/// Waits until the receiver at `addr` answers `/healthz` with 200: it prints its address
+/// before its store is open, and a bench that wrote to the store in between (a seed) could
+/// hold the lock past the receiver's busy timeout.
+fn wait_ready(addr: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = std::net::TcpStream::connect(addr).and_then(|mut s| {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head)?;
+            Ok(head)
+        });
+        if status.is_ok_and(|h| h.ends_with(b" 200")) {
+            return Ok(());
+        }
+        anyhow::ensure!(std::time::Instant::now() < deadline, "assetkitd at {addr} not ready after 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// Posts `report` signed with `key`; the host credential the answer carries, if any.

@@ -409,6 +409,13 @@ fn fleet_queries(store: &Store, n: usize, requests: usize) -> anyhow::Result<ser
             "hosts with openssl older than 3.0.13-1~deb12u1",
             format!("/api/v1/assets?package=openssl&version_lt={}&per_page=50", "3.0.13-1~deb12u1".replace('~', "%7E")),
         ),
+        (
+            "the same, online hosts in one business unit",
+            format!(
+                "/api/v1/assets?package=openssl&version_lt={}&status=online&business_unit=storage&per_page=50",
+                "3.0.13-1~deb12u1".replace('~', "%7E")
+            ),
+        ),
         ("software list, first page", "/api/v1/software?per_page=50".to_owned()),
         ("software list, search \"openssl\"", "/api/v1/software?q=openssl".to_owned()),
     ];

@@ -237,13 +237,10 @@ fn totals(db: &mut dyn Db, f: &AssetFilter, m: &Matching, offline_cutoff: i64) -
 /// How many hosts hold any of the packages `ids` (a JSON array): read from the index by package
 /// alone, without visiting an asset (every link's asset exists: deleting one deletes its links).
 /// 20,000 hosts of 100,000 are 20,000 index entries, where joining the assets read all 100,000.
-fn hosts_holding(db: &mut dyn Db, ids: &str) -> Result<u64> {
+fn hosts_holding(db: &mut dyn Db, ids: &[i64]) -> Result<u64> {
+    let (held, ids) = crate::domain::software::store::package_in(db.engine(), 1, ids);
     let n: i64 = db.scalar(
-        &format!(
-            "SELECT COUNT(*) FROM (SELECT DISTINCT ap.asset_id FROM asset_packages ap WHERE ap.package_id IN \
-             (SELECT CAST(j.value AS BIGINT) FROM {})) held",
-            crate::domain::software::store::json_ids(db.engine(), 1)
-        ),
+        &format!("SELECT COUNT(*) FROM (SELECT DISTINCT ap.asset_id FROM asset_packages ap WHERE {held}) holding"),
         crate::args![ids],
     )?;
     Ok(n as u64)
@@ -342,8 +339,8 @@ struct Matching {
     count_where: Vec<String>,
     page_where: Vec<String>,
     args: Vec<SqlValue>,
-    /// The ids (a JSON array) of the packages a package filter selects.
-    packages: Option<String>,
+    /// The ids of the packages a package filter selects.
+    packages: Option<Vec<i64>>,
 }
 
 /// Conditions being built: each pushed twice (for counting, and hinted for the page), its
@@ -493,17 +490,8 @@ fn package_condition(db: &mut dyn Db, c: &mut Conditions, f: &AssetFilter) -> Op
     if ids.is_empty() {
         return None;
     }
-    let ids = serde_json::to_string(&ids).unwrap_or_default();
-    let from = crate::domain::software::store::json_ids(db.engine(), c.m.args.len() + 1);
-    c.both(
-        &|_, _| {
-            format!(
-                "a.id IN (SELECT ap.asset_id FROM asset_packages ap WHERE ap.package_id IN \
-                 (SELECT CAST(j.value AS BIGINT) FROM {from}))"
-            )
-        },
-        vec![ids.clone().into()],
-    );
+    let (held, value) = crate::domain::software::store::package_in(db.engine(), c.m.args.len() + 1, &ids);
+    c.both(&|_, _| format!("a.id IN (SELECT ap.asset_id FROM asset_packages ap WHERE {held})"), vec![value.into()]);
     c.m.packages = Some(ids);
     Some(())
 }

@@ -47,6 +47,23 @@ pub(crate) fn json_rows(engine: Engine, n: usize) -> String {
     }
 }
 
+/// `ap.package_id` is one of `ids`: the condition (over parameter `?n`) and the parameter.
+///
+/// On PostgreSQL an array (`= ANY`): the planner probes the index by package for each id and
+/// estimates the hosts from the column's statistics. A set-returning function there is
+/// estimated at 100 rows whatever it holds, and with a second filter (a business unit) the
+/// planner then walked each candidate host's 1,500 packages instead: 1.6 s where the array
+/// takes 30 ms, at 100,000 hosts. On SQLite `json_each`, which its planner probes alike.
+pub(crate) fn package_in(engine: Engine, n: usize, ids: &[i64]) -> (String, String) {
+    let listed = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    match engine {
+        Engine::Sqlite => (format!("ap.package_id IN (SELECT j.value FROM json_each(?{n}) j)"), format!("[{listed}]")),
+        Engine::Postgres => {
+            (format!("ap.package_id = ANY(CAST(CAST(?{n} AS text) AS integer[]))"), format!("{{{listed}}}"))
+        }
+    }
+}
+
 /// `FROM` fragment over a JSON array of integers `?n`: one row `j` per element, `j.value` it.
 pub(crate) fn json_ids(engine: Engine, n: usize) -> String {
     match engine {

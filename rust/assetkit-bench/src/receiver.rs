@@ -150,10 +150,7 @@ pub(crate) fn start_receiver_with(
     };
     let key_file = dir.path().join("server.key");
     let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
-    let out = Command::new(assetkitd)
-        .args(["keys", "create", "bench", "--scope", "agent", "--json"])
-        .args(&db_args)
-        .output()?;
+    let out = Command::new(assetkitd).args(keys_create(assetkitd, "bench", "agent")).args(&db_args).output()?;
     anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
     let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let mut receiver = Receiver {
@@ -184,6 +181,19 @@ pub(crate) fn start_receiver_with(
         receiver.bases.push(format!("http://{addr}"));
     }
     Ok(receiver)
+}
+
+/// `keys create` arguments for `assetkitd`: the name is an argument now, `--name` in builds
+/// before 2026-12 (a `--baseline`).
+pub(crate) fn keys_create(assetkitd: &Path, name: &str, scope: &str) -> Vec<String> {
+    let help =
+        Command::new(assetkitd).args(["keys", "create", "--help"]).output().map(|o| o.stdout).unwrap_or_default();
+    let mut args = vec!["keys".to_owned(), "create".to_owned()];
+    if String::from_utf8_lossy(&help).contains("--name <NAME>") {
+        args.push("--name".to_owned());
+    }
+    args.extend([name.to_owned(), "--scope".to_owned(), scope.to_owned(), "--json".to_owned()]);
+    args
 }
 
 /// Waits until the receiver at `addr` answers `/healthz` with 200: it prints its address

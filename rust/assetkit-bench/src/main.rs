@@ -101,7 +101,7 @@ enum What {
     },
     /// SSH sweep through the loopback sshd, next to `ansible all -m setup` at the same concurrency.
     Sweep {
-        /// Target counts.
+        /// Target counts; each is swept twice: first (every host new), then again (hosts known).
         #[arg(long, value_delimiter = ',', default_value = "50,200")]
         targets: Vec<usize>,
         /// Parallel hosts, for both tools.

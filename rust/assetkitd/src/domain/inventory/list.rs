@@ -234,7 +234,7 @@ fn totals(db: &mut dyn Db, f: &AssetFilter, m: &Matching, offline_cutoff: i64) -
     Ok((n.min(EXACT_COUNT_UP_TO), n <= EXACT_COUNT_UP_TO))
 }
 
-/// How many hosts hold any of the packages `ids` (a JSON array): read from the index by package
+/// How many hosts hold any of the packages `ids`: read from the index by package
 /// alone, without visiting an asset (every link's asset exists: deleting one deletes its links).
 /// 20,000 hosts of 100,000 are 20,000 index entries, where joining the assets read all 100,000.
 fn hosts_holding(db: &mut dyn Db, ids: &[i64]) -> Result<u64> {

@@ -1,29 +1,17 @@
 //! Whole-list CSV and xlsx exports: time, rows per second, peak RSS.
 
-use std::process::Command;
 use std::time::Instant;
 
 use crate::console::peak_rss_mib;
 use crate::receiver::{Store, start_receiver};
 use crate::seed::seed_assets;
-use crate::support::{machine, release_bin, save};
-use anyhow::Context;
+use crate::support::{machine, save};
 use serde_json::json;
 
 pub(crate) fn export_bench(assets: usize, store: &Store) -> anyhow::Result<()> {
-    let assetkitd = release_bin("assetkitd")?;
     let receiver = start_receiver(store)?;
     seed_assets(&receiver, assets)?;
-    let out = Command::new(&assetkitd)
-        .args(["keys", "create", "bench-export", "--scope", "read", "--json"])
-        .args(&receiver.db_args)
-        .output()?;
-    anyhow::ensure!(out.status.success(), "keys create: {}", String::from_utf8_lossy(&out.stderr));
-    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let key = (
-        key["key_id"].as_str().context("key_id")?.to_owned(),
-        assetkit_sign::Secret::new(key["secret"].as_str().context("secret")?),
-    );
+    let key = receiver.create_key("bench-export", "read")?;
     let pid = receiver.children[0].id();
     println!("## Exports of {assets} assets on {} ({})\n", store.name(), machine());
     println!("| export | time | rows/s | size | server peak RSS before → after |");

@@ -1,6 +1,6 @@
 //! A receiver under test (SQLite or a fresh PostgreSQL database), signed posts, CPU accounting.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -44,6 +44,10 @@ pub(crate) struct Receiver {
     pub(crate) db_args: Vec<String>,
     /// The cluster's admin URL and the database made for this run.
     pub(crate) pg: Option<(String, String)>,
+    /// The `assetkitd` it runs.
+    assetkitd: PathBuf,
+    /// Leave the PostgreSQL database when done (`ASSETKIT_BENCH_KEEP_DB`, or one that was reused).
+    keep: bool,
     pub(crate) _dir: tempfile::TempDir,
 }
 
@@ -61,7 +65,7 @@ impl Drop for Receiver {
             let _ = child.wait();
         }
         if let Some((_, name)) = &self.pg
-            && (std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some() || reused_db().is_some())
+            && self.keep
         {
             eprintln!("kept PostgreSQL database {name}: drop it when done");
             return;
@@ -75,8 +79,8 @@ impl Drop for Receiver {
     }
 }
 
-/// A PostgreSQL database an earlier run kept (`ASSETKIT_BENCH_REUSE_DB`), used as it is: the
-/// fleet queries of `software` measure it without seeding again.
+/// A PostgreSQL database an earlier run kept (`ASSETKIT_BENCH_REUSE_DB`): the fleet queries of
+/// `software` measure it as it is, without seeding again ([`start_receiver_on`]).
 pub(crate) fn reused_db() -> Option<String> {
     std::env::var("ASSETKIT_BENCH_REUSE_DB")
         .ok()
@@ -85,6 +89,12 @@ pub(crate) fn reused_db() -> Option<String> {
 
 pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
     start_receiver_of(&release_bin("assetkitd")?, store, 1, &[])
+}
+
+/// [`start_receiver`] on the PostgreSQL database `existing` of `store`'s cluster, used as it is
+/// and kept, instead of a new one (`None`: a new one, as [`start_receiver`]).
+pub(crate) fn start_receiver_on(store: &Store, existing: Option<String>) -> anyhow::Result<Receiver> {
+    start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, existing)
 }
 
 /// The send budgets of the receivers a bench starts.
@@ -128,12 +138,24 @@ pub(crate) fn start_receiver_with(
     serve: &[&str],
     budgets: Budgets,
 ) -> anyhow::Result<Receiver> {
+    start(assetkitd, store, replicas, serve, budgets, None)
+}
+
+fn start(
+    assetkitd: &Path,
+    store: &Store,
+    replicas: usize,
+    serve: &[&str],
+    budgets: Budgets,
+    existing: Option<String>,
+) -> anyhow::Result<Receiver> {
+    let keep = existing.is_some() || std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some();
     let budget_args = if budgets == Budgets::Lifted { lifted_budgets(assetkitd) } else { Vec::new() };
     let dir = tempfile::tempdir()?;
     let (db, pg) = match store {
         Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
         Store::Postgres(admin) => {
-            let name = match reused_db() {
+            let name = match existing {
                 Some(name) => name,
                 None => {
                     let name = format!("bench_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
@@ -150,16 +172,16 @@ pub(crate) fn start_receiver_with(
     };
     let key_file = dir.path().join("server.key");
     let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
-    let out = Command::new(assetkitd).args(keys_create(assetkitd, "bench", "agent")).args(&db_args).output()?;
-    anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
-    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let key = create_key(assetkitd, &db_args, "bench", "agent")?;
     let mut receiver = Receiver {
         children: Vec::new(),
         bases: Vec::new(),
-        key: (key["key_id"].as_str().unwrap().to_owned(), assetkit_sign::Secret::new(key["secret"].as_str().unwrap())),
+        key,
         location: assetkitd::store::Location::parse(&db)?,
         db_args,
         pg,
+        assetkitd: assetkitd.to_owned(),
+        keep,
         _dir: dir,
     };
     for _ in 0..replicas.max(1) {
@@ -183,9 +205,30 @@ pub(crate) fn start_receiver_with(
     Ok(receiver)
 }
 
+impl Receiver {
+    /// A new API key of `scope` on this receiver's store, made with its admin CLI.
+    pub(crate) fn create_key(&self, name: &str, scope: &str) -> anyhow::Result<(String, assetkit_sign::Secret)> {
+        create_key(&self.assetkitd, &self.db_args, name, scope)
+    }
+}
+
+/// `assetkitd keys create` on the store `db_args` name: the key's id and secret.
+fn create_key(
+    assetkitd: &Path,
+    db_args: &[String],
+    name: &str,
+    scope: &str,
+) -> anyhow::Result<(String, assetkit_sign::Secret)> {
+    let out = Command::new(assetkitd).args(keys_create(assetkitd, name, scope)).args(db_args).output()?;
+    anyhow::ensure!(out.status.success(), "keys create failed: {}", String::from_utf8_lossy(&out.stderr));
+    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let field = |f: &str| key[f].as_str().map(str::to_owned).with_context(|| format!("keys create printed no {f}"));
+    Ok((field("key_id")?, assetkit_sign::Secret::new(&field("secret")?)))
+}
+
 /// `keys create` arguments for `assetkitd`: the name is an argument now, `--name` in builds
 /// before 2026-12 (a `--baseline`).
-pub(crate) fn keys_create(assetkitd: &Path, name: &str, scope: &str) -> Vec<String> {
+fn keys_create(assetkitd: &Path, name: &str, scope: &str) -> Vec<String> {
     let help =
         Command::new(assetkitd).args(["keys", "create", "--help"]).output().map(|o| o.stdout).unwrap_or_default();
     let mut args = vec!["keys".to_owned(), "create".to_owned()];

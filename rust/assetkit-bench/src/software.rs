@@ -2,7 +2,6 @@
 //! as a delta), apply throughput with package lists against the same reports without, and the
 //! fleet queries ("hosts with openssl older than V", the software list) over a seeded fleet.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use serde_json::json;
 use crate::apply::Credentials;
 use crate::receiver::{Receiver, Store, post, start_receiver};
 use crate::reports::host_report;
-use crate::support::{Stats, machine, off_runtime, release_bin, save, stats};
+use crate::support::{Stats, machine, off_runtime, save, stats};
 
 /// Packages per host, as on a typical server.
 const PER_HOST: usize = 1500;
@@ -385,25 +384,16 @@ fn package_bytes(r: &Receiver) -> anyhow::Result<i64> {
 
 /// The fleet queries at `n` hosts: p50/p95 over `requests` signed GETs each.
 fn fleet_queries(store: &Store, n: usize, requests: usize) -> anyhow::Result<serde_json::Value> {
-    let assetkitd = release_bin("assetkitd")?;
-    let r = start_receiver(store)?;
+    let reuse = if matches!(store, Store::Postgres(_)) { crate::receiver::reused_db() } else { None };
+    let reused = reuse.is_some();
+    let r = crate::receiver::start_receiver_on(store, reuse)?;
     let seeded = Instant::now();
-    let reused = matches!(store, Store::Postgres(_)) && crate::receiver::reused_db().is_some();
     if !reused {
         seed_fleet(&r, n)?;
     }
     let seed_s = seeded.elapsed().as_secs_f64();
     let bytes = package_bytes(&r)?;
-    let out = Command::new(&assetkitd)
-        .args(["keys", "create", "bench-read", "--scope", "read", "--json"])
-        .args(&r.db_args)
-        .output()?;
-    anyhow::ensure!(out.status.success(), "keys create: {}", String::from_utf8_lossy(&out.stderr));
-    let key: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let key = (
-        key["key_id"].as_str().unwrap_or_default().to_owned(),
-        assetkit_sign::Secret::new(key["secret"].as_str().unwrap_or_default()),
-    );
+    let key = r.create_key("bench-read", "read")?;
     let queries = [
         (
             "hosts with openssl older than 3.0.13-1~deb12u1",

@@ -25,7 +25,7 @@ impl Sweeper {
         let work = tempfile::tempdir()?;
         let key_file = work.path().join("key");
         std::fs::write(&key_file, receiver.key.1.expose())?;
-        std::process::Command::new("chmod").arg("600").arg(&key_file).status()?;
+        std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         let config = work.path().join("agent.toml");
         std::fs::write(
             &config,

@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 
 use assetkit_core::model::{Report, SCHEMA_VERSION};
 use assetkit_core::names;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The report schema, as published.
@@ -79,15 +80,27 @@ pub fn decode(bytes: &[u8]) -> Result<Intake, Refusal> {
         }
         None => return Err(Refusal::UnsupportedVersion("schema_version is missing or not a number".into())),
     }
-    if let Some(refusal) = schema_refusal(&value) {
+    // A valid report (nearly all) is told apart without collecting errors; only a refused one
+    // pays for finding the error to answer with.
+    if !VALIDATOR.is_valid(&value)
+        && let Some(refusal) = schema_refusal(&value)
+    {
         return Err(refusal);
     }
     let mut value = value;
     integral_floats_to_integers(&mut value, false);
-    let report: Report = serde_path_to_error::deserialize(value).map_err(|e| Refusal::InvalidReport {
-        field: e.path().to_string(),
-        message: crate::log::clip_long(&e.inner().to_string()),
-    })?;
+    // Likewise the model: read without tracking paths, and read again with them for the answer.
+    let report = match Report::deserialize(value) {
+        Ok(report) => report,
+        Err(_) => {
+            let mut value: Value = serde_json::from_str(raw).map_err(|e| Refusal::MalformedJson(e.to_string()))?;
+            integral_floats_to_integers(&mut value, false);
+            serde_path_to_error::deserialize(value).map_err(|e| Refusal::InvalidReport {
+                field: e.path().to_string(),
+                message: crate::log::clip_long(&e.inner().to_string()),
+            })?
+        }
+    };
     crate::domain::limits::check(&report)?;
     let mut report = report;
     report.host.hostname = names::configured(report.host.hostname.take());

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1` (documented in `openapi.yaml`). Every route is signed.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Json;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use crate::domain::apply::{Answer, Context, Issued, Sender};
+use crate::domain::apply::{Answer, Context, Issued, Prepared, Sender};
 use crate::domain::enrolment;
 use crate::domain::intake::{self, Intake, Refusal};
 use crate::domain::inventory::{self, AssetPatch, NewAsset};
@@ -137,6 +138,16 @@ async fn post_report_inner(
     );
     let locks = crate::domain::apply::locks(&report, &sender);
     let lane = crate::store::Lane::of(&caller.key_id, bytes.len());
+    // Off the writer thread: what needs no database is worked out here (the components only
+    // when the report is expected to change its asset), and the report is freed here too (this
+    // handle outlives the writer's).
+    let prepared = Prepared::new(report, raw);
+    let expect_change = match &sender {
+        Sender::Host { asset_id, .. } => state.digests.changes(*asset_id, &prepared.digest),
+        Sender::Fleet { .. } => true,
+    };
+    let prepared = Arc::new(if expect_change { prepared.with_components() } else { prepared });
+    let ours = prepared.clone();
     let answer = state
         .writer
         .run_fair(Some(caller.nonce), locks, lane, move |db, now| {
@@ -150,7 +161,7 @@ async fn post_report_inner(
                 budget,
                 new_assets,
             };
-            crate::domain::apply::apply(db, &report, &raw, &ctx)
+            crate::domain::apply::apply(db, &prepared, &ctx)
         })
         .await
         .map_err(ApiError::from)?;
@@ -158,6 +169,9 @@ async fn post_report_inner(
         Answer::Applied(outcome) => outcome,
         Answer::Refused { code, message, .. } => return Err(ApiError::new(StatusCode::FORBIDDEN, code, message)),
     };
+    if !outcome.duplicate {
+        state.digests.record(outcome.asset_id, &ours.digest);
+    }
     let action = if outcome.duplicate { "duplicate" } else { outcome.action.as_str() };
     state.metrics.applied(action, started.elapsed().as_secs_f64());
     if outcome.alerts > 0 {

@@ -185,6 +185,7 @@ pub async fn serve(
         exports: Arc::new(tokio::sync::Semaphore::new(crate::http::export::EXPORTS_AT_ONCE)),
         webhook_wake: Arc::default(),
         budgets: Arc::new(crate::http::budgets::Budgets::new(config_send_budget)),
+        digests: Arc::default(),
     };
     drop(store.writer);
     let app_state = state.clone();
@@ -273,7 +274,10 @@ async fn open_store(
     config: &ServerConfig,
     ring: Arc<crate::store::secrets::Keyring>,
 ) -> anyhow::Result<(store::Store, Vec<std::thread::JoinHandle<()>>)> {
-    let writer_config = WriterConfig { die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread) };
+    let writer_config = WriterConfig {
+        die_on_first_batch: config.failpoint.is_some_and(|f| f.kill_writer_thread),
+        fail_syncs: config.failpoint.is_some_and(|f| f.fail_syncs),
+    };
     let (location, offline_after) = (config.db.clone(), config.offline_after);
     let sizing = store::Sizing { readers: config.readers, writers: config.writers, max_bytes: config.max_db_bytes };
     tokio::task::spawn_blocking(move || -> anyhow::Result<_> {

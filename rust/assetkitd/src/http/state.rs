@@ -147,6 +147,9 @@ pub struct AppState {
     pub webhook_wake: Arc<tokio::sync::Notify>,
     /// What each key has sent lately, against its budget.
     pub budgets: Arc<crate::http::budgets::Budgets>,
+    /// The facts digest each asset was last left with, to extract a changing report's
+    /// components before the writer.
+    pub digests: Arc<crate::domain::apply::LastDigests>,
 }
 
 impl AppState {

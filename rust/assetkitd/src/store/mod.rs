@@ -6,12 +6,15 @@
 //! - [`postgres`]: the scale-out engine (TLS, migrations, pool, reconnection).
 //! - [`writer`]: writer threads (one on SQLite, several on PostgreSQL), group commit, one
 //!   savepoint per job, nonces.
+//! - [`connection`]: where a writer thread gets its connection, who answers its commits.
 //! - [`copy`]: `store copy` and `store verify`, across engines.
 //! - [`backup`]: `assetkitd backup`, a consistent copy of a live SQLite file.
 //! - [`secrets`]: secrets at rest, sealed under a server key kept outside the database.
+//! - [`wal`]: the serving SQLite writer's sync and checkpoint threads.
 //! - [`time`]: unix seconds and RFC 3339.
 
 pub mod backup;
+pub mod connection;
 pub mod copy;
 pub mod db;
 pub mod lanes;
@@ -19,6 +22,7 @@ pub mod postgres;
 pub mod secrets;
 pub mod sqlite;
 pub mod time;
+pub mod wal;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
@@ -186,8 +190,12 @@ pub fn start(
                 sqlite::cap_size(&conn, bytes)?;
             }
             let pool = sqlite::reader_pool(path, sizing.readers)?;
-            let (writer, threads) =
-                Writer::spawn(vec![writer::Connection::fixed(Box::new(conn))], config, path.display().to_string());
+            let (syncer, helpers) = wal::Syncer::spawn(path, config.fail_syncs)?;
+            sqlite::tune_writer(&conn)?;
+            let connection = writer::Connection::fixed(Box::new(conn))
+                .after_commit(Box::new(move |replies| syncer.committed(replies)));
+            let (writer, mut threads) = Writer::spawn(vec![connection], config, path.display().to_string());
+            threads.extend(helpers);
             Ok((Store { readers: Readers::Sqlite(pool), writer, engine: Engine::Sqlite }, threads))
         }
         Location::Postgres(url) => {

@@ -4,9 +4,10 @@
 //! One writer connection lives on the writer thread ([`super::writer`]); readers come from a
 //! small r2d2 pool. WAL mode lets readers proceed while the writer commits.
 //!
-//! Durability: `synchronous=FULL`. The writer groups many reports per transaction, so the
-//! fsync per commit is shared and FULL costs little, while every acknowledged report survives
-//! power loss (NORMAL in WAL mode may lose the last transactions).
+//! Durability: every acknowledged report survives power loss. The serving writer groups many
+//! reports per transaction and commits with `synchronous=NORMAL`; its sync thread
+//! ([`super::wal`]) syncs the write-ahead log after each commit and only then answers. Other
+//! connections (the CLI, migrations) keep `synchronous=FULL`.
 
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -213,6 +214,29 @@ pub fn reader_pool(path: &Path, size: u32) -> Result<Pool, StoreError> {
             c.pragma_update(None, "query_only", "ON")
         });
     Ok(r2d2::Pool::builder().max_size(size).min_idle(Some(1)).build(manager)?)
+}
+
+/// Tunes the serving writer connection, which runs every write of every report:
+/// - savepoint journals (one savepoint per report) in memory: on disk, each report's first
+///   change to a page copied the page into a temporary file, a fifth of the writer's time;
+/// - commits that do not wait for the disk (`synchronous=NORMAL`): the [`super::wal::Syncer`]
+///   makes each committed batch durable on its own thread before anyone is answered, so the
+///   writer goes on with the next batch meanwhile;
+/// - no checkpoint on commit: the [`super::wal::Checkpointer`] does it on its own thread.
+///
+/// Only with both helpers running: without the syncer, NORMAL would answer reports that a
+/// power loss could still take back.
+pub fn tune_writer(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "wal_autocheckpoint", 0)
+}
+
+/// A connection to `path` for a helper thread, with the server's pragmas.
+pub fn helper_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
 }
 
 /// Caps the database file at about `bytes` (SQLite then fails writes with "database or disk is

@@ -38,6 +38,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::db::{Db, DbError, DbErrorKind, DbExt, Engine, Value};
 
+use super::connection::Reply;
+pub use super::connection::{Committed, Connect, Connection};
 use super::lanes::{Fair, Lanes};
 pub use super::lanes::{MAX_BATCH, MAX_BATCH_WEIGHT};
 const QUEUE: usize = 4096;
@@ -84,9 +86,6 @@ pub fn insert_nonce(db: &mut dyn Db, n: &NonceUse) -> Result<(), WriteFailure> {
         Err(e) => Err(e.into()),
     }
 }
-
-/// How to answer a job once its batch commits (or fails to).
-type Reply = Box<dyn FnOnce(Option<&DbError>) + Send>;
 
 /// A unit of work for the writer thread.
 trait Job: Send {
@@ -171,55 +170,8 @@ where
 pub struct WriterConfig {
     /// Test-only: the thread that takes the first batch dies.
     pub die_on_first_batch: bool,
-}
-
-/// Makes a new connection (PostgreSQL, after an outage).
-pub type Connect = Box<dyn FnMut() -> Result<Box<dyn Db + Send>, DbError> + Send>;
-
-/// Where a writer thread gets its connection.
-pub struct Connection {
-    current: Option<Box<dyn Db + Send>>,
-    connect: Option<Connect>,
-    failing: bool,
-}
-
-impl Connection {
-    /// One connection for the thread's life (SQLite).
-    pub fn fixed(db: Box<dyn Db + Send>) -> Connection {
-        Connection { current: Some(db), connect: None, failing: false }
-    }
-
-    /// Connects on first use and again whenever the connection broke (PostgreSQL).
-    pub fn reconnecting(connect: Connect) -> Connection {
-        Connection { current: None, connect: Some(connect), failing: false }
-    }
-
-    fn get(&mut self, name: &str) -> Result<&mut (dyn Db + Send), DbError> {
-        if self.current.as_mut().is_some_and(|db| db.is_broken()) && self.connect.is_some() {
-            self.current = None;
-        }
-        if self.current.is_none() {
-            let connect =
-                self.connect.as_mut().ok_or_else(|| DbError::new(DbErrorKind::Unavailable, "no connection"))?;
-            match connect() {
-                Ok(db) => {
-                    if self.failing {
-                        tracing::info!(db = %name, "database connection restored");
-                    }
-                    self.failing = false;
-                    self.current = Some(db);
-                }
-                Err(e) => {
-                    if !self.failing {
-                        tracing::warn!(db = %name, error = %e, "cannot connect to the database; writes are refused (503) until it answers");
-                    }
-                    self.failing = true;
-                    return Err(e);
-                }
-            }
-        }
-        Ok(self.current.as_deref_mut().expect("connected above"))
-    }
+    /// Test-only: every sync of the write-ahead log fails (SQLite).
+    pub fail_syncs: bool,
 }
 
 /// What the writer threads say about themselves.
@@ -432,7 +384,13 @@ fn run(mut conn: Connection, shared: &Shared, health: &Health) {
             }
         };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_batch(db, batch, name)));
-        if outcome.is_err() {
+        if let Ok(committed) = outcome {
+            if let Some(replies) = committed {
+                conn.answer(replies);
+            }
+            continue;
+        }
+        {
             // The batch's reply channels were dropped as it unwound (the callers answer 503).
             // Roll back whatever it left open.
             health.faults.fetch_add(1, Ordering::Relaxed);
@@ -475,7 +433,9 @@ fn lock(db: &mut dyn Db, batch: &[Box<dyn Job>]) -> Result<(), DbError> {
     Ok(())
 }
 
-fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
+/// Runs one batch in one transaction. Committed, it gives back the jobs' answers, to be given
+/// once the commit is durable; else it answers them with the failure itself.
+fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) -> Option<Vec<Reply>> {
     let size = batch.len();
     let started = Instant::now();
     if let Err(e) = begin(db).and_then(|()| lock(db, &batch)) {
@@ -489,7 +449,7 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
         for job in batch {
             job.fail(&e);
         }
-        return;
+        return None;
     }
     let now = super::time::now();
     let mut replies: Vec<Reply> = Vec::with_capacity(size);
@@ -544,8 +504,8 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             }
         })
     };
-    match committed {
-        Ok(()) => replies.into_iter().for_each(|r| r(None)),
+    let outcome = match committed {
+        Ok(()) => Some(replies),
         Err(error) => {
             if db.in_transaction() {
                 let _ = db.batch("ROLLBACK");
@@ -562,7 +522,14 @@ fn run_batch(db: &mut dyn Db, batch: Vec<Box<dyn Job>>, name: &str) {
             for job in jobs {
                 job.fail(&error);
             }
+            None
         }
-    }
-    tracing::trace!(jobs = size, elapsed_us = started.elapsed().as_micros() as u64, "batch committed");
+    };
+    tracing::trace!(
+        jobs = size,
+        elapsed_us = started.elapsed().as_micros() as u64,
+        committed = outcome.is_some(),
+        "batch ended"
+    );
+    outcome
 }

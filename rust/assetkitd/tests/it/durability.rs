@@ -141,3 +141,24 @@ async fn sigterm_shuts_down_cleanly() {
     assert!(status.success(), "{status}");
     assert!(db.dump().contains("term01"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_is_answered_only_once_its_batch_is_synced_to_disk() {
+    crate::only_on!(
+        Engine::Sqlite,
+        "a PostgreSQL commit is durable when it returns; SQLite's writer commits first and syncs apart"
+    );
+    let s =
+        TestServer::start_with(|c| c.failpoint = Some(Failpoint { fail_syncs: true, ..Failpoint::default() })).await;
+    let r = physical("sync01", "SN-SYNC01");
+    let (status, body) = s.report(&r).await;
+    // Committed, but the sync that would make it durable failed: the sender is not told it is
+    // stored, and is told to retry (a retry is answered as a duplicate once syncs work again).
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    let committed: i64 = s
+        .db
+        .scalar("SELECT COUNT(*) FROM applied_reports WHERE report_id = ?1", assetkitd::args![r.report_id.as_str()]);
+    assert_eq!(committed, 1, "the batch was committed before the sync: only its answer waited");
+    s.stop().await;
+}

@@ -76,7 +76,8 @@ fn seed(db: &TestDb, hosts: usize) -> (String, Secret) {
                             budget: Default::default(),
                             new_assets: Default::default(),
                         };
-                        let Answer::Applied(outcome) = apply::apply(db, r, &raw, &ctx)? else {
+                        let prepared = apply::Prepared::new((*r).clone(), raw.clone());
+                        let Answer::Applied(outcome) = apply::apply(db, &prepared, &ctx)? else {
                             panic!("report of host {i} refused")
                         };
                         if let Some(apply::Issued::Clear(c)) = &outcome.credential {

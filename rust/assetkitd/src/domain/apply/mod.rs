@@ -16,12 +16,13 @@ pub mod answer;
 pub mod budget;
 pub mod claim;
 pub mod identity;
+pub mod prepared;
 pub mod sender;
 pub mod write;
 
+use std::collections::BTreeMap;
+
 use assetkit_core::model::Report;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::domain::changelog;
 use crate::domain::components::{self, Diff};
@@ -33,38 +34,8 @@ use crate::store::{Db, DbExt};
 pub use answer::{Action, Answer, Issued, Outcome};
 pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
+pub use prepared::{LastDigests, Prepared};
 pub use sender::{Context, Failpoint, Sender};
-
-/// The digest of everything an unchanged report would repeat, but its packages: those are
-/// compared by their own digest (`assets.packages_digest`), so a report whose only change is
-/// its package set is applied without diffing the hardware again.
-pub fn digest(report: &Report) -> String {
-    #[derive(Serialize)]
-    struct Digested<'a> {
-        facts: &'a assetkit_core::model::Facts,
-        hostname: &'a Option<String>,
-        cert_hostname: &'a Option<String>,
-        errors: &'a [assetkit_core::model::PluginMessage],
-    }
-    let without_packages;
-    let facts = if report.facts.packages.is_some()
-        || report.facts.packages_digest.is_some()
-        || report.facts.packages_delta.is_some()
-    {
-        without_packages = report.facts.without_packages();
-        &without_packages
-    } else {
-        &report.facts
-    };
-    let bytes = serde_json::to_vec(&Digested {
-        facts,
-        hostname: &report.host.hostname,
-        cert_hostname: &report.host.cert_hostname,
-        errors: &report.errors,
-    })
-    .unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
-}
 
 /// What applying `report` from `sender` must not interleave with, as writer lock names: its
 /// report id, every name and serial it could be matched by, and the asset its credential writes.
@@ -89,8 +60,9 @@ pub fn locks(report: &Report, sender: &Sender) -> Vec<String> {
     locks
 }
 
-/// Applies `report` (whose raw JSON is `raw`).
-pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> Result<Answer> {
+/// Applies a prepared report.
+pub fn apply(db: &mut dyn Db, prepared: &Prepared, ctx: &Context<'_>) -> Result<Answer> {
+    let report = &prepared.report;
     keys::check_active(db, ctx.sender.key_id())?;
     if let Some(first) = already_applied(db, report, ctx)? {
         return Ok(Answer::Applied(first));
@@ -101,29 +73,22 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         panic!("failpoint: a report that panics the writer");
     }
     let names = Names::of(report, ctx.policy);
-    let listed = report.facts.packages.as_deref().map(assetkit_core::model::packages_digest);
-    let sent = software::Sent::of(report, listed.as_deref());
-    let digest = digest(report);
-    // The raw report as kept with the asset: its package list is kept as rows instead.
-    let kept = || match (&listed, &report.facts.packages_delta, &report.facts.packages_digest) {
-        (Some(d), _, _) | (None, Some(_), Some(d)) => software::store::without_packages(raw, d),
-        _ => raw.to_owned(),
-    };
+    let (sent, digest) = (prepared.sent(), prepared.digest.as_str());
     let (asset, via) = match claim::identify(db, report, &names, ctx)? {
         Identified::Asset(asset, via) => (asset, via),
-        Identified::New => return discover(db, report, &kept(), &names, (&digest, sent), ctx),
+        Identified::New => return discover(db, prepared, &names, ctx),
         Identified::Refused(answer) => return Ok(answer),
     };
     tracing::debug!(asset_id = asset.id, via = ?via, report_id = %report.report_id, "report matched an asset");
     let change = identity::changes(db, &asset, report, &names)?;
-    if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest.as_str()) {
+    if change.events.is_empty() && asset.facts_digest.as_deref() == Some(digest) {
         return same_hardware(db, report, &asset, &names, change.hostname, sent, ctx);
     }
     // First: a digest alone that is not the stored set's refuses the report (409), and one
     // event for a report's package changes is not lost in the budget's sum.
     let mut events: Vec<changelog::Event> =
         software::store::apply(db, asset.id, asset.packages_digest.as_deref(), sent)?.into_iter().collect();
-    let diffs = diff_components(db, asset.id, report)?;
+    let diffs = diff_components(db, asset.id, prepared.components())?;
     write::components(db, asset.id, &diffs, ctx.failpoint)?;
     events.extend(change.events);
     events.extend(diffs.into_iter().flat_map(|(_, d)| d.events));
@@ -133,9 +98,9 @@ pub fn apply(db: &mut dyn Db, report: &Report, raw: &str, ctx: &Context<'_>) -> 
         serial: names.serial.as_deref(),
         status: &change.status,
         is_virtual: names.is_virtual,
-        digest: &digest,
+        digest,
     };
-    write::asset(db, asset.id, &row, report, &kept(), ctx.now)?;
+    write::asset(db, asset.id, &row, report, prepared.kept(), ctx.now)?;
     events.extend(crate::domain::guests::apply(db, asset.id, report, ctx.now)?);
     // After the asset row: webhooks filter on, and carry, the asset as this report leaves it.
     let alerts = changelog::record_report(db, asset.id, &report.report_id, ctx.now, &events, ctx.budget)?;
@@ -233,15 +198,8 @@ pub fn already_applied(db: &mut dyn Db, report: &Report, ctx: &Context<'_>) -> R
 }
 
 /// A host no asset matches: a new asset in `discovered`, with all its components.
-fn discover(
-    db: &mut dyn Db,
-    report: &Report,
-    raw: &str,
-    names: &Names,
-    (digest, sent): (&str, software::Sent<'_>),
-    ctx: &Context<'_>,
-) -> Result<Answer> {
-    let now = ctx.now;
+fn discover(db: &mut dyn Db, prepared: &Prepared, names: &Names, ctx: &Context<'_>) -> Result<Answer> {
+    let (report, sent, now) = (&prepared.report, prepared.sent(), ctx.now);
     software::store::check(db, None, sent)?;
     let hostname = names.cert.clone().or_else(|| names.current.clone());
     if hostname.is_none() && names.serial.is_none() {
@@ -258,12 +216,13 @@ fn discover(
         serial: names.serial.as_deref(),
         status: "discovered",
         is_virtual: names.is_virtual,
-        digest,
+        digest: &prepared.digest,
     };
-    write::asset(db, asset_id, &row, report, raw, now)?;
-    let all: Vec<(&'static str, Diff)> = components::extract(&report.facts)
-        .into_iter()
-        .map(|(kind, list)| (kind, Diff { upserts: list, ..Diff::default() }))
+    write::asset(db, asset_id, &row, report, prepared.kept(), now)?;
+    let all: Vec<(&'static str, Diff)> = prepared
+        .components()
+        .iter()
+        .map(|(kind, reported)| (*kind, Diff { upserts: reported.components.clone(), ..Diff::default() }))
         .collect();
     write::components(db, asset_id, &all, None)?;
     let via_text = if names.cert.is_some() && names.cert != names.current { " (cert file name)" } else { "" };
@@ -286,13 +245,26 @@ fn discover(
     finish(db, report, asset_id, Action::Created, hostname, (events.len(), alerts), ctx)
 }
 
-/// The component diff of every kind the report carries against what is stored.
-pub fn diff_components(db: &mut dyn Db, asset_id: i64, report: &Report) -> Result<Vec<(&'static str, Diff)>> {
-    let new = components::extract(&report.facts);
-    let old = write::load_components(db, asset_id)?;
-    Ok(new
+/// The component diff of every kind the report carries against what is stored. A kind whose
+/// stored texts are the reported ones is unchanged without parsing them; only the others are
+/// read back into components and diffed.
+pub fn diff_components(
+    db: &mut dyn Db,
+    asset_id: i64,
+    reported: &BTreeMap<&'static str, components::Reported>,
+) -> Result<Vec<(&'static str, Diff)>> {
+    let stored = write::load_stored(db, asset_id)?;
+    Ok(reported
         .iter()
-        .map(|(kind, list)| (*kind, components::diff(kind, old.get(*kind).map(Vec::as_slice).unwrap_or(&[]), list)))
+        .map(|(kind, new)| {
+            let rows = stored.get(*kind).map(Vec::as_slice).unwrap_or(&[]);
+            if new.is_stored(rows) {
+                return (*kind, Diff::default());
+            }
+            let old: Vec<components::Component> =
+                rows.iter().map(|(key, data)| write::stored_component(kind, key, data)).collect();
+            (*kind, components::diff(kind, &old, &new.components))
+        })
         .collect())
 }
 

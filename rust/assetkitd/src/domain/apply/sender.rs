@@ -61,4 +61,6 @@ pub struct Failpoint {
     pub panic_on_hostname_prefix: bool,
     /// Kill the writer thread on its first batch.
     pub kill_writer_thread: bool,
+    /// Fail every sync of the write-ahead log (SQLite): committed batches cannot be made durable.
+    pub fail_syncs: bool,
 }

@@ -38,7 +38,7 @@ pub fn components(
             db.execute(
                 "INSERT INTO components (asset_id, kind, key, data) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (asset_id, kind, key) DO UPDATE SET data = excluded.data",
-                crate::args![asset_id, c.kind, c.key.as_str(), serde_json::Value::Object(c.data.clone()).to_string()],
+                crate::args![asset_id, c.kind, c.key.as_str(), c.stored_text()],
             )?;
             step()?;
         }
@@ -64,18 +64,27 @@ pub struct AssetColumns<'a> {
 
 /// Writes the asset row's columns from a report, and the report itself. A section the report
 /// lacks keeps its old values.
+///
+/// Two statements: the columns that summarise the hardware are written only when one of them
+/// differs from what is stored (rarely). Writing a column, even with its own value, rewrites its
+/// index entries (SQLite) and fires its triggers; a dozen indexes cover those columns, and their
+/// pages were most of what each changing report wrote to the log.
 pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, raw: &str, now: i64) -> Result<()> {
     let s = Summary::of(report);
     db.execute(
-        "UPDATE assets SET hostname = ?2, reported_hostname = ?3, serial_number = COALESCE(?4, serial_number), uuid = COALESCE(?5, uuid), \
-         status = ?6, virtual = ?7, manufacturer = COALESCE(?8, manufacturer), model = COALESCE(?9, model), os = COALESCE(?10, os), \
-         cpu_model = COALESCE(?11, cpu_model), cpu_cores = COALESCE(?12, cpu_cores), memory_bytes = COALESCE(?13, memory_bytes), \
-         ips = COALESCE(?14, ips), macs = COALESCE(?15, macs), facts_digest = ?16, last_report_id = ?17, last_mode = ?18, \
-         last_seen = ?19, first_seen = COALESCE(first_seen, ?19), updated_at = ?19 WHERE id = ?1",
+        "UPDATE assets SET hostname = ?2, serial_number = COALESCE(?3, serial_number), uuid = COALESCE(?4, uuid), \
+         status = ?5, virtual = ?6, manufacturer = COALESCE(?7, manufacturer), model = COALESCE(?8, model), os = COALESCE(?9, os), \
+         cpu_model = COALESCE(?10, cpu_model), cpu_cores = COALESCE(?11, cpu_cores), memory_bytes = COALESCE(?12, memory_bytes), \
+         ips = COALESCE(?13, ips), macs = COALESCE(?14, macs) \
+         WHERE id = ?1 AND (hostname IS DISTINCT FROM ?2 OR serial_number IS DISTINCT FROM COALESCE(?3, serial_number) \
+         OR uuid IS DISTINCT FROM COALESCE(?4, uuid) OR status IS DISTINCT FROM ?5 OR virtual IS DISTINCT FROM ?6 \
+         OR manufacturer IS DISTINCT FROM COALESCE(?7, manufacturer) OR model IS DISTINCT FROM COALESCE(?8, model) \
+         OR os IS DISTINCT FROM COALESCE(?9, os) OR cpu_model IS DISTINCT FROM COALESCE(?10, cpu_model) \
+         OR cpu_cores IS DISTINCT FROM COALESCE(?11, cpu_cores) OR memory_bytes IS DISTINCT FROM COALESCE(?12, memory_bytes) \
+         OR ips IS DISTINCT FROM COALESCE(?13, ips) OR macs IS DISTINCT FROM COALESCE(?14, macs))",
         crate::args![
             id,
             row.hostname,
-            row.current,
             row.serial,
             s.uuid,
             row.status,
@@ -87,12 +96,13 @@ pub fn asset(db: &mut dyn Db, id: i64, row: &AssetColumns<'_>, report: &Report, 
             s.cpu_cores,
             s.memory_bytes,
             s.ips,
-            s.macs,
-            row.digest,
-            report.report_id.as_str(),
-            report.agent.mode.as_str(),
-            now
+            s.macs
         ],
+    )?;
+    db.execute(
+        "UPDATE assets SET reported_hostname = ?2, facts_digest = ?3, last_report_id = ?4, last_mode = ?5, \
+         last_seen = ?6, first_seen = COALESCE(first_seen, ?6), updated_at = ?6 WHERE id = ?1",
+        crate::args![id, row.current, row.digest, report.report_id.as_str(), report.agent.mode.as_str(), now],
     )?;
     // The raw report that last changed the asset, kept apart from the asset row.
     db.execute(
@@ -151,24 +161,28 @@ pub fn replace_errors(db: &mut dyn Db, asset_id: i64, report: &Report, now: i64)
     Ok(())
 }
 
-/// An asset's stored components, by kind.
-pub fn load_components(db: &mut dyn Db, asset_id: i64) -> Result<BTreeMap<String, Vec<Component>>> {
+/// An asset's stored components by kind, as (key, data text) rows, unparsed.
+pub fn load_stored(db: &mut dyn Db, asset_id: i64) -> Result<BTreeMap<String, Vec<(String, String)>>> {
     let rows = db.query(
         "SELECT kind, key, data FROM components WHERE asset_id = ?1 ORDER BY kind, key",
         crate::args![asset_id],
     )?;
-    let mut out: BTreeMap<String, Vec<Component>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for row in rows {
         let (kind, key, data): (String, String, String) = (row.get(0)?, row.get(1)?, row.get(2)?);
-        let Some(kind_static) = components::KINDS.iter().find(|k| **k == kind) else { continue };
-        let data = match serde_json::from_str(&data) {
-            Ok(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        let position = crate::domain::components::kinds::stored_position(kind_static, &key, &data);
-        out.entry(kind).or_default().push(Component { kind: kind_static, key, position, data });
+        out.entry(kind).or_default().push((key, data));
     }
     Ok(out)
+}
+
+/// One stored row of `kind` as a component (data that is not a JSON object reads as empty).
+pub fn stored_component(kind: &'static str, key: &str, data: &str) -> Component {
+    let data = match serde_json::from_str(data) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let position = components::kinds::stored_position(kind, key, &data);
+    Component { kind, key: key.to_owned(), position, data }
 }
 
 /// The asset columns that lists and searches use.

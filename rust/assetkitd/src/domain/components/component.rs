@@ -20,6 +20,46 @@ pub struct Component {
     pub data: Map<String, Value>,
 }
 
+impl Component {
+    /// Its data as stored: JSON text.
+    pub fn stored_text(&self) -> String {
+        serde_json::to_string(&self.data).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+/// The components of one kind as a report has them, each beside its data as stored. A kind whose
+/// stored rows hold exactly these keys and texts is unchanged: [`Reported::is_stored`] finds that
+/// by comparing text, without parsing what is stored (most of a changing report's kinds are
+/// unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct Reported {
+    /// The components, as extracted.
+    pub components: Vec<Component>,
+    /// Each one's [`Component::stored_text`], in the same order.
+    pub texts: Vec<String>,
+}
+
+impl Reported {
+    /// `components` with their stored texts.
+    pub fn of(components: Vec<Component>) -> Reported {
+        let texts = components.iter().map(Component::stored_text).collect();
+        Reported { components, texts }
+    }
+
+    /// True when `stored` (key and data text per row) holds exactly these components: each
+    /// stored row matched once, by key, with the same text.
+    pub fn is_stored(&self, stored: &[(String, String)]) -> bool {
+        if stored.len() != self.components.len() {
+            return false;
+        }
+        let mut by_key: HashMap<&str, &str> = stored.iter().map(|(k, t)| (k.as_str(), t.as_str())).collect();
+        self.components
+            .iter()
+            .zip(&self.texts)
+            .all(|(c, text)| by_key.remove(c.key.as_str()).is_some_and(|t| t == text))
+    }
+}
+
 /// The component kinds a report's sections map to, with whether each is a list.
 pub const KINDS: &[&str] = &[
     "os",

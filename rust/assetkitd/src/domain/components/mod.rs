@@ -28,7 +28,7 @@ pub mod describe;
 pub mod diff;
 pub mod kinds;
 
-pub use component::{Component, KINDS};
+pub use component::{Component, KINDS, Reported};
 pub use describe::{human_bytes, render};
 pub use diff::{Diff, diff};
 pub use kinds::extract;

@@ -271,7 +271,9 @@ pub(crate) fn apply_bench(
         let show = |c: CpuPerReport| format!("{:.0} / {:.0} / {:.0} µs", c.receiver, c.database, c.client);
         println!("| {label} | {} | {} |", show(run.unchanged.cpu_us), show(run.changing.cpu_us));
     }
-    println!("\n- durability: SQLite in WAL mode, each commit's log synced before it is answered; PostgreSQL fsync and synchronous_commit on");
+    println!(
+        "\n- durability: SQLite in WAL mode, each commit's log synced before it is answered; PostgreSQL fsync and synchronous_commit on"
+    );
     for (label, engine, n, run) in &results {
         let (u, c) = match (*engine, *n) {
             ("SQLite", _) => (3000.0, 1000.0),

@@ -12,7 +12,9 @@ pub type Connect = Box<dyn FnMut() -> Result<Box<dyn Db + Send>, DbError> + Send
 
 /// Given the answers of each batch the writer committed, to answer once the batch is durable
 /// (SQLite: the sync thread). It runs on the writer thread: it must hand them on, not wait.
-pub type Committed = Box<dyn FnMut(Vec<Reply>) + Send>;
+/// An error says commits can no longer be made durable (the answers were given as failed):
+/// the writer stops.
+pub type Committed = Box<dyn FnMut(Vec<Reply>) -> Result<(), DbError> + Send>;
 
 /// Where a writer thread gets its connection.
 pub struct Connection {
@@ -35,11 +37,15 @@ impl Connection {
         self
     }
 
-    /// Answers a committed batch, or hands it on to be answered when durable.
-    pub(super) fn answer(&mut self, replies: Vec<Reply>) {
+    /// Answers a committed batch, or hands it on to be answered when durable; an error when
+    /// that can no longer be done.
+    pub(super) fn answer(&mut self, replies: Vec<Reply>) -> Result<(), DbError> {
         match self.committed.as_mut() {
             Some(committed) => committed(replies),
-            None => replies.into_iter().for_each(|r| r(None)),
+            None => {
+                replies.into_iter().for_each(|r| r(None));
+                Ok(())
+            }
         }
     }
 

@@ -190,11 +190,13 @@ pub fn start(
                 sqlite::cap_size(&conn, bytes)?;
             }
             let pool = sqlite::reader_pool(path, sizing.readers)?;
-            let (syncer, helpers) = wal::Syncer::spawn(path, config.fail_syncs)?;
+            let health = std::sync::Arc::new(writer::Health::default());
+            let (syncer, helpers) = wal::Syncer::spawn(&conn, health.clone(), config.fail_syncs)?;
             sqlite::tune_writer(&conn)?;
             let connection = writer::Connection::fixed(Box::new(conn))
                 .after_commit(Box::new(move |replies| syncer.committed(replies)));
-            let (writer, mut threads) = Writer::spawn(vec![connection], config, path.display().to_string());
+            let (writer, mut threads) =
+                Writer::spawn_watched(vec![connection], config, path.display().to_string(), health);
             threads.extend(helpers);
             Ok((Store { readers: Readers::Sqlite(pool), writer, engine: Engine::Sqlite }, threads))
         }

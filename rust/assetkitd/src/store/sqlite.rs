@@ -222,15 +222,23 @@ pub fn reader_pool(path: &Path, size: u32) -> Result<Pool, StoreError> {
 /// - commits that do not wait for the disk (`synchronous=NORMAL`): the [`super::wal::Syncer`]
 ///   makes each committed batch durable on its own thread before anyone is answered, so the
 ///   writer goes on with the next batch meanwhile;
-/// - no checkpoint on commit: the [`super::wal::Checkpointer`] does it on its own thread.
+/// - no checkpoint on commit but past [`WRITER_CHECKPOINT_PAGES`]: the
+///   [`super::wal::Checkpointer`] does it on its own thread.
 ///
 /// Only with both helpers running: without the syncer, NORMAL would answer reports that a
 /// power loss could still take back.
 pub fn tune_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "wal_autocheckpoint", 0)
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
 }
+
+/// Log pages past which the serving writer checkpoints after a commit (16 MiB; SQLite's default
+/// is 1,000). The checkpoint thread has copied all but the last batch or two by then, so this
+/// costs the writer little; what it buys is a log wholly copied when the next write begins, the
+/// only moment SQLite starts the log over (the checkpoint thread, one batch behind, never
+/// finds it so under continuous load). It also bounds the log if that thread is gone.
+pub const WRITER_CHECKPOINT_PAGES: i64 = 4_000;
 
 /// A connection to `path` for a helper thread, with the server's pragmas.
 pub fn helper_connection(path: &Path) -> Result<Connection, StoreError> {

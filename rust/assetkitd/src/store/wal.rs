@@ -6,17 +6,28 @@
 //!   (`synchronous=NORMAL`) and goes on with the next batch meanwhile; batches committed while
 //!   a sync runs share the next one. An acknowledged report survives power loss, as with
 //!   `synchronous=FULL`: the log's frames are written before the commit returns, and the sync
-//!   that follows covers them.
+//!   that follows covers them. A failed sync is final: the kernel may have dropped the pages
+//!   it could not write and report the next sync as clean, and every frame after a lost one
+//!   is discarded when the log is next read. So that batch and every later one are answered as
+//!   failed, the writer stops, and the server exits to be restarted (PostgreSQL does the same
+//!   on a failed fsync).
 //! - the [`Checkpointer`] copies the log into the database file (a passive checkpoint: it
 //!   blocks neither the writer nor a reader), after syncs, at most every
-//!   [`Checkpointer::SPACING`].
+//!   [`Checkpointer::SPACING`]. It runs one batch behind the writer, so it never finds the log
+//!   wholly copied when the writer begins, which is when SQLite starts the log over: under
+//!   continuous load the log would only grow. The writer's own checkpoint, past
+//!   [`super::sqlite::WRITER_CHECKPOINT_PAGES`], copies the little left and lets it start over.
 //!
-//! Both threads end when the writer thread is gone (it holds the only sender).
+//! The log is the one SQLite writes: named after the file the writer's connection opened
+//! (symbolic links followed), not after the path given. Both threads end when the writer
+//! thread is gone (it holds the only sender).
 
 use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SendError, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,31 +35,63 @@ use rusqlite::Connection;
 
 use super::connection::Reply;
 use super::db::{DbError, DbErrorKind, StoreError};
+use super::writer::Health;
 
 /// Hands committed batches' answers to the sync thread.
 pub struct Syncer {
     batches: Sender<Vec<Reply>>,
+    failed: Arc<AtomicBool>,
 }
 
 impl Syncer {
-    /// Starts the sync and checkpoint threads for the database at `path`. With `failing` (a
-    /// test's failpoint), every sync fails.
-    pub fn spawn(path: &Path, failing: bool) -> Result<(Syncer, Vec<JoinHandle<()>>), StoreError> {
-        let (checkpointer, checkpoint_thread) = Checkpointer::spawn(path)?;
+    /// Starts the sync and checkpoint threads for the database the serving writer connection
+    /// `writer` opened; a failed sync marks `health` failed. With `failing` (a test's
+    /// failpoint), every sync fails.
+    pub fn spawn(
+        writer: &Connection,
+        health: Arc<Health>,
+        failing: bool,
+    ) -> Result<(Syncer, Vec<JoinHandle<()>>), StoreError> {
+        let path = writer.path().filter(|p| !p.is_empty()).map(PathBuf::from).ok_or_else(|| StoreError::Create {
+            path: "(database)".into(),
+            source: std::io::Error::other("the database has no file"),
+        })?;
+        let (checkpointer, checkpoint_thread) = Checkpointer::spawn(&path)?;
         let (batches, committed) = mpsc::channel::<Vec<Reply>>();
-        let log = wal_path(path);
+        let failed = Arc::new(AtomicBool::new(false));
+        let (log, flag) = (wal_path(&path), failed.clone());
         let sync_thread = std::thread::Builder::new()
             .name("assetkitd-sync".into())
-            .spawn(move || sync_and_answer(&log, &committed, &checkpointer, failing))
+            .spawn(move || sync_and_answer(&log, &committed, &checkpointer, (failing, &flag, &health)))
             .map_err(|source| StoreError::Create { path: format!("{} (sync thread)", path.display()), source })?;
-        Ok((Syncer { batches }, vec![sync_thread, checkpoint_thread]))
+        Ok((Syncer { batches, failed }, vec![sync_thread, checkpoint_thread]))
     }
 
-    /// Answers `replies` once what their batch committed is on disk. If the sync thread is
-    /// gone, they are dropped: their callers are answered that nothing is known to be written.
-    pub fn committed(&self, replies: Vec<Reply>) {
-        let _ = self.batches.send(replies);
+    /// Answers `replies` once what their batch committed is on disk. An error once a sync
+    /// failed or the sync thread is gone: the batch is answered as failed, and the writer must
+    /// stop.
+    pub fn committed(&self, replies: Vec<Reply>) -> Result<(), DbError> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(fail(replies));
+        }
+        self.batches.send(replies).map_err(|SendError(replies)| fail(replies))
     }
+}
+
+/// Answers `replies` as not durable; that error.
+fn fail(replies: Vec<Reply>) -> DbError {
+    let error = unsynced("the write-ahead log could not be synced earlier, or its sync thread is gone");
+    for reply in replies {
+        reply(Some(&error));
+    }
+    error
+}
+
+fn unsynced(why: &str) -> DbError {
+    DbError::new(
+        DbErrorKind::Unavailable,
+        format!("the batch was committed but not synced to disk ({why}); it may or may not survive a power loss"),
+    )
 }
 
 /// The write-ahead log of the database at `path` (SQLite names it so).
@@ -58,29 +101,36 @@ fn wal_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn sync_and_answer(log: &Path, committed: &Receiver<Vec<Reply>>, checkpointer: &Checkpointer, failing: bool) {
-    // Opened at the first batch: the log exists from the first commit on, and the writer's
-    // connection keeps it from being removed while the server runs.
+fn sync_and_answer(
+    log: &Path,
+    committed: &Receiver<Vec<Reply>>,
+    checkpointer: &Checkpointer,
+    (failing, failed, health): (bool, &AtomicBool, &Health),
+) {
+    // Opened at the first batch: the writer's connection made the log when it first read, and
+    // keeps it from being removed while the server runs.
     let mut file: Option<File> = None;
+    let mut failure: Option<DbError> = None;
     while let Ok(first) = committed.recv() {
         let mut batches = vec![first];
         batches.extend(committed.try_iter());
-        let synced = match &file {
-            _ if failing => Err(std::io::Error::other("failpoint: the sync fails")),
-            Some(f) => f.sync_data(),
-            None => File::open(log).and_then(|f| {
-                let result = f.sync_data();
-                file = Some(f);
-                result
-            }),
-        };
-        let failure = synced.err().map(|e| {
-            tracing::error!(error = %e, log = %log.display(), "cannot sync the write-ahead log; its batches are answered as failed");
-            DbError::new(
-                DbErrorKind::Unavailable,
-                format!("the batch was committed but not synced to disk ({e}); it may or may not survive a power loss"),
-            )
-        });
+        if failure.is_none() {
+            let synced = match &file {
+                _ if failing => Err(std::io::Error::other("failpoint: the sync fails")),
+                Some(f) => f.sync_data(),
+                None => File::open(log).and_then(|f| {
+                    let result = f.sync_data();
+                    file = Some(f);
+                    result
+                }),
+            };
+            if let Err(e) = synced {
+                tracing::error!(error = %e, log = %log.display(), "cannot sync the write-ahead log: this and every later batch are answered as failed, and the server stops");
+                failed.store(true, Ordering::SeqCst);
+                health.fail();
+                failure = Some(unsynced(&e.to_string()));
+            }
+        }
         for reply in batches.into_iter().flatten() {
             reply(failure.as_ref());
         }
@@ -119,11 +169,13 @@ fn checkpoint_when_woken(conn: &Connection, woken: &Receiver<()>) {
     static LINES: crate::log::Limiter = crate::log::Limiter::new(5, Duration::from_secs(60));
     while woken.recv().is_ok() {
         let started = Instant::now();
-        let result =
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(0)? != 0, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
         match result {
-            Ok((log, copied)) => {
-                tracing::trace!(log, copied, elapsed_us = started.elapsed().as_micros() as u64, "checkpoint");
+            Ok((busy, log, copied)) => {
+                let elapsed_us = started.elapsed().as_micros() as u64;
+                tracing::trace!(busy, log, copied, elapsed_us, "checkpoint");
             }
             Err(e) => {
                 if let Some(suppressed) = LINES.allow("checkpoint") {
@@ -141,12 +193,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_log_synced_is_the_one_sqlite_writes() {
+    fn the_log_synced_is_the_one_sqlite_writes_even_through_a_symbolic_link() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("inventory.db");
-        let conn = crate::store::sqlite::open(&path).unwrap();
+        let (real, link) = (dir.path().join("data/inventory.db"), dir.path().join("inventory.db"));
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let conn = crate::store::sqlite::open(&real).unwrap();
+        drop(conn);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let conn = crate::store::sqlite::open(&link).unwrap();
         conn.execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);").unwrap();
-        let log = std::fs::metadata(wal_path(&path)).expect("the write-ahead log is where the syncer looks");
-        assert!(log.len() > 0, "the commit wrote its frames to that file");
+        let named = wal_path(Path::new(conn.path().unwrap()));
+        assert_eq!(named, wal_path(&real), "the log is named after the file, not the link");
+        assert!(std::fs::metadata(&named).unwrap().len() > 0, "the commit wrote its frames to that file");
+        assert!(!wal_path(&link).exists());
     }
 }

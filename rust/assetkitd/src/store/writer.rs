@@ -189,6 +189,12 @@ impl Health {
         self.dead.load(Ordering::SeqCst)
     }
 
+    /// Marks the writer dead: the server stops, to be restarted.
+    pub(super) fn fail(&self) {
+        self.dead.store(true, Ordering::SeqCst);
+        self.died.notify_waiters();
+    }
+
     /// Resolves when a writer thread dies of a fault.
     pub async fn death(&self) {
         let notified = self.died.notified();
@@ -213,8 +219,7 @@ struct DeathWatch(Arc<Health>);
 impl Drop for DeathWatch {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.0.dead.store(true, Ordering::SeqCst);
-            self.0.died.notify_waiters();
+            self.0.fail();
         }
     }
 }
@@ -227,9 +232,19 @@ impl Writer {
         config: WriterConfig,
         name: String,
     ) -> (Writer, Vec<std::thread::JoinHandle<()>>) {
+        Self::spawn_watched(connections, config, name, Arc::default())
+    }
+
+    /// [`Writer::spawn`], reporting to `health`, which a helper of the connection (the SQLite
+    /// sync thread) may mark failed too.
+    pub fn spawn_watched(
+        connections: Vec<Connection>,
+        config: WriterConfig,
+        name: String,
+        health: Arc<Health>,
+    ) -> (Writer, Vec<std::thread::JoinHandle<()>>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let queue = Arc::new(Mutex::new(Queue { rx, lanes: Lanes::new() }));
-        let health = Arc::new(Health::default());
         let die = Arc::new(AtomicBool::new(config.die_on_first_batch));
         let handles = connections
             .into_iter()
@@ -385,8 +400,10 @@ fn run(mut conn: Connection, shared: &Shared, health: &Health) {
         };
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| run_batch(db, batch, name)));
         if let Ok(committed) = outcome {
-            if let Some(replies) = committed {
-                conn.answer(replies);
+            if let Some(Err(error)) = committed.map(|replies| conn.answer(replies)) {
+                tracing::error!(%error, db = %name, "commits can no longer be made durable; the writer stops");
+                health.fail();
+                break;
             }
             continue;
         }

@@ -143,22 +143,38 @@ async fn sigterm_shuts_down_cleanly() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_report_is_answered_only_once_its_batch_is_synced_to_disk() {
+async fn a_report_is_answered_only_once_its_batch_is_synced_to_disk_and_a_failed_sync_stops_the_server() {
     crate::only_on!(
         Engine::Sqlite,
         "a PostgreSQL commit is durable when it returns; SQLite's writer commits first and syncs apart"
     );
-    let s =
-        TestServer::start_with(|c| c.failpoint = Some(Failpoint { fail_syncs: true, ..Failpoint::default() })).await;
+    let db = TestDb::new();
+    let key = db.create_key("t", "agent");
+    let mut config = assetkitd::ServerConfig::new(db.location.clone());
+    config.secret_key_file = Some(db.key_file.clone());
+    config.failpoint = Some(Failpoint { fail_syncs: true, ..Failpoint::default() });
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(assetkitd::serve(listener, config, std::future::pending()));
     let r = physical("sync01", "SN-SYNC01");
-    let (status, body) = s.report(&r).await;
+    let body = serde_json::to_vec(&r).unwrap();
+    let signed = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);
+    let mut request = crate::support::client().post(format!("{base}/api/v1/reports")).body(body);
+    for (name, value) in signed.pairs() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.unwrap();
     // Committed, but the sync that would make it durable failed: the sender is not told it is
-    // stored, and is told to retry (a retry is answered as a duplicate once syncs work again).
-    assert_eq!(status, 503, "{body}");
-    assert_eq!(body["error"]["code"], "unavailable", "{body}");
-    let committed: i64 = s
-        .db
-        .scalar("SELECT COUNT(*) FROM applied_reports WHERE report_id = ?1", assetkitd::args![r.report_id.as_str()]);
+    // stored, and is told to retry (a retry is answered as a duplicate).
+    assert_eq!(response.status().as_u16(), 503);
+    let answer: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], "unavailable", "{answer}");
+    let committed: i64 =
+        db.scalar("SELECT COUNT(*) FROM applied_reports WHERE report_id = ?1", assetkitd::args![r.report_id.as_str()]);
     assert_eq!(committed, 1, "the batch was committed before the sync: only its answer waited");
-    s.stop().await;
+    // A failed sync is final (the kernel may have dropped what it could not write): the
+    // server stops, for its service manager to restart it.
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), server).await.expect("the server stopped");
+    let error = stopped.unwrap().expect_err("serve returns an error").to_string();
+    assert!(error.contains("writer"), "{error}");
 }

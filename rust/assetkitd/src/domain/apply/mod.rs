@@ -16,6 +16,7 @@ pub mod answer;
 pub mod budget;
 pub mod claim;
 pub mod identity;
+pub mod last_digests;
 pub mod prepared;
 pub mod sender;
 pub mod write;
@@ -34,7 +35,8 @@ use crate::store::{Db, DbExt};
 pub use answer::{Action, Answer, Issued, Outcome};
 pub use claim::Identified;
 pub use identity::{AssetRow, Names, Policy, Via};
-pub use prepared::{LastDigests, Prepared};
+pub use last_digests::LastDigests;
+pub use prepared::Prepared;
 pub use sender::{Context, Failpoint, Sender};
 
 /// What applying `report` from `sender` must not interleave with, as writer lock names: its

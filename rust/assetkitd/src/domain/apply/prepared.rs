@@ -2,14 +2,14 @@
 //!
 //! Its digests and the raw text kept with the asset are worked out by [`Prepared::new`] on the
 //! request's own thread, before the report joins the writer's queue; so are its components with
-//! their stored texts, when [`LastDigests`] expects the report to change its asset. Every write
+//! their stored texts, when [`super::LastDigests`] expects the report to change its asset. Every write
 //! waits for the one writer thread (SQLite allows one writer), so work that needs no database is
 //! kept off it: at saturation that is what bounds latency. A report expected unchanged skips the
 //! extraction altogether (it is not needed then); if it does change its asset after all, the
 //! writer extracts them itself.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 use assetkit_core::model::Report;
 use serde::Serialize;
@@ -32,8 +32,8 @@ pub struct Prepared {
     /// when first asked for.
     components: OnceLock<BTreeMap<&'static str, Reported>>,
     /// The raw report as kept with the asset when it sends packages (they are kept as rows);
-    /// `None` when that is `raw` itself.
-    kept: Option<String>,
+    /// `None` when that is `raw` itself. Made once, when first asked for.
+    kept: OnceLock<Option<String>>,
 }
 
 impl Prepared {
@@ -41,16 +41,14 @@ impl Prepared {
     pub fn new(report: Report, raw: String) -> Prepared {
         let listed = report.facts.packages.as_deref().map(assetkit_core::model::packages_digest);
         let digest = digest(&report);
-        let kept = match (&listed, &report.facts.packages_delta, &report.facts.packages_digest) {
-            (Some(d), _, _) | (None, Some(_), Some(d)) => Some(software::store::without_packages(&raw, d)),
-            _ => None,
-        };
-        Prepared { report, raw, digest, listed, components: OnceLock::new(), kept }
+        Prepared { report, raw, digest, listed, components: OnceLock::new(), kept: OnceLock::new() }
     }
 
-    /// Extracts the components now, on this thread.
+    /// Extracts the components, and makes the text kept with the asset, now, on this thread:
+    /// for a report expected to change its asset.
     pub fn with_components(self) -> Prepared {
         self.components();
+        self.kept();
         self
     }
 
@@ -63,7 +61,14 @@ impl Prepared {
 
     /// The raw report as kept with the asset: its package list is kept as rows instead.
     pub fn kept(&self) -> &str {
-        self.kept.as_deref().unwrap_or(&self.raw)
+        let kept = self.kept.get_or_init(|| {
+            let r = &self.report.facts;
+            match (&self.listed, &r.packages_delta, &r.packages_digest) {
+                (Some(d), _, _) | (None, Some(_), Some(d)) => Some(software::store::without_packages(&self.raw, d)),
+                _ => None,
+            }
+        });
+        kept.as_deref().unwrap_or(&self.raw)
     }
 
     /// What the report sends of its packages.
@@ -101,35 +106,4 @@ pub fn digest(report: &Report) -> String {
     })
     .unwrap_or_default();
     hex::encode(Sha256::digest(&bytes))
-}
-
-/// The facts digest each asset was last left with by this process (its first 64 bits), to guess
-/// before the writer whether a report changes its asset. A wrong guess (another replica wrote
-/// the asset, or this table was cleared) costs time, never correctness.
-#[derive(Debug, Default)]
-pub struct LastDigests(Mutex<HashMap<i64, u64>>);
-
-impl LastDigests {
-    /// Most assets remembered (16 MiB or so); past it the table starts again, empty.
-    const MOST: usize = 1 << 20;
-
-    /// True unless `digest` is the one `asset_id` was last left with.
-    pub fn changes(&self, asset_id: i64, digest: &str) -> bool {
-        let seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&asset_id).copied();
-        seen.is_none() || seen != short(digest)
-    }
-
-    /// Remembers that `asset_id` was left with `digest`.
-    pub fn record(&self, asset_id: i64, digest: &str) {
-        let Some(short) = short(digest) else { return };
-        let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if seen.len() >= Self::MOST && !seen.contains_key(&asset_id) {
-            seen.clear();
-        }
-        seen.insert(asset_id, short);
-    }
-}
-
-fn short(digest: &str) -> Option<u64> {
-    digest.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok())
 }

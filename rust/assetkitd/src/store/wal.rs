@@ -26,7 +26,6 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SendError, Sender, SyncSender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -40,7 +39,6 @@ use super::writer::Health;
 /// Hands committed batches' answers to the sync thread.
 pub struct Syncer {
     batches: Sender<Vec<Reply>>,
-    failed: Arc<AtomicBool>,
 }
 
 impl Syncer {
@@ -58,33 +56,27 @@ impl Syncer {
         })?;
         let (checkpointer, checkpoint_thread) = Checkpointer::spawn(&path)?;
         let (batches, committed) = mpsc::channel::<Vec<Reply>>();
-        let failed = Arc::new(AtomicBool::new(false));
-        let (log, flag) = (wal_path(&path), failed.clone());
+        let log = wal_path(&path);
         let sync_thread = std::thread::Builder::new()
             .name("assetkitd-sync".into())
-            .spawn(move || sync_and_answer(&log, &committed, &checkpointer, (failing, &flag, &health)))
+            .spawn(move || sync_and_answer(&log, &committed, &checkpointer, (failing, &health)))
             .map_err(|source| StoreError::Create { path: format!("{} (sync thread)", path.display()), source })?;
-        Ok((Syncer { batches, failed }, vec![sync_thread, checkpoint_thread]))
+        Ok((Syncer { batches }, vec![sync_thread, checkpoint_thread]))
     }
 
-    /// Answers `replies` once what their batch committed is on disk. An error once a sync
-    /// failed or the sync thread is gone: the batch is answered as failed, and the writer must
-    /// stop.
+    /// Answers `replies` once what their batch committed is on disk (as failed, once a sync
+    /// has failed: the sync thread has then marked the writer failed, and the server stops).
+    /// An error if the sync thread is gone: the batch is answered as failed, and the writer
+    /// must stop.
     pub fn committed(&self, replies: Vec<Reply>) -> Result<(), DbError> {
-        if self.failed.load(Ordering::SeqCst) {
-            return Err(fail(replies));
-        }
-        self.batches.send(replies).map_err(|SendError(replies)| fail(replies))
+        self.batches.send(replies).map_err(|SendError(replies)| {
+            let error = unsynced("the sync thread is gone");
+            for reply in replies {
+                reply(Some(&error));
+            }
+            error
+        })
     }
-}
-
-/// Answers `replies` as not durable; that error.
-fn fail(replies: Vec<Reply>) -> DbError {
-    let error = unsynced("the write-ahead log could not be synced earlier, or its sync thread is gone");
-    for reply in replies {
-        reply(Some(&error));
-    }
-    error
 }
 
 fn unsynced(why: &str) -> DbError {
@@ -105,7 +97,7 @@ fn sync_and_answer(
     log: &Path,
     committed: &Receiver<Vec<Reply>>,
     checkpointer: &Checkpointer,
-    (failing, failed, health): (bool, &AtomicBool, &Health),
+    (failing, health): (bool, &Health),
 ) {
     // Opened at the first batch: the writer's connection made the log when it first read, and
     // keeps it from being removed while the server runs.
@@ -126,7 +118,6 @@ fn sync_and_answer(
             };
             if let Err(e) = synced {
                 tracing::error!(error = %e, log = %log.display(), "cannot sync the write-ahead log: this and every later batch are answered as failed, and the server stops");
-                failed.store(true, Ordering::SeqCst);
                 health.fail();
                 failure = Some(unsynced(&e.to_string()));
             }

@@ -407,15 +407,13 @@ fn run(mut conn: Connection, shared: &Shared, health: &Health) {
             }
             continue;
         }
-        {
-            // The batch's reply channels were dropped as it unwound (the callers answer 503).
-            // Roll back whatever it left open.
-            health.faults.fetch_add(1, Ordering::Relaxed);
-            if db.in_transaction() {
-                let _ = db.batch("ROLLBACK");
-            }
-            tracing::error!(db = %name, "a write batch panicked; it was rolled back and the writer goes on");
+        // It panicked: the batch's reply channels were dropped as it unwound (the callers
+        // answer 503). Roll back whatever it left open.
+        health.faults.fetch_add(1, Ordering::Relaxed);
+        if db.in_transaction() {
+            let _ = db.batch("ROLLBACK");
         }
+        tracing::error!(db = %name, "a write batch panicked; it was rolled back and the writer goes on");
     }
     tracing::info!("writer stopped");
 }

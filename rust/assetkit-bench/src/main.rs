@@ -112,6 +112,11 @@ enum What {
         /// compared.
         #[arg(long)]
         baseline: Option<PathBuf>,
+        /// Let the targets' ssh sessions source the invoking user's ~/.bashrc, as a login on this
+        /// machine does. By default the bench's sshd starts plain shells (`tests/sshd/up
+        /// --plain-shell`), as a fleet's servers have them.
+        #[arg(long)]
+        shell_rc: bool,
     },
     /// The console's asset list with 100,000 assets: server render time (Server-Timing).
     Console {
@@ -124,6 +129,11 @@ enum What {
         /// On PostgreSQL: the URL of a cluster's admin database (a fresh database is made).
         #[arg(long, value_name = "URL")]
         pg: Option<String>,
+        /// A directory holding another build's `assetkitd` (its target/release), schema version
+        /// 12 or later; needs --pg. That build serves the seeded database first; then this build
+        /// opens the same database, migrates it (timed) and serves it, and the pages are compared.
+        #[arg(long, requires = "pg")]
+        baseline: Option<PathBuf>,
     },
     /// CSV and xlsx exports of the whole asset list (`GET /api/v1/assets.csv` and `.xlsx`): time,
     /// rows per second, and the server's peak RSS before and after.
@@ -206,9 +216,11 @@ fn main() -> anyhow::Result<()> {
             *RATES.lock().unwrap() = (rates[0], rates[1]);
             apply_bench(hosts, connections, duration, baseline.as_deref(), pg.as_deref(), &replicas)
         }
-        What::Sweep { targets, concurrency, baseline } => sweep_bench(&targets, concurrency, baseline.as_deref()),
-        What::Console { assets, requests, pg } => {
-            console_bench(assets, requests, &pg.map_or(Store::Sqlite, Store::Postgres))
+        What::Sweep { targets, concurrency, baseline, shell_rc } => {
+            sweep_bench(&targets, concurrency, baseline.as_deref(), shell_rc)
+        }
+        What::Console { assets, requests, pg, baseline } => {
+            console_bench(assets, requests, &pg.map_or(Store::Sqlite, Store::Postgres), baseline.as_deref())
         }
         What::Export { assets, pg } => export_bench(assets, &pg.map_or(Store::Sqlite, Store::Postgres)),
         What::Import { rows, runs } => import_bench(rows, runs),
@@ -222,8 +234,8 @@ fn main() -> anyhow::Result<()> {
         What::All => {
             collect_bench(200, 10)?;
             apply_bench(500, 64, Duration::from_secs(20), None, None, &[])?;
-            sweep_bench(&[50, 200], 32, None)?;
-            console_bench(100_000, 200, &Store::Sqlite)?;
+            sweep_bench(&[50, 200], 32, None, false)?;
+            console_bench(100_000, 200, &Store::Sqlite, None)?;
             export_bench(100_000, &Store::Sqlite)?;
             import_bench(10_000, 5)?;
             webhook_bench(5000, 32, &Store::Sqlite)?;

@@ -52,6 +52,26 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
+    /// Stops the receiver and leaves its PostgreSQL database for another build to open (with
+    /// [`start_receiver_adopting`]): the database's name and the server key its secrets are
+    /// sealed with.
+    pub(crate) fn stop_keeping_database(mut self) -> anyhow::Result<(String, Vec<u8>)> {
+        let key = std::fs::read(self._dir.path().join("server.key"))?;
+        let (_, name) = self.pg.take().context("only a PostgreSQL database outlives its receiver")?;
+        Ok((name, key)) // dropped without a database: the children stop, nothing else
+    }
+
+    /// The PostgreSQL database as it is, not migrated to this build's schema: a baseline build's
+    /// stays at its own version (SQLite: [`Receiver::db`]).
+    pub(crate) fn db_as_is(&self) -> anyhow::Result<Box<dyn assetkitd::store::Db + Send>> {
+        match &self.location {
+            assetkitd::store::Location::Postgres(url) => {
+                Ok(Box::new(assetkitd::store::postgres::Target::parse(url)?.connect()?))
+            }
+            assetkitd::store::Location::Sqlite(_) => self.db(),
+        }
+    }
+
     /// The database, for counting what it holds.
     pub(crate) fn db(&self) -> anyhow::Result<Box<dyn assetkitd::store::Db + Send>> {
         Ok(assetkitd::store::connect(&self.location)?)
@@ -94,7 +114,25 @@ pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
 /// [`start_receiver`] on the PostgreSQL database `existing` of `store`'s cluster, used as it is
 /// and kept, instead of a new one (`None`: a new one, as [`start_receiver`]).
 pub(crate) fn start_receiver_on(store: &Store, existing: Option<String>) -> anyhow::Result<Receiver> {
+    let existing = existing.map(|name| Existing { name, key: None });
     start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, existing)
+}
+
+/// A PostgreSQL database a receiver opens as it is, and the server key to open its secrets with
+/// (`None`: a new key).
+struct Existing {
+    name: String,
+    key: Option<Vec<u8>>,
+}
+
+/// [`start_receiver`] on the PostgreSQL database `name` that another receiver left
+/// ([`Receiver::stop_keeping_database`]), with its server key: this build migrates it, and
+/// drops it when done.
+pub(crate) fn start_receiver_adopting(store: &Store, (name, key): (String, Vec<u8>)) -> anyhow::Result<Receiver> {
+    let mut receiver =
+        start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, Some(Existing { name, key: Some(key) }))?;
+    receiver.keep = false;
+    Ok(receiver)
 }
 
 /// The send budgets of the receivers a bench starts.
@@ -147,11 +185,20 @@ fn start(
     replicas: usize,
     serve: &[&str],
     budgets: Budgets,
-    existing: Option<String>,
+    existing: Option<Existing>,
 ) -> anyhow::Result<Receiver> {
     let keep = existing.is_some() || std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some();
     let budget_args = if budgets == Budgets::Lifted { lifted_budgets(assetkitd) } else { Vec::new() };
     let dir = tempfile::tempdir()?;
+    let key_file = dir.path().join("server.key");
+    let (existing, server_key) = match existing {
+        Some(e) => (Some(e.name), e.key),
+        None => (None, None),
+    };
+    if let Some(key) = server_key {
+        std::fs::write(&key_file, key)?;
+        std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    }
     let (db, pg) = match store {
         Store::Sqlite => (dir.path().join("bench.db").display().to_string(), None),
         Store::Postgres(admin) => {
@@ -170,7 +217,6 @@ fn start(
             )
         }
     };
-    let key_file = dir.path().join("server.key");
     let db_args = vec!["--db".to_owned(), db.clone(), "--secret-key-file".to_owned(), key_file.display().to_string()];
     let key = create_key(assetkitd, &db_args, "bench", "agent")?;
     let mut receiver = Receiver {

@@ -5,16 +5,25 @@ use std::path::Path;
 use crate::receiver::Receiver;
 
 /// Fills the receiver's database with `n` realistic assets in one transaction, straight
-/// through SQL: the same rows on either engine.
+/// through SQL: the same rows on either engine; then [`settle`]s it.
 pub(crate) fn seed_assets(r: &Receiver, n: usize) -> anyhow::Result<()> {
+    seed_rows(r, n)?;
+    settle(r)
+}
+
+/// The rows of [`seed_assets`], written into tables every build since schema version 12 has.
+pub(crate) fn seed_rows(r: &Receiver, n: usize) -> anyhow::Result<()> {
     match &r.location {
-        assetkitd::store::Location::Sqlite(path) => seed_sqlite(path, n)?,
-        assetkitd::store::Location::Postgres(_) => seed_postgres(r.db()?.as_mut(), n)?,
+        assetkitd::store::Location::Sqlite(path) => seed_sqlite(path, n),
+        assetkitd::store::Location::Postgres(_) => seed_postgres(r.db_as_is()?.as_mut(), n),
     }
-    // What the receiver's minutely maintenance does after a bulk write: one row per status (and
-    // make-up, and day). On PostgreSQL, two minutes of it with autovacuum in between: the first
-    // fold leaves its sums behind a million dead deltas, the second moves them into the space
-    // vacuum freed, so that the next vacuum can give the empty tail back.
+}
+
+/// What the receiver's minutely maintenance does after a bulk write: one row per status (and
+/// make-up, and day). On PostgreSQL, two minutes of it with autovacuum in between: the first
+/// fold leaves its sums behind a million dead deltas, the second moves them into the space
+/// vacuum freed, so that the next vacuum can give the empty tail back.
+pub(crate) fn settle(r: &Receiver) -> anyhow::Result<()> {
     let mut db = r.db()?;
     let pg = matches!(r.location, assetkitd::store::Location::Postgres(_));
     for _ in 0..if pg { 2 } else { 1 } {
@@ -24,6 +33,20 @@ pub(crate) fn seed_assets(r: &Receiver, n: usize) -> anyhow::Result<()> {
                 db.batch(&format!("VACUUM ANALYZE {table}"))?;
             }
         }
+    }
+    Ok(())
+}
+
+/// [`settle`] for a PostgreSQL database of a build before schema version 13, which keeps only
+/// the status counts: what its own maintenance's fold does, with the same two rounds.
+pub(crate) fn settle_status_counts(r: &Receiver) -> anyhow::Result<()> {
+    let mut db = r.db_as_is()?;
+    for _ in 0..2 {
+        db.batch(
+            "WITH gone AS (DELETE FROM asset_counts RETURNING status, delta) \
+             INSERT INTO asset_counts (status, delta) SELECT status, SUM(delta) FROM gone GROUP BY status",
+        )?;
+        db.batch("VACUUM ANALYZE asset_counts")?;
     }
     Ok(())
 }

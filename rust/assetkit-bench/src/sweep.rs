@@ -58,14 +58,29 @@ impl Sweeper {
 }
 
 /// `baseline`: a directory with another build's `assetkit` and `assetkitd`, swept the same way
-/// in the same run (baseline first, then this build, for each target count).
-pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize, baseline: Option<&Path>) -> anyhow::Result<()> {
+/// in the same run (baseline first, then this build, for each target count). `shell_rc`: the
+/// targets' sessions source the invoking user's ~/.bashrc (by default they start plain shells).
+pub(crate) fn sweep_bench(
+    targets: &[usize],
+    concurrency: usize,
+    baseline: Option<&Path>,
+    shell_rc: bool,
+) -> anyhow::Result<()> {
     let ours = Sweeper::start(release_bin("assetkit")?, &release_bin("assetkitd")?)?;
     let before = match baseline {
         Some(dir) => Some(Sweeper::start(dir.join("assetkit"), &dir.join("assetkitd"))?),
         None => None,
     };
-    let out = Command::new(repo().join("tests/sshd/up")).output()?;
+    // An sshd of the bench's own, so that the tests' one keeps its setting.
+    let (shell, sshd_dir) = match shell_rc {
+        true => ("the invoking user's ~/.bashrc sourced in every session", "target/bench-sshd-rc"),
+        false => ("plain shells: tests/sshd/up --plain-shell", "target/bench-sshd"),
+    };
+    let mut up = Command::new(repo().join("tests/sshd/up"));
+    if !shell_rc {
+        up.arg("--plain-shell");
+    }
+    let out = up.arg(repo().join(sshd_dir)).output()?;
     anyhow::ensure!(out.status.success(), "tests/sshd/up failed: {}", String::from_utf8_lossy(&out.stderr));
     let env_text = std::fs::read_to_string(String::from_utf8_lossy(&out.stdout).trim())?;
     let env: std::collections::BTreeMap<&str, &str> = env_text.lines().filter_map(|l| l.split_once('=')).collect();
@@ -76,7 +91,7 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize, baseline: Optio
         .find(|p| Path::new(p).exists())
         .map(str::to_owned)
         .unwrap_or_else(|| "python3".into());
-    println!("## SSH sweep ({}; loopback sshd, concurrency {concurrency})\n", machine());
+    println!("## SSH sweep ({}; loopback sshd, {shell}; concurrency {concurrency})\n", machine());
     println!(
         "| targets | assetkit sweep | hosts/min | CPU/host: control, machine | ansible -m setup | hosts/min | CPU/host: control, machine | ratio |"
     );
@@ -143,7 +158,7 @@ pub(crate) fn sweep_bench(targets: &[usize], concurrency: usize, baseline: Optio
          Ansible's forks; not a detached ControlPersist master); machine: every core's busy time over the run\n\
          - ansible -m setup with gather_subset=all,!facter,!ohai: as on a host without Puppet's or Chef's fact tools\n"
     );
-    save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "rows": rows}))
+    save("sweep", &json!({"machine": machine(), "concurrency": concurrency, "shells": shell, "rows": rows}))
 }
 
 /// `ansible all -m setup` over the first `n` targets.

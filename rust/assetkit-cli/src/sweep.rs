@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use assetkit_agent::Client;
 use assetkit_agent::credential::CredentialStore;
 use assetkit_agent::signer::Signer;
-use assetkit_core::{CollectOptions, Mode, Selection, SnapshotDir, Source};
+use assetkit_core::{CollectOptions, Mode, Selection, Source};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -228,10 +228,6 @@ async fn snapshot_stream(sweep: &Sweep, target: &Target, destination: &str) -> R
 
 /// The report a target's stream makes, parsed off the async threads.
 async fn parse_stream(sweep: &Sweep, target: &Target, out: Vec<u8>) -> Result<assetkit_core::Report, String> {
-    let dir = match tempfile::tempdir() {
-        Ok(d) => d,
-        Err(e) => return Err(format!("temp dir: {e}")),
-    };
     let selection = sweep.selection.clone();
     // A target without a cert file is known by the name the operator sweeps it under (its
     // credential is kept under that name too): two inventory names are two hosts.
@@ -239,10 +235,10 @@ async fn parse_stream(sweep: &Sweep, target: &Target, out: Vec<u8>) -> Result<as
         .inventory_name
         .clone()
         .or_else(|| Some(target.name.clone()).filter(|n| assetkit_core::names::check_hostname(n).is_ok()));
-    let root = dir.path().to_path_buf();
     let parsed = tokio::task::spawn_blocking(move || -> Result<assetkit_core::Report, String> {
-        assetkit_core::script::unpack(&out[..], &root).map_err(|e| e.to_string())?;
-        let snap = SnapshotDir::open(&root).map_err(|e| e.to_string())?;
+        // Held in memory: nothing written to disk per host (a full /tmp stops no sweep).
+        let snap = assetkit_core::script::read(&out[..]).map_err(|e| e.to_string())?;
+        drop(out);
         let cert = snap.value("/etc/assetkit/cert");
         let source: Arc<dyn Source> = Arc::new(snap);
         let mut report = assetkit_core::collect(

@@ -44,4 +44,4 @@ pub mod versions;
 
 pub use collect::{CollectOptions, Selection, UnknownPlugin, collect};
 pub use model::{Facts, Mode, Report, VERSION};
-pub use source::{DEFAULT_PLUGINS_DIR, LiveOptions, LiveSource, Recorder, SnapshotDir, Source};
+pub use source::{DEFAULT_PLUGINS_DIR, LiveOptions, LiveSource, Recorder, SnapshotDir, SnapshotMemory, Source};

@@ -14,14 +14,15 @@
 //! END
 //! ```
 //!
-//! Lengths make the stream binary-safe (the SMBIOS table, VPD pages). [`unpack`] checks every
-//! name against path traversal and bounds every length, because the stream comes from the
-//! target host and a compromised target must not be able to write outside the snapshot.
+//! Lengths make the stream binary-safe (the SMBIOS table, VPD pages). [`unpack`] (into a
+//! directory) and [`read`] (into memory) check every name against path traversal and bound every
+//! length, because the stream comes from the target host and a compromised target must not be
+//! able to write outside the snapshot.
 
 use std::io::{self, BufRead, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::source::safe_relative;
+use crate::source::{SnapshotMemory, safe_relative};
 
 /// The POSIX sh script that prints a snapshot stream.
 pub const SNAPSHOT_SCRIPT: &str = include_str!("snapshot.sh");
@@ -63,6 +64,52 @@ pub struct UnpackStats {
 
 /// Unpacks a snapshot stream into `out` (created if needed).
 pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError> {
+    // Made with the first record, or at the end for a stream of none: not for a stream refused
+    // at its header.
+    let mut created = false;
+    let stats = records(stream, |rel, data| {
+        if !created {
+            std::fs::create_dir_all(out)?;
+            created = true;
+        }
+        let target = out.join(rel);
+        match data {
+            None => std::fs::create_dir_all(&target)?,
+            Some(data) => {
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::write(&target, data)?;
+            }
+        }
+        Ok(())
+    })?;
+    if !created {
+        std::fs::create_dir_all(out)?;
+    }
+    Ok(stats)
+}
+
+/// Reads a snapshot stream into memory: the same snapshot [`unpack`] writes, with the same
+/// checks and limits, and nothing written to disk.
+pub fn read(stream: impl Read) -> Result<SnapshotMemory, StreamError> {
+    let mut snapshot = SnapshotMemory::default();
+    records(stream, |rel, data| {
+        match data {
+            None => snapshot.add_dir(rel),
+            Some(data) => snapshot.add_file(rel, data),
+        }
+        Ok(())
+    })?;
+    Ok(snapshot)
+}
+
+/// Reads the stream's records in order, giving each one's path under the snapshot root (checked)
+/// and its bytes (`None` for a directory) to `keep`.
+fn records(
+    stream: impl Read,
+    mut keep: impl FnMut(&str, Option<Vec<u8>>) -> Result<(), StreamError>,
+) -> Result<UnpackStats, StreamError> {
     let mut reader = io::BufReader::new(stream);
     let mut line = String::new();
     let mut stats = UnpackStats::default();
@@ -81,7 +128,6 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
             return Err(StreamError::BadHeader(line.trim_end().chars().take(80).collect()));
         }
     }
-    std::fs::create_dir_all(out)?;
     loop {
         line.clear();
         let mut limited = (&mut reader).take(4096);
@@ -92,16 +138,16 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         if header == "END" {
             return Ok(stats);
         }
+        let bad = || StreamError::BadRecord(header.chars().take(120).collect());
         let mut parts = header.splitn(3, ' ');
         let (Some(kind), Some(len), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(StreamError::BadRecord(header.chars().take(120).collect()));
+            return Err(bad());
         };
-        let len: u64 = len.parse().map_err(|_| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        let len: u64 = len.parse().map_err(|_| bad())?;
         if len > MAX_RECORD || stats.bytes + len > MAX_STREAM {
             return Err(StreamError::TooLarge(stats.bytes + len));
         }
-        let target =
-            target_path(out, kind, name).ok_or_else(|| StreamError::BadRecord(header.chars().take(120).collect()))?;
+        let rel = relative_path(kind, name).ok_or_else(bad)?;
         // Grown as bytes arrive, never sized from the declared length.
         let mut data = Vec::new();
         (&mut reader).take(len).read_to_end(&mut data)?;
@@ -110,27 +156,25 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
         }
         if kind == "D" {
             if len != 0 {
-                return Err(StreamError::BadRecord(header.chars().take(120).collect()));
+                return Err(bad());
             }
-            std::fs::create_dir_all(&target)?;
+            keep(&rel, None)?;
         } else {
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(&target, &data)?;
+            keep(&rel, Some(data))?;
         }
         stats.records += 1;
         stats.bytes += len;
     }
 }
 
-fn target_path(out: &Path, kind: &str, name: &str) -> Option<PathBuf> {
+/// Where a record goes, under the snapshot root; `None` for a kind or name refused.
+fn relative_path(kind: &str, name: &str) -> Option<String> {
     let plugin = || crate::plugins::custom::valid_name(name).then_some(name);
     Some(match kind {
-        "F" | "D" => out.join("files").join(safe_relative(name).ok()?),
-        "C" if !name.contains('/') => out.join("commands").join(safe_relative(name).ok()?),
-        "X" => out.join("commands").join("custom").join(plugin()?),
-        "Y" => out.join("commands").join("custom").join(format!("{}.error", plugin()?)),
+        "F" | "D" => format!("files/{}", safe_relative(name).ok()?),
+        "C" if !name.contains('/') => format!("commands/{}", safe_relative(name).ok()?),
+        "X" => format!("commands/custom/{}", plugin()?),
+        "Y" => format!("commands/custom/{}.error", plugin()?),
         _ => return None,
     })
 }

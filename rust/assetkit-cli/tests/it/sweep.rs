@@ -190,6 +190,31 @@ fn each_swept_host_enrols_once_then_signs_with_its_own_credential() {
 }
 
 #[test]
+fn a_sweep_writes_nothing_per_host_so_a_temp_dir_it_cannot_write_stops_no_host() {
+    // Each host's stream is parsed in memory. (It was unpacked into a temp directory first, and
+    // every host failed with "temp dir: ..." when that could not be made: a full /tmp.)
+    let sshd = Sshd::up();
+    let dir = tempfile::tempdir().unwrap();
+    let mut receiver = Receiver::new(dir.path());
+    receiver.start();
+    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let hosts = dir.path().join("hosts");
+    std::fs::write(&hosts, "node-1\nnode-2\n").unwrap();
+    let out = assetkit()
+        .arg("--config")
+        .arg(host.config())
+        .args(["sweep", "--json", "-F", sshd.config(), "--hosts"])
+        .arg(&hosts)
+        .env("TMPDIR", dir.path().join("no-such-dir"))
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{json}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(statuses(&json), [("node-1".into(), "ok".into()), ("node-2".into(), "ok".into())].into());
+    assert_eq!(receiver.query::<i64>("SELECT COUNT(*) FROM assets"), [2]);
+}
+
+#[test]
 fn a_target_that_is_not_an_address_or_a_name_never_reaches_ssh() {
     let sshd = Sshd::up();
     let dir = tempfile::tempdir().unwrap();

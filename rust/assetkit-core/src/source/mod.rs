@@ -1,5 +1,5 @@
-//! Where raw facts come from: the live host, a snapshot directory, or the live host while
-//! recording into a snapshot directory.
+//! Where raw facts come from: the live host, a snapshot directory (or the same held in memory),
+//! or the live host while recording into a snapshot directory.
 //!
 //! A snapshot is the contract between gathering and parsing:
 //!
@@ -48,15 +48,18 @@
 //! predicate: whether ipmitool's channel 1 answered with an address, else channel 2 is asked.)
 //!
 //! Modules: [`live`] (the running host, and the tools it runs only where their hardware is),
-//! [`snapshot`] (a snapshot directory), [`recorder`] (the live host, recording into one),
+//! [`snapshot`] (a snapshot directory), [`memory`] (one held in memory), [`recorder`] (the live
+//! host, recording into one),
 //! [`raw`] (the trait they share).
 
 pub mod live;
+pub mod memory;
 pub mod raw;
 pub mod recorder;
 pub mod snapshot;
 
 pub use live::{LiveOptions, LiveSource, MAX_PLUGIN_OUTPUT};
+pub use memory::SnapshotMemory;
 pub use raw::{CustomOutput, DEFAULT_PLUGINS_DIR, Source, valid_plugin_name};
 pub use recorder::Recorder;
 pub use snapshot::{SnapshotDir, safe_relative};

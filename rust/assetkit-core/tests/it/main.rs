@@ -14,6 +14,7 @@ mod packages_bad;
 mod raid;
 mod raw_smbios;
 mod smbios_cases;
+mod stream;
 mod support;
 mod versions;
 mod wwn;

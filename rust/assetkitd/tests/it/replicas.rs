@@ -197,18 +197,7 @@ async fn sslmode_require_speaks_tls_and_verifies_the_server() {
 
 /// Ten packages, all at `version`.
 fn packages_at(version: &str) -> Vec<assetkit_core::model::Package> {
-    (0..10)
-        .map(|i| assetkit_core::model::Package {
-            manager: assetkit_core::model::PackageManager::Deb,
-            name: format!("lib{i}"),
-            version: version.into(),
-            arch: Some("amd64".into()),
-            source: None,
-            source_version: None,
-            vendor: None,
-            installed_at: None,
-        })
-        .collect()
+    (0..10).map(|i| crate::support::deb(&format!("lib{i}"), version)).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

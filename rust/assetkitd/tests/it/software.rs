@@ -3,26 +3,13 @@
 //! the list the receiver holds (409 when it does not), queries in the manager's version order,
 //! and the software list's counts equal the host list's length.
 
-use assetkit_core::model::{Package, PackageManager, Report, packages_digest};
+use assetkit_core::model::{Package, Report, packages_digest};
 use assetkitd::domain::apply::Policy;
 use assetkitd::store::{DbExt, Engine};
 use serde_json::Value as Json;
 
-use crate::support::{TestServer, again, physical};
+use crate::support::{TestServer, again, deb, physical};
 use crate::webhooks::{Endpoint, add_webhook, fast, local};
-
-fn deb(name: &str, version: &str) -> Package {
-    Package {
-        manager: PackageManager::Deb,
-        name: name.into(),
-        version: version.into(),
-        arch: Some("amd64".into()),
-        source: None,
-        source_version: None,
-        vendor: None,
-        installed_at: None,
-    }
-}
 
 /// A Debian host's packages: a base set and `extra`.
 fn base(extra: &[Package]) -> Vec<Package> {

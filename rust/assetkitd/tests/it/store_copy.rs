@@ -2,27 +2,17 @@
 //! (PostgreSQL in the PostgreSQL run) and proved the same, then served: hardware, history,
 //! installed software, guests, tags and custom fields.
 
-use assetkit_core::model::{Guest, Package, PackageManager, packages_digest};
+use assetkit_core::model::{Guest, Package, packages_digest};
 use assetkit_sign::Secret;
 use assetkitd::domain::apply::{self, Answer, Context, Policy, Sender};
 use assetkitd::store::secrets::Keyring;
 use assetkitd::store::{self, Engine};
 
-use crate::support::{TestDb, TestServer, again, blocking, cli, cli_raw, physical};
+use crate::support::{TestDb, TestServer, again, blocking, cli, cli_raw, deb, physical};
 
 /// A few packages, one of them in a version of its own to host `i`.
 fn packages_of(i: usize) -> Vec<Package> {
-    let deb = |name: &str, version: String| Package {
-        manager: PackageManager::Deb,
-        name: name.into(),
-        version,
-        arch: Some("amd64".into()),
-        source: None,
-        source_version: None,
-        vendor: None,
-        installed_at: None,
-    };
-    vec![deb("openssl", "3.0.13-1~deb12u1".into()), deb("bash", "5.2.15-2+b2".into()), deb("tool", format!("1.{i}"))]
+    vec![deb("openssl", "3.0.13-1~deb12u1"), deb("bash", "5.2.15-2+b2"), deb("tool", &format!("1.{i}"))]
 }
 
 /// 10,000 assets with their history, written through the domain as reports would be: each

@@ -249,12 +249,17 @@ impl TestServer {
         let task = tokio::spawn(assetkitd::serve(listener, config, async {
             let _ = rx.await;
         }));
+        // Returned once it answers: its start-up writes (sealing secrets, the offline setting)
+        // are then committed, and a test's first dump holds them. The listener is bound, so the
+        // request waits in its backlog until the server accepts, or fails if it never will.
+        let client = client();
+        let _ = client.get(format!("{base}/healthz")).timeout(std::time::Duration::from_secs(60)).send().await;
         TestServer {
             base,
             db,
             agent,
             admin,
-            client: client(),
+            client,
             credentials: Default::default(),
             shutdown: Some(tx),
             task: Some(task),
@@ -837,4 +842,18 @@ pub async fn until_count(progress: &tokio::sync::watch::Sender<u64>, n: u64, lim
     let mut rx = progress.subscribe();
     let reached = tokio::time::timeout(limit, rx.wait_for(|v| *v >= n)).await;
     assert!(reached.is_ok(), "only {} of {n} within {limit:?}", *progress.borrow());
+}
+
+/// A Debian package for amd64, with only its name and version.
+pub fn deb(name: &str, version: &str) -> assetkit_core::model::Package {
+    assetkit_core::model::Package {
+        manager: assetkit_core::model::PackageManager::Deb,
+        name: name.into(),
+        version: version.into(),
+        arch: Some("amd64".into()),
+        source: None,
+        source_version: None,
+        vendor: None,
+        installed_at: None,
+    }
 }

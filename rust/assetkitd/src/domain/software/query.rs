@@ -41,6 +41,24 @@ impl PackageFilter {
         self.package.as_deref().is_some_and(|p| !p.is_empty())
     }
 
+    /// The filters given, as query parameters (`http::params` reads them back), as
+    /// `Narrowing::pairs` gives the list's others.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("package", &self.package),
+            ("manager", &self.manager),
+            ("arch", &self.arch),
+            ("version_lt", &self.version_lt),
+            ("version_le", &self.version_le),
+            ("version_gt", &self.version_gt),
+            ("version_ge", &self.version_ge),
+            ("version_eq", &self.version_eq),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+    }
+
     /// Whether `bound` is given (an empty parameter, as a form sends it, is not).
     fn given(bound: &Option<String>) -> Option<&str> {
         bound.as_deref().filter(|b| !b.is_empty())

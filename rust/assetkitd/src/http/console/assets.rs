@@ -3,7 +3,8 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -16,11 +17,11 @@ use crate::http::params::{self, Params};
 use crate::http::request::read;
 use crate::http::state::AppState;
 
-pub(super) async fn assets_page(State(state): State<AppState>, user: User<Viewer>, params: Params) -> Response {
-    let filter = match list_params(&params) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+pub(super) async fn assets_page(
+    State(state): State<AppState>,
+    user: User<Viewer>,
+    ListFilter(filter): ListFilter,
+) -> Response {
     let started = Instant::now();
     let cutoff = state.offline_cutoff();
     let f = filter.clone();
@@ -37,26 +38,38 @@ pub(super) async fn assets_page(State(state): State<AppState>, user: User<Viewer
 }
 
 /// The Export links: the list's filters as CSV or xlsx, streamed as the API streams them.
-pub(super) async fn export_csv(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
-    let filter = match list_params(&params) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+pub(super) async fn export_csv(
+    State(state): State<AppState>,
+    _: User<Viewer>,
+    ListFilter(filter): ListFilter,
+) -> Response {
     crate::http::export::export_csv(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-pub(super) async fn export_xlsx(State(state): State<AppState>, _: User<Viewer>, params: Params) -> Response {
-    let filter = match list_params(&params) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
+pub(super) async fn export_xlsx(
+    State(state): State<AppState>,
+    _: User<Viewer>,
+    ListFilter(filter): ListFilter,
+) -> Response {
     crate::http::export::export_xlsx(&state, export_filter(filter)).await.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The list's filters as the API reads them (a misspelt one is a 400 naming it).
-fn list_params(params: &Params) -> Result<AssetFilter, crate::http::error::ApiError> {
-    params.only(&[LIST_PARAMS, params::PACKAGE_PARAMS, params::NARROWING_PARAMS].concat())?;
-    params::list_filter(params)
+/// The list's filters as the API reads them: a handler that takes one gets the filter, and a
+/// request with a misspelt or malformed one is answered 400 naming it (after the handler's
+/// earlier extractors, the user's role among them, have passed).
+pub(super) struct ListFilter(AssetFilter);
+
+impl FromRequestParts<AppState> for ListFilter {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let query = Params::from_request_parts(parts, state).await?;
+        query
+            .only(&[LIST_PARAMS, params::PACKAGE_PARAMS, params::NARROWING_PARAMS].concat())
+            .and_then(|()| params::list_filter(&query))
+            .map(ListFilter)
+            .map_err(IntoResponse::into_response)
+    }
 }
 
 const LIST_PARAMS: &[&str] = &["status", "business_unit", "idc", "q", "page", "per_page", "sort"];

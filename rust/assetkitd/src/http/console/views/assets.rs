@@ -3,7 +3,7 @@
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::layout::{flash, layout, package_params, query, select, text};
+use super::layout::{flash, layout, query, select, text};
 use crate::domain::inventory::{AssetFilter, AssetPage, Choices};
 use crate::domain::users::{Role, Session};
 
@@ -85,7 +85,7 @@ pub fn assets(
             }
             form.filters method="get" action="/assets" role="search" {
                 @if let Some(s) = &f.status { input type="hidden" name="status" value=(s); }
-                @for (k, v) in package_params(f) { input type="hidden" name=(k) value=(v); }
+                @for (k, v) in f.packages.pairs() { input type="hidden" name=(k) value=(v); }
                 @for (k, v) in f.more.pairs().into_iter().filter(|(k, _)| k != "tag" && k != "owner") { input type="hidden" name=(k) value=(v); }
                 label for="tag" { "Tag" input #tag type="text" name="tag" value=[f.more.tag.as_deref()] size="12"; }
                 label for="owner" { "Owner" input #owner type="text" name="owner" value=[f.more.owner.as_deref()] size="16"; }

@@ -92,24 +92,6 @@ pub fn select(name: &str, label: &str, options: &[String], selected: Option<&str
     }
 }
 
-/// The package filter's parameters, kept by the filter form and the list's links.
-pub fn package_params(f: &AssetFilter) -> Vec<(&'static str, String)> {
-    let p = &f.packages;
-    [
-        ("package", &p.package),
-        ("manager", &p.manager),
-        ("arch", &p.arch),
-        ("version_lt", &p.version_lt),
-        ("version_le", &p.version_le),
-        ("version_gt", &p.version_gt),
-        ("version_ge", &p.version_ge),
-        ("version_eq", &p.version_eq),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
-    .collect()
-}
-
 pub fn query(f: &AssetFilter, overrides: &[(&str, String)]) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut push = |k: &str, v: Option<String>| {
@@ -121,7 +103,7 @@ pub fn query(f: &AssetFilter, overrides: &[(&str, String)]) -> String {
     push("business_unit", f.business_unit.clone());
     push("idc", f.idc.clone());
     push("q", f.q.clone());
-    for (k, v) in package_params(f) {
+    for (k, v) in f.packages.pairs() {
         push(k, Some(v));
     }
     for (k, v) in f.more.pairs() {

@@ -108,7 +108,8 @@ fn console_against(assets: usize, requests: usize, store: &Store, dir: &Path) ->
     }
     let worst = ours.iter().map(|p| p.server.p95_ms).fold(0.0, f64::max);
     println!(
-        "\n- this build opened the baseline's database and migrated it in {upgrade_s:.1} s (serve start to ready)\n\
+        "\n- this build took the baseline's database over in {upgrade_s:.1} s: its CLI made a key (migrating the \
+         database, as every subcommand does), then serve started and answered /healthz\n\
          - target: p95 < 100 ms ({})\n",
         if worst < 100.0 { "met" } else { "MISSED" }
     );

@@ -114,7 +114,7 @@ pub(crate) fn start_receiver(store: &Store) -> anyhow::Result<Receiver> {
 /// [`start_receiver`] on the PostgreSQL database `existing` of `store`'s cluster, used as it is
 /// and kept, instead of a new one (`None`: a new one, as [`start_receiver`]).
 pub(crate) fn start_receiver_on(store: &Store, existing: Option<String>) -> anyhow::Result<Receiver> {
-    let existing = existing.map(|name| Existing { name, key: None });
+    let existing = existing.map(|name| Existing { name, key: None, adopted: false });
     start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, existing)
 }
 
@@ -123,16 +123,25 @@ pub(crate) fn start_receiver_on(store: &Store, existing: Option<String>) -> anyh
 struct Existing {
     name: String,
     key: Option<Vec<u8>>,
+    /// Handed over by another receiver: dropped when done (else kept, as a reused one is).
+    adopted: bool,
 }
 
 /// [`start_receiver`] on the PostgreSQL database `name` that another receiver left
 /// ([`Receiver::stop_keeping_database`]), with its server key: this build migrates it, and
 /// drops it when done.
 pub(crate) fn start_receiver_adopting(store: &Store, (name, key): (String, Vec<u8>)) -> anyhow::Result<Receiver> {
-    let mut receiver =
-        start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, Some(Existing { name, key: Some(key) }))?;
-    receiver.keep = false;
-    Ok(receiver)
+    let existing = Existing { name: name.clone(), key: Some(key), adopted: true };
+    let started = start(&release_bin("assetkitd")?, store, 1, &[], Budgets::Lifted, Some(existing));
+    // A start that failed before it had a receiver to drop the database with.
+    if started.is_err()
+        && let Store::Postgres(admin) = store
+        && let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
+        && let Ok(mut db) = target.connect()
+    {
+        let _ = assetkitd::store::Db::batch(&mut db, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
+    started
 }
 
 /// The send budgets of the receivers a bench starts.
@@ -187,7 +196,7 @@ fn start(
     budgets: Budgets,
     existing: Option<Existing>,
 ) -> anyhow::Result<Receiver> {
-    let keep = existing.is_some() || std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some();
+    let keep = existing.as_ref().is_some_and(|e| !e.adopted) || std::env::var_os("ASSETKIT_BENCH_KEEP_DB").is_some();
     let budget_args = if budgets == Budgets::Lifted { lifted_budgets(assetkitd) } else { Vec::new() };
     let dir = tempfile::tempdir()?;
     let key_file = dir.path().join("server.key");

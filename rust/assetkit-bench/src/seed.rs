@@ -24,10 +24,13 @@ pub(crate) fn seed_rows(r: &Receiver, n: usize) -> anyhow::Result<()> {
 /// fold leaves its sums behind a million dead deltas, the second moves them into the space
 /// vacuum freed, so that the next vacuum can give the empty tail back.
 pub(crate) fn settle(r: &Receiver) -> anyhow::Result<()> {
-    let mut db = r.db()?;
     let pg = matches!(r.location, assetkitd::store::Location::Postgres(_));
+    fold_every_count(r.db()?.as_mut(), pg)
+}
+
+fn fold_every_count(db: &mut dyn assetkitd::store::Db, pg: bool) -> anyhow::Result<()> {
     for _ in 0..if pg { 2 } else { 1 } {
-        assetkitd::domain::maintenance::fold_counts(db.as_mut())?;
+        assetkitd::domain::maintenance::fold_counts(db)?;
         if pg {
             for table in ["asset_counts", "makeup_counts", "change_day_counts"] {
                 db.batch(&format!("VACUUM ANALYZE {table}"))?;
@@ -37,10 +40,16 @@ pub(crate) fn settle(r: &Receiver) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// [`settle`] for a PostgreSQL database of a build before schema version 13, which keeps only
-/// the status counts: what its own maintenance's fold does, with the same two rounds.
+/// [`settle`] for a PostgreSQL database at the schema of a baseline build, left at that version:
+/// before version 13 it keeps only the status counts, from 13 on the make-up and per-day counts
+/// too. What that build's own maintenance folds, with the same two rounds.
 pub(crate) fn settle_status_counts(r: &Receiver) -> anyhow::Result<()> {
+    use assetkitd::store::DbExt;
     let mut db = r.db_as_is()?;
+    let kept_makeup: Option<String> = db.scalar("SELECT to_regclass('makeup_counts')::text", &[])?;
+    if kept_makeup.is_some() {
+        return fold_every_count(db.as_mut(), true);
+    }
     for _ in 0..2 {
         db.batch(
             "WITH gone AS (DELETE FROM asset_counts RETURNING status, delta) \

@@ -62,7 +62,7 @@ pub struct UnpackStats {
     pub bytes: u64,
 }
 
-/// Unpacks a snapshot stream into `out` (created if needed).
+/// Unpacks a snapshot stream into `out` (created unless the stream is refused at its header).
 pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError> {
     // Made with the first record, or at the end for a stream of none: not for a stream refused
     // at its header.
@@ -91,13 +91,14 @@ pub fn unpack(stream: impl Read, out: &Path) -> Result<UnpackStats, StreamError>
 }
 
 /// Reads a snapshot stream into memory: the same snapshot [`unpack`] writes, with the same
-/// checks and limits, and nothing written to disk.
+/// checks and limits, and nothing written to disk. Paths are stored once each (no copy per
+/// parent directory), so memory stays within the stream's own size again.
 pub fn read(stream: impl Read) -> Result<SnapshotMemory, StreamError> {
     let mut snapshot = SnapshotMemory::default();
     records(stream, |rel, data| {
         match data {
-            None => snapshot.add_dir(rel),
-            Some(data) => snapshot.add_file(rel, data),
+            None => snapshot.add_dir(rel)?,
+            Some(data) => snapshot.add_file(rel, data)?,
         }
         Ok(())
     })?;

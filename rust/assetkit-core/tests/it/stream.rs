@@ -64,9 +64,20 @@ fn assert_same(stream: &[u8]) -> (SnapshotDir, SnapshotMemory, tempfile::TempDir
         assert!(in_memory.read(&path).is_err(), "{path} is a directory, not a file");
     }
     assert_eq!(in_memory.custom_plugins(), on_disk.custom_plugins());
-    for absent in ["/no/such/file", "/proc/cpuinfo/inside"] {
-        assert_eq!(in_memory.read(absent).is_err(), on_disk.read(absent).is_err(), "{absent}");
-        assert_eq!(in_memory.list(absent).is_err(), on_disk.list(absent).is_err(), "{absent}");
+    // What is not a readable file fails the same way (plugins tell NotFound from the rest).
+    let kind = |r: std::io::Result<Vec<u8>>| r.map(|_| ()).map_err(|e| e.kind());
+    let listed = |r: std::io::Result<Vec<String>>| r.map_err(|e| e.kind());
+    let some_file = files.iter().find_map(|f| f.strip_prefix("files/")).unwrap();
+    let probes = [
+        "/no/such/file".to_owned(),
+        format!("/{some_file}/inside"),
+        format!("/{some_file}/"),
+        format!("/{some_file}"),
+        format!("/{}", some_file.rsplit_once('/').map_or("", |(d, _)| d)),
+    ];
+    for path in &probes {
+        assert_eq!(kind(in_memory.read(path)), kind(on_disk.read(path)), "reading {path}");
+        assert_eq!(listed(in_memory.list(path)), listed(on_disk.list(path)), "listing {path}");
     }
     assert_eq!(in_memory.command("no-such-command").unwrap_err().kind(), std::io::ErrorKind::NotFound);
     assert_eq!(
@@ -110,12 +121,34 @@ fn custom_plugins_empty_directories_and_doubled_slashes_read_the_same_from_memor
 
 #[test]
 fn a_stream_refused_on_disk_is_refused_in_memory() {
-    for evil in
-        ["F 1 /../../etc/passwd\nx", "C 1 ../x\nx", "X 1 ../x\nx", "Z 1 a\nx", "F 99999999999 /a\n", "D 1 /a\nx"]
-    {
+    let evils = [
+        "F 1 /../../etc/passwd\nx",
+        "C 1 ../x\nx",
+        "X 1 ../x\nx",
+        "Z 1 a\nx",
+        "F 99999999999 /a\n",
+        "D 1 /a\nx",
+        // What a file system cannot hold: a file below a file, a file where a directory is (and
+        // the reverse), a file named as a directory.
+        "F 1 /a\nxF 1 /a/b\ny",
+        "F 1 /a/b\nxF 1 /a\ny",
+        "D 0 /a\nF 1 /a\nx",
+        "F 1 /a\nxD 0 /a\n",
+        "F 1 /a\nxD 0 /a/b\n",
+        "F 1 /etc/x/\nx",
+    ];
+    for evil in evils {
         let stream = format!("ASSETKIT-SNAPSHOT 1\n{evil}END\n");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(script::unpack(stream.as_bytes(), dir.path()).is_err(), "{evil:?} unpacked to disk");
         assert!(script::read(stream.as_bytes()).is_err(), "{evil:?} accepted into memory");
     }
+    // A path as deep as a record header allows costs its own bytes, not a copy per parent.
+    let deep = format!("/x{}", "/a".repeat(2000));
+    let stream = format!("ASSETKIT-SNAPSHOT 1\nF 1 {deep}\nzEND\n");
+    let snapshot = script::read(stream.as_bytes()).unwrap();
+    assert_eq!(snapshot.list("/x").unwrap(), ["a"]);
+    assert_eq!(snapshot.read(&deep).unwrap(), b"z");
     assert!(matches!(script::read(&b"ASSETKIT-SNAPSHOT 1\nF 10 /a\nabc"[..]), Err(script::StreamError::Truncated)));
     assert!(matches!(script::read(&b"not a stream\n"[..]), Err(script::StreamError::BadHeader(_))));
 }

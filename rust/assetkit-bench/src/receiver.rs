@@ -90,11 +90,8 @@ impl Drop for Receiver {
             eprintln!("kept PostgreSQL database {name}: drop it when done");
             return;
         }
-        if let Some((admin, name)) = &self.pg
-            && let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
-            && let Ok(mut db) = target.connect()
-        {
-            let _ = assetkitd::store::Db::batch(&mut db, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        if let Some((admin, name)) = &self.pg {
+            drop_database(admin, name);
         }
     }
 }
@@ -136,12 +133,20 @@ pub(crate) fn start_receiver_adopting(store: &Store, (name, key): (String, Vec<u
     // A start that failed before it had a receiver to drop the database with.
     if started.is_err()
         && let Store::Postgres(admin) = store
-        && let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
+    {
+        drop_database(admin, &name);
+    }
+    started
+}
+
+/// Drops database `name` of the cluster whose admin database `admin` names, at best effort (a
+/// bench's cleanup: what fails is left for the operator).
+fn drop_database(admin: &str, name: &str) {
+    if let Ok(target) = assetkitd::store::postgres::Target::parse(admin)
         && let Ok(mut db) = target.connect()
     {
         let _ = assetkitd::store::Db::batch(&mut db, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
     }
-    started
 }
 
 /// The send budgets of the receivers a bench starts.

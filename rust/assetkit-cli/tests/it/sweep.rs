@@ -32,6 +32,26 @@ impl Sshd {
     }
 }
 
+/// The loopback sshd, a running receiver (its files in `dir`) and a control host set up to
+/// send to it: what most sweeps below start from.
+struct Swept {
+    sshd: Sshd,
+    dir: tempfile::TempDir,
+    receiver: Receiver,
+    host: AgentHost,
+}
+
+impl Swept {
+    fn start() -> Swept {
+        let sshd = Sshd::up();
+        let dir = tempfile::tempdir().unwrap();
+        let mut receiver = Receiver::new(dir.path());
+        receiver.start();
+        let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+        Swept { sshd, dir, receiver, host }
+    }
+}
+
 fn sweep(host: &AgentHost, sshd: &Sshd, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
     let out = assetkit()
         .arg("--config")
@@ -108,11 +128,7 @@ fn pending_hosts_are_swept_and_reported_in_ssh_mode() {
 
 #[test]
 fn failures_are_classified_and_set_the_exit_status() {
-    let sshd = Sshd::up();
-    let dir = tempfile::tempdir().unwrap();
-    let mut receiver = Receiver::new(dir.path());
-    receiver.start();
-    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let Swept { sshd, dir, receiver, host } = Swept::start();
     let inventory = dir.path().join("inventory.ini");
     std::fs::write(&inventory, "[web]\nnode-7\nnode-8\n[broken]\nbadkey\ndeadport\n").unwrap();
     let (code, json, stderr) = sweep(&host, &sshd, &["--inventory", inventory.to_str().unwrap()]);
@@ -158,11 +174,7 @@ fn failures_are_classified_and_set_the_exit_status() {
 #[test]
 fn each_swept_host_enrols_once_then_signs_with_its_own_credential() {
     use std::os::unix::fs::PermissionsExt;
-    let sshd = Sshd::up();
-    let dir = tempfile::tempdir().unwrap();
-    let mut receiver = Receiver::new(dir.path());
-    receiver.start();
-    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let Swept { sshd, dir, receiver, host } = Swept::start();
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "node-1\nnode-2\n").unwrap();
     for _ in 0..2 {
@@ -193,11 +205,7 @@ fn each_swept_host_enrols_once_then_signs_with_its_own_credential() {
 fn a_sweep_writes_nothing_per_host_so_a_temp_dir_it_cannot_write_stops_no_host() {
     // Each host's stream is parsed in memory. (It was unpacked into a temp directory first, and
     // every host failed with "temp dir: ..." when that could not be made: a full /tmp.)
-    let sshd = Sshd::up();
-    let dir = tempfile::tempdir().unwrap();
-    let mut receiver = Receiver::new(dir.path());
-    receiver.start();
-    let host = AgentHost::new(&receiver.url(), &receiver.agent_key);
+    let Swept { sshd, dir, receiver, host } = Swept::start();
     let hosts = dir.path().join("hosts");
     std::fs::write(&hosts, "node-1\nnode-2\n").unwrap();
     let out = assetkit()

@@ -150,12 +150,7 @@ async fn a_report_is_answered_only_once_its_batch_is_synced_to_disk_and_a_failed
     );
     let db = TestDb::new();
     let key = db.create_key("t", "agent");
-    let mut config = assetkitd::ServerConfig::new(db.location.clone());
-    config.secret_key_file = Some(db.key_file.clone());
-    config.failpoint = Some(Failpoint { fail_syncs: true, ..Failpoint::default() });
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(assetkitd::serve(listener, config, std::future::pending()));
+    let (base, server) = crate::support::serve_failing(&db, Failpoint { fail_syncs: true, ..Failpoint::default() });
     let r = physical("sync01", "SN-SYNC01");
     let body = serde_json::to_vec(&r).unwrap();
     let signed = assetkit_sign::sign(&key.0, &key.1, "POST", "/api/v1/reports", &body);

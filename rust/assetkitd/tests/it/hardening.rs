@@ -130,12 +130,8 @@ async fn a_report_that_panics_the_writer_fails_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_writer_stops_the_server_with_an_error() {
     let db = TestDb::new();
-    let mut config = assetkitd::ServerConfig::new(db.location.clone());
-    config.secret_key_file = Some(db.key_file.clone());
-    config.failpoint = Some(Failpoint { kill_writer_thread: true, ..Failpoint::default() });
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = tokio::spawn(assetkitd::serve(listener, config, std::future::pending()));
+    let (base, server) =
+        crate::support::serve_failing(&db, Failpoint { kill_writer_thread: true, ..Failpoint::default() });
     // The first batch (this health probe) kills the writer: the probe fails, then the server stops.
     let health = crate::support::client().get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 503);

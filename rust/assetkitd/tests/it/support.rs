@@ -857,3 +857,17 @@ pub fn deb(name: &str, version: &str) -> assetkit_core::model::Package {
         installed_at: None,
     }
 }
+
+/// A server on `db` with `failpoint` set, served bare (no readiness wait: the failpoint may kill
+/// it at its first request): its base URL and the task whose result is how `serve` ended.
+pub fn serve_failing(
+    db: &TestDb,
+    failpoint: assetkitd::domain::apply::Failpoint,
+) -> (String, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let mut config = ServerConfig::new(db.location.clone());
+    config.secret_key_file = Some(db.key_file.clone());
+    config.failpoint = Some(failpoint);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    (base, tokio::spawn(assetkitd::serve(listener, config, std::future::pending())))
+}

@@ -337,6 +337,17 @@ pub(crate) fn compare_apply(
             mean(name, &p99c)
         );
     }
+    // Each round too: on a shared machine the spread between rounds is part of the answer.
+    for (i, (name, r)) in runs.iter().enumerate() {
+        println!(
+            "| {name}, round {} | {:.0} | {:.0} | {:.1} ms | {:.1} ms |",
+            i / 2 + 1,
+            unchanged(r),
+            changing(r),
+            p99u(r),
+            p99c(r)
+        );
+    }
     let ratio_u = mean("this build", &unchanged) / mean("baseline", &unchanged);
     let ratio_c = mean("this build", &changing) / mean("baseline", &changing);
     println!("\n- this build / baseline: unchanged {ratio_u:.3}, changing {ratio_c:.3}");

@@ -78,7 +78,9 @@ gpg "${sign_opts[@]}" --armor --detach-sign -o "$dist/Release.gpg" "$dist/Releas
 yum=$out/yum
 mkdir -p "$yum"
 cp "${rpms[@]}" "$yum/"
-rpmsign --define "_gpg_name $key" --define "_gpg_path ${GNUPGHOME:-$HOME/.gnupg}" \
+# rpm's own default for gpg is /usr/bin/gpg2, which only Debian's transitional gnupg2 package
+# provides: name the gpg this script checked for above.
+rpmsign --define "__gpg $(command -v gpg)" --define "_gpg_name $key" --define "_gpg_path ${GNUPGHOME:-$HOME/.gnupg}" \
   ${rpm_extra:+--define "_gpg_sign_cmd_extra_args $rpm_extra"} --addsign "$yum"/*.rpm \
   > /dev/null 2> >(grep -v 'Could not set GPG_TTY' >&2)
 createrepo_c --quiet "$yum"

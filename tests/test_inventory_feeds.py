@@ -589,6 +589,10 @@ def salt_ssh_runner(conf: Path, server: str, read_key, sshd_env):
         # mishandles (it reads an unset LD_LIBRARY_PATH under set -u); the system one is not.
         "roster_defaults": {"set_path": "/usr/local/bin:/usr/bin:/bin"},
         "ssh_use_home_key": False,
+        # Every host here is the one loopback sshd: salt-ssh's first contact with a host unpacks
+        # its thin bundle into /var/tmp there, and on a fresh machine three at once collide in
+        # the one directory (retcode 245). A fleet's hosts each have their own /var/tmp.
+        "ssh_max_procs": 1,
     }
     (conf / "master").write_text(json.dumps(settings))
 

@@ -7,14 +7,6 @@ use std::process::ExitCode;
 use assetkitd::cmd::Cli;
 use clap::Parser;
 
-/// mimalloc, not glibc's malloc: a report is parsed into thousands of small values on a request
-/// thread and freed there, its rows built and dropped on the writer thread, and glibc's
-/// allocator took a sixth of the writer's samples and a quarter of the request threads'. Side by
-/// side with glibc's (`assetkit-bench apply --baseline`): 1.26 times the changing reports per
-/// second.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse_from(assetkitd::cmd::named::legacy_args(std::env::args_os().collect()));
     assetkitd::log::init(cli.log_level());

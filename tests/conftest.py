@@ -226,11 +226,16 @@ def without_volatile(report: dict) -> dict:
     return report
 
 
-@pytest.fixture(scope="session")
-def sshd_env() -> dict:
-    """The throw-away sshd on loopback (tests/sshd/up starts it once)."""
-    out = subprocess.run([str(REPO / "tests" / "sshd" / "up")], capture_output=True, text=True)
+def sshd_up(*args: str) -> dict:
+    """Runs tests/sshd/up with `args` (flags, then a directory) and reads the env file it prints."""
+    out = subprocess.run([str(REPO / "tests" / "sshd" / "up"), *args], capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         pytest.fail(f"tests/sshd/up failed (install openssh-server): {out.stderr}")
     env_file = Path(out.stdout.strip())
     return dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+
+
+@pytest.fixture(scope="session")
+def sshd_env() -> dict:
+    """The throw-away sshd on loopback (tests/sshd/up starts it once)."""
+    return sshd_up()

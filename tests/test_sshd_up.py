@@ -11,15 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
-
-UP = REPO / "tests" / "sshd" / "up"
+from conftest import sshd_up
 
 
 def up(directory: Path, *flags: str) -> dict:
-    out = subprocess.run([str(UP), *flags, str(directory)], capture_output=True, text=True, timeout=60, check=False)
-    assert out.returncode == 0, out.stderr
-    env = dict(line.split("=", 1) for line in Path(out.stdout.strip()).read_text().splitlines() if "=" in line)
+    env = sshd_up(*flags, str(directory))
     env["PID"] = (directory / "sshd.pid").read_text().strip()
     return env
 
